@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {IRiskModel} from "../interfaces/IRiskModel.sol";
+import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
+import {IVaultEngine} from "../interfaces/IVaultEngine.sol";
+import {KeelMath} from "../libraries/KeelMath.sol";
+
+/// @title RiskModel
+/// @notice Risk parameters and the portfolio margin formula of DESIGN §3 (see IRiskModel).
+contract RiskModel is IRiskModel, AccessManaged {
+    /// @dev One asset's parameters as stored: slot 1 is everything `assess` reads.
+    struct StoredRisk {
+        uint64 sigmaMin; // [wad]
+        uint64 sigmaMax; // [wad]
+        uint64 maintenanceHaircut; // [wad]
+        uint64 initialHaircut; // [wad]
+        uint64 liquidationPenalty; // [wad]
+        uint8 decimals; // token decimals
+        bool listed;
+    }
+
+    uint256 public constant MAX_ASSETS = 32;
+    uint256 public constant MIN_SIGMA = 1e14; // 0.01%
+    uint256 public constant MAX_SIGMA = 1e18; // 100% over the horizon
+    uint256 public constant MIN_HAIRCUT = 1e15; // 0.1%
+    uint256 public constant MAX_HAIRCUT = 0.99e18;
+    uint256 public constant MAX_PENALTY = 0.25e18;
+    uint256 public constant MIN_Z = 1e18;
+    uint256 public constant MAX_Z = 10e18;
+    uint8 public constant MAX_DECIMALS = 36;
+
+    IVaultEngine public immutable engine;
+    IPriceOracle public immutable oracle;
+
+    mapping(address asset => StoredRisk) internal _risk;
+    /// @dev Symmetric: stored under both orders. [wad] in [0, 1].
+    mapping(address assetA => mapping(address assetB => uint256)) internal _correlation;
+    address[] internal _assets;
+    uint128 internal _zMaintenance; // [wad]
+    uint128 internal _zInitial; // [wad]
+
+    /// @notice Only the engine lists assets, so listing stays one call that configures every contract.
+    error OnlyEngine(address caller);
+
+    constructor(address authority, IVaultEngine engine_, IPriceOracle oracle_, uint256 zMaintenance, uint256 zInitial)
+        AccessManaged(authority)
+    {
+        engine = engine_;
+        oracle = oracle_;
+        _setConfidence(zMaintenance, zInitial);
+    }
+
+    // ---------------------------------------------------------------- margin
+
+    /// @inheritdoc IRiskModel
+    function assess(address[] calldata assets, uint256[] calldata amounts) external view returns (Valuation memory) {
+        return _assess(assets, amounts);
+    }
+
+    /// @inheritdoc IRiskModel
+    function healthFactor(uint256 id) external view returns (uint256 hf, uint256 hfInitial) {
+        address[] memory assets = engine.collateralAssets(id);
+        uint256[] memory amounts = new uint256[](assets.length);
+        for (uint256 i; i < assets.length; ++i) {
+            amounts[i] = engine.collateralOf(id, assets[i]);
+        }
+        uint256 debt = engine.debtOf(id);
+        if (debt == 0) return (KeelMath.INFINITE_HEALTH, KeelMath.INFINITE_HEALTH);
+        Valuation memory v = _assess(assets, amounts);
+        hf = KeelMath.healthFactorDown(v.value, v.maintenanceLoss, debt);
+        hfInitial = KeelMath.healthFactorDown(v.value, v.initialLoss, debt);
+    }
+
+    /// @inheritdoc IRiskModel
+    /// @dev Until the volatility oracle lands, σ of each asset is its governed σmin.
+    function sigma(address asset) public view returns (uint256) {
+        StoredRisk memory r = _risk[asset];
+        if (!r.listed) revert AssetNotListed(asset);
+        return r.sigmaMin;
+    }
+
+    // ---------------------------------------------------------------- governance
+
+    /// @inheritdoc IRiskModel
+    function listAsset(address asset, AssetRiskParams calldata params, uint256[] calldata correlations) external {
+        if (msg.sender != address(engine)) revert OnlyEngine(msg.sender);
+        if (_risk[asset].listed) revert AssetAlreadyListed(asset);
+        uint256 listed = _assets.length;
+        if (listed == MAX_ASSETS) revert TooManyAssets();
+        if (correlations.length != listed) revert CorrelationCountMismatch(listed, correlations.length);
+        uint8 decimals = _decimalsOf(asset);
+        _risk[asset] = _toStored(params, decimals);
+        _assets.push(asset);
+        emit AssetRiskSet(asset, params);
+        for (uint256 i; i < listed; ++i) {
+            _writeCorrelation(asset, _assets[i], correlations[i]);
+        }
+    }
+
+    /// @inheritdoc IRiskModel
+    function setAssetRisk(address asset, AssetRiskParams calldata params) external restricted {
+        StoredRisk memory current = _risk[asset];
+        if (!current.listed) revert AssetNotListed(asset);
+        StoredRisk memory next = _toStored(params, current.decimals);
+        if (keccak256(abi.encode(next)) == keccak256(abi.encode(current))) revert NoChange();
+        _risk[asset] = next;
+        emit AssetRiskSet(asset, params);
+    }
+
+    /// @inheritdoc IRiskModel
+    function setCorrelation(address assetA, address assetB, uint256 rho) external restricted {
+        if (!_risk[assetA].listed) revert AssetNotListed(assetA);
+        if (!_risk[assetB].listed) revert AssetNotListed(assetB);
+        if (assetA == assetB) revert InvalidParameter("correlation", rho);
+        if (_correlation[assetA][assetB] == rho) revert NoChange();
+        _writeCorrelation(assetA, assetB, rho);
+    }
+
+    /// @inheritdoc IRiskModel
+    function setConfidence(uint256 zMaintenance, uint256 zInitial) external restricted {
+        if (zMaintenance == _zMaintenance && zInitial == _zInitial) revert NoChange();
+        _setConfidence(zMaintenance, zInitial);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IRiskModel
+    function assetRisk(address asset) external view returns (AssetRiskParams memory) {
+        StoredRisk memory r = _risk[asset];
+        if (!r.listed) revert AssetNotListed(asset);
+        return AssetRiskParams({
+            sigmaMin: r.sigmaMin,
+            sigmaMax: r.sigmaMax,
+            maintenanceHaircut: r.maintenanceHaircut,
+            initialHaircut: r.initialHaircut,
+            liquidationPenalty: r.liquidationPenalty
+        });
+    }
+
+    /// @inheritdoc IRiskModel
+    function correlation(address assetA, address assetB) external view returns (uint256) {
+        if (assetA == assetB) return KeelMath.WAD;
+        return _correlation[assetA][assetB];
+    }
+
+    /// @inheritdoc IRiskModel
+    function confidence() external view returns (uint256 zMaintenance, uint256 zInitial) {
+        return (_zMaintenance, _zInitial);
+    }
+
+    /// @inheritdoc IRiskModel
+    function unitOf(address asset) external view returns (uint256) {
+        StoredRisk memory r = _risk[asset];
+        if (!r.listed) revert AssetNotListed(asset);
+        return 10 ** r.decimals;
+    }
+
+    /// @inheritdoc IRiskModel
+    function listedAssets() external view returns (address[] memory) {
+        return _assets;
+    }
+
+    // ---------------------------------------------------------------- internal
+
+    function _assess(address[] memory assets, uint256[] memory amounts) internal view returns (Valuation memory v) {
+        uint256 n = assets.length;
+        if (n != amounts.length) revert LengthMismatch(n, amounts.length);
+        if (n == 1) return _assessOne(assets[0], amounts[0]);
+        uint256[] memory weighted = new uint256[](n);
+        uint256 floorMaintenance;
+        uint256 floorInitial;
+        for (uint256 i; i < n; ++i) {
+            StoredRisk memory r = _listedRisk(assets[i]);
+            if (amounts[i] == 0) continue;
+            uint256 value = KeelMath.valueDown(amounts[i], oracle.getPrice(assets[i]), 10 ** r.decimals);
+            v.value += value;
+            weighted[i] = KeelMath.mulWadUp(value, sigma(assets[i]));
+            floorMaintenance += KeelMath.mulWadUp(value, r.maintenanceHaircut);
+            floorInitial += KeelMath.mulWadUp(value, r.initialHaircut);
+        }
+        uint256 deviation = KeelMath.portfolioDeviationUp(weighted, _correlationMatrix(assets));
+        v.maintenanceLoss = KeelMath.stressLossUp(deviation, _zMaintenance, floorMaintenance);
+        v.initialLoss = KeelMath.stressLossUp(deviation, _zInitial, floorInitial);
+    }
+
+    /// @dev The one-asset closed form: L = max(z σ, h) × V.
+    function _assessOne(address asset, uint256 amount) internal view returns (Valuation memory v) {
+        StoredRisk memory r = _listedRisk(asset);
+        if (amount == 0) return v;
+        v.value = KeelMath.valueDown(amount, oracle.getPrice(asset), 10 ** r.decimals);
+        uint256 s = sigma(asset);
+        v.maintenanceLoss = KeelMath.isolatedLossUp(v.value, s, _zMaintenance, r.maintenanceHaircut);
+        v.initialLoss = KeelMath.isolatedLossUp(v.value, s, _zInitial, r.initialHaircut);
+    }
+
+    /// @dev Row-major ρ matrix of `assets`; only the upper triangle is filled (the only part KeelMath reads).
+    function _correlationMatrix(address[] memory assets) internal view returns (uint256[] memory rho) {
+        uint256 n = assets.length;
+        rho = new uint256[](n * n);
+        for (uint256 i; i < n; ++i) {
+            for (uint256 j = i + 1; j < n; ++j) {
+                rho[i * n + j] = _correlation[assets[i]][assets[j]];
+            }
+        }
+    }
+
+    function _listedRisk(address asset) internal view returns (StoredRisk memory r) {
+        r = _risk[asset];
+        if (!r.listed) revert AssetNotListed(asset);
+    }
+
+    function _writeCorrelation(address assetA, address assetB, uint256 rho) internal {
+        if (rho > KeelMath.WAD) revert InvalidParameter("correlation", rho);
+        _correlation[assetA][assetB] = rho;
+        _correlation[assetB][assetA] = rho;
+        emit CorrelationSet(assetA, assetB, rho);
+    }
+
+    function _setConfidence(uint256 zMaintenance, uint256 zInitial) internal {
+        if (zMaintenance < MIN_Z || zMaintenance > MAX_Z) revert InvalidParameter("zMaintenance", zMaintenance);
+        if (zInitial <= zMaintenance || zInitial > MAX_Z) revert InvalidParameter("zInitial", zInitial);
+        _zMaintenance = uint128(zMaintenance);
+        _zInitial = uint128(zInitial);
+        emit ConfidenceSet(zMaintenance, zInitial);
+    }
+
+    function _toStored(AssetRiskParams calldata p, uint8 decimals) internal pure returns (StoredRisk memory) {
+        if (p.sigmaMin < MIN_SIGMA || p.sigmaMin > MAX_SIGMA) revert InvalidParameter("sigmaMin", p.sigmaMin);
+        if (p.sigmaMax < p.sigmaMin || p.sigmaMax > MAX_SIGMA) revert InvalidParameter("sigmaMax", p.sigmaMax);
+        if (p.maintenanceHaircut < MIN_HAIRCUT || p.maintenanceHaircut > MAX_HAIRCUT) {
+            revert InvalidParameter("maintenanceHaircut", p.maintenanceHaircut);
+        }
+        if (p.initialHaircut < p.maintenanceHaircut || p.initialHaircut > MAX_HAIRCUT) {
+            revert InvalidParameter("initialHaircut", p.initialHaircut);
+        }
+        if (p.liquidationPenalty > MAX_PENALTY) revert InvalidParameter("liquidationPenalty", p.liquidationPenalty);
+        return StoredRisk({
+            sigmaMin: uint64(p.sigmaMin),
+            sigmaMax: uint64(p.sigmaMax),
+            maintenanceHaircut: uint64(p.maintenanceHaircut),
+            initialHaircut: uint64(p.initialHaircut),
+            liquidationPenalty: uint64(p.liquidationPenalty),
+            decimals: decimals,
+            listed: true
+        });
+    }
+
+    function _decimalsOf(address asset) internal view returns (uint8 decimals) {
+        (bool ok, bytes memory data) = asset.staticcall(abi.encodeWithSignature("decimals()"));
+        if (!ok || data.length != 32) revert InvalidParameter("decimals", 0);
+        uint256 d = abi.decode(data, (uint256));
+        if (d > MAX_DECIMALS) revert InvalidParameter("decimals", d);
+        decimals = uint8(d);
+    }
+}

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+/// @title IRiskModel
+/// @notice Risk-based portfolio margin of DESIGN §3, computed on-chain.
+/// @dev For collateral values v_c = amount_c × price_c [wad USD], V = Σ v_c:
+///   stress(z, h) = max( z × sqrt(Σ_i Σ_j v_i v_j σ_i σ_j ρ_ij), Σ_c h_c v_c )
+///   Lm = stress(zm, hm), Li = stress(zi, hi); HF = (V − Lm)/D, HFi = (V − Li)/D.
+/// One asset uses the closed form max(z σ, h) × V. Values round down, losses round up (KeelMath).
+/// Correlations are restricted to [0, 1]: Keel grants diversification, never a hedge credit.
+interface IRiskModel {
+    /// @notice Risk parameters of one asset, all [wad].
+    struct AssetRiskParams {
+        uint256 sigmaMin; // horizon volatility used until the volatility oracle has a sample, and its floor
+        uint256 sigmaMax; // cap on the horizon volatility
+        uint256 maintenanceHaircut; // hm: floor of the maintenance loss per unit of value
+        uint256 initialHaircut; // hi ≥ hm: floor of the initial loss per unit of value
+        uint256 liquidationPenalty; // ℓ: bonus paid to liquidators on repaid debt
+    }
+
+    /// @notice A position's valuation at current prices.
+    struct Valuation {
+        uint256 value; // V [wad USD], rounded down
+        uint256 maintenanceLoss; // Lm [wad USD], rounded up
+        uint256 initialLoss; // Li [wad USD], rounded up
+    }
+
+    event AssetRiskSet(address indexed asset, AssetRiskParams params);
+    event CorrelationSet(address indexed assetA, address indexed assetB, uint256 correlation);
+    event ConfidenceSet(uint256 zMaintenance, uint256 zInitial);
+
+    error AssetNotListed(address asset);
+    error AssetAlreadyListed(address asset);
+    /// @notice `correlations` must hold one entry per listed asset.
+    error CorrelationCountMismatch(uint256 expected, uint256 given);
+    /// @notice `assets` and `amounts` differ in length.
+    error LengthMismatch(uint256 assets, uint256 amounts);
+    error InvalidParameter(bytes32 name, uint256 value);
+    error NoChange();
+    error TooManyAssets();
+
+    /// @notice Values and stress losses of a basket at current oracle prices. Reverts on any oracle failure.
+    /// @param assets Listed assets, distinct.
+    /// @param amounts Amounts in each token's decimals.
+    function assess(address[] calldata assets, uint256[] calldata amounts) external view returns (Valuation memory);
+
+    /// @notice Health factor and initial health factor [wad] of an engine position.
+    function healthFactor(uint256 id) external view returns (uint256 hf, uint256 hfInitial);
+
+    /// @notice The horizon volatility [wad] that margin uses now for `asset`.
+    function sigma(address asset) external view returns (uint256);
+
+    /// @notice Registers a new asset with its risk parameters and ρ against every listed asset (listing order).
+    function listAsset(address asset, AssetRiskParams calldata params, uint256[] calldata correlations) external;
+
+    function setAssetRisk(address asset, AssetRiskParams calldata params) external;
+    function setCorrelation(address assetA, address assetB, uint256 correlation) external;
+    function setConfidence(uint256 zMaintenance, uint256 zInitial) external;
+
+    function assetRisk(address asset) external view returns (AssetRiskParams memory);
+    function correlation(address assetA, address assetB) external view returns (uint256);
+    /// @notice Confidence multipliers [wad]: zm for maintenance, zi > zm for initial margin.
+    function confidence() external view returns (uint256 zMaintenance, uint256 zInitial);
+    /// @notice 10^decimals of `asset`, cached at listing.
+    function unitOf(address asset) external view returns (uint256);
+    function listedAssets() external view returns (address[] memory);
+}

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+
+/// @title KeelMath
+/// @notice Every piece of Keel's arithmetic: fixed point, rate accrual, debt normalization, valuation and the
+/// portfolio margin formula of DESIGN §3. Mirrored bit for bit by `src/math` (TypeScript, bigint).
+/// @dev Every helper names its rounding direction. The rule: rounding always favours the protocol — debt and
+/// losses round up, values and amounts paid out round down. Products go through 512-bit `Math.mulDiv`, so no
+/// helper overflows unless its result does not fit in 256 bits.
+library KeelMath {
+    uint256 internal constant WAD = 1e18;
+    uint256 internal constant RAY = 1e27;
+    /// @dev The portfolio variance is summed in WAD-scaled USD²; its square root is in units of 1e-9 USD.
+    uint256 internal constant SQRT_WAD = 1e9;
+    /// @dev Health factor of a position without debt.
+    uint256 internal constant INFINITE_HEALTH = type(uint256).max;
+
+    // ---------------------------------------------------------------- fixed point
+
+    function mulDivDown(uint256 x, uint256 y, uint256 d) internal pure returns (uint256) {
+        return Math.mulDiv(x, y, d);
+    }
+
+    function mulDivUp(uint256 x, uint256 y, uint256 d) internal pure returns (uint256) {
+        return Math.mulDiv(x, y, d, Math.Rounding.Ceil);
+    }
+
+    function mulWadDown(uint256 x, uint256 y) internal pure returns (uint256) {
+        return Math.mulDiv(x, y, WAD);
+    }
+
+    function mulWadUp(uint256 x, uint256 y) internal pure returns (uint256) {
+        return Math.mulDiv(x, y, WAD, Math.Rounding.Ceil);
+    }
+
+    function divWadDown(uint256 x, uint256 y) internal pure returns (uint256) {
+        return Math.mulDiv(x, WAD, y);
+    }
+
+    function mulRayUp(uint256 x, uint256 y) internal pure returns (uint256) {
+        return Math.mulDiv(x, y, RAY, Math.Rounding.Ceil);
+    }
+
+    /// @notice `x^n` for a RAY base, by squaring; every product rounds up, so the result is ≥ the exact power.
+    function rpowUp(uint256 x, uint256 n) internal pure returns (uint256 z) {
+        z = RAY;
+        while (n != 0) {
+            if (n & 1 != 0) z = mulRayUp(z, x);
+            n >>= 1;
+            if (n != 0) x = mulRayUp(x, x);
+        }
+    }
+
+    // ---------------------------------------------------------------- rates and debt
+
+    /// @notice The accumulator after `elapsed` seconds at `feePerSecond` ([ray], 1 + per-second fee): rate × fee^dt, up.
+    function accrueRateUp(uint256 rate, uint256 feePerSecond, uint256 elapsed) internal pure returns (uint256) {
+        if (elapsed == 0 || feePerSecond == RAY) return rate;
+        return mulRayUp(rate, rpowUp(feePerSecond, elapsed));
+    }
+
+    /// @notice Debt [wad] of a normalized amount at `rate` [ray], rounded up (debt favours the protocol).
+    function toDebtUp(uint256 normDebt, uint256 rate) internal pure returns (uint256) {
+        return mulDivUp(normDebt, rate, RAY);
+    }
+
+    /// @notice Normalized debt added by borrowing `amount` [wad]: rounded up, the borrower owes at least `amount`.
+    function toNormDebtUp(uint256 amount, uint256 rate) internal pure returns (uint256) {
+        return mulDivUp(amount, RAY, rate);
+    }
+
+    /// @notice Normalized debt removed by repaying `amount` [wad]: rounded down, the repayer is credited at most `amount`.
+    function toNormDebtDown(uint256 amount, uint256 rate) internal pure returns (uint256) {
+        return mulDivDown(amount, RAY, rate);
+    }
+
+    // ---------------------------------------------------------------- valuation and margin
+
+    /// @notice USD value [wad] of `amount` (token decimals) at `price` [wad per whole token], rounded down.
+    /// @param unit 10^decimals of the token.
+    function valueDown(uint256 amount, uint256 price, uint256 unit) internal pure returns (uint256) {
+        return mulDivDown(amount, price, unit);
+    }
+
+    /// @notice Loss [wad] under stress of an isolated position: max(z·σ, h) × V, rounded up.
+    function isolatedLossUp(uint256 value, uint256 sigma, uint256 z, uint256 haircut) internal pure returns (uint256) {
+        return mulWadUp(value, Math.max(mulWadUp(z, sigma), haircut));
+    }
+
+    /// @notice Standard deviation [wad USD] of a portfolio's value over the horizon, rounded up:
+    /// sqrt(Σ_i Σ_j w_i w_j ρ_ij) with w_i = v_i σ_i.
+    /// @param weighted w_i = mulWadUp(v_i, σ_i) [wad USD].
+    /// @param correlation row-major n×n matrix ρ [wad], symmetric with ones on the diagonal; only i < j is read.
+    /// @dev Each term is rounded up in WAD-scaled USD²; the square root is taken of that sum and scaled by 1e9, so
+    /// the result is a multiple of 1e-9 USD and never below the exact value. Overflows only past ~1e29 USD.
+    function portfolioDeviationUp(uint256[] memory weighted, uint256[] memory correlation)
+        internal
+        pure
+        returns (uint256)
+    {
+        uint256 n = weighted.length;
+        uint256 variance;
+        for (uint256 i; i < n; ++i) {
+            uint256 wi = weighted[i];
+            if (wi == 0) continue;
+            variance += mulWadUp(wi, wi);
+            for (uint256 j = i + 1; j < n; ++j) {
+                uint256 rho = correlation[i * n + j];
+                if (rho == 0 || weighted[j] == 0) continue;
+                // The off-diagonal pair counts twice (ρ_ij = ρ_ji).
+                variance += 2 * mulWadUp(mulWadUp(wi, weighted[j]), rho);
+            }
+        }
+        return Math.sqrt(variance, Math.Rounding.Ceil) * SQRT_WAD;
+    }
+
+    /// @notice Stress loss [wad]: max(z × deviation, floor), rounded up.
+    /// @param floorLoss Σ h_c v_c, already rounded up.
+    function stressLossUp(uint256 deviation, uint256 z, uint256 floorLoss) internal pure returns (uint256) {
+        return Math.max(mulWadUp(z, deviation), floorLoss);
+    }
+
+    /// @notice Health factor [wad] = (V − L) / D, rounded down; 0 when L ≥ V; infinite without debt.
+    function healthFactorDown(uint256 value, uint256 loss, uint256 debt) internal pure returns (uint256) {
+        if (debt == 0) return INFINITE_HEALTH;
+        if (loss >= value) return 0;
+        return mulDivDown(value - loss, WAD, debt);
+    }
+}
