@@ -18,6 +18,8 @@ contract MockAggregator is AggregatorV3Interface {
 
     uint8 public immutable decimals;
     string public description;
+    /// @dev Named like Chainlink's `version()` so the mock keeps the aggregator surface.
+    // solhint-disable-next-line const-name-snakecase
     uint256 public constant version = 4;
 
     int192 public minAnswer;

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {KeelMath} from "../libraries/KeelMath.sol";
+
+/// @title KeelMathHarness
+/// @notice Exposes KeelMath to tests, which compare it bit for bit with the TypeScript mirror in `src/math`.
+contract KeelMathHarness {
+    function mulDivDown(uint256 x, uint256 y, uint256 d) external pure returns (uint256) {
+        return KeelMath.mulDivDown(x, y, d);
+    }
+
+    function mulDivUp(uint256 x, uint256 y, uint256 d) external pure returns (uint256) {
+        return KeelMath.mulDivUp(x, y, d);
+    }
+
+    function rpowUp(uint256 x, uint256 n) external pure returns (uint256) {
+        return KeelMath.rpowUp(x, n);
+    }
+
+    function accrueRateUp(uint256 rate, uint256 fee, uint256 elapsed) external pure returns (uint256) {
+        return KeelMath.accrueRateUp(rate, fee, elapsed);
+    }
+
+    function toDebtUp(uint256 normDebt, uint256 rate) external pure returns (uint256) {
+        return KeelMath.toDebtUp(normDebt, rate);
+    }
+
+    function toNormDebtUp(uint256 amount, uint256 rate) external pure returns (uint256) {
+        return KeelMath.toNormDebtUp(amount, rate);
+    }
+
+    function toNormDebtDown(uint256 amount, uint256 rate) external pure returns (uint256) {
+        return KeelMath.toNormDebtDown(amount, rate);
+    }
+
+    function valueDown(uint256 amount, uint256 price, uint256 unit) external pure returns (uint256) {
+        return KeelMath.valueDown(amount, price, unit);
+    }
+
+    function isolatedLossUp(uint256 value, uint256 sigma, uint256 z, uint256 haircut) external pure returns (uint256) {
+        return KeelMath.isolatedLossUp(value, sigma, z, haircut);
+    }
+
+    function portfolioDeviationUp(uint256[] memory weighted, uint256[] memory correlation)
+        external
+        pure
+        returns (uint256)
+    {
+        return KeelMath.portfolioDeviationUp(weighted, correlation);
+    }
+
+    function stressLossUp(uint256 deviation, uint256 z, uint256 floorLoss) external pure returns (uint256) {
+        return KeelMath.stressLossUp(deviation, z, floorLoss);
+    }
+
+    function healthFactorDown(uint256 value, uint256 loss, uint256 debt) external pure returns (uint256) {
+        return KeelMath.healthFactorDown(value, loss, debt);
+    }
+}

@@ -1,0 +1,272 @@
+/**
+ * Deployment configuration: written by people in human units ("5%", "2 days", "50,000,000"), parsed once into
+ * protocol units and checked against the contracts' ranges before anything is sent.
+ */
+import { z } from "zod";
+import { isAddress } from "ethers";
+import { parseAmount, parseDuration, parsePercent, parseWad, UnitError } from "../src/units";
+import { perSecondFee, WAD } from "../src/math";
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+const address = z.string().refine((a) => isAddress(a), { message: "not an address" });
+const text = z.string().min(1);
+
+const rawAsset = z.object({
+  symbol: z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/),
+  name: text,
+  decimals: z.number().int().min(0).max(36),
+  /** An existing token; a MockERC20 is deployed when absent. */
+  token: address.optional(),
+  price: z.object({
+    /** An existing Chainlink aggregator; a MockAggregator is deployed when absent. */
+    feed: address.optional(),
+    /** Initial answer of a mock feed, in USD (or in units of `base` for a composite). */
+    initial: text.optional(),
+    decimals: z.number().int().min(0).max(36).default(8),
+    heartbeat: text,
+    /** Composite price: this feed quotes the asset in `base` (a symbol listed earlier); price = feed × base. */
+    base: z.string().optional(),
+  }),
+  risk: z.object({
+    sigmaMin: text,
+    sigmaMax: text,
+    maintenanceHaircut: text,
+    initialHaircut: text,
+    liquidationPenalty: text,
+  }),
+  /** Annual stability fee of the asset's isolated positions, compounded per second. */
+  stabilityFee: text,
+  /** kUSD. */
+  debtCeiling: text,
+  /** Whole tokens. */
+  supplyCap: text,
+});
+
+export const rawConfigSchema = z.object({
+  assets: z.array(rawAsset).min(1).max(32),
+  /** "A/B": ρ as a decimal in [0, 1], one entry per unordered pair of assets. */
+  correlations: z.record(z.string(), text),
+  confidence: z.object({ maintenance: text, initial: text }),
+  cross: z.object({ stabilityFee: text, debtCeiling: text }),
+  globalDebtCeiling: text,
+  dust: text,
+  flashMint: z.object({ fee: text, cap: text }),
+  governance: z.object({
+    timelockDelay: text,
+    /** Defaults to the deployer. */
+    guardian: address.optional(),
+    /** Timelock proposers and executors; default to the deployer. */
+    proposers: z.array(address).optional(),
+    executors: z.array(address).optional(),
+  }),
+  sequencer: z.object({ uptimeFeed: address, gracePeriod: text }).optional(),
+  /** Symbol of the wrapped native asset used by the PositionManager for ether. */
+  wrappedNative: z.string().default("WETH"),
+});
+
+export type RawKeelConfig = z.input<typeof rawConfigSchema>;
+
+export interface AssetConfig {
+  symbol: string;
+  name: string;
+  decimals: number;
+  token?: string;
+  price: {
+    feed?: string;
+    initial?: bigint; // feed decimals
+    decimals: number;
+    heartbeat: number; // s
+    base?: string;
+  };
+  risk: {
+    sigmaMin: bigint;
+    sigmaMax: bigint;
+    maintenanceHaircut: bigint;
+    initialHaircut: bigint;
+    liquidationPenalty: bigint;
+  }; // [wad]
+  stabilityFee: bigint; // [ray] per second
+  debtCeiling: bigint; // [wad]
+  supplyCap: bigint; // token decimals
+}
+
+export interface KeelConfig {
+  assets: AssetConfig[];
+  /** ρ [wad] keyed "A/B" with A before B in listing order. */
+  correlations: Map<string, bigint>;
+  confidence: { zMaintenance: bigint; zInitial: bigint };
+  cross: { stabilityFee: bigint; debtCeiling: bigint };
+  globalDebtCeiling: bigint;
+  dust: bigint;
+  flashMint: { fee: bigint; cap: bigint };
+  governance: { timelockDelay: number; guardian?: string; proposers?: string[]; executors?: string[] };
+  sequencer?: { uptimeFeed: string; gracePeriod: number };
+  wrappedNative: string;
+}
+
+// Ranges enforced by the contracts, checked here first so a bad config fails before the first transaction.
+const LIMITS = {
+  sigma: [10n ** 14n, WAD],
+  haircut: [10n ** 15n, (99n * WAD) / 100n],
+  penalty: [0n, WAD / 4n],
+  z: [WAD, 10n * WAD],
+  annualFee: [0n, WAD], // 100% a year
+  debtCeiling: [0n, 10n ** 28n],
+  dust: [0n, 10n ** 24n],
+  flashFee: [0n, WAD / 100n],
+  flashCap: [0n, 10n ** 30n],
+  heartbeat: [60, 7 * 86400],
+} as const;
+
+function inRange(name: string, value: bigint, [lo, hi]: readonly [bigint, bigint]): bigint {
+  if (value < lo || value > hi) throw new ConfigError(`${name}: ${value} is outside [${lo}, ${hi}]`);
+  return value;
+}
+
+export const pairKey = (a: string, b: string): string => `${a}/${b}`;
+
+/** Parses and validates a human-unit config. Throws ConfigError naming the first bad field. */
+export function parseKeelConfig(raw: RawKeelConfig): KeelConfig {
+  const parsed = rawConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`config.${issue.path.join(".")}: ${issue.message}`, { cause: parsed.error });
+  }
+  try {
+    return convert(parsed.data);
+  } catch (e) {
+    if (e instanceof UnitError) throw new ConfigError(e.message, { cause: e });
+    throw e;
+  }
+}
+
+function convert(c: z.output<typeof rawConfigSchema>): KeelConfig {
+  const symbols = new Set<string>();
+  const assets = c.assets.map((a): AssetConfig => {
+    const at = `assets.${a.symbol}`;
+    if (symbols.has(a.symbol)) throw new ConfigError(`${at}: duplicate symbol`);
+    if (a.price.base !== undefined && !symbols.has(a.price.base)) {
+      throw new ConfigError(`${at}.price.base: "${a.price.base}" must be an asset listed before ${a.symbol}`);
+    }
+    symbols.add(a.symbol);
+    if (a.token && !a.price.feed) {
+      throw new ConfigError(`${at}: an existing token needs an existing price.feed`);
+    }
+    if (!a.price.feed && a.price.initial === undefined) {
+      throw new ConfigError(`${at}.price.initial: required when a mock feed is deployed`);
+    }
+    const heartbeat = parseDuration(a.price.heartbeat, `${at}.price.heartbeat`);
+    if (heartbeat < LIMITS.heartbeat[0] || heartbeat > LIMITS.heartbeat[1]) {
+      throw new ConfigError(`${at}.price.heartbeat: ${heartbeat}s is outside [60s, 7 days]`);
+    }
+    const r = a.risk;
+    const risk = {
+      sigmaMin: inRange(`${at}.risk.sigmaMin`, parsePercent(r.sigmaMin, `${at}.risk.sigmaMin`), LIMITS.sigma),
+      sigmaMax: inRange(`${at}.risk.sigmaMax`, parsePercent(r.sigmaMax, `${at}.risk.sigmaMax`), LIMITS.sigma),
+      maintenanceHaircut: inRange(
+        `${at}.risk.maintenanceHaircut`,
+        parsePercent(r.maintenanceHaircut, `${at}.risk.maintenanceHaircut`),
+        LIMITS.haircut,
+      ),
+      initialHaircut: inRange(
+        `${at}.risk.initialHaircut`,
+        parsePercent(r.initialHaircut, `${at}.risk.initialHaircut`),
+        LIMITS.haircut,
+      ),
+      liquidationPenalty: inRange(
+        `${at}.risk.liquidationPenalty`,
+        parsePercent(r.liquidationPenalty, `${at}.risk.liquidationPenalty`),
+        LIMITS.penalty,
+      ),
+    };
+    if (risk.sigmaMax < risk.sigmaMin) throw new ConfigError(`${at}.risk.sigmaMax: below sigmaMin`);
+    if (risk.initialHaircut < risk.maintenanceHaircut) {
+      throw new ConfigError(`${at}.risk.initialHaircut: below maintenanceHaircut`);
+    }
+    return {
+      symbol: a.symbol,
+      name: a.name,
+      decimals: a.decimals,
+      token: a.token,
+      price: {
+        feed: a.price.feed,
+        initial:
+          a.price.initial === undefined
+            ? undefined
+            : parseAmount(a.price.initial, a.price.decimals, `${at}.price.initial`),
+        decimals: a.price.decimals,
+        heartbeat,
+        base: a.price.base,
+      },
+      risk,
+      stabilityFee: annualFee(`${at}.stabilityFee`, a.stabilityFee),
+      debtCeiling: inRange(`${at}.debtCeiling`, parseAmount(a.debtCeiling, 18, `${at}.debtCeiling`), LIMITS.debtCeiling),
+      supplyCap: parseAmount(a.supplyCap, a.decimals, `${at}.supplyCap`),
+    };
+  });
+
+  const correlations = new Map<string, bigint>();
+  const seen = new Set<string>();
+  for (const [key, value] of Object.entries(c.correlations)) {
+    const [a, b] = key.split("/");
+    if (!a || !b || !symbols.has(a) || !symbols.has(b) || a === b) {
+      throw new ConfigError(`correlations.${key}: expected "A/B" of two different listed symbols`);
+    }
+    const rho = parseWad(value, `correlations.${key}`);
+    if (rho > WAD) throw new ConfigError(`correlations.${key}: ${value} is outside [0, 1]`);
+    const ia = assets.findIndex((x) => x.symbol === a);
+    const ib = assets.findIndex((x) => x.symbol === b);
+    const ordered = ia < ib ? pairKey(a, b) : pairKey(b, a);
+    if (seen.has(ordered)) throw new ConfigError(`correlations.${key}: pair given twice`);
+    seen.add(ordered);
+    correlations.set(ordered, rho);
+  }
+  for (let i = 0; i < assets.length; i++) {
+    for (let j = i + 1; j < assets.length; j++) {
+      const key = pairKey(assets[i]!.symbol, assets[j]!.symbol);
+      if (!correlations.has(key)) throw new ConfigError(`correlations: missing "${key}"`);
+    }
+  }
+
+  const zMaintenance = inRange("confidence.maintenance", parseWad(c.confidence.maintenance), LIMITS.z);
+  const zInitial = inRange("confidence.initial", parseWad(c.confidence.initial), LIMITS.z);
+  if (zInitial <= zMaintenance) throw new ConfigError("confidence.initial: must exceed confidence.maintenance");
+  if (!symbols.has(c.wrappedNative)) throw new ConfigError(`wrappedNative: "${c.wrappedNative}" is not an asset`);
+
+  return {
+    assets,
+    correlations,
+    confidence: { zMaintenance, zInitial },
+    cross: {
+      stabilityFee: annualFee("cross.stabilityFee", c.cross.stabilityFee),
+      debtCeiling: inRange("cross.debtCeiling", parseAmount(c.cross.debtCeiling, 18), LIMITS.debtCeiling),
+    },
+    globalDebtCeiling: inRange("globalDebtCeiling", parseAmount(c.globalDebtCeiling, 18), LIMITS.debtCeiling),
+    dust: inRange("dust", parseAmount(c.dust, 18, "dust"), LIMITS.dust),
+    flashMint: {
+      fee: inRange("flashMint.fee", parsePercent(c.flashMint.fee, "flashMint.fee"), LIMITS.flashFee),
+      cap: inRange("flashMint.cap", parseAmount(c.flashMint.cap, 18, "flashMint.cap"), LIMITS.flashCap),
+    },
+    governance: {
+      timelockDelay: parseDuration(c.governance.timelockDelay, "governance.timelockDelay"),
+      guardian: c.governance.guardian,
+      proposers: c.governance.proposers,
+      executors: c.governance.executors,
+    },
+    sequencer: c.sequencer && {
+      uptimeFeed: c.sequencer.uptimeFeed,
+      gracePeriod: parseDuration(c.sequencer.gracePeriod, "sequencer.gracePeriod"),
+    },
+    wrappedNative: c.wrappedNative,
+  };
+}
+
+function annualFee(name: string, value: string): bigint {
+  return perSecondFee(inRange(name, parsePercent(value, name), LIMITS.annualFee));
+}

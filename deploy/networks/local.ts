@@ -1,0 +1,93 @@
+import type { RawKeelConfig } from "../config";
+
+/**
+ * The default local deployment: mock WETH, WBTC, USDC and wstETH with mock Chainlink feeds.
+ *
+ * σ is the standard deviation of a one-day return (the liquidation horizon): ETH's ~75% annual volatility is
+ * ~4% a day, stressed to a 5% floor. With zm = 2.33 and zi = 3.09, an isolated WETH position is liquidatable
+ * below HF 1 at a loss allowance of max(2.33 × 5%, 10%) = 11.65% of its value, and can borrow up to
+ * 1 − max(3.09 × 5%, 15%) = 84.55% of it. Penalties keep (1 + ℓ)(1 − hm) under a critical HF of 0.95.
+ */
+export const localConfig: RawKeelConfig = {
+  assets: [
+    {
+      symbol: "WETH",
+      name: "Wrapped Ether",
+      decimals: 18,
+      price: { initial: "3000", decimals: 8, heartbeat: "1h" },
+      risk: {
+        sigmaMin: "5%",
+        sigmaMax: "25%",
+        maintenanceHaircut: "10%",
+        initialHaircut: "15%",
+        liquidationPenalty: "5%",
+      },
+      stabilityFee: "2%",
+      debtCeiling: "500,000,000",
+      supplyCap: "1,000,000",
+    },
+    {
+      symbol: "WBTC",
+      name: "Wrapped Bitcoin",
+      decimals: 8,
+      price: { initial: "60000", decimals: 8, heartbeat: "1h" },
+      risk: {
+        sigmaMin: "4.5%",
+        sigmaMax: "20%",
+        maintenanceHaircut: "10%",
+        initialHaircut: "15%",
+        liquidationPenalty: "5%",
+      },
+      stabilityFee: "2%",
+      debtCeiling: "300,000,000",
+      supplyCap: "20,000",
+    },
+    {
+      symbol: "USDC",
+      name: "USD Coin",
+      decimals: 6,
+      price: { initial: "1", decimals: 8, heartbeat: "1 day" },
+      risk: {
+        sigmaMin: "0.5%",
+        sigmaMax: "10%",
+        maintenanceHaircut: "7%",
+        initialHaircut: "9%",
+        liquidationPenalty: "2%",
+      },
+      stabilityFee: "1%",
+      debtCeiling: "200,000,000",
+      supplyCap: "500,000,000",
+    },
+    {
+      symbol: "wstETH",
+      name: "Wrapped liquid staked Ether",
+      decimals: 18,
+      // wstETH/ETH exchange rate (18 decimals) × ETH/USD.
+      price: { initial: "1.18", decimals: 18, heartbeat: "1 day", base: "WETH" },
+      risk: {
+        sigmaMin: "5.5%",
+        sigmaMax: "27%",
+        maintenanceHaircut: "11%",
+        initialHaircut: "16%",
+        liquidationPenalty: "6%",
+      },
+      stabilityFee: "2.5%",
+      debtCeiling: "200,000,000",
+      supplyCap: "500,000",
+    },
+  ],
+  correlations: {
+    "WETH/WBTC": "0.75",
+    "WETH/USDC": "0",
+    "WETH/wstETH": "0.95",
+    "WBTC/USDC": "0",
+    "WBTC/wstETH": "0.72",
+    "USDC/wstETH": "0",
+  },
+  confidence: { maintenance: "2.33", initial: "3.09" },
+  cross: { stabilityFee: "3%", debtCeiling: "500,000,000" },
+  globalDebtCeiling: "1,000,000,000",
+  dust: "100",
+  flashMint: { fee: "0.05%", cap: "100,000,000" },
+  governance: { timelockDelay: "2 days" },
+};

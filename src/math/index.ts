@@ -1,0 +1,212 @@
+/**
+ * Bigint mirror of `contracts/libraries/KeelMath.sol` and of the margin formula in `RiskModel`:
+ * the same operations in the same order with the same rounding, so tests can assert exact equality.
+ */
+
+export const WAD = 10n ** 18n;
+export const RAY = 10n ** 27n;
+export const SQRT_WAD = 10n ** 9n;
+export const INFINITE_HEALTH = 2n ** 256n - 1n;
+export const SECONDS_PER_YEAR = 31_536_000n;
+
+export class MathError extends Error {
+  override name = "MathError";
+}
+
+function requireNonNegative(...xs: bigint[]): void {
+  for (const x of xs) if (x < 0n) throw new MathError(`negative operand ${x}`);
+}
+
+// ------------------------------------------------------------------ fixed point
+
+export function mulDivDown(x: bigint, y: bigint, d: bigint): bigint {
+  requireNonNegative(x, y, d);
+  if (d === 0n) throw new MathError("division by zero");
+  return (x * y) / d;
+}
+
+export function mulDivUp(x: bigint, y: bigint, d: bigint): bigint {
+  requireNonNegative(x, y, d);
+  if (d === 0n) throw new MathError("division by zero");
+  const p = x * y;
+  return p === 0n ? 0n : (p - 1n) / d + 1n;
+}
+
+export const mulWadDown = (x: bigint, y: bigint): bigint => mulDivDown(x, y, WAD);
+export const mulWadUp = (x: bigint, y: bigint): bigint => mulDivUp(x, y, WAD);
+export const divWadDown = (x: bigint, y: bigint): bigint => mulDivDown(x, WAD, y);
+export const mulRayUp = (x: bigint, y: bigint): bigint => mulDivUp(x, y, RAY);
+
+/** `x^n` for a RAY base by squaring, every product rounded up (as `KeelMath.rpowUp`). */
+export function rpowUp(x: bigint, n: bigint): bigint {
+  let z = RAY;
+  let base = x;
+  let e = n;
+  while (e !== 0n) {
+    if ((e & 1n) !== 0n) z = mulRayUp(z, base);
+    e >>= 1n;
+    if (e !== 0n) base = mulRayUp(base, base);
+  }
+  return z;
+}
+
+/** floor(sqrt(x)) by Newton's method. */
+export function sqrtDown(x: bigint): bigint {
+  requireNonNegative(x);
+  if (x < 2n) return x;
+  let r = 1n << (BigInt(x.toString(2).length + 1) / 2n);
+  for (;;) {
+    const next = (r + x / r) >> 1n;
+    if (next >= r) return r;
+    r = next;
+  }
+}
+
+/** ceil(sqrt(x)), as OpenZeppelin's `Math.sqrt(x, Rounding.Ceil)`. */
+export function sqrtUp(x: bigint): bigint {
+  const r = sqrtDown(x);
+  return r * r < x ? r + 1n : r;
+}
+
+const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
+
+// ------------------------------------------------------------------ rates and debt
+
+export function accrueRateUp(rate: bigint, feePerSecond: bigint, elapsed: bigint): bigint {
+  if (elapsed === 0n || feePerSecond === RAY) return rate;
+  return mulRayUp(rate, rpowUp(feePerSecond, elapsed));
+}
+
+export const toDebtUp = (normDebt: bigint, rate: bigint): bigint => mulDivUp(normDebt, rate, RAY);
+export const toNormDebtUp = (amount: bigint, rate: bigint): bigint => mulDivUp(amount, RAY, rate);
+export const toNormDebtDown = (amount: bigint, rate: bigint): bigint => mulDivDown(amount, RAY, rate);
+
+/**
+ * The per-second fee factor [ray] for an annual rate [wad] (0.05e18 = 5% a year, compounded per second):
+ * the largest f with rpowUp(f, 1 year) ≤ 1 + annual. Found by bisection on the mirror itself, so the
+ * on-chain accrual over one year never exceeds the stated rate.
+ */
+export function perSecondFee(annualWad: bigint): bigint {
+  requireNonNegative(annualWad);
+  if (annualWad === 0n) return RAY;
+  const target = RAY + annualWad * 10n ** 9n;
+  let lo = RAY;
+  let hi = RAY + RAY / 10_000_000n; // > 1.0000001 per second ≈ 2,300% a year: far above any fee
+  while (hi - lo > 1n) {
+    const mid = (lo + hi) / 2n;
+    if (rpowUp(mid, SECONDS_PER_YEAR) <= target) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+// ------------------------------------------------------------------ valuation and margin
+
+/** USD value [wad] of `amount` at `price` [wad]; `unit` = 10^decimals. */
+export const valueDown = (amount: bigint, price: bigint, unit: bigint): bigint => mulDivDown(amount, price, unit);
+
+export function isolatedLossUp(value: bigint, sigma: bigint, z: bigint, haircut: bigint): bigint {
+  return mulWadUp(value, max(mulWadUp(z, sigma), haircut));
+}
+
+/**
+ * sqrt(Σ_i Σ_j w_i w_j ρ_ij), rounded up, as `KeelMath.portfolioDeviationUp`.
+ * @param weighted w_i = mulWadUp(v_i, σ_i)
+ * @param correlation row-major n×n [wad]; only i < j is read.
+ */
+export function portfolioDeviationUp(weighted: readonly bigint[], correlation: readonly bigint[]): bigint {
+  const n = weighted.length;
+  let variance = 0n;
+  for (let i = 0; i < n; i++) {
+    const wi = weighted[i]!;
+    if (wi === 0n) continue;
+    variance += mulWadUp(wi, wi);
+    for (let j = i + 1; j < n; j++) {
+      const rho = correlation[i * n + j]!;
+      const wj = weighted[j]!;
+      if (rho === 0n || wj === 0n) continue;
+      variance += 2n * mulWadUp(mulWadUp(wi, wj), rho);
+    }
+  }
+  return sqrtUp(variance) * SQRT_WAD;
+}
+
+export const stressLossUp = (deviation: bigint, z: bigint, floorLoss: bigint): bigint =>
+  max(mulWadUp(z, deviation), floorLoss);
+
+export function healthFactorDown(value: bigint, loss: bigint, debt: bigint): bigint {
+  if (debt === 0n) return INFINITE_HEALTH;
+  if (loss >= value) return 0n;
+  return mulDivDown(value - loss, WAD, debt);
+}
+
+// ------------------------------------------------------------------ RiskModel.assess
+
+/** One holding of a basket with everything the margin formula reads. */
+export interface Holding {
+  amount: bigint; // token decimals
+  price: bigint; // [wad]
+  unit: bigint; // 10^decimals
+  sigma: bigint; // [wad]
+  maintenanceHaircut: bigint; // [wad]
+  initialHaircut: bigint; // [wad]
+}
+
+export interface Valuation {
+  value: bigint;
+  maintenanceLoss: bigint;
+  initialLoss: bigint;
+}
+
+export interface Confidence {
+  zMaintenance: bigint;
+  zInitial: bigint;
+}
+
+/**
+ * Mirror of `RiskModel.assess`: the one-asset closed form, or the portfolio formula for a basket.
+ * @param correlation row-major n×n matrix [wad] over the holdings, in the same order.
+ */
+export function assess(holdings: readonly Holding[], correlation: readonly bigint[], z: Confidence): Valuation {
+  if (holdings.length === 1) {
+    const h = holdings[0]!;
+    if (h.amount === 0n) return { value: 0n, maintenanceLoss: 0n, initialLoss: 0n };
+    const value = valueDown(h.amount, h.price, h.unit);
+    return {
+      value,
+      maintenanceLoss: isolatedLossUp(value, h.sigma, z.zMaintenance, h.maintenanceHaircut),
+      initialLoss: isolatedLossUp(value, h.sigma, z.zInitial, h.initialHaircut),
+    };
+  }
+  let total = 0n;
+  let floorMaintenance = 0n;
+  let floorInitial = 0n;
+  const weighted = holdings.map((h) => {
+    if (h.amount === 0n) return 0n;
+    const value = valueDown(h.amount, h.price, h.unit);
+    total += value;
+    floorMaintenance += mulWadUp(value, h.maintenanceHaircut);
+    floorInitial += mulWadUp(value, h.initialHaircut);
+    return mulWadUp(value, h.sigma);
+  });
+  const deviation = portfolioDeviationUp(weighted, correlation);
+  return {
+    value: total,
+    maintenanceLoss: stressLossUp(deviation, z.zMaintenance, floorMaintenance),
+    initialLoss: stressLossUp(deviation, z.zInitial, floorInitial),
+  };
+}
+
+/** (HF, HFi) of a valuation against `debt`, as `VaultEngine.healthFactor`. */
+export function healthFactors(v: Valuation, debt: bigint): { hf: bigint; hfInitial: bigint } {
+  return {
+    hf: healthFactorDown(v.value, v.maintenanceLoss, debt),
+    hfInitial: healthFactorDown(v.value, v.initialLoss, debt),
+  };
+}
+
+/**
+ * Largest debt [wad] a valuation supports at HFi ≥ 1: floor(V − Li) is the exact bound since
+ * HFi = floor((V − Li)·WAD / D) ≥ WAD ⇔ D ≤ V − Li.
+ */
+export const maxDebt = (v: Valuation): bigint => (v.initialLoss >= v.value ? 0n : v.value - v.initialLoss);

@@ -1,0 +1,46 @@
+/**
+ * Expected values from the math mirror (`src/math`) using the parameters and prices currently on chain, so tests
+ * assert exact equality with the contracts.
+ */
+import type { Keel } from "../../deploy";
+import * as m from "../../src/math";
+
+/** The mirror's valuation of a basket at current oracle prices and on-chain risk parameters. */
+export async function expectedValuation(keel: Keel, assets: string[], amounts: bigint[]): Promise<m.Valuation> {
+  const [zMaintenance, zInitial] = await keel.risk.confidence();
+  const holdings: m.Holding[] = [];
+  for (let i = 0; i < assets.length; i++) {
+    const asset = assets[i]!;
+    const params = await keel.risk.assetRisk(asset);
+    holdings.push({
+      amount: amounts[i]!,
+      price: await keel.oracle.getPrice(asset),
+      unit: await keel.risk.unitOf(asset),
+      sigma: await keel.risk.sigma(asset),
+      maintenanceHaircut: params.maintenanceHaircut,
+      initialHaircut: params.initialHaircut,
+    });
+  }
+  const n = assets.length;
+  const correlation: bigint[] = new Array<bigint>(n * n).fill(0n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      correlation[i * n + j] = i === j ? m.WAD : await keel.risk.correlation(assets[i]!, assets[j]!);
+    }
+  }
+  return m.assess(holdings, correlation, { zMaintenance, zInitial });
+}
+
+/** The mirror's (HF, HFi) of position `id` at current prices and post-accrual debt. */
+export async function expectedHealth(keel: Keel, id: bigint): Promise<{ hf: bigint; hfInitial: bigint }> {
+  const assets = await keel.engine.collateralAssets(id);
+  const amounts = await Promise.all(assets.map((a) => keel.engine.collateralOf(id, a)));
+  const debt = await keel.engine.debtOf(id);
+  return m.healthFactors(await expectedValuation(keel, [...assets], amounts), debt);
+}
+
+/** The mirror's debt of a class after `elapsed` seconds from its stored state. */
+export async function expectedRate(keel: Keel, classKey: string, elapsed: bigint): Promise<bigint> {
+  const c = await keel.engine.debtClass(classKey);
+  return m.accrueRateUp(c.rate, c.stabilityFee, elapsed);
+}
