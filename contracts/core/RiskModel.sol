@@ -10,15 +10,15 @@ import {KeelMath} from "../libraries/KeelMath.sol";
 /// @title RiskModel
 /// @notice Risk parameters and the portfolio margin formula of DESIGN §3 (see IRiskModel).
 contract RiskModel is IRiskModel, AccessManaged {
-    /// @dev One asset's parameters as stored: slot 1 is everything `assess` reads.
+    /// @dev One asset's parameters as stored: the first slot is everything `assess` reads.
     struct StoredRisk {
         uint64 sigmaMin; // [wad]
-        uint64 sigmaMax; // [wad]
         uint64 maintenanceHaircut; // [wad]
         uint64 initialHaircut; // [wad]
-        uint64 liquidationPenalty; // [wad]
         uint8 decimals; // token decimals
         bool listed;
+        uint64 sigmaMax; // [wad] (second slot)
+        uint64 liquidationPenalty; // [wad] (second slot)
     }
 
     uint256 public constant MAX_ASSETS = 32;
@@ -60,6 +60,11 @@ contract RiskModel is IRiskModel, AccessManaged {
     }
 
     /// @inheritdoc IRiskModel
+    function assessOne(address asset, uint256 amount) external view returns (Valuation memory) {
+        return _assessOne(asset, amount);
+    }
+
+    /// @inheritdoc IRiskModel
     function healthFactor(uint256 id) external view returns (uint256 hf, uint256 hfInitial) {
         address[] memory assets = engine.collateralAssets(id);
         uint256[] memory amounts = new uint256[](assets.length);
@@ -75,10 +80,8 @@ contract RiskModel is IRiskModel, AccessManaged {
 
     /// @inheritdoc IRiskModel
     /// @dev Until the volatility oracle lands, σ of each asset is its governed σmin.
-    function sigma(address asset) public view returns (uint256) {
-        StoredRisk memory r = _risk[asset];
-        if (!r.listed) revert AssetNotListed(asset);
-        return r.sigmaMin;
+    function sigma(address asset) external view returns (uint256) {
+        return _sigma(_listedRisk(asset));
     }
 
     // ---------------------------------------------------------------- governance
@@ -172,11 +175,11 @@ contract RiskModel is IRiskModel, AccessManaged {
         uint256 floorMaintenance;
         uint256 floorInitial;
         for (uint256 i; i < n; ++i) {
-            StoredRisk memory r = _listedRisk(assets[i]);
+            StoredRisk storage r = _listedRisk(assets[i]);
             if (amounts[i] == 0) continue;
             uint256 value = KeelMath.valueDown(amounts[i], oracle.getPrice(assets[i]), 10 ** r.decimals);
             v.value += value;
-            weighted[i] = KeelMath.mulWadUp(value, sigma(assets[i]));
+            weighted[i] = KeelMath.mulWadUp(value, _sigma(r));
             floorMaintenance += KeelMath.mulWadUp(value, r.maintenanceHaircut);
             floorInitial += KeelMath.mulWadUp(value, r.initialHaircut);
         }
@@ -187,10 +190,10 @@ contract RiskModel is IRiskModel, AccessManaged {
 
     /// @dev The one-asset closed form: L = max(z σ, h) × V.
     function _assessOne(address asset, uint256 amount) internal view returns (Valuation memory v) {
-        StoredRisk memory r = _listedRisk(asset);
+        StoredRisk storage r = _listedRisk(asset);
         if (amount == 0) return v;
         v.value = KeelMath.valueDown(amount, oracle.getPrice(asset), 10 ** r.decimals);
-        uint256 s = sigma(asset);
+        uint256 s = _sigma(r);
         v.maintenanceLoss = KeelMath.isolatedLossUp(v.value, s, _zMaintenance, r.maintenanceHaircut);
         v.initialLoss = KeelMath.isolatedLossUp(v.value, s, _zInitial, r.initialHaircut);
     }
@@ -206,7 +209,14 @@ contract RiskModel is IRiskModel, AccessManaged {
         }
     }
 
-    function _listedRisk(address asset) internal view returns (StoredRisk memory r) {
+    /// @dev The horizon volatility margin uses for an asset: its governed floor σmin (the dynamic volatility
+    /// oracle plugs in here).
+    function _sigma(StoredRisk storage r) internal view returns (uint256) {
+        return r.sigmaMin;
+    }
+
+    /// @dev A storage pointer, so callers read only the fields they use (the first slot).
+    function _listedRisk(address asset) internal view returns (StoredRisk storage r) {
         r = _risk[asset];
         if (!r.listed) revert AssetNotListed(asset);
     }

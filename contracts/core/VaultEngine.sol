@@ -297,16 +297,16 @@ contract VaultEngine is IVaultEngine, AccessManaged, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IVaultEngine
-    function setDust(uint256 dust) external restricted {
-        if (dust == _dust) revert NoChange();
-        _setDust(dust);
+    function setDust(uint256 newDust) external restricted {
+        if (newDust == _dust) revert NoChange();
+        _setDust(newDust);
     }
 
     /// @inheritdoc IVaultEngine
-    function setPaused(bool paused_) external restricted {
-        if (paused_ == _paused) revert NoChange();
-        _paused = paused_;
-        emit PausedSet(paused_);
+    function setPaused(bool pause) external restricted {
+        if (pause == _paused) revert NoChange();
+        _paused = pause;
+        emit PausedSet(pause);
     }
 
     // ================================================================ views
@@ -471,6 +471,7 @@ contract VaultEngine is IVaultEngine, AccessManaged, ReentrancyGuardTransient {
     }
 
     function _valuation(uint256 id, address classKey) internal view returns (IRiskModel.Valuation memory) {
+        if (classKey != CROSS_CLASS) return risk.assessOne(classKey, _collateral[id][classKey]);
         (address[] memory assets, uint256[] memory amounts) = _holdings(id, classKey);
         return risk.assess(assets, amounts);
     }

@@ -55,7 +55,7 @@ interface IPriceOracle {
     function setFeed(address asset, FeedParams calldata params) external;
 
     /// @notice Configures the L2 sequencer uptime feed (zero address to disable).
-    function setSequencer(Sequencer calldata sequencer) external;
+    function setSequencer(Sequencer calldata config) external;
 
     /// @notice The configuration of `asset`'s price.
     function feedOf(address asset) external view returns (FeedParams memory);

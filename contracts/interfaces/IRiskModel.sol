@@ -44,6 +44,9 @@ interface IRiskModel {
     /// @param amounts Amounts in each token's decimals.
     function assess(address[] calldata assets, uint256[] calldata amounts) external view returns (Valuation memory);
 
+    /// @notice `assess` of a single holding (the isolated closed form), without array encoding.
+    function assessOne(address asset, uint256 amount) external view returns (Valuation memory);
+
     /// @notice Health factor and initial health factor [wad] of an engine position.
     function healthFactor(uint256 id) external view returns (uint256 hf, uint256 hfInitial);
 

@@ -161,10 +161,10 @@ interface IVaultEngine {
     function setGlobalDebtCeiling(uint256 debtCeiling) external;
 
     /// @notice Sets the minimum non-zero debt [wad] of a position.
-    function setDust(uint256 dust) external;
+    function setDust(uint256 newDust) external;
 
     /// @notice Pauses or resumes opening and borrowing. Never blocks deposit, repay, withdraw or close.
-    function setPaused(bool paused) external;
+    function setPaused(bool pause) external;
 
     // ---------------------------------------------------------------- views
 

@@ -19,28 +19,39 @@ library KeelMath {
 
     // ---------------------------------------------------------------- fixed point
 
+    /// @notice floor(x × y / d). Reverts when d = 0 or the result exceeds 256 bits.
+    /// @dev The common case (x × y fits 256 bits) skips the 512-bit path; both give the same result.
     function mulDivDown(uint256 x, uint256 y, uint256 d) internal pure returns (uint256) {
+        unchecked {
+            uint256 p = x * y;
+            if (x == 0 || p / x == y) return p / d;
+        }
         return Math.mulDiv(x, y, d);
     }
 
+    /// @notice ceil(x × y / d). Reverts when d = 0 or the result exceeds 256 bits.
     function mulDivUp(uint256 x, uint256 y, uint256 d) internal pure returns (uint256) {
+        unchecked {
+            uint256 p = x * y;
+            if (x == 0 || p / x == y) return p == 0 ? 0 / d : (p - 1) / d + 1;
+        }
         return Math.mulDiv(x, y, d, Math.Rounding.Ceil);
     }
 
     function mulWadDown(uint256 x, uint256 y) internal pure returns (uint256) {
-        return Math.mulDiv(x, y, WAD);
+        return mulDivDown(x, y, WAD);
     }
 
     function mulWadUp(uint256 x, uint256 y) internal pure returns (uint256) {
-        return Math.mulDiv(x, y, WAD, Math.Rounding.Ceil);
+        return mulDivUp(x, y, WAD);
     }
 
     function divWadDown(uint256 x, uint256 y) internal pure returns (uint256) {
-        return Math.mulDiv(x, WAD, y);
+        return mulDivDown(x, WAD, y);
     }
 
     function mulRayUp(uint256 x, uint256 y) internal pure returns (uint256) {
-        return Math.mulDiv(x, y, RAY, Math.Rounding.Ceil);
+        return mulDivUp(x, y, RAY);
     }
 
     /// @notice `x^n` for a RAY base, by squaring; every product rounds up, so the result is ≥ the exact power.

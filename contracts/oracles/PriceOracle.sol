@@ -15,6 +15,7 @@ contract PriceOracle is IPriceOracle, AccessManaged {
         AggregatorV3Interface aggregator; // zero when unused
         uint32 heartbeat; // [s]
         uint8 decimals; // feed decimals
+        bool composite; // primary only: multiply by the base feed
         int128 minAnswer; // feed decimals; answers ≤ it are clamped by the aggregator
         int128 maxAnswer; // feed decimals; answers ≥ it are clamped by the aggregator
     }
@@ -36,8 +37,7 @@ contract PriceOracle is IPriceOracle, AccessManaged {
         if (address(primary.aggregator) == address(0)) revert FeedNotSet(asset);
         _requireSequencerUp();
         price = _read(primary);
-        StoredFeed memory base = _base[asset];
-        if (address(base.aggregator) != address(0)) price = KeelMath.mulWadDown(price, _read(base));
+        if (primary.composite) price = KeelMath.mulWadDown(price, _read(_base[asset]));
     }
 
     /// @inheritdoc IPriceOracle
@@ -45,7 +45,10 @@ contract PriceOracle is IPriceOracle, AccessManaged {
         if (asset == address(0)) revert InvalidFeed(asset);
         StoredFeed memory primary = _validate(params.primary);
         StoredFeed memory base;
-        if (address(params.base.aggregator) != address(0)) base = _validate(params.base);
+        if (address(params.base.aggregator) != address(0)) {
+            base = _validate(params.base);
+            primary.composite = true;
+        }
         if (_sameFeed(_primary[asset], primary) && _sameFeed(_base[asset], base)) revert NoChange();
         _primary[asset] = primary;
         _base[asset] = base;
@@ -53,16 +56,15 @@ contract PriceOracle is IPriceOracle, AccessManaged {
     }
 
     /// @inheritdoc IPriceOracle
-    function setSequencer(Sequencer calldata sequencer) external restricted {
-        if (sequencer.gracePeriod > MAX_SEQUENCER_GRACE) revert InvalidFeed(address(sequencer.uptimeFeed));
-        if (address(sequencer.uptimeFeed) != address(0) && address(sequencer.uptimeFeed).code.length == 0) {
-            revert InvalidFeed(address(sequencer.uptimeFeed));
+    function setSequencer(Sequencer calldata config) external restricted {
+        address uptimeFeed = address(config.uptimeFeed);
+        if (config.gracePeriod > MAX_SEQUENCER_GRACE) revert InvalidFeed(uptimeFeed);
+        if (uptimeFeed != address(0) && uptimeFeed.code.length == 0) revert InvalidFeed(uptimeFeed);
+        if (config.uptimeFeed == _sequencer.uptimeFeed && config.gracePeriod == _sequencer.gracePeriod) {
+            revert NoChange();
         }
-        if (
-            sequencer.uptimeFeed == _sequencer.uptimeFeed && sequencer.gracePeriod == _sequencer.gracePeriod
-        ) revert NoChange();
-        _sequencer = sequencer;
-        emit SequencerSet(address(sequencer.uptimeFeed), sequencer.gracePeriod);
+        _sequencer = config;
+        emit SequencerSet(uptimeFeed, config.gracePeriod);
     }
 
     /// @inheritdoc IPriceOracle
@@ -115,6 +117,7 @@ contract PriceOracle is IPriceOracle, AccessManaged {
             aggregator: feed.aggregator,
             heartbeat: feed.heartbeat,
             decimals: feed.decimals,
+            composite: false,
             minAnswer: _clamp128(feed.minAnswer),
             maxAnswer: _clamp128(feed.maxAnswer)
         });
@@ -128,7 +131,7 @@ contract PriceOracle is IPriceOracle, AccessManaged {
 
     function _sameFeed(StoredFeed memory a, StoredFeed memory b) internal pure returns (bool) {
         return a.aggregator == b.aggregator && a.heartbeat == b.heartbeat && a.decimals == b.decimals
-            && a.minAnswer == b.minAnswer && a.maxAnswer == b.maxAnswer;
+            && a.composite == b.composite && a.minAnswer == b.minAnswer && a.maxAnswer == b.maxAnswer;
     }
 
     function _toFeed(StoredFeed memory s) internal pure returns (Feed memory) {

@@ -1,0 +1,133 @@
+/**
+ * `npm run bench:gas`: gas used per user operation on the in-process network, for an isolated WETH position and
+ * a 3-asset cross position (WETH + WBTC + USDC). Each figure is the receipt's gasUsed of one transaction, taken
+ * in steady state (the user already holds kUSD and has approved the tokens once).
+ */
+import { ethers } from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
+import type { ContractTransactionResponse, Signer } from "ethers";
+import { deployKeel, type Keel } from "../deploy";
+import { refreshFeeds } from "../deploy/local";
+import { formatFixed } from "../src/units";
+
+interface Row {
+  operation: string;
+  isolated?: bigint;
+  cross?: bigint;
+  target?: bigint;
+}
+
+const units = (symbol: string, amount: string, keel: Keel): bigint =>
+  ethers.parseUnits(amount, keel.assets[symbol]!.config.decimals);
+
+async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<bigint> {
+  const receipt = await (await tx).wait();
+  if (!receipt) throw new Error("no receipt");
+  return receipt.gasUsed;
+}
+
+async function fund(keel: Keel, user: Signer): Promise<void> {
+  const address = await user.getAddress();
+  for (const symbol of ["WETH", "WBTC", "USDC"]) {
+    const { token } = keel.assets[symbol]!;
+    await (await token.mint(address, units(symbol, "1000000", keel))).wait();
+    await (await token.connect(user).approve(keel.manager.target, ethers.MaxUint256)).wait();
+    await (await token.connect(user).approve(keel.engine.target, ethers.MaxUint256)).wait();
+  }
+  await (await keel.kusd.connect(user).approve(keel.manager.target, ethers.MaxUint256)).wait();
+  await (await keel.nft.connect(user).setApprovalForAll(keel.manager.target, true)).wait();
+}
+
+async function main(): Promise<void> {
+  const [deployer, user] = await ethers.getSigners();
+  const keel = await deployKeel(deployer!);
+  const u = user!;
+  const me = await u.getAddress();
+  await fund(keel, u);
+  const engine = keel.engine.connect(u);
+  const manager = keel.manager.connect(u);
+  const weth = await keel.assets.WETH!.token.getAddress();
+  const basket = await Promise.all(["WETH", "WBTC", "USDC"].map((s) => keel.assets[s]!.token.getAddress()));
+  const basketAmounts = [units("WETH", "10", keel), units("WBTC", "0.5", keel), units("USDC", "20000", keel)];
+
+  // Warm-up: the user already holds kUSD, so later mints do not pay for a fresh balance slot.
+  await manager.openAndBorrow(weth, units("WETH", "1", keel), ethers.parseEther("500"), me);
+
+  const rows: Row[] = [];
+  // An hour passes between operations (accrual is part of the cost); the feeds keep their heartbeat.
+  const hourLater = async (): Promise<void> => {
+    await time.increase(3600);
+    await refreshFeeds(keel);
+  };
+  const iso = await gasOf(manager.openAndBorrow(weth, units("WETH", "10", keel), ethers.parseEther("10000"), me));
+  const isoId = await keel.engine.lastPositionId();
+  const cross = await gasOf(manager.openCrossAndBorrow(basket, basketAmounts, ethers.parseEther("30000"), me));
+  const crossId = await keel.engine.lastPositionId();
+  rows.push({ operation: "open + deposit + borrow (PositionManager, one tx)", isolated: iso, cross, target: 250_000n });
+
+  await hourLater();
+  rows.push({
+    operation: "deposit",
+    isolated: await gasOf(engine.deposit(isoId, weth, units("WETH", "1", keel))),
+    cross: await gasOf(engine.deposit(crossId, basket[1]!, units("WBTC", "0.1", keel))),
+    target: 100_000n,
+  });
+  await hourLater();
+  rows.push({
+    operation: "borrow",
+    isolated: await gasOf(engine.borrow(isoId, ethers.parseEther("1000"), me)),
+    cross: await gasOf(engine.borrow(crossId, ethers.parseEther("1000"), me)),
+    target: 100_000n,
+  });
+  await hourLater();
+  rows.push({
+    operation: "repay (partial)",
+    isolated: await gasOf(engine.repay(isoId, ethers.parseEther("500"))),
+    cross: await gasOf(engine.repay(crossId, ethers.parseEther("500"))),
+    target: 100_000n,
+  });
+  await hourLater();
+  rows.push({
+    operation: "withdraw (with debt)",
+    isolated: await gasOf(engine.withdraw(isoId, weth, units("WETH", "0.5", keel), me)),
+    cross: await gasOf(engine.withdraw(crossId, basket[0]!, units("WETH", "0.5", keel), me)),
+  });
+  await hourLater();
+  rows.push({
+    operation: "repay (all)",
+    isolated: await gasOf(engine.repay(isoId, ethers.MaxUint256)),
+    cross: await gasOf(engine.repay(crossId, ethers.MaxUint256)),
+  });
+  await (await engine.borrow(isoId, ethers.parseEther("1000"), me)).wait();
+  await (await engine.borrow(crossId, ethers.parseEther("1000"), me)).wait();
+  await hourLater();
+  rows.push({
+    operation: "close (repay all + withdraw all + burn NFT)",
+    isolated: await gasOf(engine.close(isoId, me)),
+    cross: await gasOf(engine.close(crossId, me)),
+  });
+
+  print(rows);
+}
+
+function print(rows: Row[]): void {
+  const fmt = (g?: bigint): string => (g === undefined ? "" : formatFixed(g, 0));
+  const table = rows.map((r) => ({
+    operation: r.operation,
+    isolated: fmt(r.isolated),
+    "cross (3 assets)": fmt(r.cross),
+    "target (isolated)": r.target ? `≤ ${fmt(r.target)}` : "",
+    ok: r.target && r.isolated ? (r.isolated <= r.target ? "yes" : "NO") : "",
+  }));
+  const headers = Object.keys(table[0]!) as (keyof (typeof table)[number])[];
+  const widths = headers.map((h) => Math.max(h.length, ...table.map((t) => t[h].length)));
+  const line = (cells: string[]): string => "| " + cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ") + " |";
+  console.log(line(headers));
+  console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|");
+  for (const t of table) console.log(line(headers.map((h) => t[h])));
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
