@@ -234,8 +234,8 @@ function convert(c: z.output<typeof rawConfigSchema>): KeelConfig {
     }
   }
 
-  const zMaintenance = inRange("confidence.maintenance", parseWad(c.confidence.maintenance), LIMITS.z);
-  const zInitial = inRange("confidence.initial", parseWad(c.confidence.initial), LIMITS.z);
+  const zMaintenance = inRange("confidence.maintenance", parseWad(c.confidence.maintenance, "confidence.maintenance"), LIMITS.z);
+  const zInitial = inRange("confidence.initial", parseWad(c.confidence.initial, "confidence.initial"), LIMITS.z);
   if (zInitial <= zMaintenance) throw new ConfigError("confidence.initial: must exceed confidence.maintenance");
   if (!symbols.has(c.wrappedNative)) throw new ConfigError(`wrappedNative: "${c.wrappedNative}" is not an asset`);
 
@@ -245,9 +245,9 @@ function convert(c: z.output<typeof rawConfigSchema>): KeelConfig {
     confidence: { zMaintenance, zInitial },
     cross: {
       stabilityFee: annualFee("cross.stabilityFee", c.cross.stabilityFee),
-      debtCeiling: inRange("cross.debtCeiling", parseAmount(c.cross.debtCeiling, 18), LIMITS.debtCeiling),
+      debtCeiling: inRange("cross.debtCeiling", parseAmount(c.cross.debtCeiling, 18, "cross.debtCeiling"), LIMITS.debtCeiling),
     },
-    globalDebtCeiling: inRange("globalDebtCeiling", parseAmount(c.globalDebtCeiling, 18), LIMITS.debtCeiling),
+    globalDebtCeiling: inRange("globalDebtCeiling", parseAmount(c.globalDebtCeiling, 18, "globalDebtCeiling"), LIMITS.debtCeiling),
     dust: inRange("dust", parseAmount(c.dust, 18, "dust"), LIMITS.dust),
     flashMint: {
       fee: inRange("flashMint.fee", parsePercent(c.flashMint.fee, "flashMint.fee"), LIMITS.flashFee),

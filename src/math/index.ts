@@ -13,8 +13,16 @@ export class MathError extends Error {
   override name = "MathError";
 }
 
+export const UINT256_MAX = 2n ** 256n - 1n;
+
 function requireNonNegative(...xs: bigint[]): void {
   for (const x of xs) if (x < 0n) throw new MathError(`negative operand ${x}`);
+}
+
+/** Solidity's checked arithmetic: a result that does not fit 256 bits reverts there, so it throws here. */
+function u256(x: bigint): bigint {
+  if (x > UINT256_MAX) throw new MathError(`uint256 overflow: ${x}`);
+  return x;
 }
 
 // ------------------------------------------------------------------ fixed point
@@ -22,14 +30,14 @@ function requireNonNegative(...xs: bigint[]): void {
 export function mulDivDown(x: bigint, y: bigint, d: bigint): bigint {
   requireNonNegative(x, y, d);
   if (d === 0n) throw new MathError("division by zero");
-  return (x * y) / d;
+  return u256((x * y) / d);
 }
 
 export function mulDivUp(x: bigint, y: bigint, d: bigint): bigint {
   requireNonNegative(x, y, d);
   if (d === 0n) throw new MathError("division by zero");
   const p = x * y;
-  return p === 0n ? 0n : (p - 1n) / d + 1n;
+  return u256(p === 0n ? 0n : (p - 1n) / d + 1n);
 }
 
 export const mulWadDown = (x: bigint, y: bigint): bigint => mulDivDown(x, y, WAD);
@@ -89,6 +97,7 @@ export const toNormDebtDown = (amount: bigint, rate: bigint): bigint => mulDivDo
 export function perSecondFee(annualWad: bigint): bigint {
   requireNonNegative(annualWad);
   if (annualWad === 0n) return RAY;
+  if (annualWad > 10n * WAD) throw new MathError(`perSecondFee: ${annualWad} is above 1,000% a year`);
   const target = RAY + annualWad * 10n ** 9n;
   let lo = RAY;
   let hi = RAY + RAY / 10_000_000n; // > 1.0000001 per second ≈ 2,300% a year: far above any fee
@@ -120,15 +129,15 @@ export function portfolioDeviationUp(weighted: readonly bigint[], correlation: r
   for (let i = 0; i < n; i++) {
     const wi = weighted[i]!;
     if (wi === 0n) continue;
-    variance += mulWadUp(wi, wi);
+    variance = u256(variance + mulWadUp(wi, wi));
     for (let j = i + 1; j < n; j++) {
       const rho = correlation[i * n + j]!;
       const wj = weighted[j]!;
       if (rho === 0n || wj === 0n) continue;
-      variance += 2n * mulWadUp(mulWadUp(wi, wj), rho);
+      variance = u256(variance + u256(2n * mulWadUp(mulWadUp(wi, wj), rho)));
     }
   }
-  return sqrtUp(variance) * SQRT_WAD;
+  return u256(sqrtUp(variance) * SQRT_WAD);
 }
 
 export const stressLossUp = (deviation: bigint, z: bigint, floorLoss: bigint): bigint =>
@@ -184,9 +193,9 @@ export function assess(holdings: readonly Holding[], correlation: readonly bigin
   const weighted = holdings.map((h) => {
     if (h.amount === 0n) return 0n;
     const value = valueDown(h.amount, h.price, h.unit);
-    total += value;
-    floorMaintenance += mulWadUp(value, h.maintenanceHaircut);
-    floorInitial += mulWadUp(value, h.initialHaircut);
+    total = u256(total + value);
+    floorMaintenance = u256(floorMaintenance + mulWadUp(value, h.maintenanceHaircut));
+    floorInitial = u256(floorInitial + mulWadUp(value, h.initialHaircut));
     return mulWadUp(value, h.sigma);
   });
   const deviation = portfolioDeviationUp(weighted, correlation);

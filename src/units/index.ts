@@ -10,7 +10,8 @@ export class UnitError extends Error {
   }
 }
 
-const DECIMAL = /^(\d[\d_,]*)(?:\.(\d+))?$/;
+// Digits, optionally grouped in threes by "," or "_" ("1,000,000"); "1,5" is refused, never read as 15.
+const DECIMAL = /^(\d+|\d{1,3}(?:,\d{3})+|\d{1,3}(?:_\d{3})+)(?:\.(\d+))?$/;
 
 /** "1,234.5" with `decimals` → 1234500…; rejects more fractional digits than `decimals`. */
 export function parseFixed(text: string, decimals: number, what = "amount"): bigint {
@@ -25,6 +26,17 @@ export function parseFixed(text: string, decimals: number, what = "amount"): big
   return BigInt(whole + frac.padEnd(decimals, "0"));
 }
 
+/** Runs `parse` on part of `text`; its error quotes `text` as the user typed it, with the same reason. */
+function quotingInput(text: string, what: string, parse: () => bigint): bigint {
+  try {
+    return parse();
+  } catch (e) {
+    if (!(e instanceof UnitError)) throw e;
+    const reason = e.message.slice(e.message.indexOf('" ') + 2);
+    throw new UnitError(`${what}: "${text}" ${reason}`, { cause: e });
+  }
+}
+
 /** A plain decimal ("2.33") as [wad]. */
 export const parseWad = (text: string, what = "value"): bigint => parseFixed(text, 18, what);
 
@@ -32,13 +44,13 @@ export const parseWad = (text: string, what = "value"): bigint => parseFixed(tex
 export function parsePercent(text: string, what = "percentage"): bigint {
   const clean = text.trim();
   if (!clean.endsWith("%")) throw new UnitError(`${what}: "${text}" must end with %`);
-  return parseFixed(clean.slice(0, -1), 16, what);
+  return quotingInput(text, what, () => parseFixed(clean.slice(0, -1), 16, what));
 }
 
 /** A token amount ("1.5", "100,000 USDC": a trailing unit word is allowed) in the token's decimals. */
 export function parseAmount(text: string, decimals: number, what = "amount"): bigint {
   const clean = text.trim().replace(/\s+[A-Za-z]+$/, "");
-  return parseFixed(clean, decimals, what);
+  return quotingInput(text, what, () => parseFixed(clean, decimals, what));
 }
 
 const DURATION_UNITS: Record<string, number> = {
