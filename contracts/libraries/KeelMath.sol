@@ -133,6 +133,49 @@ library KeelMath {
         return Math.max(mulWadUp(z, deviation), floorLoss);
     }
 
+    // ---------------------------------------------------------------- liquidation
+
+    /// @notice (1 + ℓ)(1 − hm) [wad], rounded up: the lowest critical HF for which a partial liquidation of an asset
+    /// with penalty ℓ and maintenance haircut hm always raises the health factor.
+    function criticalHFFloorUp(uint256 penalty, uint256 maintenanceHaircut) internal pure returns (uint256) {
+        return mulWadUp(WAD + penalty, WAD - maintenanceHaircut);
+    }
+
+    /// @notice Repayment [wad] that brings HF to `targetHF` when collateral worth repaid × (1 + ℓ) is seized from an
+    /// asset whose value carries at most `factor` of maintenance loss, rounded down (never over-liquidates):
+    ///   r = (T·D − (V − Lm)) / (T − (1 + ℓ)(1 − m)).
+    /// Exact for isolated positions (L = m V); for baskets the true loss falls by at most m per unit of value
+    /// removed, so the HF reached is at most T. Returns `debt` when no partial repayment can reach T.
+    function targetRepayDown(
+        uint256 targetHF,
+        uint256 debt,
+        uint256 value,
+        uint256 maintenanceLoss,
+        uint256 penalty,
+        uint256 factor
+    ) internal pure returns (uint256) {
+        uint256 kept = mulWadDown(WAD + penalty, WAD - Math.min(factor, WAD));
+        if (targetHF <= kept) return debt;
+        uint256 needed = mulWadDown(targetHF, debt) + maintenanceLoss;
+        if (needed <= value) return 0;
+        return Math.min(mulDivDown(needed - value, WAD, targetHF - kept), debt);
+    }
+
+    /// @notice Collateral (token decimals) worth repaid × (1 + ℓ) at `price`, rounded down.
+    function seizeDown(uint256 repaid, uint256 penalty, uint256 price, uint256 unit) internal pure returns (uint256) {
+        return mulDivDown(mulWadDown(repaid, WAD + penalty), unit, price);
+    }
+
+    /// @notice Repayment [wad] that `amount` of collateral pays for at penalty ℓ: value / (1 + ℓ), rounded down.
+    function repayForDown(uint256 amount, uint256 penalty, uint256 price, uint256 unit) internal pure returns (uint256) {
+        return mulDivDown(valueDown(amount, price, unit), WAD, WAD + penalty);
+    }
+
+    /// @notice The protocol's part [wad] of the penalty on `repaid`: repaid × ℓ × share, rounded up.
+    function protocolFeeUp(uint256 repaid, uint256 penalty, uint256 share) internal pure returns (uint256) {
+        return mulWadUp(mulWadUp(repaid, penalty), share);
+    }
+
     /// @notice Health factor [wad] = (V − L) / D, rounded down; 0 when L ≥ V; infinite without debt.
     function healthFactorDown(uint256 value, uint256 loss, uint256 debt) internal pure returns (uint256) {
         if (debt == 0) return INFINITE_HEALTH;

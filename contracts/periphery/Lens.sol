@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IVaultEngine} from "../interfaces/IVaultEngine.sol";
+import {IVaultEngineTypes} from "../interfaces/IVaultEngineTypes.sol";
 import {IRiskModel} from "../interfaces/IRiskModel.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {IPositionNFT} from "../interfaces/IPositionNFT.sol";
@@ -16,7 +17,7 @@ contract Lens {
     struct PositionView {
         uint256 id;
         address owner;
-        IVaultEngine.Mode mode;
+        IVaultEngineTypes.Mode mode;
         address[] assets;
         uint256[] amounts; // token decimals
         uint256[] values; // [wad USD], rounded down; 0 where the price failed
@@ -25,6 +26,20 @@ contract Lens {
         uint256 hf; // [wad]; type(uint256).max without debt; 0 when not priced
         uint256 hfInitial; // [wad]; as hf
         bool priced; // false when any oracle read for this position failed
+    }
+
+    /// @notice A position's liquidation status, for keepers.
+    struct LiquidationStatus {
+        uint256 id;
+        IVaultEngineTypes.State state;
+        uint256 deadline; // [s] of the open margin call, 0 if none
+        uint256 hf; // [wad]
+        uint256 debt; // [wad] as of now
+        address[] assets;
+        uint256[] maxRepay; // [wad] per asset: what one liquidation seizing that asset repays now (0 if not liquidatable)
+        uint256[] seizable; // per asset, token decimals: what that liquidation seizes
+        uint256[] protocolFee; // [wad] per asset: the kUSD the liquidator pays on top of maxRepay
+        uint256 badDebt; // [wad] bad debt a liquidation would record now (insolvent positions)
     }
 
     uint256 public constant MAX_BATCH = 500;
@@ -87,7 +102,7 @@ contract Lens {
 
     /// @notice One position. Reverts with `PositionNotFound` for an unknown or closed id.
     function position(uint256 id) public view returns (PositionView memory v) {
-        (IVaultEngine.Mode mode,,) = engine.positionInfo(id);
+        (IVaultEngineTypes.Mode mode,,) = engine.positionInfo(id);
         v.id = id;
         v.owner = nft.ownerOf(id);
         v.mode = mode;
@@ -112,6 +127,57 @@ contract Lens {
         }
     }
 
+    /// @notice Liquidation status of every open position with debt among ids `fromId` .. `toId`.
+    /// @dev Not a view: the maxima come from `engine.previewLiquidation`, which runs and undoes each liquidation.
+    /// Call it with eth_call. Positions whose price fails are skipped.
+    function liquidationStatuses(uint256 fromId, uint256 toId) external returns (LiquidationStatus[] memory out) {
+        if (toId < fromId) return out;
+        uint256 span = toId - fromId + 1;
+        if (span > MAX_BATCH) revert BatchTooLarge(span, MAX_BATCH);
+        uint256 last = engine.lastPositionId();
+        if (toId > last) toId = last;
+        out = new LiquidationStatus[](span);
+        uint256 found;
+        for (uint256 id = fromId; id <= toId; ++id) {
+            if (!_exists(id) || engine.debtOf(id) == 0) continue;
+            try this.liquidationStatus(id) returns (LiquidationStatus memory s) {
+                out[found++] = s;
+            } catch {}
+        }
+        assembly ("memory-safe") {
+            mstore(out, found)
+        }
+    }
+
+    /// @notice Liquidation status of position `id`: its state, and per asset the repayment and seizure one
+    /// liquidation would make now. Reverts if a price fails.
+    function liquidationStatus(uint256 id) public returns (LiquidationStatus memory s) {
+        s.id = id;
+        s.debt = engine.debtOf(id);
+        (s.state, s.deadline, s.hf) = engine.stateOf(id);
+        s.assets = engine.collateralAssets(id);
+        s.maxRepay = new uint256[](s.assets.length);
+        s.seizable = new uint256[](s.assets.length);
+        s.protocolFee = new uint256[](s.assets.length);
+        if (s.state != IVaultEngineTypes.State.Liquidatable) return s;
+        for (uint256 i; i < s.assets.length; ++i) {
+            try engine.previewLiquidation(id, s.assets[i], type(uint256).max) returns (
+                uint256 repaid, uint256 seized, uint256 fee, uint256 badDebt
+            ) {
+                (s.maxRepay[i], s.seizable[i], s.protocolFee[i]) = (repaid, seized, fee);
+                s.badDebt = badDebt;
+            } catch {}
+        }
+    }
+
+    /// @notice Profit [wad kUSD, negative for a loss] of liquidating `id` by seizing `asset` now and selling the
+    /// seized amount at `venuePrice` [wad kUSD per whole token], before gas.
+    function profitAt(uint256 id, address asset, uint256 venuePrice) external returns (int256) {
+        (uint256 repaid, uint256 seized, uint256 fee,) = engine.previewLiquidation(id, asset, type(uint256).max);
+        uint256 proceeds = KeelMath.valueDown(seized, venuePrice, risk.unitOf(asset));
+        return int256(proceeds) - int256(repaid + fee);
+    }
+
     /// @notice Current prices [wad] of `assets`; `ok[i]` is false where the oracle refused a price.
     function prices(address[] calldata assets) external view returns (uint256[] memory values, bool[] memory ok) {
         values = new uint256[](assets.length);
@@ -124,7 +190,7 @@ contract Lens {
     }
 
     function _exists(uint256 id) internal view returns (bool) {
-        try engine.positionInfo(id) returns (IVaultEngine.Mode, address, uint256) {
+        try engine.positionInfo(id) returns (IVaultEngineTypes.Mode, address, uint256) {
             return true;
         } catch {
             return false;

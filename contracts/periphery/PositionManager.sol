@@ -6,6 +6,7 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {IVaultEngine} from "../interfaces/IVaultEngine.sol";
+import {IVaultEngineTypes} from "../interfaces/IVaultEngineTypes.sol";
 import {IPositionNFT} from "../interfaces/IPositionNFT.sol";
 import {IWETH} from "../interfaces/IWETH.sol";
 
@@ -49,7 +50,7 @@ contract PositionManager {
     /// @notice Opens an isolated position for the caller, deposits `collateral` of `asset` from the caller and
     /// borrows `debt` kUSD to `to` (no borrow when `debt` is 0).
     function openAndBorrow(address asset, uint256 collateral, uint256 debt, address to) external returns (uint256 id) {
-        id = engine.open(IVaultEngine.Mode.Isolated, asset, msg.sender);
+        id = engine.open(IVaultEngineTypes.Mode.Isolated, asset, msg.sender);
         _depositFromCaller(id, asset, collateral);
         if (debt != 0) engine.borrow(id, debt, to);
     }
@@ -60,7 +61,7 @@ contract PositionManager {
         returns (uint256 id)
     {
         if (assets.length != amounts.length) revert LengthMismatch();
-        id = engine.open(IVaultEngine.Mode.Cross, address(0), msg.sender);
+        id = engine.open(IVaultEngineTypes.Mode.Cross, address(0), msg.sender);
         for (uint256 i; i < assets.length; ++i) {
             _depositFromCaller(id, assets[i], amounts[i]);
         }
@@ -69,7 +70,7 @@ contract PositionManager {
 
     /// @notice Opens an isolated WETH position for the caller with the attached ether and borrows `debt` to `to`.
     function openWithEthAndBorrow(uint256 debt, address to) external payable returns (uint256 id) {
-        id = engine.open(IVaultEngine.Mode.Isolated, address(weth), msg.sender);
+        id = engine.open(IVaultEngineTypes.Mode.Isolated, address(weth), msg.sender);
         _depositEth(id);
         if (debt != 0) engine.borrow(id, debt, to);
     }
@@ -98,7 +99,7 @@ contract PositionManager {
     // ---------------------------------------------------------------- steps (chain them with multicall)
 
     /// @notice Opens a position owned by the caller.
-    function open(IVaultEngine.Mode mode, address asset) external returns (uint256) {
+    function open(IVaultEngineTypes.Mode mode, address asset) external returns (uint256) {
         return engine.open(mode, asset, msg.sender);
     }
 
