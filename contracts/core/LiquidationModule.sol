@@ -28,6 +28,22 @@ contract LiquidationModule is VaultEngineBase {
         uint256 badDebt; // [wad] debt an insolvent position's collateral could not cover
     }
 
+    /// @dev A position as a liquidation sees it: accrued debt and every holding priced once.
+    struct Book {
+        uint256 id;
+        address classKey;
+        uint256 normDebt; // [wad]
+        uint256 rate; // [ray], accrued to now
+        uint256 debt; // [wad]
+        address[] assets;
+        uint256[] amounts; // token decimals
+        IRiskModel.LiquidationTerms[] terms; // per asset
+        uint256 coverable; // [wad] Σ what each holding pays for at its penalty; below debt means insolvent
+        uint256 value; // [wad] V
+        uint256 maintenanceLoss; // [wad] Lm
+        uint256 hf; // [wad] before the liquidation
+    }
+
     address private immutable _self;
 
     /// @notice The module was called directly instead of through the engine.
@@ -102,104 +118,122 @@ contract LiquidationModule is VaultEngineBase {
 
     // ================================================================ internal
 
-    function _requireLiquidatable(uint256 id, address classKey, uint256 debt) internal view returns (uint256 hf) {
-        if (debt == 0) revert NotLiquidatable(id, KeelMath.INFINITE_HEALTH);
-        IRiskModel.Valuation memory v = _valuation(id, classKey);
-        hf = KeelMath.healthFactorDown(v.value, v.maintenanceLoss, debt);
-        if (_stateAt(hf, _callDeadline[id]) != State.Liquidatable) revert NotLiquidatable(id, hf);
-    }
-
     /// @dev Checks, sizes and books a liquidation: debt first, then collateral. Insolvent positions send their
     /// other assets to `receiver` here; the caller sends `seized` of `asset`.
     function _settleLiquidation(uint256 id, address asset, uint256 maxRepay, address receiver)
         internal
         returns (Settlement memory s)
     {
-        Position memory p = _requirePosition(id);
-        (, uint256 rate) = _accrue(p.classKey);
-        uint256 debt = KeelMath.toDebtUp(p.normDebt, rate);
-        uint256 hf = _requireLiquidatable(id, p.classKey, debt);
-        if (_coverable(id, p.classKey) < debt) {
-            _removeClassDebt(_classes[p.classKey], rate, p.normDebt);
+        Book memory b = _openBook(id);
+        if (b.coverable < b.debt) {
+            _removeClassDebt(_classes[b.classKey], b.rate, b.normDebt);
             _positions[id].normDebt = 0;
-            (s.repaid, s.seized) = _seizeAll(id, p.classKey, asset, maxRepay, receiver);
-            s.badDebt = debt - s.repaid;
+            b.normDebt = 0;
+            (s.repaid, s.seized) = _seizeAll(b, asset, maxRepay, receiver);
+            s.badDebt = b.debt - s.repaid;
             _badDebt += s.badDebt;
         } else {
-            s = _liquidateSolvent(id, asset, debt, hf, maxRepay);
+            s = _liquidateSolvent(b, asset, maxRepay);
         }
-        _afterLiquidation(id, p.classKey, hf, s.repaid < debt);
+        _afterLiquidation(b, s.repaid < b.debt);
+    }
+
+    /// @dev Accrues, prices every holding once, and requires the position to be Liquidatable.
+    function _openBook(uint256 id) internal returns (Book memory b) {
+        Position memory p = _requirePosition(id);
+        (, uint256 rate) = _accrue(p.classKey);
+        b.id = id;
+        b.classKey = p.classKey;
+        b.normDebt = p.normDebt;
+        b.rate = rate;
+        b.debt = KeelMath.toDebtUp(p.normDebt, rate);
+        if (b.debt == 0) revert NotLiquidatable(id, KeelMath.INFINITE_HEALTH);
+        (b.assets, b.amounts) = _holdings(id, p.classKey);
+        b.terms = new IRiskModel.LiquidationTerms[](b.assets.length);
+        for (uint256 i; i < b.assets.length; ++i) {
+            b.terms[i] = risk.liquidationTerms(b.assets[i]);
+            b.coverable += KeelMath.repayForDown(b.amounts[i], b.terms[i].penalty, b.terms[i].price, b.terms[i].unit);
+        }
+        (b.value, b.maintenanceLoss) = _maintenance(b);
+        b.hf = KeelMath.healthFactorDown(b.value, b.maintenanceLoss, b.debt);
+        if (_stateAt(b.hf, _callDeadline[id]) != State.Liquidatable) revert NotLiquidatable(id, b.hf);
+    }
+
+    /// @dev V and Lm of the book's holdings. An isolated position needs no further call: with its terms,
+    /// L = mulWadUp(V, max(zm σ, hm)) is exactly RiskModel's closed form.
+    function _maintenance(Book memory b) internal view returns (uint256 value, uint256 loss) {
+        if (b.classKey != CROSS_CLASS) {
+            IRiskModel.LiquidationTerms memory t = b.terms[0];
+            value = KeelMath.valueDown(b.amounts[0], t.price, t.unit);
+            return (value, KeelMath.mulWadUp(value, t.maintenanceFactor));
+        }
+        IRiskModel.Valuation memory v = risk.assess(b.assets, b.amounts);
+        return (v.value, v.maintenanceLoss);
     }
 
     /// @dev The partial (or, under criticalHF or near dust, full) liquidation of a solvent position.
-    function _liquidateSolvent(uint256 id, address asset, uint256 debt, uint256 hf, uint256 maxRepay)
-        internal
-        returns (Settlement memory s)
-    {
-        Position memory p = _positions[id];
-        uint256 rate = _classes[p.classKey].rate; // accrued by the caller
-        IRiskModel.LiquidationTerms memory t = risk.liquidationTerms(asset);
-        (s.repaid, s.seized) = _sizeLiquidation(id, asset, debt, hf, maxRepay, t);
-        uint256 removed = s.repaid == debt ? p.normDebt : KeelMath.toNormDebtDown(s.repaid, rate);
-        _removeClassDebt(_classes[p.classKey], rate, removed);
-        _positions[id].normDebt = uint96(p.normDebt - removed);
-        _takeCollateral(id, p.classKey, asset, s.seized);
+    function _liquidateSolvent(Book memory b, address asset, uint256 maxRepay) internal returns (Settlement memory s) {
+        uint256 i = _indexOf(b, asset);
+        IRiskModel.LiquidationTerms memory t = b.terms[i];
+        (s.repaid, s.seized) = _sizeLiquidation(b, b.amounts[i], maxRepay, t);
+        uint256 removed = s.repaid == b.debt ? b.normDebt : KeelMath.toNormDebtDown(s.repaid, b.rate);
+        _removeClassDebt(_classes[b.classKey], b.rate, removed);
+        b.normDebt -= removed;
+        b.debt = KeelMath.toDebtUp(b.normDebt, b.rate);
+        _positions[b.id].normDebt = uint96(b.normDebt);
+        _takeCollateral(b.id, b.classKey, asset, s.seized);
+        b.amounts[i] -= s.seized;
         s.fee = KeelMath.protocolFeeUp(s.repaid, t.penalty, _protocolShare);
     }
 
-    /// @dev Σ over the position's assets of what each pays for at its penalty: below the debt means insolvent.
-    function _coverable(uint256 id, address classKey) internal view returns (uint256 total) {
-        (address[] memory assets, uint256[] memory amounts) = _holdings(id, classKey);
-        for (uint256 i; i < assets.length; ++i) {
-            IRiskModel.LiquidationTerms memory t = risk.liquidationTerms(assets[i]);
-            total += KeelMath.repayForDown(amounts[i], t.penalty, t.price, t.unit);
+    function _indexOf(Book memory b, address asset) internal pure returns (uint256 i) {
+        for (; i < b.assets.length; ++i) {
+            if (b.assets[i] == asset && b.amounts[i] != 0) return i;
         }
+        revert NothingToSeize(b.id, asset);
     }
 
     /// @dev Repayment and seizure of a solvent position: up to what restores targetHF, capped by the close factor
-    /// (all of the debt under criticalHF or when the rest would be dust), by `maxRepay`, and by what `asset` can
+    /// (all of the debt under criticalHF or when the rest would be dust), by `maxRepay`, and by what the asset can
     /// pay for; never leaving a non-zero debt under dust.
-    function _sizeLiquidation(
-        uint256 id,
-        address asset,
-        uint256 debt,
-        uint256 hf,
-        uint256 maxRepay,
-        IRiskModel.LiquidationTerms memory t
-    ) internal view returns (uint256 repaid, uint256 seized) {
-        uint256 held = _collateral[id][asset];
-        if (held == 0) revert NothingToSeize(id, asset);
-        if (hf < _criticalHF) {
+    function _sizeLiquidation(Book memory b, uint256 held, uint256 maxRepay, IRiskModel.LiquidationTerms memory t)
+        internal
+        view
+        returns (uint256 repaid, uint256 seized)
+    {
+        uint256 debt = b.debt;
+        if (b.hf < _criticalHF) {
             repaid = debt;
         } else {
-            IRiskModel.Valuation memory v = _valuation(id, _positions[id].classKey);
-            repaid = KeelMath.targetRepayDown(_targetHF, debt, v.value, v.maintenanceLoss, t.penalty, t.maintenanceFactor);
+            repaid = KeelMath.targetRepayDown(
+                _targetHF, debt, b.value, b.maintenanceLoss, t.penalty, t.maintenanceFactor
+            );
             repaid = Math.min(repaid, KeelMath.mulWadDown(debt, _closeFactor));
         }
         if (debt - repaid < _dust) repaid = debt;
         repaid = Math.min(repaid, maxRepay);
         repaid = Math.min(repaid, KeelMath.repayForDown(held, t.penalty, t.price, t.unit));
         if (repaid < debt && debt - repaid < _dust) repaid = debt - _dust;
-        if (repaid == 0) revert NotLiquidatable(id, hf);
+        if (repaid == 0) revert NotLiquidatable(b.id, b.hf);
         seized = Math.min(KeelMath.seizeDown(repaid, t.penalty, t.price, t.unit), held);
     }
 
     /// @dev Insolvent position: every asset goes to `receiver` for what it is worth net of its penalty; the rest of
     /// the debt becomes bad debt. Returns the amount of `asset` among the seized collateral.
-    function _seizeAll(uint256 id, address classKey, address asset, uint256 maxRepay, address receiver)
+    function _seizeAll(Book memory b, address asset, uint256 maxRepay, address receiver)
         internal
         returns (uint256 repaid, uint256 seized)
     {
-        (address[] memory assets, uint256[] memory amounts) = _holdings(id, classKey);
-        for (uint256 i; i < assets.length; ++i) {
-            if (amounts[i] == 0) continue;
-            IRiskModel.LiquidationTerms memory t = risk.liquidationTerms(assets[i]);
-            repaid += KeelMath.repayForDown(amounts[i], t.penalty, t.price, t.unit);
-            _takeCollateral(id, classKey, assets[i], amounts[i]);
-            if (assets[i] == asset) seized = amounts[i];
-            else IERC20(assets[i]).safeTransfer(receiver, amounts[i]);
+        repaid = b.coverable;
+        if (repaid > maxRepay) revert MaxRepayTooLow(b.id, repaid);
+        for (uint256 i; i < b.assets.length; ++i) {
+            uint256 amount = b.amounts[i];
+            if (amount == 0) continue;
+            _takeCollateral(b.id, b.classKey, b.assets[i], amount);
+            b.amounts[i] = 0;
+            if (b.assets[i] == asset) seized = amount;
+            else IERC20(b.assets[i]).safeTransfer(receiver, amount);
         }
-        if (repaid > maxRepay) revert MaxRepayTooLow(id, repaid);
     }
 
     function _takeCollateral(uint256 id, address classKey, address asset, uint256 amount) internal {
@@ -211,17 +245,15 @@ contract LiquidationModule is VaultEngineBase {
     }
 
     /// @dev A partial liquidation must raise HF; a position back at HF ≥ 1 (or without debt) has its call cleared.
-    function _afterLiquidation(uint256 id, address classKey, uint256 hfBefore, bool isPartial) internal {
-        uint256 normDebt = _positions[id].normDebt;
-        if (!isPartial || normDebt == 0) {
-            _clearCallIfOpen(id);
+    function _afterLiquidation(Book memory b, bool isPartial) internal {
+        if (!isPartial || b.normDebt == 0) {
+            _clearCallIfOpen(b.id);
             return;
         }
-        IRiskModel.Valuation memory v = _valuation(id, classKey);
-        uint256 debt = KeelMath.toDebtUp(normDebt, _classes[classKey].rate);
-        uint256 hfAfter = KeelMath.healthFactorDown(v.value, v.maintenanceLoss, debt);
-        if (hfAfter <= hfBefore) revert LiquidationWouldLowerHealth(id, hfBefore, hfAfter);
-        if (hfAfter >= KeelMath.WAD) _clearCallIfOpen(id);
+        (uint256 value, uint256 loss) = _maintenance(b);
+        uint256 hfAfter = KeelMath.healthFactorDown(value, loss, b.debt);
+        if (hfAfter <= b.hf) revert LiquidationWouldLowerHealth(b.id, b.hf, hfAfter);
+        if (hfAfter >= KeelMath.WAD) _clearCallIfOpen(b.id);
     }
 
     function _callback(address receiver, uint256 id, address asset, uint256 seized, uint256 owed, bytes calldata data)

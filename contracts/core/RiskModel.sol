@@ -191,21 +191,20 @@ contract RiskModel is IRiskModel, AccessManaged {
         uint256 n = assets.length;
         if (n != amounts.length) revert LengthMismatch(n, amounts.length);
         if (n == 1) return _assessOne(assets[0], amounts[0]);
-        uint256[] memory weighted = new uint256[](n);
-        uint256 floorMaintenance;
-        uint256 floorInitial;
+        uint256[] memory values = new uint256[](n);
+        uint256[] memory sigmas = new uint256[](n);
+        uint256[] memory hm = new uint256[](n);
+        uint256[] memory hi = new uint256[](n);
         for (uint256 i; i < n; ++i) {
             StoredRisk storage r = _listedRisk(assets[i]);
             if (amounts[i] == 0) continue;
-            uint256 value = KeelMath.valueDown(amounts[i], oracle.getPrice(assets[i]), 10 ** r.decimals);
-            v.value += value;
-            weighted[i] = KeelMath.mulWadUp(value, _sigma(r));
-            floorMaintenance += KeelMath.mulWadUp(value, r.maintenanceHaircut);
-            floorInitial += KeelMath.mulWadUp(value, r.initialHaircut);
+            values[i] = KeelMath.valueDown(amounts[i], oracle.getPrice(assets[i]), 10 ** r.decimals);
+            v.value += values[i];
+            (sigmas[i], hm[i], hi[i]) = (_sigma(r), r.maintenanceHaircut, r.initialHaircut);
         }
-        uint256 deviation = KeelMath.portfolioDeviationUp(weighted, _correlationMatrix(assets));
-        v.maintenanceLoss = KeelMath.stressLossUp(deviation, _zMaintenance, floorMaintenance);
-        v.initialLoss = KeelMath.stressLossUp(deviation, _zInitial, floorInitial);
+        (v.maintenanceLoss, v.initialLoss) = KeelMath.basketLossesUp(
+            values, sigmas, hm, hi, _correlationMatrix(assets), _zMaintenance, _zInitial
+        );
     }
 
     /// @dev The one-asset closed form: L = max(z σ, h) × V.

@@ -98,7 +98,8 @@ contract VaultEngine is VaultEngineBase, IVaultEngine, AccessManaged, Reentrancy
         _collateral[id][asset] = held + received;
         _collaterals[asset].total = uint120(total);
         emit PositionUpdated(id, Operation.Deposit, asset, held + received, p.normDebt);
-        if (_callDeadline[id] != 0) {
+        // Without debt there is no open call: a repayment to zero or a full liquidation clears it.
+        if (p.normDebt != 0 && _callDeadline[id] != 0) {
             _tryClearCall(id, p.classKey, KeelMath.toDebtUp(p.normDebt, _currentRate(_classes[p.classKey])));
         }
     }
@@ -144,7 +145,7 @@ contract VaultEngine is VaultEngineBase, IVaultEngine, AccessManaged, Reentrancy
 
         _positions[id].normDebt = uint96(normDebt);
         _requireInitialHealth(id, p.classKey, debt);
-        _clearCallIfOpen(id);
+        if (p.normDebt != 0) _clearCallIfOpen(id);
         emit PositionUpdated(id, Operation.Borrow, address(0), 0, normDebt);
         kusd.mint(to, amount);
     }
@@ -250,6 +251,7 @@ contract VaultEngine is VaultEngineBase, IVaultEngine, AccessManaged, Reentrancy
         nonReentrant
         returns (uint256 repaid, uint256 seized, uint256 fee, uint256 badDebt)
     {
+        // solhint-disable-next-line avoid-low-level-calls
         (bool ok, bytes memory result) = liquidationModule.delegatecall(msg.data);
         // The module always reverts: with LiquidationPreview(...) on success, or with the reason it cannot liquidate.
         if (ok || result.length != 132 || bytes4(result) != PREVIEW_SELECTOR) {
@@ -456,6 +458,7 @@ contract VaultEngine is VaultEngineBase, IVaultEngine, AccessManaged, Reentrancy
     /// @dev Runs this call's calldata in the liquidation module on this contract's storage; bubbles up reverts.
     function _delegateToModule() internal returns (bytes memory result) {
         bool ok;
+        // solhint-disable-next-line avoid-low-level-calls
         (ok, result) = liquidationModule.delegatecall(msg.data);
         if (!ok) {
             assembly ("memory-safe") {
@@ -539,21 +542,21 @@ contract VaultEngine is VaultEngineBase, IVaultEngine, AccessManaged, Reentrancy
         emit DustSet(dust_);
     }
 
-    function _setLiquidationParams(LiquidationParams memory l) internal {
-        if (l.gracePeriod > MAX_GRACE_PERIOD) revert InvalidParameter("gracePeriod", l.gracePeriod);
-        if (l.criticalHF < MIN_CRITICAL_HF || l.criticalHF >= KeelMath.WAD) {
-            revert InvalidParameter("criticalHF", l.criticalHF);
+    function _setLiquidationParams(LiquidationParams memory params) internal {
+        if (params.gracePeriod > MAX_GRACE_PERIOD) revert InvalidParameter("gracePeriod", params.gracePeriod);
+        if (params.criticalHF < MIN_CRITICAL_HF || params.criticalHF >= KeelMath.WAD) {
+            revert InvalidParameter("criticalHF", params.criticalHF);
         }
-        if (l.targetHF <= KeelMath.WAD || l.targetHF > MAX_TARGET_HF) revert InvalidParameter("targetHF", l.targetHF);
-        if (l.closeFactor == 0 || l.closeFactor > KeelMath.WAD) revert InvalidParameter("closeFactor", l.closeFactor);
-        if (l.protocolShare > KeelMath.WAD) revert InvalidParameter("protocolShare", l.protocolShare);
-        if (address(risk).code.length != 0) risk.checkCriticalHF(l.criticalHF);
-        _gracePeriod = uint32(l.gracePeriod);
-        _criticalHF = uint64(l.criticalHF);
-        _targetHF = uint64(l.targetHF);
-        _closeFactor = uint64(l.closeFactor);
-        _protocolShare = uint64(l.protocolShare);
-        emit LiquidationParamsSet(l);
+        if (params.targetHF <= KeelMath.WAD || params.targetHF > MAX_TARGET_HF) revert InvalidParameter("targetHF", params.targetHF);
+        if (params.closeFactor == 0 || params.closeFactor > KeelMath.WAD) revert InvalidParameter("closeFactor", params.closeFactor);
+        if (params.protocolShare > KeelMath.WAD) revert InvalidParameter("protocolShare", params.protocolShare);
+        if (address(risk).code.length != 0) risk.checkCriticalHF(params.criticalHF);
+        _gracePeriod = uint32(params.gracePeriod);
+        _criticalHF = uint64(params.criticalHF);
+        _targetHF = uint64(params.targetHF);
+        _closeFactor = uint64(params.closeFactor);
+        _protocolShare = uint64(params.protocolShare);
+        emit LiquidationParamsSet(params);
     }
 
     function _setOpener(uint256 id, address opener) internal {

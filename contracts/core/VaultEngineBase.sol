@@ -9,6 +9,7 @@ import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {IKeelUSD} from "../interfaces/IKeelUSD.sol";
 import {IPositionNFT} from "../interfaces/IPositionNFT.sol";
 import {KeelMath} from "../libraries/KeelMath.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 /// @title VaultEngineBase
 /// @notice The VaultEngine's storage and the internal rules shared by the engine and its LiquidationModule.
@@ -17,6 +18,7 @@ import {KeelMath} from "../libraries/KeelMath.sol";
 /// Σ_class ceil(normDebt × rate) at each class's last accrual; every borrow adds at least what it mints, every
 /// repayment removes at most what it burns, and accrual adds to `_globalDebt` and `_fees` alike. Hence kUSD supply
 /// ≤ Σ debt − fees + bad debt, the gap being rounding in the protocol's favour.
+// solhint-disable-next-line max-states-count
 abstract contract VaultEngineBase is IVaultEngineTypes {
     using SafeERC20 for IERC20;
 
@@ -61,9 +63,12 @@ abstract contract VaultEngineBase is IVaultEngineTypes {
     mapping(address classKey => DebtClass) internal _classes;
     mapping(uint256 id => uint256) internal _callDeadline; // [s]; 0 = no open call
 
-    // Full words: at the maximum fee over decades, debt and fees outgrow 128 bits.
+    // A full word: at the maximum fee over decades, debt outgrows 128 bits.
     uint256 internal _globalDebt; // [wad] Σ_class ceil(normDebt × rate) at last accrual
-    uint256 internal _fees; // [wad] accrued, not yet collected
+    // Fees share a slot with the id counter, which is never zero once a position exists: accrual never pays for
+    // re-dirtying a zero slot after fees are collected. 192 bits hold 6e39 kUSD.
+    uint64 internal _lastId;
+    uint192 internal _fees; // [wad] accrued, not yet collected
     uint128 internal _globalDebtCeiling; // [wad]
     uint88 internal _dust; // [wad]
     bool internal _paused;
@@ -73,7 +78,6 @@ abstract contract VaultEngineBase is IVaultEngineTypes {
     uint64 internal _closeFactor; // [wad]
     uint64 internal _protocolShare; // [wad]
     uint256 internal _badDebt; // [wad] uncovered
-    uint256 internal _lastId;
 
     /// @dev Transient map id → the account that opened it in this transaction.
     bytes32 internal constant OPENER_SLOT = keccak256("keel.engine.opener");
@@ -100,7 +104,7 @@ abstract contract VaultEngineBase is IVaultEngineTypes {
         uint256 normDebt = c.normDebt;
         if (normDebt != 0) {
             uint256 added = KeelMath.toDebtUp(normDebt, next) - KeelMath.toDebtUp(normDebt, rate);
-            _fees += added;
+            _fees += SafeCast.toUint192(added);
             _globalDebt += added;
             emit Accrued(classKey, next, added);
         }

@@ -88,7 +88,12 @@ interface IVaultEngineTypes {
     /// @notice Position `id` was liquidated: `repaid` kUSD [wad] of its debt for `seized` of `asset` (token
     /// decimals); `badDebt` [wad] is the debt left uncovered by an insolvent position's collateral.
     event Liquidated(
-        uint256 indexed id, address indexed liquidator, address indexed asset, uint256 repaid, uint256 seized, uint256 badDebt
+        uint256 indexed id,
+        address indexed liquidator,
+        address indexed asset,
+        uint256 repaid,
+        uint256 seized,
+        uint256 badDebt
     );
     /// @notice Bad debt was covered: `fromSurplus` [wad] burnt from the surplus buffer, `byPayer` [wad] burnt by `payer`.
     event DeficitCovered(address indexed payer, uint256 fromSurplus, uint256 byPayer);

@@ -127,6 +127,33 @@ library KeelMath {
         return Math.sqrt(variance, Math.Rounding.Ceil) * SQRT_WAD;
     }
 
+    /// @notice Maintenance and initial losses [wad] of a basket of valued holdings (DESIGN §3), rounded up:
+    /// max(z × sqrt(Σ_i Σ_j v_i v_j σ_i σ_j ρ_ij), Σ_c h_c v_c) with (zm, hm) and (zi, hi).
+    /// @param values v_c [wad USD], already rounded down; zero entries contribute nothing.
+    function basketLossesUp(
+        uint256[] memory values,
+        uint256[] memory sigmas,
+        uint256[] memory maintenanceHaircuts,
+        uint256[] memory initialHaircuts,
+        uint256[] memory correlation,
+        uint256 zMaintenance,
+        uint256 zInitial
+    ) internal pure returns (uint256 maintenanceLoss, uint256 initialLoss) {
+        uint256 n = values.length;
+        uint256[] memory weighted = new uint256[](n);
+        uint256 floorMaintenance;
+        uint256 floorInitial;
+        for (uint256 i; i < n; ++i) {
+            if (values[i] == 0) continue;
+            weighted[i] = mulWadUp(values[i], sigmas[i]);
+            floorMaintenance += mulWadUp(values[i], maintenanceHaircuts[i]);
+            floorInitial += mulWadUp(values[i], initialHaircuts[i]);
+        }
+        uint256 deviation = portfolioDeviationUp(weighted, correlation);
+        maintenanceLoss = stressLossUp(deviation, zMaintenance, floorMaintenance);
+        initialLoss = stressLossUp(deviation, zInitial, floorInitial);
+    }
+
     /// @notice Stress loss [wad]: max(z × deviation, floor), rounded up.
     /// @param floorLoss Σ h_c v_c, already rounded up.
     function stressLossUp(uint256 deviation, uint256 z, uint256 floorLoss) internal pure returns (uint256) {
