@@ -547,8 +547,12 @@ contract VaultEngine is VaultEngineBase, IVaultEngine, AccessManaged, Reentrancy
         if (params.criticalHF < MIN_CRITICAL_HF || params.criticalHF >= KeelMath.WAD) {
             revert InvalidParameter("criticalHF", params.criticalHF);
         }
-        if (params.targetHF <= KeelMath.WAD || params.targetHF > MAX_TARGET_HF) revert InvalidParameter("targetHF", params.targetHF);
-        if (params.closeFactor == 0 || params.closeFactor > KeelMath.WAD) revert InvalidParameter("closeFactor", params.closeFactor);
+        if (params.targetHF <= KeelMath.WAD || params.targetHF > MAX_TARGET_HF) {
+            revert InvalidParameter("targetHF", params.targetHF);
+        }
+        if (params.closeFactor == 0 || params.closeFactor > KeelMath.WAD) {
+            revert InvalidParameter("closeFactor", params.closeFactor);
+        }
         if (params.protocolShare > KeelMath.WAD) revert InvalidParameter("protocolShare", params.protocolShare);
         if (address(risk).code.length != 0) risk.checkCriticalHF(params.criticalHF);
         _gracePeriod = uint32(params.gracePeriod);
