@@ -472,11 +472,8 @@ describe("parseKeelConfig", () => {
     });
   });
 
-  // BUG (deploy/config.ts): `confidence.maintenance`, `confidence.initial`, `cross.debtCeiling` and
-  // `globalDebtCeiling` are parsed without a field name (parseWad(x) / parseAmount(x, 18)), so a typo there throws a
-  // ConfigError reading `value: "…"` or `amount: "…"`, which does not name the bad field as parseKeelConfig promises.
-  describe("KNOWN BUG — fails until deploy/config.ts passes field names to every parser", () => {
-    it("BUG_unparseableTopLevelNumbers_nameTheirField", () => {
+  describe("top-level numbers", () => {
+    it("test_unparseableTopLevelNumbers_nameTheirField", () => {
       const cases: [RawKeelConfig, string][] = [
         [variant((c) => (c.confidence.maintenance = "2.33x")), "confidence.maintenance"],
         [variant((c) => (c.confidence.initial = "three")), "confidence.initial"],
