@@ -133,9 +133,11 @@ contract LiquidationModule is VaultEngineBase {
             s.badDebt = b.debt - s.repaid;
             _badDebt += s.badDebt;
         } else {
+            uint256 debtBefore = b.debt; // _liquidateSolvent moves the book to the debt left
             s = _liquidateSolvent(b, asset, maxRepay);
+            if (s.repaid < debtBefore) return _checkPartial(b, s);
         }
-        _afterLiquidation(b, s.repaid < b.debt);
+        _clearCallIfOpen(id);
     }
 
     /// @dev Accrues, prices every holding once, and requires the position to be Liquidatable.
@@ -244,16 +246,13 @@ contract LiquidationModule is VaultEngineBase {
         emit PositionUpdated(id, Operation.Liquidate, asset, left, _positions[id].normDebt);
     }
 
-    /// @dev A partial liquidation must raise HF; a position back at HF ≥ 1 (or without debt) has its call cleared.
-    function _afterLiquidation(Book memory b, bool isPartial) internal {
-        if (!isPartial || b.normDebt == 0) {
-            _clearCallIfOpen(b.id);
-            return;
-        }
+    /// @dev A partial liquidation must raise HF; one that brings HF back to 1 or more clears the call.
+    function _checkPartial(Book memory b, Settlement memory s) internal returns (Settlement memory) {
         (uint256 value, uint256 loss) = _maintenance(b);
         uint256 hfAfter = KeelMath.healthFactorDown(value, loss, b.debt);
         if (hfAfter <= b.hf) revert LiquidationWouldLowerHealth(b.id, b.hf, hfAfter);
         if (hfAfter >= KeelMath.WAD) _clearCallIfOpen(b.id);
+        return s;
     }
 
     function _callback(address receiver, uint256 id, address asset, uint256 seized, uint256 owed, bytes calldata data)

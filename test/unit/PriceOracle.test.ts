@@ -229,6 +229,7 @@ describe("PriceOracle", () => {
       for (const ahead of [1, 1000]) {
         const now = await time.latest();
         const future = BigInt(now + 1 + ahead); // the update is mined at now + 1
+        await time.setNextBlockTimestamp(now + 1); // another test may have left a later timestamp pinned
         await feed.updateRoundData(7n, 3000n * e(8), future, future);
         expect(await time.latest()).to.equal(now + 1);
         await expect(keel.oracle.getPrice(await address(token)))

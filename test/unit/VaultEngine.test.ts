@@ -3,7 +3,7 @@ import { ethers, network } from "hardhat";
 import { impersonateAccount, mine, setBalance, stopImpersonatingAccount, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { type ContractTransactionResponse, encodeBytes32String, type Interface, MaxUint256, ZeroAddress } from "ethers";
-import type { IVaultEngine } from "../../typechain-types/contracts/core/VaultEngine";
+import type { IVaultEngineTypes as IVaultEngine } from "../../typechain-types/contracts/core/VaultEngine";
 import type { Keel } from "../../deploy";
 import * as m from "../../src/math";
 import { loadKeel } from "../helpers/fixtures";
