@@ -21,8 +21,10 @@ const config: HardhatUserConfig = {
   solidity: {
     version: SOLC_VERSION,
     settings: {
-      optimizer: { enabled: true, runs: 2_000 },
+      optimizer: { enabled: true, runs: 800 },
       evmVersion: "cancun",
+      // Storage layouts let a test prove the LiquidationModule sees the engine's storage at the same slots.
+      outputSelection: { "*": { "*": ["storageLayout"] } },
     },
   },
   networks: {

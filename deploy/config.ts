@@ -4,8 +4,8 @@
  */
 import { z } from "zod";
 import { isAddress } from "ethers";
-import { parseAmount, parseDuration, parsePercent, parseWad, UnitError } from "../src/units";
-import { perSecondFee, WAD } from "../src/math";
+import { formatFixed, parseAmount, parseDuration, parsePercent, parseWad, UnitError } from "../src/units";
+import { mulWadUp, perSecondFee, WAD } from "../src/math";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -56,7 +56,22 @@ export const rawConfigSchema = z.object({
   cross: z.object({ stabilityFee: text, debtCeiling: text }),
   globalDebtCeiling: text,
   dust: text,
+  /** Margin calls and liquidation (DESIGN §4). */
+  liquidation: z.object({
+    /** From a margin call to liquidation; "0s" gives classic immediate liquidation. */
+    gracePeriod: text,
+    /** Below it a position is liquidatable at once and in full, e.g. "0.95". */
+    criticalHF: text,
+    /** A partial liquidation repays at most what restores this HF, e.g. "1.05". */
+    targetHF: text,
+    /** Largest share of the debt one partial liquidation repays, e.g. "50%". */
+    closeFactor: text,
+    /** Share of the liquidation penalty paid to the surplus buffer, e.g. "20%". */
+    protocolShare: text,
+  }),
   flashMint: z.object({ fee: text, cap: text }),
+  /** The local MockAMM: fee on swap inputs. */
+  amm: z.object({ fee: text }).default({ fee: "0.3%" }),
   governance: z.object({
     timelockDelay: text,
     /** Defaults to the deployer. */
@@ -104,7 +119,15 @@ export interface KeelConfig {
   cross: { stabilityFee: bigint; debtCeiling: bigint };
   globalDebtCeiling: bigint;
   dust: bigint;
+  liquidation: {
+    gracePeriod: number; // s
+    criticalHF: bigint; // [wad]
+    targetHF: bigint; // [wad]
+    closeFactor: bigint; // [wad]
+    protocolShare: bigint; // [wad]
+  };
   flashMint: { fee: bigint; cap: bigint };
+  amm: { feeBps: number };
   governance: { timelockDelay: number; guardian?: string; proposers?: string[]; executors?: string[] };
   sequencer?: { uptimeFeed: string; gracePeriod: number };
   wrappedNative: string;
@@ -119,6 +142,9 @@ const LIMITS = {
   annualFee: [0n, WAD], // 100% a year
   debtCeiling: [0n, 10n ** 28n],
   dust: [0n, 10n ** 24n],
+  criticalHF: [WAD / 2n, WAD - 1n],
+  targetHF: [WAD + 1n, (3n * WAD) / 2n],
+  share: [0n, WAD],
   flashFee: [0n, WAD / 100n],
   flashCap: [0n, 10n ** 30n],
   heartbeat: [60, 7 * 86400],
@@ -249,10 +275,12 @@ function convert(c: z.output<typeof rawConfigSchema>): KeelConfig {
     },
     globalDebtCeiling: inRange("globalDebtCeiling", parseAmount(c.globalDebtCeiling, 18, "globalDebtCeiling"), LIMITS.debtCeiling),
     dust: inRange("dust", parseAmount(c.dust, 18, "dust"), LIMITS.dust),
+    liquidation: convertLiquidation(c.liquidation, assets),
     flashMint: {
       fee: inRange("flashMint.fee", parsePercent(c.flashMint.fee, "flashMint.fee"), LIMITS.flashFee),
       cap: inRange("flashMint.cap", parseAmount(c.flashMint.cap, 18, "flashMint.cap"), LIMITS.flashCap),
     },
+    amm: { feeBps: ammFeeBps(c.amm.fee) },
     governance: {
       timelockDelay: parseDuration(c.governance.timelockDelay, "governance.timelockDelay"),
       guardian: c.governance.guardian,
@@ -269,4 +297,42 @@ function convert(c: z.output<typeof rawConfigSchema>): KeelConfig {
 
 function annualFee(name: string, value: string): bigint {
   return perSecondFee(inRange(name, parsePercent(value, name), LIMITS.annualFee));
+}
+
+function convertLiquidation(
+  l: z.output<typeof rawConfigSchema>["liquidation"],
+  assets: AssetConfig[],
+): KeelConfig["liquidation"] {
+  const gracePeriod = parseDuration(l.gracePeriod.replace(/^0$/, "0s"), "liquidation.gracePeriod");
+  if (gracePeriod > 7 * 86400) throw new ConfigError(`liquidation.gracePeriod: ${gracePeriod}s is above 7 days`);
+  const criticalHF = inRange("liquidation.criticalHF", parseWad(l.criticalHF, "liquidation.criticalHF"), LIMITS.criticalHF);
+  const closeFactor = parsePercent(l.closeFactor, "liquidation.closeFactor");
+  if (closeFactor === 0n || closeFactor > WAD) throw new ConfigError("liquidation.closeFactor: must be in (0%, 100%]");
+  // A partial liquidation above the critical HF must raise HF: (1 + ℓ)(1 − hm) ≤ criticalHF for every asset.
+  for (const a of assets) {
+    const required = mulWadUp(WAD + a.risk.liquidationPenalty, WAD - a.risk.maintenanceHaircut);
+    if (required > criticalHF) {
+      throw new ConfigError(
+        `assets.${a.symbol}.risk: (1 + liquidationPenalty)(1 − maintenanceHaircut) = ${formatFixed(required, 18)} ` +
+          `exceeds liquidation.criticalHF ${formatFixed(criticalHF, 18)}`,
+      );
+    }
+  }
+  return {
+    gracePeriod,
+    criticalHF,
+    targetHF: inRange("liquidation.targetHF", parseWad(l.targetHF, "liquidation.targetHF"), LIMITS.targetHF),
+    closeFactor,
+    protocolShare: inRange(
+      "liquidation.protocolShare",
+      parsePercent(l.protocolShare, "liquidation.protocolShare"),
+      LIMITS.share,
+    ),
+  };
+}
+
+function ammFeeBps(text: string): number {
+  const fee = parsePercent(text, "amm.fee");
+  if (fee % 10n ** 14n !== 0n || fee >= WAD / 10n) throw new ConfigError(`amm.fee: "${text}" must be whole basis points below 10%`);
+  return Number(fee / 10n ** 14n);
 }

@@ -22,7 +22,15 @@ export function permissions(keel: Keel): { target: string; role: bigint; functio
     {
       target: keel.engine.target as string,
       role: ROLES.RISK,
-      functions: ["listAsset", "setStabilityFee", "setDebtCeiling", "setSupplyCap", "setGlobalDebtCeiling", "setDust"],
+      functions: [
+        "listAsset",
+        "setStabilityFee",
+        "setDebtCeiling",
+        "setSupplyCap",
+        "setGlobalDebtCeiling",
+        "setDust",
+        "setLiquidationParams",
+      ],
     },
     { target: keel.engine.target as string, role: ROLES.GUARDIAN, functions: ["setPaused"] },
     { target: keel.risk.target as string, role: ROLES.RISK, functions: ["setAssetRisk", "setCorrelation", "setConfidence"] },

@@ -8,6 +8,9 @@ import {
   KeelAccessManager__factory,
   KeelTimelock__factory,
   KeelUSD__factory,
+  FlashLiquidator__factory,
+  MockAMM__factory,
+  LiquidationModule__factory,
   Lens__factory,
   MockAggregator__factory,
   MockERC20__factory,
@@ -21,6 +24,9 @@ import {
   type KeelAccessManager,
   type KeelTimelock,
   type KeelUSD,
+  type FlashLiquidator,
+  type MockAMM,
+  type LiquidationModule,
   type Lens,
   type MockAggregator,
   type MockERC20,
@@ -57,6 +63,10 @@ export interface Keel {
   surplus: SurplusBuffer;
   manager: PositionManager;
   lens: Lens;
+  flashLiquidator: FlashLiquidator;
+  /** The local swap venue (constant-product kUSD pools); empty until seeded (deploy/local.ts `seedAmm`). */
+  amm: MockAMM;
+  liquidationModule: LiquidationModule;
   accessManager: KeelAccessManager;
   timelock: KeelTimelock;
   assets: Record<string, KeelAsset>;
@@ -91,7 +101,14 @@ export async function deployKeel(signer: Signer, config: RawKeelConfig | KeelCon
   // deploy them at predicted addresses, in this exact nonce order.
   const nonce = await signer.getNonce("pending");
   const at = (i: number): string => getCreateAddress({ from: deployer, nonce: nonce + i });
-  const [kusdAt, surplusAt, nftAt, riskAt, engineAt] = [0, 1, 2, 3, 4].map(at) as [string, string, string, string, string];
+  const [kusdAt, surplusAt, nftAt, riskAt, , engineAt] = [0, 1, 2, 3, 4, 5].map(at) as string[] as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   const kusd = await new KeelUSD__factory(signer).deploy(
     authority,
     engineAt,
@@ -110,6 +127,14 @@ export async function deployKeel(signer: Signer, config: RawKeelConfig | KeelCon
     cfg.confidence.zInitial,
     { nonce: nonce + 3 },
   );
+  const liquidationModule = await new LiquidationModule__factory(signer).deploy(
+    kusdAt,
+    nftAt,
+    riskAt,
+    await oracle.getAddress(),
+    surplusAt,
+    { nonce: nonce + 4 },
+  );
   const engine = await new VaultEngine__factory(signer).deploy(
     authority,
     kusdAt,
@@ -117,13 +142,15 @@ export async function deployKeel(signer: Signer, config: RawKeelConfig | KeelCon
     riskAt,
     await oracle.getAddress(),
     surplusAt,
+    await liquidationModule.getAddress(),
     {
       crossStabilityFee: cfg.cross.stabilityFee,
       crossDebtCeiling: cfg.cross.debtCeiling,
       globalDebtCeiling: cfg.globalDebtCeiling,
       dust: cfg.dust,
+      liquidation: cfg.liquidation,
     },
-    { nonce: nonce + 4 },
+    { nonce: nonce + 5 },
   );
   await engine.waitForDeployment();
   if ((await engine.getAddress()) !== engineAt || (await risk.getAddress()) !== riskAt) {
@@ -134,6 +161,8 @@ export async function deployKeel(signer: Signer, config: RawKeelConfig | KeelCon
   const weth = assets[cfg.wrappedNative]!.token;
   const manager = await new PositionManager__factory(signer).deploy(engineAt, nftAt, kusdAt, await weth.getAddress());
   const lens = await new Lens__factory(signer).deploy(engineAt, riskAt, await oracle.getAddress(), nftAt);
+  const flashLiquidator = await new FlashLiquidator__factory(signer).deploy(engineAt, riskAt, kusdAt);
+  const amm = await new MockAMM__factory(signer).deploy(kusdAt, cfg.amm.feeBps);
 
   const keel: Keel = {
     engine,
@@ -144,6 +173,9 @@ export async function deployKeel(signer: Signer, config: RawKeelConfig | KeelCon
     surplus,
     manager,
     lens,
+    flashLiquidator,
+    amm,
+    liquidationModule,
     accessManager,
     timelock,
     assets,

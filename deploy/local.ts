@@ -1,7 +1,10 @@
 /**
  * Helpers for local networks, where the price feeds are MockAggregators that only move when told to.
  */
+import { type Signer, ZeroAddress } from "ethers";
 import type { Keel } from "./index";
+import { parseAmount } from "../src/units";
+import { valueDown } from "../src/math";
 
 /** Republishes every mock feed's latest answer at the current block time, as a live feed's heartbeat would. */
 export async function refreshFeeds(keel: Keel): Promise<void> {
@@ -17,4 +20,43 @@ export async function setFeedAnswer(keel: Keel, symbol: string, answer: bigint):
   if (!asset) throw new Error(`setFeedAnswer: unknown asset ${symbol}`);
   if (asset.baseFeed) throw new Error(`setFeedAnswer: ${symbol} is priced through ${asset.config.price.base}; move that`);
   await (await asset.feed.updateAnswer(answer)).wait();
+}
+
+/** Depth of one MockAMM pool: whole tokens of the asset, paired with kUSD at the oracle price. */
+export type PoolDepths = Record<string, string>;
+
+/**
+ * Seeds a MockAMM pool per asset at its oracle price. The kUSD comes from a cross position that `signer` opens
+ * with freshly minted mock collateral (at most half of what it could borrow), so supply stays fully backed.
+ */
+export async function seedAmm(keel: Keel, signer: Signer, depths: PoolDepths): Promise<void> {
+  const me = await signer.getAddress();
+  const engine = keel.engine.connect(signer);
+  let needed = 0n;
+  const plan: { symbol: string; asset: string; amount: bigint; kusd: bigint }[] = [];
+  for (const [symbol, whole] of Object.entries(depths)) {
+    const entry = keel.assets[symbol];
+    if (!entry) throw new Error(`seedAmm: unknown asset ${symbol}`);
+    const asset = await entry.token.getAddress();
+    const amount = parseAmount(whole, entry.config.decimals, `seedAmm.${symbol}`);
+    const kusd = valueDown(amount, await keel.oracle.getPrice(asset), 10n ** BigInt(entry.config.decimals));
+    plan.push({ symbol, asset, amount, kusd });
+    needed += kusd;
+  }
+  // Collateral: USDC worth 3× the kUSD needed, in one cross position.
+  const usdc = keel.assets.USDC!;
+  const backing = (needed * 3n) / 10n ** 12n + 1n;
+  await (await usdc.token.mint(me, backing)).wait();
+  await (await usdc.token.connect(signer).approve(keel.engine.target, backing)).wait();
+  await (await engine.open(1, ZeroAddress, me)).wait();
+  const id = await keel.engine.lastPositionId();
+  await (await engine.deposit(id, usdc.token.target, backing)).wait();
+  await (await engine.borrow(id, needed, me)).wait();
+  await (await keel.kusd.connect(signer).approve(keel.amm.target, needed)).wait();
+  for (const p of plan) {
+    const token = keel.assets[p.symbol]!.token;
+    await (await token.mint(me, p.amount)).wait();
+    await (await token.connect(signer).approve(keel.amm.target, p.amount)).wait();
+    await (await keel.amm.connect(signer).addLiquidity(p.asset, p.amount, p.kusd)).wait();
+  }
 }

@@ -7,7 +7,7 @@ import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { ContractTransactionResponse, Signer } from "ethers";
 import { deployKeel, type Keel } from "../deploy";
-import { refreshFeeds } from "../deploy/local";
+import { refreshFeeds, seedAmm } from "../deploy/local";
 import { formatFixed } from "../src/units";
 
 interface Row {
@@ -107,7 +107,81 @@ async function main(): Promise<void> {
     cross: await gasOf(engine.close(crossId, me)),
   });
 
+  rows.push(...(await liquidationRows(keel, u)));
   print(rows);
+}
+
+/**
+ * Liquidation gas: positions opened at the limit, the price dropped, called, the grace period waited out.
+ * Partial: HF between criticalHF and 1 (close factor caps the repayment). Full: HF under criticalHF.
+ * The keeper holds kUSD for direct liquidations; the flash liquidation starts from a keeper with none.
+ */
+async function liquidationRows(keel: Keel, user: Signer): Promise<Row[]> {
+  const [deployer, , keeper, flashKeeper] = await ethers.getSigners();
+  const me = await user.getAddress();
+  const manager = keel.manager.connect(user);
+  const weth = await keel.assets.WETH!.token.getAddress();
+  const wbtc = await keel.assets.WBTC!.token.getAddress();
+  await seedAmm(keel, deployer!, { WETH: "5000", WBTC: "200" });
+  const keeperAddress = await keeper!.getAddress();
+  // The keeper's kUSD comes from its own well-collateralized USDC position.
+  const usdc = keel.assets.USDC!.token;
+  await (await usdc.mint(keeperAddress, units("USDC", "10000000", keel))).wait();
+  await (await usdc.connect(keeper!).approve(keel.manager.target, ethers.MaxUint256)).wait();
+  await (await keel.manager.connect(keeper!).openAndBorrow(usdc.target, units("USDC", "10000000", keel), ethers.parseEther("5000000"), keeperAddress)).wait();
+
+  const open = async (): Promise<[bigint, bigint]> => {
+    await (await manager.openAndBorrow(weth, units("WETH", "10", keel), ethers.parseEther("25000"), me)).wait();
+    const iso = await keel.engine.lastPositionId();
+    await (await manager.openCrossAndBorrow([weth, wbtc], [units("WETH", "10", keel), units("WBTC", "0.5", keel)], ethers.parseEther("48000"), me)).wait();
+    return [iso, await keel.engine.lastPositionId()];
+  };
+  const callAndWait = async (ids: bigint[]): Promise<void> => {
+    for (const id of ids) await (await keel.engine.connect(keeper!).marginCall(id)).wait();
+    await time.increase(Number(keel.config.liquidation.gracePeriod));
+    await refreshFeeds(keel);
+  };
+  const engine = keel.engine.connect(keeper!);
+  const rows: Row[] = [];
+  // Steady state: the keeper already holds some WETH and WBTC, and the surplus buffer holds kUSD (fees collected),
+  // so no liquidation pays 20,000 gas for a balance slot going from zero to non-zero.
+  await (await keel.assets.WETH!.token.mint(keeperAddress, 1n)).wait();
+  await (await keel.assets.WBTC!.token.mint(keeperAddress, 1n)).wait();
+  await time.increase(3600);
+  await refreshFeeds(keel);
+  await (await keel.engine.collectFees()).wait();
+
+  // Partial: WETH −10%, WBTC −16% leave both HFs between the critical 0.95 and 1.
+  const [isoA, crossA] = await open();
+  await (await keel.assets.WETH!.feed.updateAnswer(2700n * 10n ** 8n)).wait();
+  await (await keel.assets.WBTC!.feed.updateAnswer(50400n * 10n ** 8n)).wait();
+  await callAndWait([isoA, crossA]);
+  rows.push({
+    operation: "liquidate (partial, keeper holds kUSD)",
+    isolated: await gasOf(engine.liquidate(isoA, weth, ethers.MaxUint256, keeperAddress, "0x")),
+    cross: await gasOf(engine.liquidate(crossA, weth, ethers.MaxUint256, keeperAddress, "0x")),
+    target: 160_000n,
+  });
+
+  // Full: a further drop takes HF under criticalHF, liquidatable at once and in full.
+  await (await keel.assets.WETH!.feed.updateAnswer(3000n * 10n ** 8n)).wait();
+  await (await keel.assets.WBTC!.feed.updateAnswer(60000n * 10n ** 8n)).wait();
+  const [isoB, crossB] = await open();
+  const [isoC] = await open();
+  await (await keel.assets.WETH!.feed.updateAnswer(2600n * 10n ** 8n)).wait();
+  await (await keel.assets.WBTC!.feed.updateAnswer(46000n * 10n ** 8n)).wait();
+  rows.push({
+    operation: "liquidate (full, HF < criticalHF)",
+    isolated: await gasOf(engine.liquidate(isoB, weth, ethers.MaxUint256, keeperAddress, "0x")),
+    cross: await gasOf(engine.liquidate(crossB, wbtc, ethers.MaxUint256, keeperAddress, "0x")),
+  });
+  rows.push({
+    operation: "flash liquidation (FlashLiquidator + MockAMM, no kUSD held)",
+    isolated: await gasOf(
+      keel.flashLiquidator.connect(flashKeeper!).liquidate(isoC, weth, ethers.MaxUint256, keel.amm.target, 0n),
+    ),
+  });
+  return rows;
 }
 
 function print(rows: Row[]): void {

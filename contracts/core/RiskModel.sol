@@ -6,6 +6,7 @@ import {IRiskModel} from "../interfaces/IRiskModel.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {IVaultEngine} from "../interfaces/IVaultEngine.sol";
 import {KeelMath} from "../libraries/KeelMath.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 /// @title RiskModel
 /// @notice Risk parameters and the portfolio margin formula of DESIGN §3 (see IRiskModel).
@@ -65,6 +66,23 @@ contract RiskModel is IRiskModel, AccessManaged {
     }
 
     /// @inheritdoc IRiskModel
+    function liquidationTerms(address asset) external view returns (LiquidationTerms memory t) {
+        StoredRisk storage r = _listedRisk(asset);
+        t.price = oracle.getPrice(asset);
+        t.unit = 10 ** r.decimals;
+        t.penalty = r.liquidationPenalty;
+        t.maintenanceFactor = Math.max(KeelMath.mulWadUp(_zMaintenance, _sigma(r)), r.maintenanceHaircut);
+    }
+
+    /// @inheritdoc IRiskModel
+    function checkCriticalHF(uint256 criticalHF) external view {
+        for (uint256 i; i < _assets.length; ++i) {
+            StoredRisk storage r = _risk[_assets[i]];
+            _requirePenaltyFits(_assets[i], r.liquidationPenalty, r.maintenanceHaircut, criticalHF);
+        }
+    }
+
+    /// @inheritdoc IRiskModel
     function healthFactor(uint256 id) external view returns (uint256 hf, uint256 hfInitial) {
         address[] memory assets = engine.collateralAssets(id);
         uint256[] memory amounts = new uint256[](assets.length);
@@ -95,6 +113,7 @@ contract RiskModel is IRiskModel, AccessManaged {
         if (correlations.length != listed) revert CorrelationCountMismatch(listed, correlations.length);
         uint8 decimals = _decimalsOf(asset);
         _risk[asset] = _toStored(params, decimals);
+        _requirePenaltyFits(asset, params.liquidationPenalty, params.maintenanceHaircut, _criticalHF());
         _assets.push(asset);
         emit AssetRiskSet(asset, params);
         for (uint256 i; i < listed; ++i) {
@@ -108,6 +127,7 @@ contract RiskModel is IRiskModel, AccessManaged {
         if (!current.listed) revert AssetNotListed(asset);
         StoredRisk memory next = _toStored(params, current.decimals);
         if (keccak256(abi.encode(next)) == keccak256(abi.encode(current))) revert NoChange();
+        _requirePenaltyFits(asset, params.liquidationPenalty, params.maintenanceHaircut, _criticalHF());
         _risk[asset] = next;
         emit AssetRiskSet(asset, params);
     }
@@ -171,21 +191,20 @@ contract RiskModel is IRiskModel, AccessManaged {
         uint256 n = assets.length;
         if (n != amounts.length) revert LengthMismatch(n, amounts.length);
         if (n == 1) return _assessOne(assets[0], amounts[0]);
-        uint256[] memory weighted = new uint256[](n);
-        uint256 floorMaintenance;
-        uint256 floorInitial;
+        uint256[] memory values = new uint256[](n);
+        uint256[] memory sigmas = new uint256[](n);
+        uint256[] memory hm = new uint256[](n);
+        uint256[] memory hi = new uint256[](n);
         for (uint256 i; i < n; ++i) {
             StoredRisk storage r = _listedRisk(assets[i]);
             if (amounts[i] == 0) continue;
-            uint256 value = KeelMath.valueDown(amounts[i], oracle.getPrice(assets[i]), 10 ** r.decimals);
-            v.value += value;
-            weighted[i] = KeelMath.mulWadUp(value, _sigma(r));
-            floorMaintenance += KeelMath.mulWadUp(value, r.maintenanceHaircut);
-            floorInitial += KeelMath.mulWadUp(value, r.initialHaircut);
+            values[i] = KeelMath.valueDown(amounts[i], oracle.getPrice(assets[i]), 10 ** r.decimals);
+            v.value += values[i];
+            (sigmas[i], hm[i], hi[i]) = (_sigma(r), r.maintenanceHaircut, r.initialHaircut);
         }
-        uint256 deviation = KeelMath.portfolioDeviationUp(weighted, _correlationMatrix(assets));
-        v.maintenanceLoss = KeelMath.stressLossUp(deviation, _zMaintenance, floorMaintenance);
-        v.initialLoss = KeelMath.stressLossUp(deviation, _zInitial, floorInitial);
+        (v.maintenanceLoss, v.initialLoss) = KeelMath.basketLossesUp(
+            values, sigmas, hm, hi, _correlationMatrix(assets), _zMaintenance, _zInitial
+        );
     }
 
     /// @dev The one-asset closed form: L = max(z σ, h) × V.
@@ -219,6 +238,15 @@ contract RiskModel is IRiskModel, AccessManaged {
     function _listedRisk(address asset) internal view returns (StoredRisk storage r) {
         r = _risk[asset];
         if (!r.listed) revert AssetNotListed(asset);
+    }
+
+    function _criticalHF() internal view returns (uint256) {
+        return engine.liquidationParams().criticalHF;
+    }
+
+    function _requirePenaltyFits(address asset, uint256 penalty, uint256 haircut, uint256 criticalHF) internal pure {
+        uint256 required = KeelMath.criticalHFFloorUp(penalty, haircut);
+        if (required > criticalHF) revert PenaltyTooHighForCriticalHF(asset, required, criticalHF);
     }
 
     function _writeCorrelation(address assetA, address assetB, uint256 rho) internal {

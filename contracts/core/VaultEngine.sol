@@ -5,6 +5,7 @@ import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManage
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {VaultEngineBase} from "./VaultEngineBase.sol";
 import {IVaultEngine} from "../interfaces/IVaultEngine.sol";
 import {IRiskModel} from "../interfaces/IRiskModel.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
@@ -13,67 +14,28 @@ import {IPositionNFT} from "../interfaces/IPositionNFT.sol";
 import {KeelMath} from "../libraries/KeelMath.sol";
 
 /// @title VaultEngine
-/// @notice Positions, collateral, debt and accrual (see IVaultEngine). Holds every collateral token.
-/// @dev Accounting (DESIGN §6): `globalDebt` is kept equal to Σ_class ceil(normDebt × rate) at each class's last
-/// accrual; every borrow adds at least what it mints, every repayment removes at most what it burns, and accrual
-/// adds to `globalDebt` and `accruedFees` alike. Hence kUSD supply ≤ Σ debt − fees + bad debt, the gap being
-/// rounding in the protocol's favour.
-contract VaultEngine is IVaultEngine, AccessManaged, ReentrancyGuardTransient {
+/// @notice Positions, collateral, debt, accrual and margin checks (see IVaultEngine). Holds every collateral token.
+/// Margin calls and liquidation run in the LiquidationModule, on this contract's storage, through DELEGATECALL.
+contract VaultEngine is VaultEngineBase, IVaultEngine, AccessManaged, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    /// @dev A position as stored: one slot. `classKey` is the isolated asset or CROSS_CLASS; zero means no position.
-    struct Position {
-        address classKey; // debt class, which also fixes the mode
-        uint96 normDebt; // [wad] debt / rate of the class
-    }
-
-    /// @dev Per-asset collateral bookkeeping: one slot.
-    struct Collateral {
-        uint128 supplyCap; // token decimals
-        uint120 total; // token decimals: Σ over positions
-        bool listed;
-    }
-
-    /// @notice Debt class of every cross position.
-    address public constant override CROSS_CLASS = address(uint160(uint256(keccak256("keel.classKey.cross"))));
-    uint256 public constant MAX_CROSS_ASSETS = 8;
-    /// @notice 100% a year, compounded per second: 2^(1 / 31,536,000) [ray].
-    uint256 public constant MAX_STABILITY_FEE = 1_000_000_021_979_553_151_239_153_027;
-    /// @notice Largest debt ceiling [wad]: 10 billion kUSD, so normalized debt always fits 96 bits.
-    uint256 public constant MAX_DEBT_CEILING = 1e28;
-    uint256 public constant MAX_DUST = 1e24;
-
-    IKeelUSD public immutable kusd;
-    IPositionNFT public immutable nft;
-    IRiskModel public immutable risk;
-    IPriceOracle public immutable oracle;
-    /// @notice Receives collected fees.
-    address public immutable surplusBuffer;
-
-    mapping(uint256 id => Position) internal _positions;
-    mapping(uint256 id => mapping(address asset => uint256)) internal _collateral; // token decimals
-    mapping(uint256 id => address[]) internal _basket; // cross positions: assets with a non-zero amount
-    mapping(address asset => Collateral) internal _collaterals;
-    mapping(address classKey => DebtClass) internal _classes;
-
-    uint128 internal _globalDebt; // [wad] Σ_class ceil(normDebt × rate) at last accrual
-    uint128 internal _fees; // [wad] accrued, not yet collected
-    uint128 internal _globalDebtCeiling; // [wad]
-    uint120 internal _dust; // [wad]
-    bool internal _paused;
-    uint256 internal _badDebt; // [wad] uncovered
-    uint256 internal _lastId;
-
-    /// @dev Transient map id → the account that opened it in this transaction.
-    bytes32 private constant OPENER_SLOT = keccak256("keel.engine.opener");
-
-    /// @notice The cross class's fee, ceiling and the global limits at deployment.
+    /// @notice The cross class's fee, ceiling, the global limits and the liquidation terms at deployment.
     struct Setup {
         uint256 crossStabilityFee; // [ray]
         uint256 crossDebtCeiling; // [wad]
         uint256 globalDebtCeiling; // [wad]
         uint256 dust; // [wad]
+        LiquidationParams liquidation;
     }
+
+    /// @dev Selector of LiquidationModule.LiquidationPreview(uint256,uint256,uint256,uint256).
+    bytes4 private constant PREVIEW_SELECTOR = bytes4(keccak256("LiquidationPreview(uint256,uint256,uint256,uint256)"));
+
+    /// @notice Runs margin calls and liquidations on this contract's storage; fixed at deployment.
+    address public immutable liquidationModule;
+
+    /// @notice The module was built for another kUSD, NFT, risk model, oracle or surplus buffer.
+    error ModuleMismatch(address module);
 
     constructor(
         address authority,
@@ -82,17 +44,19 @@ contract VaultEngine is IVaultEngine, AccessManaged, ReentrancyGuardTransient {
         IRiskModel risk_,
         IPriceOracle oracle_,
         address surplusBuffer_,
+        address liquidationModule_,
         Setup memory setup
-    ) AccessManaged(authority) {
-        if (surplusBuffer_ == address(0)) revert ZeroAddress();
-        kusd = kusd_;
-        nft = nft_;
-        risk = risk_;
-        oracle = oracle_;
-        surplusBuffer = surplusBuffer_;
+    ) VaultEngineBase(kusd_, nft_, risk_, oracle_, surplusBuffer_) AccessManaged(authority) {
+        VaultEngineBase m = VaultEngineBase(liquidationModule_);
+        if (
+            liquidationModule_.code.length == 0 || m.kusd() != kusd_ || m.nft() != nft_ || m.risk() != risk_
+                || m.oracle() != oracle_ || m.surplusBuffer() != surplusBuffer_
+        ) revert ModuleMismatch(liquidationModule_);
+        liquidationModule = liquidationModule_;
         _createClass(CROSS_CLASS, setup.crossStabilityFee, setup.crossDebtCeiling);
         _setGlobalDebtCeiling(setup.globalDebtCeiling);
         _setDust(setup.dust);
+        _setLiquidationParams(setup.liquidation);
     }
 
     // ================================================================ positions
@@ -134,6 +98,10 @@ contract VaultEngine is IVaultEngine, AccessManaged, ReentrancyGuardTransient {
         _collateral[id][asset] = held + received;
         _collaterals[asset].total = uint120(total);
         emit PositionUpdated(id, Operation.Deposit, asset, held + received, p.normDebt);
+        // Without debt there is no open call: a repayment to zero or a full liquidation clears it.
+        if (p.normDebt != 0 && _callDeadline[id] != 0) {
+            _tryClearCall(id, p.classKey, KeelMath.toDebtUp(p.normDebt, _currentRate(_classes[p.classKey])));
+        }
     }
 
     /// @inheritdoc IVaultEngine
@@ -153,6 +121,7 @@ contract VaultEngine is IVaultEngine, AccessManaged, ReentrancyGuardTransient {
         if (p.normDebt != 0) {
             (, uint256 rate) = _accrue(p.classKey);
             _requireInitialHealth(id, p.classKey, KeelMath.toDebtUp(p.normDebt, rate));
+            _clearCallIfOpen(id);
         }
         emit PositionUpdated(id, Operation.Withdraw, asset, held - amount, p.normDebt);
         IERC20(asset).safeTransfer(to, amount);
@@ -176,6 +145,7 @@ contract VaultEngine is IVaultEngine, AccessManaged, ReentrancyGuardTransient {
 
         _positions[id].normDebt = uint96(normDebt);
         _requireInitialHealth(id, p.classKey, debt);
+        if (p.normDebt != 0) _clearCallIfOpen(id);
         emit PositionUpdated(id, Operation.Borrow, address(0), 0, normDebt);
         kusd.mint(to, amount);
     }
@@ -201,6 +171,7 @@ contract VaultEngine is IVaultEngine, AccessManaged, ReentrancyGuardTransient {
         _removeClassDebt(c, rate, removed);
         _positions[id].normDebt = uint96(normDebt);
         emit PositionUpdated(id, Operation.Repay, address(0), 0, normDebt);
+        if (_callDeadline[id] != 0) _tryClearCall(id, p.classKey, KeelMath.toDebtUp(normDebt, rate));
         kusd.burn(msg.sender, repaid);
     }
 
@@ -223,6 +194,7 @@ contract VaultEngine is IVaultEngine, AccessManaged, ReentrancyGuardTransient {
         }
         if (p.classKey == CROSS_CLASS) delete _basket[id];
         delete _positions[id];
+        _clearCallIfOpen(id);
 
         emit PositionUpdated(id, Operation.Close, address(0), 0, 0);
         emit PositionClosed(id);
@@ -245,6 +217,54 @@ contract VaultEngine is IVaultEngine, AccessManaged, ReentrancyGuardTransient {
         _fees = 0;
         emit FeesCollected(amount);
         kusd.mint(surplusBuffer, amount);
+    }
+
+    // ================================================================ margin calls and liquidation (module)
+
+    /// @inheritdoc IVaultEngine
+    function marginCall(uint256) external nonReentrant {
+        _delegateToModule();
+    }
+
+    /// @inheritdoc IVaultEngine
+    function clearMarginCall(uint256) external nonReentrant {
+        _delegateToModule();
+    }
+
+    /// @inheritdoc IVaultEngine
+    function liquidate(uint256, address, uint256, address, bytes calldata)
+        external
+        nonReentrant
+        returns (uint256 repaid, uint256 seized)
+    {
+        return abi.decode(_delegateToModule(), (uint256, uint256));
+    }
+
+    /// @inheritdoc IVaultEngine
+    function coverDeficit(uint256) external nonReentrant returns (uint256 covered) {
+        return abi.decode(_delegateToModule(), (uint256));
+    }
+
+    /// @inheritdoc IVaultEngine
+    function previewLiquidation(uint256, address, uint256)
+        external
+        nonReentrant
+        returns (uint256 repaid, uint256 seized, uint256 fee, uint256 badDebt)
+    {
+        // solhint-disable-next-line avoid-low-level-calls
+        (bool ok, bytes memory result) = liquidationModule.delegatecall(msg.data);
+        // The module always reverts: with LiquidationPreview(...) on success, or with the reason it cannot liquidate.
+        if (ok || result.length != 132 || bytes4(result) != PREVIEW_SELECTOR) {
+            assembly ("memory-safe") {
+                revert(add(result, 32), mload(result))
+            }
+        }
+        assembly ("memory-safe") {
+            repaid := mload(add(result, 36))
+            seized := mload(add(result, 68))
+            fee := mload(add(result, 100))
+            badDebt := mload(add(result, 132))
+        }
     }
 
     // ================================================================ governance
@@ -300,6 +320,12 @@ contract VaultEngine is IVaultEngine, AccessManaged, ReentrancyGuardTransient {
     function setDust(uint256 newDust) external restricted {
         if (newDust == _dust) revert NoChange();
         _setDust(newDust);
+    }
+
+    /// @inheritdoc IVaultEngine
+    function setLiquidationParams(LiquidationParams calldata params) external restricted {
+        if (keccak256(abi.encode(params)) == keccak256(abi.encode(liquidationParams()))) revert NoChange();
+        _setLiquidationParams(params);
     }
 
     /// @inheritdoc IVaultEngine
@@ -400,26 +426,45 @@ contract VaultEngine is IVaultEngine, AccessManaged, ReentrancyGuardTransient {
         return _paused;
     }
 
-    // ================================================================ internal: debt
+    /// @inheritdoc IVaultEngine
+    function stateOf(uint256 id) external view returns (State state, uint256 deadline, uint256 hf) {
+        Position memory p = _requirePosition(id);
+        deadline = _callDeadline[id];
+        if (p.normDebt == 0) return (State.Safe, deadline, KeelMath.INFINITE_HEALTH);
+        uint256 debt = KeelMath.toDebtUp(p.normDebt, _currentRate(_classes[p.classKey]));
+        IRiskModel.Valuation memory v = _valuation(id, p.classKey);
+        hf = KeelMath.healthFactorDown(v.value, v.maintenanceLoss, debt);
+        state = _stateAt(hf, deadline);
+    }
 
-    /// @dev Brings `classKey` up to now: rate × fee^dt, adding the class's new debt to fees and global debt.
-    function _accrue(address classKey) internal returns (DebtClass storage c, uint256 rate) {
-        c = _classes[classKey];
-        rate = c.rate;
-        uint256 elapsed = block.timestamp - c.updatedAt;
-        if (elapsed == 0) return (c, rate);
-        uint256 next = KeelMath.accrueRateUp(rate, c.stabilityFee, elapsed);
-        c.updatedAt = uint40(block.timestamp);
-        if (next == rate) return (c, rate);
-        c.rate = next;
-        uint256 normDebt = c.normDebt;
-        if (normDebt != 0) {
-            uint256 added = KeelMath.toDebtUp(normDebt, next) - KeelMath.toDebtUp(normDebt, rate);
-            _fees += uint128(added);
-            _globalDebt += uint128(added);
-            emit Accrued(classKey, next, added);
+    /// @inheritdoc IVaultEngine
+    function callDeadline(uint256 id) external view returns (uint256) {
+        return _callDeadline[id];
+    }
+
+    /// @inheritdoc IVaultEngine
+    function liquidationParams() public view returns (LiquidationParams memory) {
+        return LiquidationParams({
+            gracePeriod: _gracePeriod,
+            criticalHF: _criticalHF,
+            targetHF: _targetHF,
+            closeFactor: _closeFactor,
+            protocolShare: _protocolShare
+        });
+    }
+
+    // ================================================================ internal
+
+    /// @dev Runs this call's calldata in the liquidation module on this contract's storage; bubbles up reverts.
+    function _delegateToModule() internal returns (bytes memory result) {
+        bool ok;
+        // solhint-disable-next-line avoid-low-level-calls
+        (ok, result) = liquidationModule.delegatecall(msg.data);
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(result, 32), mload(result))
+            }
         }
-        rate = next;
     }
 
     /// @dev Adds normalized debt to `classKey`, enforcing its ceiling and the global one.
@@ -430,17 +475,7 @@ contract VaultEngine is IVaultEngine, AccessManaged, ReentrancyGuardTransient {
         uint256 global = _globalDebt + classDebt - KeelMath.toDebtUp(before, rate);
         if (global > _globalDebtCeiling) revert DebtCeilingExceeded(address(0), global, _globalDebtCeiling);
         c.normDebt = uint112(before + added);
-        _globalDebt = uint128(global);
-    }
-
-    function _removeClassDebt(DebtClass storage c, uint256 rate, uint256 removed) internal {
-        uint256 before = c.normDebt;
-        _globalDebt -= uint128(KeelMath.toDebtUp(before, rate) - KeelMath.toDebtUp(before - removed, rate));
-        c.normDebt = uint112(before - removed);
-    }
-
-    function _currentRate(DebtClass memory c) internal view returns (uint256) {
-        return KeelMath.accrueRateUp(c.rate, c.stabilityFee, block.timestamp - c.updatedAt);
+        _globalDebt = global;
     }
 
     function _pendingFees(address classKey) internal view returns (uint256) {
@@ -462,39 +497,11 @@ contract VaultEngine is IVaultEngine, AccessManaged, ReentrancyGuardTransient {
         emit DebtCeilingSet(classKey, debtCeiling);
     }
 
-    // ================================================================ internal: margin
-
     function _requireInitialHealth(uint256 id, address classKey, uint256 debt) internal view {
         IRiskModel.Valuation memory v = _valuation(id, classKey);
         uint256 hfInitial = KeelMath.healthFactorDown(v.value, v.initialLoss, debt);
         if (hfInitial < KeelMath.WAD) revert Unhealthy(id, hfInitial);
     }
-
-    function _valuation(uint256 id, address classKey) internal view returns (IRiskModel.Valuation memory) {
-        if (classKey != CROSS_CLASS) return risk.assessOne(classKey, _collateral[id][classKey]);
-        (address[] memory assets, uint256[] memory amounts) = _holdings(id, classKey);
-        return risk.assess(assets, amounts);
-    }
-
-    /// @dev The position's assets and amounts: one entry for isolated positions, the basket for cross ones.
-    function _holdings(uint256 id, address classKey)
-        internal
-        view
-        returns (address[] memory assets, uint256[] memory amounts)
-    {
-        if (classKey == CROSS_CLASS) {
-            assets = _basket[id];
-        } else {
-            assets = new address[](1);
-            assets[0] = classKey;
-        }
-        amounts = new uint256[](assets.length);
-        for (uint256 i; i < assets.length; ++i) {
-            amounts[i] = _collateral[id][assets[i]];
-        }
-    }
-
-    // ================================================================ internal: collateral
 
     /// @dev Pulls `amount` from the caller and returns what actually arrived (fee-on-transfer safe).
     function _pull(IERC20 token, uint256 amount) internal returns (uint256) {
@@ -507,41 +514,6 @@ contract VaultEngine is IVaultEngine, AccessManaged, ReentrancyGuardTransient {
         address[] storage basket = _basket[id];
         if (basket.length == MAX_CROSS_ASSETS) revert TooManyAssets(id);
         basket.push(asset);
-    }
-
-    function _removeFromBasket(uint256 id, address asset) internal {
-        address[] storage basket = _basket[id];
-        uint256 last = basket.length - 1;
-        for (uint256 i; i <= last; ++i) {
-            if (basket[i] == asset) {
-                basket[i] = basket[last];
-                basket.pop();
-                return;
-            }
-        }
-    }
-
-    // ================================================================ internal: checks
-
-    function _requirePosition(uint256 id) internal view returns (Position memory p) {
-        p = _positions[id];
-        if (p.classKey == address(0)) revert PositionNotFound(id);
-    }
-
-    function _requireListed(address asset) internal view returns (Collateral memory c) {
-        c = _collaterals[asset];
-        if (!c.listed) revert AssetNotListed(asset);
-    }
-
-    function _requireClass(address classKey) internal view returns (DebtClass storage c) {
-        c = _classes[classKey];
-        if (c.rate == 0) revert AssetNotListed(classKey);
-    }
-
-    /// @dev Owner, approved, operator, or the account that opened `id` earlier in this transaction.
-    function _requireAuthorized(uint256 id) internal view {
-        if (_openerOf(id) == msg.sender) return;
-        if (!nft.isAuthorized(msg.sender, id)) revert NotAuthorized(id, msg.sender);
     }
 
     function _checkStabilityFee(uint256 stabilityFee) internal pure {
@@ -566,23 +538,35 @@ contract VaultEngine is IVaultEngine, AccessManaged, ReentrancyGuardTransient {
 
     function _setDust(uint256 dust_) internal {
         if (dust_ > MAX_DUST) revert InvalidParameter("dust", dust_);
-        _dust = uint120(dust_);
+        _dust = uint88(dust_);
         emit DustSet(dust_);
     }
 
-    // ================================================================ internal: transient opener
+    function _setLiquidationParams(LiquidationParams memory params) internal {
+        if (params.gracePeriod > MAX_GRACE_PERIOD) revert InvalidParameter("gracePeriod", params.gracePeriod);
+        if (params.criticalHF < MIN_CRITICAL_HF || params.criticalHF >= KeelMath.WAD) {
+            revert InvalidParameter("criticalHF", params.criticalHF);
+        }
+        if (params.targetHF <= KeelMath.WAD || params.targetHF > MAX_TARGET_HF) {
+            revert InvalidParameter("targetHF", params.targetHF);
+        }
+        if (params.closeFactor == 0 || params.closeFactor > KeelMath.WAD) {
+            revert InvalidParameter("closeFactor", params.closeFactor);
+        }
+        if (params.protocolShare > KeelMath.WAD) revert InvalidParameter("protocolShare", params.protocolShare);
+        if (address(risk).code.length != 0) risk.checkCriticalHF(params.criticalHF);
+        _gracePeriod = uint32(params.gracePeriod);
+        _criticalHF = uint64(params.criticalHF);
+        _targetHF = uint64(params.targetHF);
+        _closeFactor = uint64(params.closeFactor);
+        _protocolShare = uint64(params.protocolShare);
+        emit LiquidationParamsSet(params);
+    }
 
     function _setOpener(uint256 id, address opener) internal {
         bytes32 slot = keccak256(abi.encode(id, OPENER_SLOT));
         assembly ("memory-safe") {
             tstore(slot, opener)
-        }
-    }
-
-    function _openerOf(uint256 id) internal view returns (address opener) {
-        bytes32 slot = keccak256(abi.encode(id, OPENER_SLOT));
-        assembly ("memory-safe") {
-            opener := tload(slot)
         }
     }
 }

@@ -25,6 +25,14 @@ interface IRiskModel {
         uint256 initialLoss; // Li [wad USD], rounded up
     }
 
+    /// @notice What a liquidation of `asset` needs, read in one call.
+    struct LiquidationTerms {
+        uint256 price; // [wad] USD per whole token
+        uint256 unit; // 10^decimals
+        uint256 penalty; // ℓ [wad]
+        uint256 maintenanceFactor; // max(zm σ, hm) [wad]: the most maintenance loss one unit of value can carry
+    }
+
     event AssetRiskSet(address indexed asset, AssetRiskParams params);
     event CorrelationSet(address indexed assetA, address indexed assetB, uint256 correlation);
     event ConfidenceSet(uint256 zMaintenance, uint256 zInitial);
@@ -38,6 +46,9 @@ interface IRiskModel {
     error InvalidParameter(bytes32 name, uint256 value);
     error NoChange();
     error TooManyAssets();
+    /// @notice (1 + ℓ)(1 − hm) of `asset` would exceed the engine's critical HF `criticalHF`, so a partial
+    /// liquidation above the critical HF could lower the health factor.
+    error PenaltyTooHighForCriticalHF(address asset, uint256 required, uint256 criticalHF);
 
     /// @notice Values and stress losses of a basket at current oracle prices. Reverts on any oracle failure.
     /// @param assets Listed assets, distinct.
@@ -46,6 +57,13 @@ interface IRiskModel {
 
     /// @notice `assess` of a single holding (the isolated closed form), without array encoding.
     function assessOne(address asset, uint256 amount) external view returns (Valuation memory);
+
+    /// @notice Price, unit, penalty and maintenance factor of `asset`. Reverts on any oracle failure.
+    function liquidationTerms(address asset) external view returns (LiquidationTerms memory);
+
+    /// @notice Reverts with `PenaltyTooHighForCriticalHF` unless every listed asset satisfies
+    /// (1 + ℓ)(1 − hm) ≤ `criticalHF`.
+    function checkCriticalHF(uint256 criticalHF) external view;
 
     /// @notice Health factor and initial health factor [wad] of an engine position.
     function healthFactor(uint256 id) external view returns (uint256 hf, uint256 hfInitial);

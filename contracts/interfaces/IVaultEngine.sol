@@ -1,114 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {IRiskModel} from "./IRiskModel.sol";
-import {IPriceOracle} from "./IPriceOracle.sol";
+import {IVaultEngineTypes} from "./IVaultEngineTypes.sol";
 
 /// @title IVaultEngine
-/// @notice The core of Keel: positions, collateral, debt, accrual and margin checks (DESIGN §2, §3, §6).
+/// @notice The core of Keel: positions, collateral, debt, accrual, margin checks, margin calls and liquidation
+/// (DESIGN §2–§4, §6).
 /// @dev Units: collateral amounts in the token's own decimals, debt and kUSD in 18 decimals ([wad]), rates and
 /// accumulators in [ray]. A position belongs to one debt class: its asset when isolated, `CROSS_CLASS` when cross.
-interface IVaultEngine {
-    /// @notice Isolated: exactly one collateral asset, fixed at open. Cross: up to 8 listed assets backing one debt.
-    enum Mode {
-        Isolated,
-        Cross
-    }
-
-    /// @notice What changed a position, tagged on every `PositionUpdated` event.
-    enum Operation {
-        Deposit,
-        Withdraw,
-        Borrow,
-        Repay,
-        Close
-    }
-
-    /// @notice Per-asset engine configuration set at listing.
-    struct AssetConfig {
-        uint256 stabilityFee; // [ray] per-second fee factor (1 + rate); RAY means no fee
-        uint256 debtCeiling; // [wad] cap on isolated debt backed by this asset
-        uint256 supplyCap; // token decimals: cap on the asset held across all positions
-    }
-
-    /// @notice Everything needed to list an asset, validated as one governed call.
-    struct Listing {
-        AssetConfig engine;
-        IPriceOracle.FeedParams feed;
-        IRiskModel.AssetRiskParams risk;
-        /// @dev ρ [wad] against every already-listed asset, in listing order (`listedAssets()`).
-        uint256[] correlations;
-    }
-
-    /// @notice A rate accumulator shared by all positions of one class.
-    struct DebtClass {
-        uint256 rate; // [ray] accumulated fee factor since the class was created
-        uint112 normDebt; // [wad] Σ normalized debt of the class
-        uint40 updatedAt; // [s] last accrual
-        uint104 stabilityFee; // [ray] per-second fee factor, ≥ RAY
-        uint128 debtCeiling; // [wad] cap on ceil(normDebt × rate)
-    }
-
-    // ---------------------------------------------------------------- events
-
-    /// @notice A position was opened; the PositionNFT with token id `id` was minted to `owner`.
-    /// @param asset The isolated asset, or zero for a cross position.
-    event PositionOpened(uint256 indexed id, address indexed owner, Mode mode, address asset);
-    /// @notice A position's collateral or debt changed.
-    /// @param asset The collateral asset that changed, or zero when only debt changed.
-    /// @param collateral The position's new amount of `asset` (token decimals).
-    /// @param debt The position's new debt [wad].
-    event PositionUpdated(
-        uint256 indexed id, Operation indexed op, address indexed asset, uint256 collateral, uint256 debt
-    );
-    /// @notice A position was closed: no debt, no collateral, NFT burnt.
-    event PositionClosed(uint256 indexed id);
-    /// @notice A debt class accrued: its accumulator moved to `rate`, adding `fees` [wad] to the accrued fees.
-    event Accrued(address indexed classKey, uint256 rate, uint256 fees);
-    /// @notice Accrued fees were minted to the surplus buffer.
-    event FeesCollected(uint256 amount);
-    /// @notice An asset was listed as collateral.
-    event AssetListed(address indexed asset, AssetConfig config);
-    event StabilityFeeSet(address indexed classKey, uint256 stabilityFee);
-    event DebtCeilingSet(address indexed classKey, uint256 debtCeiling);
-    event SupplyCapSet(address indexed asset, uint256 supplyCap);
-    event GlobalDebtCeilingSet(uint256 debtCeiling);
-    event DustSet(uint256 dust);
-    event PausedSet(bool paused);
-
-    // ---------------------------------------------------------------- errors
-
-    /// @notice The caller is neither the owner of position `id` nor approved for it.
-    error NotAuthorized(uint256 id, address caller);
-    /// @notice After a borrow or a withdrawal the position's initial health factor [wad] would be below 1.
-    error Unhealthy(uint256 id, uint256 hfInitial);
-    /// @notice Debt would be non-zero and below the minimum.
-    error DustDebt(uint256 id, uint256 debt, uint256 dust);
-    /// @notice Borrowing would push `classKey` (an asset, `CROSS_CLASS`, or zero for the global cap) over its ceiling.
-    error DebtCeilingExceeded(address classKey, uint256 debt, uint256 ceiling);
-    /// @notice A deposit would push the asset over its supply cap.
-    error SupplyCapExceeded(address asset, uint256 total, uint256 cap);
-    error AssetNotListed(address asset);
-    error AssetAlreadyListed(address asset);
-    error TooManyAssets(uint256 id);
-    /// @notice The asset is not the isolated position's asset.
-    error WrongAsset(uint256 id, address asset);
-    error PositionNotFound(uint256 id);
-    error ZeroAmount();
-    error ZeroAddress();
-    error InsufficientCollateral(uint256 id, address asset, uint256 available);
-    error NoDebt(uint256 id);
-    /// @notice Opening and borrowing are paused by the guardian.
-    error Paused();
-    /// @notice An amount is too large for the engine's storage.
-    error AmountTooLarge(uint256 amount);
-    /// @notice A governance parameter is out of its allowed range.
-    error InvalidParameter(bytes32 name, uint256 value);
-    /// @notice A setter was called with the value already in force.
-    error NoChange();
-    /// @notice `collectFees` found no accrued fees.
-    error NothingToCollect();
-
+interface IVaultEngine is IVaultEngineTypes {
     // ---------------------------------------------------------------- positions
 
     /// @notice Opens a position and mints its NFT to `owner`. The caller may act on the new position for the rest
@@ -139,8 +39,40 @@ interface IVaultEngine {
     /// @notice Repays all debt from the caller, sends all collateral to `to`, burns the NFT. Owner or approved only.
     function close(uint256 id, address to) external;
 
-    /// @notice Accrues every classKey and mints the accrued fees to the surplus buffer.
+    /// @notice Accrues every class and mints the accrued fees to the surplus buffer.
     function collectFees() external;
+
+    // ---------------------------------------------------------------- margin calls and liquidation
+
+    /// @notice Opens a margin call on a Callable position (HF < 1, no open call): it becomes liquidatable after
+    /// the grace period unless cured. Anyone may call. Reads the oracle.
+    function marginCall(uint256 id) external;
+
+    /// @notice Clears the margin call of position `id` if its HF is now ≥ 1. Anyone may call.
+    function clearMarginCall(uint256 id) external;
+
+    /// @notice Liquidates position `id`: the caller repays kUSD and `receiver` gets collateral `asset` worth
+    /// repaid × (1 + penalty) at the oracle price, rounded down. The caller also pays the protocol's share of the
+    /// penalty in kUSD. A non-empty `data` calls `receiver.onKeelLiquidation` after the collateral is sent and
+    /// before payment is taken. Insolvent positions lose all their collateral and the rest of the debt becomes
+    /// bad debt, covered from the surplus buffer first.
+    /// @param maxRepay Most kUSD [wad] the caller is willing to repay.
+    /// @return repaid kUSD [wad] of debt repaid.
+    /// @return seized Amount of `asset` (token decimals) sent to `receiver`.
+    function liquidate(uint256 id, address asset, uint256 maxRepay, address receiver, bytes calldata data)
+        external
+        returns (uint256 repaid, uint256 seized);
+
+    /// @notice What `liquidate(id, asset, maxRepay, …)` would do now, computed by the same code and undone: the
+    /// repayment, the amount of `asset` seized, the protocol fee [wad] the liquidator pays on top, and the bad debt.
+    /// Not a view (it runs and reverts the liquidation internally): call it with eth_call. Reverts like `liquidate`.
+    function previewLiquidation(uint256 id, address asset, uint256 maxRepay)
+        external
+        returns (uint256 repaid, uint256 seized, uint256 fee, uint256 badDebt);
+
+    /// @notice Burns up to `amount` kUSD from the caller against the deficit (uncovered bad debt).
+    /// @return covered kUSD [wad] burnt.
+    function coverDeficit(uint256 amount) external returns (uint256 covered);
 
     // ---------------------------------------------------------------- governance
 
@@ -163,8 +95,13 @@ interface IVaultEngine {
     /// @notice Sets the minimum non-zero debt [wad] of a position.
     function setDust(uint256 newDust) external;
 
-    /// @notice Pauses or resumes opening and borrowing. Never blocks deposit, repay, withdraw or close.
+    /// @notice Pauses or resumes opening and borrowing. Never blocks deposit, repay, withdraw, close, margin
+    /// calls or liquidation.
     function setPaused(bool pause) external;
+
+    /// @notice Sets the liquidation terms. `criticalHF` must be ≥ (1 + ℓ)(1 − hm) of every listed asset so that a
+    /// partial liquidation above it always raises the health factor.
+    function setLiquidationParams(LiquidationParams calldata params) external;
 
     // ---------------------------------------------------------------- views
 
@@ -174,7 +111,7 @@ interface IVaultEngine {
     /// @notice Amount (token decimals) of `asset` held by position `id`.
     function collateralOf(uint256 id, address asset) external view returns (uint256);
 
-    /// @notice Assets held by position `id`: the isolated asset, or the cross basket in deposit order.
+    /// @notice Assets held by position `id`: the isolated asset, or the cross basket (order not significant).
     function collateralAssets(uint256 id) external view returns (address[] memory);
 
     /// @notice Health factor and initial health factor [wad] of position `id` at current prices and debt.
@@ -215,6 +152,13 @@ interface IVaultEngine {
     /// @notice Whether opening and borrowing are paused.
     function paused() external view returns (bool);
 
-    /// @notice The debt class shared by every cross position.
-    function CROSS_CLASS() external view returns (address);
+    /// @notice Margin state of position `id`, its open call's deadline (0 if none) and its HF [wad]. Reads the oracle.
+    function stateOf(uint256 id) external view returns (State state, uint256 deadline, uint256 hf);
+
+    /// @notice Deadline [s] of the open margin call of position `id`, or 0.
+    function callDeadline(uint256 id) external view returns (uint256);
+
+    /// @notice The liquidation terms in force.
+    function liquidationParams() external view returns (LiquidationParams memory);
+
 }

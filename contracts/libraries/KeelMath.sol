@@ -127,10 +127,80 @@ library KeelMath {
         return Math.sqrt(variance, Math.Rounding.Ceil) * SQRT_WAD;
     }
 
+    /// @notice Maintenance and initial losses [wad] of a basket of valued holdings (DESIGN §3), rounded up:
+    /// max(z × sqrt(Σ_i Σ_j v_i v_j σ_i σ_j ρ_ij), Σ_c h_c v_c) with (zm, hm) and (zi, hi).
+    /// @param values v_c [wad USD], already rounded down; zero entries contribute nothing.
+    function basketLossesUp(
+        uint256[] memory values,
+        uint256[] memory sigmas,
+        uint256[] memory maintenanceHaircuts,
+        uint256[] memory initialHaircuts,
+        uint256[] memory correlation,
+        uint256 zMaintenance,
+        uint256 zInitial
+    ) internal pure returns (uint256 maintenanceLoss, uint256 initialLoss) {
+        uint256 n = values.length;
+        uint256[] memory weighted = new uint256[](n);
+        uint256 floorMaintenance;
+        uint256 floorInitial;
+        for (uint256 i; i < n; ++i) {
+            if (values[i] == 0) continue;
+            weighted[i] = mulWadUp(values[i], sigmas[i]);
+            floorMaintenance += mulWadUp(values[i], maintenanceHaircuts[i]);
+            floorInitial += mulWadUp(values[i], initialHaircuts[i]);
+        }
+        uint256 deviation = portfolioDeviationUp(weighted, correlation);
+        maintenanceLoss = stressLossUp(deviation, zMaintenance, floorMaintenance);
+        initialLoss = stressLossUp(deviation, zInitial, floorInitial);
+    }
+
     /// @notice Stress loss [wad]: max(z × deviation, floor), rounded up.
     /// @param floorLoss Σ h_c v_c, already rounded up.
     function stressLossUp(uint256 deviation, uint256 z, uint256 floorLoss) internal pure returns (uint256) {
         return Math.max(mulWadUp(z, deviation), floorLoss);
+    }
+
+    // ---------------------------------------------------------------- liquidation
+
+    /// @notice (1 + ℓ)(1 − hm) [wad], rounded up: the lowest critical HF for which a partial liquidation of an asset
+    /// with penalty ℓ and maintenance haircut hm always raises the health factor.
+    function criticalHFFloorUp(uint256 penalty, uint256 maintenanceHaircut) internal pure returns (uint256) {
+        return mulWadUp(WAD + penalty, WAD - maintenanceHaircut);
+    }
+
+    /// @notice Repayment [wad] that brings HF to `targetHF` when collateral worth repaid × (1 + ℓ) is seized from an
+    /// asset whose value carries at most `factor` of maintenance loss, rounded down (never over-liquidates):
+    ///   r = (T·D − (V − Lm)) / (T − (1 + ℓ)(1 − m)).
+    /// Exact for isolated positions (L = m V); for baskets the true loss falls by at most m per unit of value
+    /// removed, so the HF reached is at most T. Returns `debt` when no partial repayment can reach T.
+    function targetRepayDown(
+        uint256 targetHF,
+        uint256 debt,
+        uint256 value,
+        uint256 maintenanceLoss,
+        uint256 penalty,
+        uint256 factor
+    ) internal pure returns (uint256) {
+        uint256 kept = mulWadDown(WAD + penalty, WAD - Math.min(factor, WAD));
+        if (targetHF <= kept) return debt;
+        uint256 needed = mulWadDown(targetHF, debt) + maintenanceLoss;
+        if (needed <= value) return 0;
+        return Math.min(mulDivDown(needed - value, WAD, targetHF - kept), debt);
+    }
+
+    /// @notice Collateral (token decimals) worth repaid × (1 + ℓ) at `price`, rounded down.
+    function seizeDown(uint256 repaid, uint256 penalty, uint256 price, uint256 unit) internal pure returns (uint256) {
+        return mulDivDown(mulWadDown(repaid, WAD + penalty), unit, price);
+    }
+
+    /// @notice Repayment [wad] that `amount` of collateral pays for at penalty ℓ: value / (1 + ℓ), rounded down.
+    function repayForDown(uint256 amount, uint256 penalty, uint256 price, uint256 unit) internal pure returns (uint256) {
+        return mulDivDown(valueDown(amount, price, unit), WAD, WAD + penalty);
+    }
+
+    /// @notice The protocol's part [wad] of the penalty on `repaid`: repaid × ℓ × share, rounded up.
+    function protocolFeeUp(uint256 repaid, uint256 penalty, uint256 share) internal pure returns (uint256) {
+        return mulWadUp(mulWadUp(repaid, penalty), share);
     }
 
     /// @notice Health factor [wad] = (V − L) / D, rounded down; 0 when L ≥ V; infinite without debt.

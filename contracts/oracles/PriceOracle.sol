@@ -99,8 +99,9 @@ contract PriceOracle is IPriceOracle, AccessManaged {
         if (address(uptime) == address(0)) return;
         (, int256 status, uint256 startedAt,,) = uptime.latestRoundData();
         if (status != 0) revert SequencerDown();
-        // startedAt == 0 means the uptime feed has no round yet: treat like a fresh restart.
-        if (startedAt == 0 || block.timestamp - startedAt <= _sequencer.gracePeriod) {
+        // startedAt == 0 means the uptime feed has no round yet, and a startedAt ahead of this block (an L1
+        // timestamp on some L2s) means it just restarted: both count as within the grace period.
+        if (startedAt == 0 || startedAt > block.timestamp || block.timestamp - startedAt <= _sequencer.gracePeriod) {
             revert SequencerGracePeriod(startedAt);
         }
     }
@@ -109,7 +110,7 @@ contract PriceOracle is IPriceOracle, AccessManaged {
         address aggregator = address(feed.aggregator);
         if (aggregator.code.length == 0) revert InvalidFeed(aggregator);
         if (feed.heartbeat < MIN_HEARTBEAT || feed.heartbeat > MAX_HEARTBEAT) revert InvalidFeed(aggregator);
-        if (feed.decimals > MAX_FEED_DECIMALS || feed.aggregator.decimals() != feed.decimals) {
+        if (feed.decimals > MAX_FEED_DECIMALS || _decimalsOf(feed.aggregator) != feed.decimals) {
             revert InvalidFeed(aggregator);
         }
         if (feed.minAnswer < 0 || feed.maxAnswer <= feed.minAnswer) revert InvalidFeed(aggregator);
@@ -121,6 +122,15 @@ contract PriceOracle is IPriceOracle, AccessManaged {
             minAnswer: _clamp128(feed.minAnswer),
             maxAnswer: _clamp128(feed.maxAnswer)
         });
+    }
+
+    /// @dev The aggregator's decimals, or a value no feed can match when it has no `decimals()`.
+    function _decimalsOf(AggregatorV3Interface aggregator) internal view returns (uint256) {
+        try aggregator.decimals() returns (uint8 d) {
+            return d;
+        } catch {
+            return type(uint256).max;
+        }
     }
 
     /// @dev Chainlink bounds are int192; beyond int128 no real answer exists, so saturating loses nothing.

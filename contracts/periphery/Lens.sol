@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IVaultEngine} from "../interfaces/IVaultEngine.sol";
+import {IVaultEngineTypes} from "../interfaces/IVaultEngineTypes.sol";
 import {IRiskModel} from "../interfaces/IRiskModel.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {IPositionNFT} from "../interfaces/IPositionNFT.sol";
@@ -16,15 +17,29 @@ contract Lens {
     struct PositionView {
         uint256 id;
         address owner;
-        IVaultEngine.Mode mode;
+        IVaultEngineTypes.Mode mode;
         address[] assets;
         uint256[] amounts; // token decimals
-        uint256[] values; // [wad USD], rounded down; 0 where the price failed
-        uint256 value; // [wad USD] Σ values
+        uint256[] assetValues; // [wad USD], rounded down; 0 where the price failed
+        uint256 value; // [wad USD] Σ assetValues
         uint256 debt; // [wad] as of now
         uint256 hf; // [wad]; type(uint256).max without debt; 0 when not priced
         uint256 hfInitial; // [wad]; as hf
         bool priced; // false when any oracle read for this position failed
+    }
+
+    /// @notice A position's liquidation status, for keepers.
+    struct LiquidationStatus {
+        uint256 id;
+        IVaultEngineTypes.State state;
+        uint256 deadline; // [s] of the open margin call, 0 if none
+        uint256 hf; // [wad]
+        uint256 debt; // [wad] as of now
+        address[] assets;
+        uint256[] maxRepay; // [wad] per asset: what one liquidation seizing that asset repays now (0 if not liquidatable)
+        uint256[] seizable; // per asset, token decimals: what that liquidation seizes
+        uint256[] protocolFee; // [wad] per asset: the kUSD the liquidator pays on top of maxRepay
+        uint256 badDebt; // [wad] bad debt a liquidation would record now (insolvent positions)
     }
 
     uint256 public constant MAX_BATCH = 500;
@@ -44,40 +59,61 @@ contract Lens {
         nft = nft_;
     }
 
+    /// @dev Everything shared by the positions of one batch, read once: each listed asset's price (or its
+    /// failure), unit, σ and haircuts, the correlation matrix, the confidence multipliers, and each class's rate.
+    struct Market {
+        address[] assets;
+        uint256[] prices; // [wad]
+        bool[] priced;
+        uint256[] units;
+        uint256[] sigmas; // [wad]
+        uint256[] maintenanceHaircuts; // [wad]
+        uint256[] initialHaircuts; // [wad]
+        uint256[] correlation; // row-major over `assets` [wad]
+        uint256 zMaintenance; // [wad]
+        uint256 zInitial; // [wad]
+        address[] classes; // debt classes seen so far in the batch (first `classCount` entries)
+        uint256[] rates; // [ray] their accumulators as of now
+        uint256 classCount;
+    }
+
     /// @notice Every open position with `fromId ≤ id ≤ toId` (closed or unknown ids are skipped).
     function positions(uint256 fromId, uint256 toId) external view returns (PositionView[] memory views) {
         if (toId < fromId) return views;
-        uint256 span = toId - fromId + 1;
-        if (span > MAX_BATCH) revert BatchTooLarge(span, MAX_BATCH);
+        uint256 gap = toId - fromId;
+        if (gap >= MAX_BATCH) revert BatchTooLarge(gap == type(uint256).max ? gap : gap + 1, MAX_BATCH);
         uint256 last = engine.lastPositionId();
         if (toId > last) toId = last;
-        views = new PositionView[](span);
+        views = new PositionView[](gap + 1);
         uint256 found;
+        Market memory m = _market();
         for (uint256 id = fromId; id <= toId; ++id) {
             if (!_exists(id)) continue;
-            views[found++] = position(id);
+            views[found++] = _view(id, m);
         }
         assembly ("memory-safe") {
             mstore(views, found)
         }
     }
 
-    /// @notice The positions held by `owner` among ids `fromId` .. `fromId + scan − 1`, and the id to continue from.
+    /// @notice The positions held by `owner` among ids `fromId` .. `fromId + scan − 1`, and the id to continue from
+    /// (0 when the last id was reached).
     /// @dev PositionNFT is not enumerable (enumeration would add ~40k gas to every open); page through ids instead.
     function positionsOf(address owner, uint256 fromId, uint256 scan)
         external
         view
         returns (PositionView[] memory views, uint256 nextId)
     {
-        if (scan > MAX_BATCH) revert BatchTooLarge(scan, MAX_BATCH);
+        if (scan == 0 || scan > MAX_BATCH) revert BatchTooLarge(scan, MAX_BATCH);
         uint256 last = engine.lastPositionId();
         views = new PositionView[](scan);
         uint256 found;
+        Market memory m = _market();
         uint256 id = fromId == 0 ? 1 : fromId;
         uint256 end = id + scan;
         for (; id < end && id <= last; ++id) {
             if (!_exists(id) || nft.ownerOf(id) != owner) continue;
-            views[found++] = position(id);
+            views[found++] = _view(id, m);
         }
         assembly ("memory-safe") {
             mstore(views, found)
@@ -86,34 +122,175 @@ contract Lens {
     }
 
     /// @notice One position. Reverts with `PositionNotFound` for an unknown or closed id.
-    function position(uint256 id) public view returns (PositionView memory v) {
-        (IVaultEngine.Mode mode,,) = engine.positionInfo(id);
-        v.id = id;
-        v.owner = nft.ownerOf(id);
-        v.mode = mode;
-        v.assets = engine.collateralAssets(id);
-        v.amounts = new uint256[](v.assets.length);
-        v.values = new uint256[](v.assets.length);
-        v.debt = engine.debtOf(id);
-        v.priced = true;
-        for (uint256 i; i < v.assets.length; ++i) {
-            v.amounts[i] = engine.collateralOf(id, v.assets[i]);
-            try oracle.getPrice(v.assets[i]) returns (uint256 price) {
-                v.values[i] = KeelMath.valueDown(v.amounts[i], price, risk.unitOf(v.assets[i]));
-                v.value += v.values[i];
-            } catch {
-                v.priced = false;
-            }
+    function position(uint256 id) external view returns (PositionView memory) {
+        return _view(id, _market());
+    }
+
+    /// @notice Liquidation status of every open position with debt among ids `fromId` .. `toId`.
+    /// @dev Not a view: the maxima come from `engine.previewLiquidation`, which runs and undoes each liquidation.
+    /// Call it with eth_call. Positions whose price fails are skipped.
+    function liquidationStatuses(uint256 fromId, uint256 toId) external returns (LiquidationStatus[] memory out) {
+        if (toId < fromId) return out;
+        uint256 span = toId - fromId + 1;
+        if (span > MAX_BATCH) revert BatchTooLarge(span, MAX_BATCH);
+        uint256 last = engine.lastPositionId();
+        if (toId > last) toId = last;
+        out = new LiquidationStatus[](span);
+        uint256 found;
+        for (uint256 id = fromId; id <= toId; ++id) {
+            if (!_exists(id) || engine.debtOf(id) == 0) continue;
+            try this.liquidationStatus(id) returns (LiquidationStatus memory s) {
+                out[found++] = s;
+            } catch {}
         }
-        if (v.debt == 0) {
-            (v.hf, v.hfInitial) = (KeelMath.INFINITE_HEALTH, KeelMath.INFINITE_HEALTH);
-        } else if (v.priced) {
-            (v.hf, v.hfInitial) = engine.healthFactor(id);
+        assembly ("memory-safe") {
+            mstore(out, found)
         }
+    }
+
+    /// @notice Liquidation status of position `id`: its state, and per asset the repayment and seizure one
+    /// liquidation would make now. Reverts if a price fails.
+    function liquidationStatus(uint256 id) public returns (LiquidationStatus memory s) {
+        s.id = id;
+        s.debt = engine.debtOf(id);
+        (s.state, s.deadline, s.hf) = engine.stateOf(id);
+        s.assets = engine.collateralAssets(id);
+        s.maxRepay = new uint256[](s.assets.length);
+        s.seizable = new uint256[](s.assets.length);
+        s.protocolFee = new uint256[](s.assets.length);
+        if (s.state != IVaultEngineTypes.State.Liquidatable) return s;
+        for (uint256 i; i < s.assets.length; ++i) {
+            try engine.previewLiquidation(id, s.assets[i], type(uint256).max) returns (
+                uint256 repaid, uint256 seized, uint256 fee, uint256 badDebt
+            ) {
+                (s.maxRepay[i], s.seizable[i], s.protocolFee[i]) = (repaid, seized, fee);
+                s.badDebt = badDebt;
+            } catch {}
+        }
+    }
+
+    /// @notice Profit [wad kUSD, negative for a loss] of liquidating `id` by seizing `asset` now and selling the
+    /// seized amount at `venuePrice` [wad kUSD per whole token], before gas.
+    function profitAt(uint256 id, address asset, uint256 venuePrice) external returns (int256) {
+        (uint256 repaid, uint256 seized, uint256 fee,) = engine.previewLiquidation(id, asset, type(uint256).max);
+        uint256 proceeds = KeelMath.valueDown(seized, venuePrice, risk.unitOf(asset));
+        return int256(proceeds) - int256(repaid + fee);
     }
 
     /// @notice Current prices [wad] of `assets`; `ok[i]` is false where the oracle refused a price.
     function prices(address[] calldata assets) external view returns (uint256[] memory values, bool[] memory ok) {
+        return _prices(assets);
+    }
+
+    function _market() internal view returns (Market memory m) {
+        m.assets = risk.listedAssets();
+        uint256 n = m.assets.length;
+        (m.prices, m.priced) = _prices(m.assets);
+        m.units = new uint256[](n);
+        m.sigmas = new uint256[](n);
+        m.maintenanceHaircuts = new uint256[](n);
+        m.initialHaircuts = new uint256[](n);
+        m.correlation = new uint256[](n * n);
+        for (uint256 i; i < n; ++i) {
+            IRiskModel.AssetRiskParams memory r = risk.assetRisk(m.assets[i]);
+            (m.units[i], m.sigmas[i]) = (risk.unitOf(m.assets[i]), risk.sigma(m.assets[i]));
+            (m.maintenanceHaircuts[i], m.initialHaircuts[i]) = (r.maintenanceHaircut, r.initialHaircut);
+            for (uint256 j = i + 1; j < n; ++j) {
+                m.correlation[i * n + j] = risk.correlation(m.assets[i], m.assets[j]);
+                m.correlation[j * n + i] = m.correlation[i * n + j];
+            }
+            m.correlation[i * n + i] = KeelMath.WAD;
+        }
+        (m.zMaintenance, m.zInitial) = risk.confidence();
+        m.classes = new address[](n + 1); // every isolated class and the cross class
+        m.rates = new uint256[](n + 1);
+    }
+
+    /// @dev A position valued with the batch's market data and KeelMath: the same numbers the engine computes.
+    function _view(uint256 id, Market memory m) internal view returns (PositionView memory v) {
+        (IVaultEngineTypes.Mode mode, address classKey, uint256 normDebt) = engine.positionInfo(id);
+        v.id = id;
+        v.owner = nft.ownerOf(id);
+        v.mode = mode;
+        v.assets = engine.collateralAssets(id);
+        uint256 k = v.assets.length;
+        v.amounts = new uint256[](k);
+        v.assetValues = new uint256[](k);
+        v.debt = normDebt == 0 ? 0 : KeelMath.toDebtUp(normDebt, _rate(m, classKey));
+        v.priced = true;
+        uint256[] memory idx = new uint256[](k);
+        for (uint256 i; i < k; ++i) {
+            v.amounts[i] = engine.collateralOf(id, v.assets[i]);
+            idx[i] = _indexOf(m, v.assets[i]);
+            if (!m.priced[idx[i]]) {
+                v.priced = false;
+                continue;
+            }
+            v.assetValues[i] = KeelMath.valueDown(v.amounts[i], m.prices[idx[i]], m.units[idx[i]]);
+            v.value += v.assetValues[i];
+        }
+        if (v.debt == 0) {
+            (v.hf, v.hfInitial) = (KeelMath.INFINITE_HEALTH, KeelMath.INFINITE_HEALTH);
+        } else if (v.priced) {
+            (uint256 lm, uint256 li) = _losses(m, v, idx);
+            (v.hf, v.hfInitial) =
+                (KeelMath.healthFactorDown(v.value, lm, v.debt), KeelMath.healthFactorDown(v.value, li, v.debt));
+        }
+    }
+
+    /// @dev RiskModel's losses: the closed form for one holding, KeelMath.basketLossesUp for several.
+    function _losses(Market memory m, PositionView memory v, uint256[] memory idx)
+        internal
+        pure
+        returns (uint256 lm, uint256 li)
+    {
+        uint256 k = idx.length;
+        if (k == 1) {
+            uint256 a = idx[0];
+            return (
+                KeelMath.isolatedLossUp(v.value, m.sigmas[a], m.zMaintenance, m.maintenanceHaircuts[a]),
+                KeelMath.isolatedLossUp(v.value, m.sigmas[a], m.zInitial, m.initialHaircuts[a])
+            );
+        }
+        uint256[] memory rho = new uint256[](k * k);
+        for (uint256 i; i < k; ++i) {
+            for (uint256 j; j < k; ++j) {
+                rho[i * k + j] = m.correlation[idx[i] * m.assets.length + idx[j]];
+            }
+        }
+        return KeelMath.basketLossesUp(
+            v.assetValues,
+            _pick(m.sigmas, idx),
+            _pick(m.maintenanceHaircuts, idx),
+            _pick(m.initialHaircuts, idx),
+            rho,
+            m.zMaintenance,
+            m.zInitial
+        );
+    }
+
+    function _pick(uint256[] memory all, uint256[] memory idx) internal pure returns (uint256[] memory out) {
+        out = new uint256[](idx.length);
+        for (uint256 i; i < idx.length; ++i) {
+            out[i] = all[idx[i]];
+        }
+    }
+
+    function _indexOf(Market memory m, address asset) internal pure returns (uint256 i) {
+        while (m.assets[i] != asset) ++i;
+    }
+
+    /// @dev The class's accumulator as of now, fetched once per class per batch.
+    function _rate(Market memory m, address classKey) internal view returns (uint256 rate) {
+        for (uint256 i; i < m.classCount; ++i) {
+            if (m.classes[i] == classKey) return m.rates[i];
+        }
+        rate = engine.currentRate(classKey);
+        (m.classes[m.classCount], m.rates[m.classCount]) = (classKey, rate);
+        ++m.classCount;
+    }
+
+    function _prices(address[] memory assets) internal view returns (uint256[] memory values, bool[] memory ok) {
         values = new uint256[](assets.length);
         ok = new bool[](assets.length);
         for (uint256 i; i < assets.length; ++i) {
@@ -124,7 +301,7 @@ contract Lens {
     }
 
     function _exists(uint256 id) internal view returns (bool) {
-        try engine.positionInfo(id) returns (IVaultEngine.Mode, address, uint256) {
+        try engine.positionInfo(id) returns (IVaultEngineTypes.Mode, address, uint256) {
             return true;
         } catch {
             return false;

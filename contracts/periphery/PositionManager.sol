@@ -6,6 +6,7 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {IVaultEngine} from "../interfaces/IVaultEngine.sol";
+import {IVaultEngineTypes} from "../interfaces/IVaultEngineTypes.sol";
 import {IPositionNFT} from "../interfaces/IPositionNFT.sol";
 import {IWETH} from "../interfaces/IWETH.sol";
 
@@ -15,8 +16,10 @@ import {IWETH} from "../interfaces/IWETH.sol";
 /// @dev The manager holds nothing between transactions. Users approve it for their tokens and, to act on existing
 /// positions (borrow, withdraw, close), set it as operator of their PositionNFTs. Inside an opening transaction
 /// the engine lets the manager act on the position it just opened, so no NFT approval is needed for that.
-/// Functions that take ether use the manager's whole ether balance, so a payable `multicall` cannot spend
-/// `msg.value` twice.
+/// Every step is payable so that a `multicall` carrying ether can include any of them (each delegatecall sees the
+/// same `msg.value`); only the ether steps spend ether, and they spend the manager's whole balance, so a payable
+/// `multicall` can never spend `msg.value` twice. Ether sent with a direct call of a step that uses none is not
+/// refunded: send ether through the ether steps or `multicall`, which refunds what its steps leave.
 contract PositionManager {
     using SafeERC20 for IERC20;
 
@@ -48,8 +51,12 @@ contract PositionManager {
 
     /// @notice Opens an isolated position for the caller, deposits `collateral` of `asset` from the caller and
     /// borrows `debt` kUSD to `to` (no borrow when `debt` is 0).
-    function openAndBorrow(address asset, uint256 collateral, uint256 debt, address to) external returns (uint256 id) {
-        id = engine.open(IVaultEngine.Mode.Isolated, asset, msg.sender);
+    function openAndBorrow(address asset, uint256 collateral, uint256 debt, address to)
+        external
+        payable
+        returns (uint256 id)
+    {
+        id = engine.open(IVaultEngineTypes.Mode.Isolated, asset, msg.sender);
         _depositFromCaller(id, asset, collateral);
         if (debt != 0) engine.borrow(id, debt, to);
     }
@@ -57,10 +64,11 @@ contract PositionManager {
     /// @notice Opens a cross position for the caller with a basket pulled from the caller and borrows `debt` to `to`.
     function openCrossAndBorrow(address[] calldata assets, uint256[] calldata amounts, uint256 debt, address to)
         external
+        payable
         returns (uint256 id)
     {
         if (assets.length != amounts.length) revert LengthMismatch();
-        id = engine.open(IVaultEngine.Mode.Cross, address(0), msg.sender);
+        id = engine.open(IVaultEngineTypes.Mode.Cross, address(0), msg.sender);
         for (uint256 i; i < assets.length; ++i) {
             _depositFromCaller(id, assets[i], amounts[i]);
         }
@@ -69,20 +77,20 @@ contract PositionManager {
 
     /// @notice Opens an isolated WETH position for the caller with the attached ether and borrows `debt` to `to`.
     function openWithEthAndBorrow(uint256 debt, address to) external payable returns (uint256 id) {
-        id = engine.open(IVaultEngine.Mode.Isolated, address(weth), msg.sender);
+        id = engine.open(IVaultEngineTypes.Mode.Isolated, address(weth), msg.sender);
         _depositEth(id);
         if (debt != 0) engine.borrow(id, debt, to);
     }
 
     /// @notice Repays all debt of `id` with the caller's kUSD, sends every collateral token to `to` and burns the NFT.
-    function closePosition(uint256 id, address to) external {
+    function closePosition(uint256 id, address to) external payable {
         _requireAuthorized(id);
         _pullDebt(id);
         engine.close(id, to);
     }
 
     /// @notice As `closePosition`, but WETH collateral is unwrapped and sent to `to` as ether.
-    function closePositionToEth(uint256 id, address payable to) external {
+    function closePositionToEth(uint256 id, address payable to) external payable {
         _requireAuthorized(id);
         _pullDebt(id);
         address[] memory assets = engine.collateralAssets(id);
@@ -98,12 +106,12 @@ contract PositionManager {
     // ---------------------------------------------------------------- steps (chain them with multicall)
 
     /// @notice Opens a position owned by the caller.
-    function open(IVaultEngine.Mode mode, address asset) external returns (uint256) {
+    function open(IVaultEngineTypes.Mode mode, address asset) external payable returns (uint256) {
         return engine.open(mode, asset, msg.sender);
     }
 
     /// @notice Deposits `amount` of `asset` from the caller into position `id`.
-    function deposit(uint256 id, address asset, uint256 amount) external {
+    function deposit(uint256 id, address asset, uint256 amount) external payable {
         _depositFromCaller(id, asset, amount);
     }
 
@@ -113,14 +121,14 @@ contract PositionManager {
     }
 
     /// @notice Borrows `amount` kUSD against `id` to `to`. The caller must own or be approved for `id`.
-    function borrow(uint256 id, uint256 amount, address to) external {
+    function borrow(uint256 id, uint256 amount, address to) external payable {
         _requireAuthorized(id);
         engine.borrow(id, amount, to);
     }
 
     /// @notice Repays up to `amount` kUSD of `id`'s debt from the caller; `type(uint256).max` repays all.
     /// @return repaid kUSD burnt [wad].
-    function repay(uint256 id, uint256 amount) external returns (uint256 repaid) {
+    function repay(uint256 id, uint256 amount) external payable returns (uint256 repaid) {
         uint256 debt = engine.debtOf(id);
         uint256 pay = amount < debt ? amount : debt;
         if (pay == 0) revert ZeroAmount();
@@ -129,13 +137,13 @@ contract PositionManager {
     }
 
     /// @notice Withdraws `amount` of `asset` from `id` to `to`; `type(uint256).max` withdraws all of it.
-    function withdraw(uint256 id, address asset, uint256 amount, address to) external {
+    function withdraw(uint256 id, address asset, uint256 amount, address to) external payable {
         _requireAuthorized(id);
         engine.withdraw(id, asset, _allOr(id, asset, amount), to);
     }
 
     /// @notice Withdraws `amount` WETH from `id` and sends it to `to` as ether; `type(uint256).max` for all.
-    function withdrawEth(uint256 id, uint256 amount, address payable to) external {
+    function withdrawEth(uint256 id, uint256 amount, address payable to) external payable {
         _requireAuthorized(id);
         amount = _allOr(id, address(weth), amount);
         engine.withdraw(id, address(weth), amount, address(this));
@@ -144,7 +152,7 @@ contract PositionManager {
 
     /// @notice Applies an ERC-2612 permit of the caller's kUSD to this manager. A permit already used (for
     /// example front-run) is ignored, so the rest of a multicall still runs on the allowance it set.
-    function permitKusd(uint256 value, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external {
+    function permitKusd(uint256 value, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external payable {
         try IERC20Permit(address(kusd)).permit(msg.sender, address(this), value, deadline, v, r, s) {} catch {}
     }
 

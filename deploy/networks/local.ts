@@ -88,6 +88,13 @@ export const localConfig: RawKeelConfig = {
   cross: { stabilityFee: "3%", debtCeiling: "500,000,000" },
   globalDebtCeiling: "1,000,000,000",
   dust: "100",
+  liquidation: {
+    gracePeriod: "6h",
+    criticalHF: "0.95",
+    targetHF: "1.05",
+    closeFactor: "50%",
+    protocolShare: "20%",
+  },
   flashMint: { fee: "0.05%", cap: "100,000,000" },
   governance: { timelockDelay: "2 days" },
 };

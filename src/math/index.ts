@@ -219,3 +219,43 @@ export function healthFactors(v: Valuation, debt: bigint): { hf: bigint; hfIniti
  * HFi = floor((V − Li)·WAD / D) ≥ WAD ⇔ D ≤ V − Li.
  */
 export const maxDebt = (v: Valuation): bigint => (v.initialLoss >= v.value ? 0n : v.value - v.initialLoss);
+
+// ------------------------------------------------------------------ liquidation (KeelMath liquidation helpers)
+
+const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+
+/** (1 + ℓ)(1 − hm) [wad], rounded up: the lowest critical HF at which a partial liquidation always raises HF. */
+export const criticalHFFloorUp = (penalty: bigint, maintenanceHaircut: bigint): bigint =>
+  mulWadUp(WAD + penalty, WAD - maintenanceHaircut);
+
+/**
+ * Repayment [wad] that brings HF to `targetHF` when collateral worth repaid × (1 + ℓ) is seized from an asset whose
+ * value carries at most `factor` of maintenance loss, rounded down (as `KeelMath.targetRepayDown`):
+ * r = (T·D − (V − Lm)) / (T − (1 + ℓ)(1 − m)); `debt` when no partial repayment reaches T.
+ */
+export function targetRepayDown(
+  targetHF: bigint,
+  debt: bigint,
+  value: bigint,
+  maintenanceLoss: bigint,
+  penalty: bigint,
+  factor: bigint,
+): bigint {
+  const kept = mulWadDown(WAD + penalty, WAD - min(factor, WAD));
+  if (targetHF <= kept) return debt;
+  const needed = u256(mulWadDown(targetHF, debt) + maintenanceLoss);
+  if (needed <= value) return 0n;
+  return min(mulDivDown(needed - value, WAD, targetHF - kept), debt);
+}
+
+/** Collateral (token decimals) worth repaid × (1 + ℓ) at `price`, rounded down. */
+export const seizeDown = (repaid: bigint, penalty: bigint, price: bigint, unit: bigint): bigint =>
+  mulDivDown(mulWadDown(repaid, WAD + penalty), unit, price);
+
+/** Repayment [wad] that `amount` of collateral pays for at penalty ℓ: value / (1 + ℓ), rounded down. */
+export const repayForDown = (amount: bigint, penalty: bigint, price: bigint, unit: bigint): bigint =>
+  mulDivDown(valueDown(amount, price, unit), WAD, WAD + penalty);
+
+/** The protocol's part [wad] of the penalty on `repaid`: repaid × ℓ × share, rounded up. */
+export const protocolFeeUp = (repaid: bigint, penalty: bigint, share: bigint): bigint =>
+  mulWadUp(mulWadUp(repaid, penalty), share);

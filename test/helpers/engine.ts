@@ -10,7 +10,7 @@ import { type ContractTransactionResponse, MaxUint256, ZeroAddress, ZeroHash, id
 import type { Keel } from "../../deploy";
 import * as m from "../../src/math";
 import { MockAggregator__factory, MockERC20__factory, type MockAggregator, type MockERC20 } from "../../typechain-types";
-import type { IVaultEngine } from "../../typechain-types/contracts/core/VaultEngine";
+import type { IVaultEngineTypes as IVaultEngine } from "../../typechain-types/contracts/core/VaultEngine";
 
 /** `IVaultEngine.Mode` as returned by ethers (uint8 → bigint). */
 export const Mode = { Isolated: 0n, Cross: 1n } as const;

@@ -29,9 +29,11 @@ function sigmaBindingConfig(): RawKeelConfig {
   for (const asset of cfg.assets) asset.stabilityFee = "0%";
   cfg.cross.stabilityFee = "0%";
   const weth = cfg.assets.find((a) => a.symbol === "WETH")!;
-  weth.risk = { ...weth.risk, maintenanceHaircut: "1%", initialHaircut: "1%" };
+  // Floors this low need no liquidation penalty and a critical HF of 0.99: (1 + ℓ)(1 − hm) ≤ criticalHF.
+  weth.risk = { ...weth.risk, maintenanceHaircut: "1%", initialHaircut: "1%", liquidationPenalty: "0%" };
   const usdc = cfg.assets.find((a) => a.symbol === "USDC")!;
-  usdc.risk = { ...usdc.risk, sigmaMin: "3%", maintenanceHaircut: "2%", initialHaircut: "3%" };
+  usdc.risk = { ...usdc.risk, sigmaMin: "3%", maintenanceHaircut: "2%", initialHaircut: "3%", liquidationPenalty: "0%" };
+  cfg.liquidation = { ...cfg.liquidation, criticalHF: "0.99" };
   cfg.correlations["WETH/USDC"] = "0.3";
   return cfg;
 }

@@ -126,6 +126,14 @@ describe("parseKeelConfig", () => {
         cross: { stabilityFee: perSecondFee(pct(300n)), debtCeiling: 500_000_000n * WAD },
         globalDebtCeiling: 1_000_000_000n * WAD,
         dust: 100n * WAD,
+        amm: { feeBps: 30 },
+        liquidation: {
+          gracePeriod: 21_600,
+          criticalHF: 95n * 10n ** 16n,
+          targetHF: 105n * 10n ** 16n,
+          closeFactor: WAD / 2n,
+          protocolShare: WAD / 5n,
+        },
         flashMint: { fee: pct(5n), cap: 100_000_000n * WAD },
         governance: { timelockDelay: 172_800, guardian: undefined, proposers: undefined, executors: undefined },
         sequencer: undefined,
@@ -154,6 +162,9 @@ describe("parseKeelConfig", () => {
       const parsed = parseKeelConfig(
         variant((c) => {
           asset(c, "WETH").risk.liquidationPenalty = "25%";
+          // (1 + 25%)(1 − 25%) = 0.9375 stays under the critical HF of 0.95.
+          asset(c, "WETH").risk.maintenanceHaircut = "25%";
+          asset(c, "WETH").risk.initialHaircut = "25%";
           asset(c, "WETH").stabilityFee = "100%";
           asset(c, "WETH").price.heartbeat = "60s";
           asset(c, "WBTC").price.heartbeat = "1 week";
@@ -331,6 +342,22 @@ describe("parseKeelConfig", () => {
       );
     });
 
+    it("test_liquidation_penaltyTooHighForCriticalHF", () => {
+      expectConfigError(
+        variant((c) => (asset(c, "WETH").risk.liquidationPenalty = "6%")),
+        "assets.WETH.risk: (1 + liquidationPenalty)(1 − maintenanceHaircut) = 0.954 exceeds liquidation.criticalHF 0.95",
+      );
+    });
+
+    it("test_liquidation_outOfRange", () => {
+      expectConfigError(variant((c) => (c.liquidation.gracePeriod = "8 days")), "liquidation.gracePeriod: 691200s is above 7 days");
+      expectConfigError(
+        variant((c) => (c.liquidation.targetHF = "1")),
+        `liquidation.targetHF: ${WAD} is outside [${WAD + 1n}, ${(3n * WAD) / 2n}]`,
+      );
+      expectConfigError(variant((c) => (c.liquidation.closeFactor = "0%")), "liquidation.closeFactor: must be in (0%, 100%]");
+    });
+
     it("test_ceilings_and_dust_outOfRange", () => {
       expectConfigError(
         variant((c) => (asset(c, "WETH").debtCeiling = "10,000,000,001")),
@@ -445,11 +472,8 @@ describe("parseKeelConfig", () => {
     });
   });
 
-  // BUG (deploy/config.ts): `confidence.maintenance`, `confidence.initial`, `cross.debtCeiling` and
-  // `globalDebtCeiling` are parsed without a field name (parseWad(x) / parseAmount(x, 18)), so a typo there throws a
-  // ConfigError reading `value: "…"` or `amount: "…"`, which does not name the bad field as parseKeelConfig promises.
-  describe("KNOWN BUG — fails until deploy/config.ts passes field names to every parser", () => {
-    it("BUG_unparseableTopLevelNumbers_nameTheirField", () => {
+  describe("top-level numbers", () => {
+    it("test_unparseableTopLevelNumbers_nameTheirField", () => {
       const cases: [RawKeelConfig, string][] = [
         [variant((c) => (c.confidence.maintenance = "2.33x")), "confidence.maintenance"],
         [variant((c) => (c.confidence.initial = "three")), "confidence.initial"],

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { ethers } from "hardhat";
+import hre, { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { Keel } from "../../deploy";
@@ -84,11 +84,7 @@ async function expectPricedView(keel: Keel, v: PositionView, id: bigint): Promis
   expect(v.priced, `${what} priced`).to.equal(true);
 }
 
-/**
- * `PositionView.values`: ethers' Result is an Array, so `.values` is `Array.prototype.values`, not the struct field;
- * read the field by position (index 5) instead.
- */
-const valuesOf = (v: PositionView): bigint[] => [...v[5]];
+const valuesOf = (v: PositionView): bigint[] => [...v.assetValues];
 
 const ids = (views: readonly PositionView[]): bigint[] => views.map((v) => v.id);
 
@@ -286,12 +282,11 @@ describe("Lens", () => {
       return keel;
     }
 
-    it(`BUG: a full ${COUNT}-id batch of real positions stays under 2^24 gas`, async function () {
-      // BUG: MAX_BATCH = 500 promises a batch "well under a 16.7M-gas eth_call", but each isolated position costs
-      // ~40k gas, so positions(1, 500) needs more than 2^24: the in-process network (Osaka, EIP-7825 cap) refuses
-      // it and estimateGas fails (measured without the cap: ~22.9M gas for 500 isolated positions, ~50.5M for 500
-      // three-asset cross positions). The halves are estimated and printed so the figure can be reported.
+    it(`test_positions_gas_fullBatch: ${COUNT} real positions in one call stay under 2^24 gas`, async function () {
+      // The in-process network (Osaka, EIP-7825) refuses any call over 2^24 gas. The halves are printed too.
       this.timeout(180_000);
+      // Gas figures mean nothing under coverage instrumentation, which also runs out of memory on 500 positions.
+      if ((hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING) this.skip();
       const keel = await loadFixture(crowdedFixture);
       expect(await keel.engine.lastPositionId()).to.equal(BigInt(COUNT));
       const half = BigInt(COUNT / 2);
@@ -308,7 +303,7 @@ describe("Lens", () => {
           `${gas === undefined ? `over the ${BLOCK_GAS_CAP} cap (estimateGas failed)` : `${gas} gas`}; ` +
           `positions(1, ${half}) ${first} gas, positions(${half + 1n}, ${COUNT}) ${second} gas`,
       );
-      expect(gas, `positions(1, ${COUNT}) could not be estimated under ${BLOCK_GAS_CAP} gas`).to.not.equal(undefined);
+      expect(gas === undefined, `positions(1, ${COUNT}) could not be estimated under ${BLOCK_GAS_CAP} gas`).to.equal(false);
       expect(gas!).to.be.lt(BLOCK_GAS_CAP);
       const views = await keel.lens.positions(1n, BigInt(COUNT));
       expect(views.length).to.equal(COUNT);
@@ -317,6 +312,8 @@ describe("Lens", () => {
 
     it("test_positions_gas_halfBatch: 250 real positions per call fit under 2^24 gas and equal the engine", async function () {
       this.timeout(180_000);
+      // Gas figures mean nothing under coverage instrumentation, which also runs out of memory on 500 positions.
+      if ((hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING) this.skip();
       const keel = await loadFixture(crowdedFixture);
       const views = await keel.lens.positions(251n, BigInt(COUNT));
       expect(ids(views)).to.deep.equal(Array.from({ length: COUNT - 250 }, (_, i) => BigInt(251 + i)));

@@ -476,9 +476,9 @@ describe("PositionManager", () => {
   });
 
   describe("multicall with ether", () => {
-    it("BUG: a payable multicall [open, depositEth, borrow] spends msg.value once", async () => {
-      // BUG: `open` and `borrow` are non-payable; under `multicall`'s delegatecall they see the outer msg.value
-      // and revert, so no multicall carrying ether can include a non-payable step.
+    it("test_multicall_payable_openDepositEthBorrow: spends msg.value once", async () => {
+      // Every step is payable: under `multicall`'s delegatecall each sees the outer msg.value, and only the
+      // ether step spends it.
       const { keel, alice, bob, weth } = await loadFixture(managerFixture);
       const id = (await keel.engine.lastPositionId()) + 1n;
       const value = units(4n, 18);
@@ -501,8 +501,8 @@ describe("PositionManager", () => {
       await settle(keel);
     });
 
-    it("BUG: a payable multicall refunds the ether its steps did not spend", async () => {
-      // BUG: same root cause: with value attached, the non-payable `open` step reverts instead of the refund.
+    it("test_multicall_payable_refundsUnspentEther", async () => {
+      // With value attached, every step still runs and the unspent ether comes back.
       const { keel, alice, weth } = await loadFixture(managerFixture);
       const id = (await keel.engine.lastPositionId()) + 1n;
       const calls = [

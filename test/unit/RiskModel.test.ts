@@ -5,7 +5,7 @@ import { encodeBytes32String, parseUnits, type Signer, ZeroAddress } from "ether
 import type { Keel } from "../../deploy";
 import { MockAggregator__factory, MockERC20__factory } from "../../typechain-types";
 import type { IRiskModel } from "../../typechain-types/contracts/core/RiskModel";
-import type { IVaultEngine } from "../../typechain-types/contracts/core/VaultEngine";
+import type { IVaultEngineTypes as IVaultEngine } from "../../typechain-types/contracts/core/VaultEngine";
 import * as m from "../../src/math";
 import { govern, loadKeel } from "../helpers/fixtures";
 import { expectedHealth, expectedValuation } from "../helpers/mirror";
@@ -263,18 +263,46 @@ describe("RiskModel", () => {
     it("stores the parameters at their range limits and emits AssetRiskSet", async () => {
       const keel = await loadKeel();
       const weth = await addressOf(keel, "WETH");
-      const next: RiskParams = {
+      // The largest penalty needs hm ≥ 24% to keep (1 + ℓ)(1 − hm) ≤ criticalHF 0.95.
+      const upper: RiskParams = {
         sigmaMin: 10n ** 14n,
         sigmaMax: WAD,
-        maintenanceHaircut: 10n ** 15n,
+        maintenanceHaircut: parseUnits("0.99", 18),
         initialHaircut: parseUnits("0.99", 18),
         liquidationPenalty: parseUnits("0.25", 18),
       };
-      await expect(governTx(keel, keel.risk, encode(keel, weth, next)))
+      await expect(governTx(keel, keel.risk, encode(keel, weth, upper)))
         .to.emit(keel.risk, "AssetRiskSet")
-        .withArgs(weth, tuple(next));
-      expect(tuple(await paramsOf(keel, weth))).to.deep.equal(tuple(next));
-      expect(await keel.risk.sigma(weth)).to.equal(next.sigmaMin);
+        .withArgs(weth, tuple(upper));
+      expect(tuple(await paramsOf(keel, weth))).to.deep.equal(tuple(upper));
+      expect(await keel.risk.sigma(weth)).to.equal(upper.sigmaMin);
+      // The smallest haircut, 0.1%, needs no penalty and a critical HF of at least 0.999.
+      const params = await keel.engine.liquidationParams();
+      await governTx(
+        keel,
+        keel.engine,
+        keel.engine.interface.encodeFunctionData("setLiquidationParams", [
+          {
+            gracePeriod: params.gracePeriod,
+            criticalHF: parseUnits("0.999", 18),
+            targetHF: params.targetHF,
+            closeFactor: params.closeFactor,
+            protocolShare: params.protocolShare,
+          },
+        ]),
+      );
+      const lower: RiskParams = { ...upper, maintenanceHaircut: 10n ** 15n, liquidationPenalty: 0n };
+      await expect(governTx(keel, keel.risk, encode(keel, weth, lower))).to.emit(keel.risk, "AssetRiskSet");
+      expect(tuple(await paramsOf(keel, weth))).to.deep.equal(tuple(lower));
+    });
+
+    it("refuses a penalty the critical HF cannot carry: PenaltyTooHighForCriticalHF", async () => {
+      const keel = await loadKeel();
+      const weth = await addressOf(keel, "WETH");
+      const next: RiskParams = { ...(await paramsOf(keel, weth)), liquidationPenalty: parseUnits("0.06", 18) };
+      await expect(governTx(keel, keel.risk, encode(keel, weth, next)))
+        .to.be.revertedWithCustomError(keel.risk, "PenaltyTooHighForCriticalHF")
+        .withArgs(weth, parseUnits("0.954", 18), parseUnits("0.95", 18));
     });
 
     it("range-checks every field: InvalidParameter(name, value)", async () => {
@@ -506,7 +534,7 @@ describe("RiskModel", () => {
           sigmaMax: parseUnits("0.3", 18),
           maintenanceHaircut: parseUnits("0.12", 18),
           initialHaircut: parseUnits("0.2", 18),
-          liquidationPenalty: parseUnits("0.08", 18),
+          liquidationPenalty: parseUnits("0.07", 18), // (1.07)(0.88) = 0.9416 ≤ criticalHF 0.95
         },
         correlations,
       };

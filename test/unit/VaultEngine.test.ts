@@ -3,7 +3,7 @@ import { ethers, network } from "hardhat";
 import { impersonateAccount, mine, setBalance, stopImpersonatingAccount, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { type ContractTransactionResponse, encodeBytes32String, type Interface, MaxUint256, ZeroAddress } from "ethers";
-import type { IVaultEngine } from "../../typechain-types/contracts/core/VaultEngine";
+import type { IVaultEngineTypes as IVaultEngine } from "../../typechain-types/contracts/core/VaultEngine";
 import type { Keel } from "../../deploy";
 import * as m from "../../src/math";
 import { loadKeel } from "../helpers/fixtures";
@@ -1129,7 +1129,7 @@ describe("VaultEngine", () => {
         expect(await engine.accruedFees()).to.equal(debt - m.toDebtUp(b.normDebt, b.rate) + crossFees);
       });
 
-      it("BUG: collectFees mints exactly the accrued fees (VaultEngine._accrue truncates `added` to uint128)", async () => {
+      it("test_collectFees_maxFee100Years: mints exactly the accrued fees, which outgrow 128 bits", async () => {
         const { keel, engine, b, WETH, CROSS } = await century();
         const ts = await nextTimestamp();
         const rate = await rateAt(keel, WETH, ts);
@@ -1145,7 +1145,7 @@ describe("VaultEngine", () => {
         await checkInvariants(keel);
       });
 
-      it("BUG: repay-all clears the 100-year debt with the collected fees (blocked by the same uint128 truncation)", async () => {
+      it("test_repayAll_maxFee100Years: clears the 100-year debt with the collected fees", async () => {
         const { keel, engine, alice, id, b, WETH } = await century();
         // Collect the fees, let governance hand them to the borrower and repay everything, all in one block,
         // so the system stays closed (the buffer's kUSD is the only kUSD that can cover a debt this large).

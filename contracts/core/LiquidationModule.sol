@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {VaultEngineBase} from "./VaultEngineBase.sol";
+import {IRiskModel} from "../interfaces/IRiskModel.sol";
+import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
+import {IKeelUSD} from "../interfaces/IKeelUSD.sol";
+import {IPositionNFT} from "../interfaces/IPositionNFT.sol";
+import {ILiquidationReceiver} from "../interfaces/ILiquidationReceiver.sol";
+import {KeelMath} from "../libraries/KeelMath.sol";
+
+/// @title LiquidationModule
+/// @notice Margin calls and liquidation of DESIGN §4, run by the VaultEngine through DELEGATECALL on the engine's
+/// own storage (the engine alone would exceed the 24 KiB contract size limit). The engine's wrappers hold the
+/// reentrancy guard; see IVaultEngine for each function's specification.
+/// @dev Called directly rather than through the engine, every entry point reverts with `OnlyDelegateCall`.
+contract LiquidationModule is VaultEngineBase {
+    using SafeERC20 for IERC20;
+
+    /// @dev The outcome of one liquidation, booked before any token moves.
+    struct Settlement {
+        uint256 repaid; // [wad] debt repaid
+        uint256 seized; // token decimals: amount of the chosen asset for the receiver
+        uint256 fee; // [wad] protocol share of the penalty, paid by the liquidator in kUSD
+        uint256 badDebt; // [wad] debt an insolvent position's collateral could not cover
+    }
+
+    /// @dev A position as a liquidation sees it: accrued debt and every holding priced once.
+    struct Book {
+        uint256 id;
+        address classKey;
+        uint256 normDebt; // [wad]
+        uint256 rate; // [ray], accrued to now
+        uint256 debt; // [wad]
+        address[] assets;
+        uint256[] amounts; // token decimals
+        IRiskModel.LiquidationTerms[] terms; // per asset
+        uint256 coverable; // [wad] Σ what each holding pays for at its penalty; below debt means insolvent
+        uint256 value; // [wad] V
+        uint256 maintenanceLoss; // [wad] Lm
+        uint256 hf; // [wad] before the liquidation
+    }
+
+    address private immutable _self;
+
+    /// @notice The module was called directly instead of through the engine.
+    error OnlyDelegateCall();
+    /// @notice Carries a preview's result out of the reverted frame (never seen by callers of the engine).
+    error LiquidationPreview(uint256 repaid, uint256 seized, uint256 fee, uint256 badDebt);
+
+    constructor(IKeelUSD kusd_, IPositionNFT nft_, IRiskModel risk_, IPriceOracle oracle_, address surplusBuffer_)
+        VaultEngineBase(kusd_, nft_, risk_, oracle_, surplusBuffer_)
+    {
+        _self = address(this);
+    }
+
+    modifier onlyDelegateCall() {
+        if (address(this) == _self) revert OnlyDelegateCall();
+        _;
+    }
+
+    function marginCall(uint256 id) external onlyDelegateCall {
+        Position memory p = _requirePosition(id);
+        uint256 deadline = _callDeadline[id];
+        if (deadline != 0) revert AlreadyCalled(id, deadline);
+        uint256 hf = _accruedHealth(id, p);
+        if (hf >= KeelMath.WAD) revert NotCallable(id, hf);
+        deadline = block.timestamp + _gracePeriod;
+        _callDeadline[id] = deadline;
+        emit MarginCalled(id, deadline);
+    }
+
+    function clearMarginCall(uint256 id) external onlyDelegateCall {
+        Position memory p = _requirePosition(id);
+        if (_callDeadline[id] == 0) revert NotCalled(id);
+        uint256 hf = _accruedHealth(id, p);
+        if (hf < KeelMath.WAD) revert StillUnhealthy(id, hf);
+        _clearCall(id);
+    }
+
+    function liquidate(uint256 id, address asset, uint256 maxRepay, address receiver, bytes calldata data)
+        external
+        onlyDelegateCall
+        returns (uint256 repaid, uint256 seized)
+    {
+        if (maxRepay == 0) revert ZeroAmount();
+        if (receiver == address(0)) revert ZeroAddress();
+        Settlement memory s = _settleLiquidation(id, asset, maxRepay, receiver);
+        emit Liquidated(id, msg.sender, asset, s.repaid, s.seized, s.badDebt);
+
+        if (s.seized != 0) IERC20(asset).safeTransfer(receiver, s.seized);
+        if (data.length != 0) _callback(receiver, id, asset, s.seized, s.repaid + s.fee, data);
+        kusd.burn(msg.sender, s.repaid + s.fee);
+        if (s.fee != 0) kusd.mint(surplusBuffer, s.fee);
+        if (s.badDebt != 0) _coverFromSurplus();
+        return (s.repaid, s.seized);
+    }
+
+    function coverDeficit(uint256 amount) external onlyDelegateCall returns (uint256 covered) {
+        if (amount == 0) revert ZeroAmount();
+        if (_badDebt == 0) revert NoDeficit();
+        covered = Math.min(amount, _badDebt);
+        _badDebt -= covered;
+        emit DeficitCovered(msg.sender, 0, covered);
+        kusd.burn(msg.sender, covered);
+    }
+
+    /// @notice Books the liquidation exactly as `liquidate` would, then reverts with the result, so every write is
+    /// undone. The engine turns that revert into return values (IVaultEngine.previewLiquidation).
+    function previewLiquidation(uint256 id, address asset, uint256 maxRepay) external onlyDelegateCall {
+        if (maxRepay == 0) revert ZeroAmount();
+        Settlement memory s = _settleLiquidation(id, asset, maxRepay, address(this));
+        revert LiquidationPreview(s.repaid, s.seized, s.fee, s.badDebt);
+    }
+
+    // ================================================================ internal
+
+    /// @dev Checks, sizes and books a liquidation: debt first, then collateral. Insolvent positions send their
+    /// other assets to `receiver` here; the caller sends `seized` of `asset`.
+    function _settleLiquidation(uint256 id, address asset, uint256 maxRepay, address receiver)
+        internal
+        returns (Settlement memory s)
+    {
+        Book memory b = _openBook(id);
+        if (b.coverable < b.debt) {
+            _removeClassDebt(_classes[b.classKey], b.rate, b.normDebt);
+            _positions[id].normDebt = 0;
+            b.normDebt = 0;
+            (s.repaid, s.seized) = _seizeAll(b, asset, maxRepay, receiver);
+            s.badDebt = b.debt - s.repaid;
+            _badDebt += s.badDebt;
+        } else {
+            uint256 debtBefore = b.debt; // _liquidateSolvent moves the book to the debt left
+            s = _liquidateSolvent(b, asset, maxRepay);
+            if (s.repaid < debtBefore) return _checkPartial(b, s);
+        }
+        _clearCallIfOpen(id);
+    }
+
+    /// @dev Accrues, prices every holding once, and requires the position to be Liquidatable.
+    function _openBook(uint256 id) internal returns (Book memory b) {
+        Position memory p = _requirePosition(id);
+        (, uint256 rate) = _accrue(p.classKey);
+        b.id = id;
+        b.classKey = p.classKey;
+        b.normDebt = p.normDebt;
+        b.rate = rate;
+        b.debt = KeelMath.toDebtUp(p.normDebt, rate);
+        if (b.debt == 0) revert NotLiquidatable(id, KeelMath.INFINITE_HEALTH);
+        (b.assets, b.amounts) = _holdings(id, p.classKey);
+        b.terms = new IRiskModel.LiquidationTerms[](b.assets.length);
+        for (uint256 i; i < b.assets.length; ++i) {
+            b.terms[i] = risk.liquidationTerms(b.assets[i]);
+            b.coverable += KeelMath.repayForDown(b.amounts[i], b.terms[i].penalty, b.terms[i].price, b.terms[i].unit);
+        }
+        (b.value, b.maintenanceLoss) = _maintenance(b);
+        b.hf = KeelMath.healthFactorDown(b.value, b.maintenanceLoss, b.debt);
+        if (_stateAt(b.hf, _callDeadline[id]) != State.Liquidatable) revert NotLiquidatable(id, b.hf);
+    }
+
+    /// @dev V and Lm of the book's holdings. An isolated position needs no further call: with its terms,
+    /// L = mulWadUp(V, max(zm σ, hm)) is exactly RiskModel's closed form.
+    function _maintenance(Book memory b) internal view returns (uint256 value, uint256 loss) {
+        if (b.classKey != CROSS_CLASS) {
+            IRiskModel.LiquidationTerms memory t = b.terms[0];
+            value = KeelMath.valueDown(b.amounts[0], t.price, t.unit);
+            return (value, KeelMath.mulWadUp(value, t.maintenanceFactor));
+        }
+        IRiskModel.Valuation memory v = risk.assess(b.assets, b.amounts);
+        return (v.value, v.maintenanceLoss);
+    }
+
+    /// @dev The partial (or, under criticalHF or near dust, full) liquidation of a solvent position.
+    function _liquidateSolvent(Book memory b, address asset, uint256 maxRepay) internal returns (Settlement memory s) {
+        uint256 i = _indexOf(b, asset);
+        IRiskModel.LiquidationTerms memory t = b.terms[i];
+        (s.repaid, s.seized) = _sizeLiquidation(b, b.amounts[i], maxRepay, t);
+        uint256 removed = s.repaid == b.debt ? b.normDebt : KeelMath.toNormDebtDown(s.repaid, b.rate);
+        _removeClassDebt(_classes[b.classKey], b.rate, removed);
+        b.normDebt -= removed;
+        b.debt = KeelMath.toDebtUp(b.normDebt, b.rate);
+        _positions[b.id].normDebt = uint96(b.normDebt);
+        _takeCollateral(b.id, b.classKey, asset, s.seized);
+        b.amounts[i] -= s.seized;
+        s.fee = KeelMath.protocolFeeUp(s.repaid, t.penalty, _protocolShare);
+    }
+
+    function _indexOf(Book memory b, address asset) internal pure returns (uint256 i) {
+        for (; i < b.assets.length; ++i) {
+            if (b.assets[i] == asset && b.amounts[i] != 0) return i;
+        }
+        revert NothingToSeize(b.id, asset);
+    }
+
+    /// @dev Repayment and seizure of a solvent position: up to what restores targetHF, capped by the close factor
+    /// (all of the debt under criticalHF or when the rest would be dust), by `maxRepay`, and by what the asset can
+    /// pay for; never leaving a non-zero debt under dust.
+    function _sizeLiquidation(Book memory b, uint256 held, uint256 maxRepay, IRiskModel.LiquidationTerms memory t)
+        internal
+        view
+        returns (uint256 repaid, uint256 seized)
+    {
+        uint256 debt = b.debt;
+        if (b.hf < _criticalHF) {
+            repaid = debt;
+        } else {
+            repaid = KeelMath.targetRepayDown(
+                _targetHF, debt, b.value, b.maintenanceLoss, t.penalty, t.maintenanceFactor
+            );
+            repaid = Math.min(repaid, KeelMath.mulWadDown(debt, _closeFactor));
+        }
+        if (debt - repaid < _dust) repaid = debt;
+        repaid = Math.min(repaid, maxRepay);
+        repaid = Math.min(repaid, KeelMath.repayForDown(held, t.penalty, t.price, t.unit));
+        if (repaid < debt && debt - repaid < _dust) repaid = debt - _dust;
+        if (repaid == 0) revert NotLiquidatable(b.id, b.hf);
+        seized = Math.min(KeelMath.seizeDown(repaid, t.penalty, t.price, t.unit), held);
+    }
+
+    /// @dev Insolvent position: every asset goes to `receiver` for what it is worth net of its penalty; the rest of
+    /// the debt becomes bad debt. Returns the amount of `asset` among the seized collateral.
+    function _seizeAll(Book memory b, address asset, uint256 maxRepay, address receiver)
+        internal
+        returns (uint256 repaid, uint256 seized)
+    {
+        repaid = b.coverable;
+        if (repaid > maxRepay) revert MaxRepayTooLow(b.id, repaid);
+        for (uint256 i; i < b.assets.length; ++i) {
+            uint256 amount = b.amounts[i];
+            if (amount == 0) continue;
+            _takeCollateral(b.id, b.classKey, b.assets[i], amount);
+            b.amounts[i] = 0;
+            if (b.assets[i] == asset) seized = amount;
+            else IERC20(b.assets[i]).safeTransfer(receiver, amount);
+        }
+    }
+
+    function _takeCollateral(uint256 id, address classKey, address asset, uint256 amount) internal {
+        uint256 left = _collateral[id][asset] - amount;
+        _collateral[id][asset] = left;
+        _collaterals[asset].total -= uint120(amount);
+        if (classKey == CROSS_CLASS && left == 0) _removeFromBasket(id, asset);
+        emit PositionUpdated(id, Operation.Liquidate, asset, left, _positions[id].normDebt);
+    }
+
+    /// @dev A partial liquidation must raise HF; one that brings HF back to 1 or more clears the call.
+    function _checkPartial(Book memory b, Settlement memory s) internal returns (Settlement memory) {
+        (uint256 value, uint256 loss) = _maintenance(b);
+        uint256 hfAfter = KeelMath.healthFactorDown(value, loss, b.debt);
+        if (hfAfter <= b.hf) revert LiquidationWouldLowerHealth(b.id, b.hf, hfAfter);
+        if (hfAfter >= KeelMath.WAD) _clearCallIfOpen(b.id);
+        return s;
+    }
+
+    function _callback(address receiver, uint256 id, address asset, uint256 seized, uint256 owed, bytes calldata data)
+        internal
+    {
+        bytes32 ack = ILiquidationReceiver(receiver).onKeelLiquidation(msg.sender, id, asset, seized, owed, data);
+        if (ack != CALLBACK_SUCCESS) revert LiquidationCallbackFailed(receiver);
+    }
+
+    /// @dev Burns the surplus buffer's kUSD against bad debt, as far as it goes.
+    function _coverFromSurplus() internal {
+        uint256 amount = Math.min(_badDebt, kusd.balanceOf(surplusBuffer));
+        if (amount == 0) return;
+        _badDebt -= amount;
+        emit DeficitCovered(surplusBuffer, amount, 0);
+        kusd.burn(surplusBuffer, amount);
+    }
+}

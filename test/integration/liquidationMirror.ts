@@ -1,0 +1,177 @@
+/**
+ * The mirror (`src/math`) of `LiquidationModule`: what one liquidation of a position repays, seizes and charges at a
+ * given block time, computed from on-chain parameters and prices with the same operations and rounding, so the
+ * liquidation tests assert exact equality. Also small helpers shared by the liquidation test files.
+ */
+import { ethers } from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { MaxUint256 } from "ethers";
+import type { Keel } from "../../deploy";
+import * as m from "../../src/math";
+import { expectedValuation } from "../helpers/mirror";
+
+/** `IVaultEngine.State`. */
+export const State = { Safe: 0n, Callable: 1n, Called: 2n, Liquidatable: 3n } as const;
+
+/** One asset's liquidation terms, as `RiskModel.liquidationTerms` computes them. */
+export interface Terms {
+  price: bigint;
+  unit: bigint;
+  penalty: bigint;
+  maintenanceFactor: bigint;
+}
+
+export async function termsOf(keel: Keel, asset: string): Promise<Terms> {
+  const [zMaintenance] = await keel.risk.confidence();
+  const r = await keel.risk.assetRisk(asset);
+  const sigma = await keel.risk.sigma(asset);
+  const zs = m.mulWadUp(zMaintenance, sigma);
+  return {
+    price: await keel.oracle.getPrice(asset),
+    unit: await keel.risk.unitOf(asset),
+    penalty: r.liquidationPenalty,
+    maintenanceFactor: zs > r.maintenanceHaircut ? zs : r.maintenanceHaircut,
+  };
+}
+
+/** Everything a liquidation at block time `ts` does, by the mirror. */
+export interface ExpectedLiquidation {
+  debt: bigint; // before [wad]
+  value: bigint; // V before
+  maintenanceLoss: bigint; // Lm before
+  hf: bigint; // before
+  coverable: bigint;
+  target: bigint; // targetRepayDown (0 when insolvent or under criticalHF)
+  repaid: bigint;
+  seized: bigint;
+  fee: bigint;
+  badDebt: bigint;
+  debtAfter: bigint;
+  amountsAfter: bigint[]; // per `assets`
+  assets: string[];
+  hfAfter: bigint;
+}
+
+const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+
+/** The mirror of `liquidate(id, asset, maxRepay, …)` mined at block time `ts`. Does not check the state. */
+export async function expectedLiquidation(
+  keel: Keel,
+  id: bigint,
+  asset: string,
+  maxRepay: bigint,
+  ts: bigint,
+): Promise<ExpectedLiquidation> {
+  const [, classKey, normDebt] = await keel.engine.positionInfo(id);
+  const c = await keel.engine.debtClass(classKey);
+  const rate = m.accrueRateUp(c.rate, c.stabilityFee, ts - c.updatedAt);
+  const debt = m.toDebtUp(normDebt, rate);
+  const assets = [...(await keel.engine.collateralAssets(id))];
+  const amounts = await Promise.all(assets.map((a) => keel.engine.collateralOf(id, a)));
+  const terms = await Promise.all(assets.map((a) => termsOf(keel, a)));
+  let coverable = 0n;
+  for (let i = 0; i < assets.length; i++) {
+    const t = terms[i]!;
+    coverable += m.repayForDown(amounts[i]!, t.penalty, t.price, t.unit);
+  }
+  const v = await expectedValuation(keel, assets, amounts);
+  const hf = m.healthFactorDown(v.value, v.maintenanceLoss, debt);
+  const p = await keel.engine.liquidationParams();
+  const dust = await keel.engine.dust();
+  const i = assets.findIndex((a) => a.toLowerCase() === asset.toLowerCase());
+  if (i < 0) throw new Error("asset not held");
+  const t = terms[i]!;
+  const after = [...amounts];
+
+  if (coverable < debt) {
+    if (coverable > maxRepay) throw new Error("MaxRepayTooLow");
+    return {
+      debt, value: v.value, maintenanceLoss: v.maintenanceLoss, hf, coverable, target: 0n,
+      repaid: coverable, seized: amounts[i]!, fee: 0n, badDebt: debt - coverable, debtAfter: 0n,
+      amountsAfter: after.map(() => 0n), assets, hfAfter: m.INFINITE_HEALTH,
+    };
+  }
+  let target = 0n;
+  let repaid: bigint;
+  if (hf < p.criticalHF) {
+    repaid = debt;
+  } else {
+    target = m.targetRepayDown(p.targetHF, debt, v.value, v.maintenanceLoss, t.penalty, t.maintenanceFactor);
+    repaid = min(target, m.mulWadDown(debt, p.closeFactor));
+  }
+  if (debt - repaid < dust) repaid = debt;
+  repaid = min(repaid, maxRepay);
+  repaid = min(repaid, m.repayForDown(amounts[i]!, t.penalty, t.price, t.unit));
+  if (repaid < debt && debt - repaid < dust) repaid = debt - dust;
+  const seized = min(m.seizeDown(repaid, t.penalty, t.price, t.unit), amounts[i]!);
+  const removed = repaid === debt ? normDebt : m.toNormDebtDown(repaid, rate);
+  const debtAfter = m.toDebtUp(normDebt - removed, rate);
+  after[i] = amounts[i]! - seized;
+  const va = await expectedValuation(keel, assets, after);
+  return {
+    debt, value: v.value, maintenanceLoss: v.maintenanceLoss, hf, coverable, target, repaid, seized,
+    fee: m.protocolFeeUp(repaid, t.penalty, p.protocolShare), badDebt: 0n, debtAfter, amountsAfter: after, assets,
+    hfAfter: m.healthFactorDown(va.value, va.maintenanceLoss, debtAfter),
+  };
+}
+
+/** Pins the next block's time to `latest + step`; returns it. */
+export async function pinNext(step = 1n): Promise<bigint> {
+  const ts = BigInt(await time.latest()) + step;
+  await time.setNextBlockTimestamp(ts);
+  return ts;
+}
+
+/** Sets `symbol`'s feed to `usd` dollars (8-decimal feeds). */
+export async function setPrice(keel: Keel, symbol: string, usd: bigint | number): Promise<void> {
+  const answer = typeof usd === "bigint" ? usd * 10n ** 8n : BigInt(Math.round(usd * 1e8));
+  await (await keel.assets[symbol]!.feed.updateAnswer(answer)).wait();
+}
+
+/** Mints `amount` of `symbol` to `who`, approves the engine, opens an isolated position, deposits and borrows. */
+export async function openIsolatedDebt(
+  keel: Keel,
+  who: HardhatEthersSigner,
+  symbol: string,
+  amount: bigint,
+  debt: bigint,
+): Promise<bigint> {
+  const token = keel.assets[symbol]!.token;
+  const asset = await token.getAddress();
+  await (await token.mint(who.address, amount)).wait();
+  await (await token.connect(who).approve(await keel.engine.getAddress(), MaxUint256)).wait();
+  await (await keel.engine.connect(who).open(0, asset, who.address)).wait();
+  const id = await keel.engine.lastPositionId();
+  await (await keel.engine.connect(who).deposit(id, asset, amount)).wait();
+  await (await keel.engine.connect(who).borrow(id, debt, who.address)).wait();
+  return id;
+}
+
+/** Opens a cross position for `who` with `[symbol, amount]` holdings and borrows `debt`. */
+export async function openCrossDebt(
+  keel: Keel,
+  who: HardhatEthersSigner,
+  holdings: readonly (readonly [string, bigint])[],
+  debt: bigint,
+): Promise<bigint> {
+  await (await keel.engine.connect(who).open(1, ethers.ZeroAddress, who.address)).wait();
+  const id = await keel.engine.lastPositionId();
+  for (const [symbol, amount] of holdings) {
+    const token = keel.assets[symbol]!.token;
+    await (await token.mint(who.address, amount)).wait();
+    await (await token.connect(who).approve(await keel.engine.getAddress(), MaxUint256)).wait();
+    await (await keel.engine.connect(who).deposit(id, await token.getAddress(), amount)).wait();
+  }
+  await (await keel.engine.connect(who).borrow(id, debt, who.address)).wait();
+  return id;
+}
+
+/**
+ * Gives `liquidator` `amount` kUSD by borrowing it against fresh USDC in a cross position of its own (USDC barely
+ * moves in these tests, so that position stays safe).
+ */
+export async function fundKusd(keel: Keel, liquidator: HardhatEthersSigner, amount: bigint): Promise<bigint> {
+  const usdc = amount / 10n ** 12n * 2n + 1_000_000n;
+  return openCrossDebt(keel, liquidator, [["USDC", usdc]], amount);
+}
