@@ -43,18 +43,8 @@ export async function fundForManager(keel: Keel, symbol: string, who: HardhatEth
   return token.getAddress();
 }
 
-/** Pins the next block's timestamp to `latest + step` and returns it. */
-export async function nextTimestamp(step = 1n): Promise<bigint> {
-  const ts = BigInt(await time.latest()) + step;
-  await time.setNextBlockTimestamp(ts);
-  return ts;
-}
-
-/** The mirror's accumulator [ray] of `classKey` at block time `ts`, from the class as stored now. */
-export async function rateAt(keel: Keel, classKey: string, ts: bigint): Promise<bigint> {
-  const c = await keel.engine.debtClass(classKey);
-  return m.accrueRateUp(c.rate, c.stabilityFee, ts - c.updatedAt);
-}
+export { nextTimestamp, rateAt } from "./engine";
+import { rateAt } from "./engine";
 
 /** The mirror's debt [wad] of position `id` at block time `ts` (default: the latest block, as views see it). */
 export async function mirrorDebt(keel: Keel, id: bigint, ts?: bigint): Promise<bigint> {
