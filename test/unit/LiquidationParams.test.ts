@@ -1,0 +1,109 @@
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { encodeBytes32String, ZeroAddress } from "ethers";
+import { LiquidationModule__factory, VaultEngine__factory } from "../../typechain-types";
+import { loadKeel } from "../helpers/fixtures";
+import { governTx } from "../helpers/risk";
+import type { Keel } from "../../deploy";
+
+const WAD = 10n ** 18n;
+
+interface Params {
+  gracePeriod: bigint;
+  criticalHF: bigint;
+  targetHF: bigint;
+  closeFactor: bigint;
+  protocolShare: bigint;
+}
+
+async function current(keel: Keel): Promise<Params> {
+  const p = await keel.engine.liquidationParams();
+  return {
+    gracePeriod: p.gracePeriod,
+    criticalHF: p.criticalHF,
+    targetHF: p.targetHF,
+    closeFactor: p.closeFactor,
+    protocolShare: p.protocolShare,
+  };
+}
+
+const encode = (keel: Keel, p: Params): string => keel.engine.interface.encodeFunctionData("setLiquidationParams", [p]);
+
+describe("VaultEngine liquidation parameters", () => {
+  it("test_setLiquidationParams_success: emits LiquidationParamsSet and stores the terms", async () => {
+    const keel = await loadKeel();
+    const next = { ...(await current(keel)), gracePeriod: 3_600n, targetHF: 11n * WAD / 10n, closeFactor: WAD };
+    await expect(governTx(keel, keel.engine, encode(keel, next)))
+      .to.emit(keel.engine, "LiquidationParamsSet")
+      .withArgs(Object.values(next));
+    expect(await current(keel)).to.deep.equal(next);
+  });
+
+  it("test_setLiquidationParams_rangeChecks: InvalidParameter(name, value) for each field", async () => {
+    const keel = await loadKeel();
+    const base = await current(keel);
+    const bad: [string, Partial<Params>, bigint][] = [
+      ["gracePeriod", { gracePeriod: 7n * 86_400n + 1n }, 7n * 86_400n + 1n],
+      ["criticalHF", { criticalHF: WAD / 2n - 1n }, WAD / 2n - 1n],
+      ["criticalHF", { criticalHF: WAD }, WAD],
+      ["targetHF", { targetHF: WAD }, WAD],
+      ["targetHF", { targetHF: (3n * WAD) / 2n + 1n }, (3n * WAD) / 2n + 1n],
+      ["closeFactor", { closeFactor: 0n }, 0n],
+      ["closeFactor", { closeFactor: WAD + 1n }, WAD + 1n],
+      ["protocolShare", { protocolShare: WAD + 1n }, WAD + 1n],
+    ];
+    for (const [name, change, value] of bad) {
+      await expect(governTx(keel, keel.engine, encode(keel, { ...base, ...change })))
+        .to.be.revertedWithCustomError(keel.engine, "InvalidParameter")
+        .withArgs(encodeBytes32String(name), value);
+    }
+  });
+
+  it("test_setLiquidationParams_criticalHFTooLow: refused while an asset's penalty needs more", async () => {
+    const keel = await loadKeel();
+    const weth = await keel.assets.WETH!.token.getAddress();
+    // WETH: (1 + 5%)(1 − 10%) = 0.945, so a critical HF of 0.94 would let a partial liquidation lower HF.
+    await expect(governTx(keel, keel.engine, encode(keel, { ...(await current(keel)), criticalHF: 94n * WAD / 100n })))
+      .to.be.revertedWithCustomError(keel.risk, "PenaltyTooHighForCriticalHF")
+      .withArgs(weth, 945n * WAD / 1000n, 94n * WAD / 100n);
+  });
+
+  it("test_setLiquidationParams_noChange_and_unauthorized", async () => {
+    const keel = await loadKeel();
+    const [, stranger] = await ethers.getSigners();
+    await expect(governTx(keel, keel.engine, encode(keel, await current(keel)))).to.be.revertedWithCustomError(
+      keel.engine,
+      "NoChange",
+    );
+    await expect(keel.engine.connect(stranger!).setLiquidationParams(await current(keel)))
+      .to.be.revertedWithCustomError(keel.engine, "AccessManagedUnauthorized")
+      .withArgs(stranger!.address);
+  });
+
+  it("test_constructor_moduleMismatch: an engine refuses a module built for other contracts", async () => {
+    const keel = await loadKeel();
+    const [deployer] = await ethers.getSigners();
+    const addr = async (c: { getAddress(): Promise<string> }): Promise<string> => c.getAddress();
+    const [kusd, nft, risk, oracle, surplus] = await Promise.all(
+      [keel.kusd, keel.nft, keel.risk, keel.oracle, keel.surplus].map(addr),
+    );
+    const setup = {
+      crossStabilityFee: 10n ** 27n,
+      crossDebtCeiling: 0n,
+      globalDebtCeiling: 0n,
+      dust: 0n,
+      liquidation: await current(keel),
+    };
+    const factory = new VaultEngine__factory(deployer!);
+    const authority = await keel.accessManager.getAddress();
+    // A module wired to a different surplus buffer, and an address with no code at all.
+    const other = await new LiquidationModule__factory(deployer!).deploy(kusd, nft, risk, oracle, deployer!.address);
+    for (const module of [await other.getAddress(), deployer!.address]) {
+      await expect(factory.deploy(authority, kusd, nft, risk, oracle, surplus, module, setup))
+        .to.be.revertedWithCustomError(factory, "ModuleMismatch")
+        .withArgs(module);
+    }
+    await expect(factory.deploy(authority, kusd, nft, risk, oracle, ZeroAddress, await other.getAddress(), setup))
+      .to.be.revertedWithCustomError(factory, "ZeroAddress");
+  });
+});
