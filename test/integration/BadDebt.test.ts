@@ -10,7 +10,7 @@ import { refreshFeeds } from "../../deploy/local";
 import * as m from "../../src/math";
 import { loadKeel } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";
-import { expectedLiquidation, fundKusd, openCrossDebt, openIsolatedDebt, pinNext, setPrice } from "./liquidationMirror";
+import { expectedLiquidation, fundKusd, openCrossDebt, openIsolatedDebt, pinNext, setPrice } from "../helpers/liquidation";
 
 const E18 = m.WAD;
 

@@ -6,7 +6,7 @@ import { keelFixture } from "../helpers/fixtures";
 import { refreshFeeds } from "../../deploy/local";
 import { governBatch, mockListing } from "../helpers/engine";
 import { checkInvariants } from "../helpers/invariant";
-import { fundKusd } from "./liquidationMirror";
+import { fundKusd } from "../helpers/liquidation";
 import * as m from "../../src/math";
 
 const E18 = 10n ** 18n;

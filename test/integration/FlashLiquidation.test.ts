@@ -12,7 +12,7 @@ import { refreshFeeds, seedAmm } from "../../deploy/local";
 import * as m from "../../src/math";
 import { loadKeel } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";
-import { State, expectedLiquidation, openIsolatedDebt, pinNext, setPrice } from "./liquidationMirror";
+import { State, expectedLiquidation, openIsolatedDebt, pinNext, setPrice } from "../helpers/liquidation";
 
 const E18 = m.WAD;
 

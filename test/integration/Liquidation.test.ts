@@ -1,6 +1,6 @@
 /**
  * Liquidation (DESIGN §4) end to end on the default local deployment: every repayment, seizure and protocol fee is
- * asserted exactly against the mirror (`liquidationMirror.ts` over `src/math`) at a pinned block time.
+ * asserted exactly against the mirror (`test/helpers/liquidation.ts` over `src/math`) at a pinned block time.
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
@@ -20,7 +20,7 @@ import {
   openIsolatedDebt,
   pinNext,
   setPrice,
-} from "./liquidationMirror";
+} from "../helpers/liquidation";
 
 const E18 = m.WAD;
 const GRACE = 6n * 3600n;

@@ -13,7 +13,7 @@ import * as m from "../../src/math";
 import { govern, loadKeel } from "../helpers/fixtures";
 import { expectedHealth } from "../helpers/mirror";
 import { checkInvariants } from "../helpers/invariant";
-import { State, expectedLiquidation, openIsolatedDebt, pinNext, setPrice } from "./liquidationMirror";
+import { State, expectedLiquidation, openIsolatedDebt, pinNext, setPrice } from "../helpers/liquidation";
 
 const E18 = m.WAD;
 const GRACE = 6n * 3600n;

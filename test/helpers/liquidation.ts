@@ -9,7 +9,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { MaxUint256 } from "ethers";
 import type { Keel } from "../../deploy";
 import * as m from "../../src/math";
-import { expectedValuation } from "../helpers/mirror";
+import { expectedValuation } from "./mirror";
 
 /** `IVaultEngine.State`. */
 export const State = { Safe: 0n, Callable: 1n, Called: 2n, Liquidatable: 3n } as const;
