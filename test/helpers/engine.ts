@@ -92,10 +92,18 @@ export async function openCross(
 }
 
 /** Re-publishes every feed's latest answer now: the timelock delay outlasts the heartbeats. */
-export async function refreshFeeds(keel: Keel): Promise<void> {
-  for (const { feed } of Object.values(keel.assets)) {
-    await (await feed.updateAnswer(await feed.latestAnswer())).wait();
-  }
+export { refreshFeeds } from "../../deploy/local";
+
+/** An isolated WETH position of `user` holding `collateral` that borrowed `amount` kUSD to `user`; returns its id. */
+export async function borrowAgainstWeth(
+  keel: Keel,
+  user: HardhatEthersSigner,
+  amount: bigint,
+  collateral = 10n * E18,
+): Promise<bigint> {
+  const id = await openIsolated(keel, user, "WETH", collateral);
+  await (await keel.engine.connect(user).borrow(id, amount, user.address)).wait();
+  return id;
 }
 
 let saltCounter = 0;

@@ -14,11 +14,7 @@ import { MockWETH__factory } from "../../typechain-types";
 import { expectedValuation } from "./mirror";
 
 /** `IVaultEngine.Mode` as ethers returns it. */
-export const Mode = { Isolated: 0n, Cross: 1n } as const;
-/** `IVaultEngine.Operation`. */
-export const Op = { Deposit: 0n, Withdraw: 1n, Borrow: 2n, Repay: 3n, Close: 4n } as const;
-
-export const YEAR = m.SECONDS_PER_YEAR;
+export { Mode, Op, YEAR } from "./engine";
 
 /** `amount` whole units of a token with `decimals` decimals. */
 export const units = (amount: bigint, decimals: number): bigint => amount * 10n ** BigInt(decimals);
@@ -103,6 +99,17 @@ export async function gasCost(tx: ContractTransactionResponse): Promise<bigint> 
   return receipt.gasUsed * receipt.gasPrice;
 }
 
+/** EIP-712 types of an ERC-2612 permit. */
+export const KUSD_PERMIT_TYPES = {
+  Permit: [
+    { name: "owner", type: "address" },
+    { name: "spender", type: "address" },
+    { name: "value", type: "uint256" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+};
+
 /** An ERC-2612 permit of `owner`'s kUSD to `spender`, signed with the kUSD domain. */
 export async function signKusdPermit(
   keel: Keel,
@@ -113,15 +120,7 @@ export async function signKusdPermit(
 ): Promise<{ v: number; r: string; s: string }> {
   const { chainId } = await ethers.provider.getNetwork();
   const domain = { name: "Keel USD", version: "1", chainId, verifyingContract: await keel.kusd.getAddress() };
-  const types = {
-    Permit: [
-      { name: "owner", type: "address" },
-      { name: "spender", type: "address" },
-      { name: "value", type: "uint256" },
-      { name: "nonce", type: "uint256" },
-      { name: "deadline", type: "uint256" },
-    ],
-  };
+  const types = KUSD_PERMIT_TYPES;
   const nonce = await keel.kusd.nonces(owner.address);
   const sig = Signature.from(await owner.signTypedData(domain, types, { owner: owner.address, spender, value, nonce, deadline }));
   return { v: sig.v, r: sig.r, s: sig.s };

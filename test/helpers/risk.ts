@@ -29,12 +29,7 @@ export async function governTx(
   return keel.timelock.connect(deployer!).execute(call.target, 0, call.data, ZeroHash, saltHash);
 }
 
-/** Re-publishes every feed's latest answer at the current block time (the timelock delay outlasts heartbeats). */
-export async function refreshFeeds(keel: Keel): Promise<void> {
-  for (const { feed } of Object.values(keel.assets)) {
-    await (await feed.updateAnswer(await feed.latestAnswer())).wait();
-  }
-}
+export { refreshFeeds } from "../../deploy/local";
 
 /** Deterministic PRNG (SplitMix64 on bigint), so random cases are the same on every run. */
 export class Prng {

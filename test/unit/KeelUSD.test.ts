@@ -7,16 +7,9 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import * as m from "../../src/math";
 import { govern, loadKeel } from "../helpers/fixtures";
 import { governTx } from "../helpers/risk";
+import { borrowAgainstWeth } from "../helpers/engine";
+import { KUSD_PERMIT_TYPES } from "../helpers/periphery";
 
-const PERMIT_TYPES = {
-  Permit: [
-    { name: "owner", type: "address" },
-    { name: "spender", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
 
 interface Domain {
   name: string;
@@ -39,21 +32,9 @@ interface Permit {
 }
 
 async function signPermit(keel: Keel, owner: HardhatEthersSigner, permit: Permit): Promise<Signature> {
-  return ethers.Signature.from(await owner.signTypedData(await domainOf(keel), PERMIT_TYPES, permit));
+  return ethers.Signature.from(await owner.signTypedData(await domainOf(keel), KUSD_PERMIT_TYPES, permit));
 }
 
-/** Gives `user` `amount` kUSD by borrowing it against WETH through the engine. */
-async function borrowKusd(keel: Keel, user: HardhatEthersSigner, amount: bigint): Promise<bigint> {
-  const weth = keel.assets.WETH!.token;
-  const collateral = parseUnits("100", 18);
-  await (await weth.mint(user.address, collateral)).wait();
-  await (await weth.connect(user).approve(keel.engine, collateral)).wait();
-  await (await keel.engine.connect(user).open(0, await weth.getAddress(), user.address)).wait();
-  const id = await keel.engine.lastPositionId();
-  await (await keel.engine.connect(user).deposit(id, await weth.getAddress(), collateral)).wait();
-  await (await keel.engine.connect(user).borrow(id, amount, user.address)).wait();
-  return id;
-}
 
 describe("KeelUSD", () => {
   it("is named Keel USD (kUSD), 18 decimals, bound to the engine and surplus buffer", async () => {
@@ -121,7 +102,7 @@ describe("KeelUSD", () => {
     it("a signed permit sets the allowance, bumps the nonce, and lets the spender pull", async () => {
       const keel = await loadKeel();
       const [, alice, bob, carol] = await ethers.getSigners();
-      await borrowKusd(keel, alice!, parseUnits("5000", 18));
+      await borrowAgainstWeth(keel, alice!, parseUnits("5000", 18), parseUnits("100", 18));
       const value = parseUnits("1234.5", 18);
       const permit: Permit = {
         owner: alice!.address,
@@ -147,7 +128,7 @@ describe("KeelUSD", () => {
 
       // Replaying it recovers another signer, because the nonce moved on.
       const replayed = recoverAddress(
-        TypedDataEncoder.hash(await domainOf(keel), PERMIT_TYPES, { ...permit, nonce: 1n }),
+        TypedDataEncoder.hash(await domainOf(keel), KUSD_PERMIT_TYPES, { ...permit, nonce: 1n }),
         sig,
       );
       await expect(keel.kusd.permit(alice!.address, bob!.address, value, permit.deadline, sig.v, sig.r, sig.s))

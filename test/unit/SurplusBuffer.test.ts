@@ -6,23 +6,12 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import type { Keel } from "../../deploy";
 import * as m from "../../src/math";
 import { govern, loadKeel } from "../helpers/fixtures";
+import { borrowAgainstWeth } from "../helpers/engine";
 import { checkInvariants } from "../helpers/invariant";
 import { governTx } from "../helpers/risk";
 
 const YEAR = 31_536_000n;
 
-/** An isolated WETH position of `user` (10 WETH) that borrowed `amount` kUSD. */
-async function borrowAgainstWeth(keel: Keel, user: HardhatEthersSigner, amount: bigint): Promise<bigint> {
-  const weth = keel.assets.WETH!.token;
-  const collateral = parseUnits("10", 18);
-  await (await weth.mint(user.address, collateral)).wait();
-  await (await weth.connect(user).approve(keel.engine, collateral)).wait();
-  await (await keel.engine.connect(user).open(0, await weth.getAddress(), user.address)).wait();
-  const id = await keel.engine.lastPositionId();
-  await (await keel.engine.connect(user).deposit(id, await weth.getAddress(), collateral)).wait();
-  await (await keel.engine.connect(user).borrow(id, amount, user.address)).wait();
-  return id;
-}
 
 /** The mirror's fees collected by `collectFees` in a block at `timestamp`: Σ_class debt(rate at t) − debt(rate). */
 async function expectedFees(keel: Keel, timestamp: bigint): Promise<bigint> {
