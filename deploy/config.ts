@@ -69,6 +69,19 @@ export const rawConfigSchema = z.object({
     /** Share of the liquidation penalty paid to the surplus buffer, e.g. "20%". */
     protocolShare: text,
   }),
+  /** The volatility oracle (DESIGN §3, dynamic): shared by every asset. */
+  volatility: z
+    .object({
+      /** The horizon σ is measured over; every asset's sigmaMin/sigmaMax are σ over this horizon. */
+      horizon: text,
+      /** Time for the weight of old returns to halve. */
+      halfLife: text,
+      /** Least time between two pokes of one asset. */
+      minInterval: text,
+      /** Most the σ in force moves in an hour, in percentage points of σ, e.g. "0.25%". */
+      maxStepPerHour: text,
+    })
+    .default({ horizon: "1 day", halfLife: "3 days", minInterval: "1h", maxStepPerHour: "0.25%" }),
   flashMint: z.object({ fee: text, cap: text }),
   /** The local MockAMM: fee on swap inputs. */
   amm: z.object({ fee: text }).default({ fee: "0.3%" }),
@@ -126,6 +139,7 @@ export interface KeelConfig {
     closeFactor: bigint; // [wad]
     protocolShare: bigint; // [wad]
   };
+  volatility: { horizon: number; halfLife: number; minInterval: number; maxStep: bigint }; // s, s, s, [wad per hour]
   flashMint: { fee: bigint; cap: bigint };
   amm: { feeBps: number };
   governance: { timelockDelay: number; guardian?: string; proposers?: string[]; executors?: string[] };
@@ -148,6 +162,10 @@ const LIMITS = {
   flashFee: [0n, WAD / 100n],
   flashCap: [0n, 10n ** 30n],
   heartbeat: [60, 7 * 86400],
+  horizon: [3600, 30 * 86400],
+  halfLife: [3600, 365 * 86400],
+  minInterval: [60, 86400],
+  maxStep: [10n ** 14n, WAD / 10n],
 } as const;
 
 function inRange(name: string, value: bigint, [lo, hi]: readonly [bigint, bigint]): bigint {
@@ -276,6 +294,7 @@ function convert(c: z.output<typeof rawConfigSchema>): KeelConfig {
     globalDebtCeiling: inRange("globalDebtCeiling", parseAmount(c.globalDebtCeiling, 18, "globalDebtCeiling"), LIMITS.debtCeiling),
     dust: inRange("dust", parseAmount(c.dust, 18, "dust"), LIMITS.dust),
     liquidation: convertLiquidation(c.liquidation, assets),
+    volatility: convertVolatility(c.volatility),
     flashMint: {
       fee: inRange("flashMint.fee", parsePercent(c.flashMint.fee, "flashMint.fee"), LIMITS.flashFee),
       cap: inRange("flashMint.cap", parseAmount(c.flashMint.cap, 18, "flashMint.cap"), LIMITS.flashCap),
@@ -327,6 +346,25 @@ function convertLiquidation(
       "liquidation.protocolShare",
       parsePercent(l.protocolShare, "liquidation.protocolShare"),
       LIMITS.share,
+    ),
+  };
+}
+
+function convertVolatility(v: z.output<typeof rawConfigSchema>["volatility"]): KeelConfig["volatility"] {
+  const seconds = (name: keyof typeof v & keyof typeof LIMITS): number => {
+    const value = parseDuration(v[name], `volatility.${name}`);
+    const [lo, hi] = LIMITS[name];
+    if (value < lo || value > hi) throw new ConfigError(`volatility.${name}: ${value}s is outside [${lo}s, ${hi}s]`);
+    return value;
+  };
+  return {
+    horizon: seconds("horizon"),
+    halfLife: seconds("halfLife"),
+    minInterval: seconds("minInterval"),
+    maxStep: inRange(
+      "volatility.maxStepPerHour",
+      parsePercent(v.maxStepPerHour, "volatility.maxStepPerHour"),
+      LIMITS.maxStep,
     ),
   };
 }

@@ -34,6 +34,7 @@ export function permissions(keel: Keel): { target: string; role: bigint; functio
     },
     { target: keel.engine.target as string, role: ROLES.GUARDIAN, functions: ["setPaused"] },
     { target: keel.risk.target as string, role: ROLES.RISK, functions: ["setAssetRisk", "setCorrelation", "setConfidence"] },
+    { target: keel.vol.target as string, role: ROLES.RISK, functions: ["setParams"] },
     { target: keel.oracle.target as string, role: ROLES.ORACLE, functions: ["setFeed"] },
     { target: keel.oracle.target as string, role: ROLES.RISK, functions: ["setSequencer"] },
     { target: keel.kusd.target as string, role: ROLES.RISK, functions: ["setFlashFee", "setFlashCap"] },
@@ -43,7 +44,7 @@ export function permissions(keel: Keel): { target: string; role: bigint; functio
 /** Assigns every governed function to its role and grants the roles. Called by deployKeel while the deployer is admin. */
 export async function grantRoles(keel: Keel, guardian: string): Promise<void> {
   const am = keel.accessManager;
-  const contracts: BaseContract[] = [keel.engine, keel.risk, keel.oracle, keel.kusd];
+  const contracts: BaseContract[] = [keel.engine, keel.risk, keel.vol, keel.oracle, keel.kusd];
   for (const p of permissions(keel)) {
     const c = contracts.find((x) => x.target === p.target)!;
     const selectors = p.functions.map((f) => {

@@ -21,6 +21,7 @@ import {
   RiskModel__factory,
   SurplusBuffer__factory,
   VaultEngine__factory,
+  VolatilityOracle__factory,
   type KeelAccessManager,
   type KeelTimelock,
   type KeelUSD,
@@ -36,6 +37,7 @@ import {
   type RiskModel,
   type SurplusBuffer,
   type VaultEngine,
+  type VolatilityOracle,
 } from "../typechain-types";
 import type { IPriceOracle } from "../typechain-types/contracts/interfaces/IPriceOracle";
 import { ConfigError, pairKey, parseKeelConfig, type AssetConfig, type KeelConfig, type RawKeelConfig } from "./config";
@@ -58,6 +60,8 @@ export interface Keel {
   engine: VaultEngine;
   risk: RiskModel;
   oracle: PriceOracle;
+  /** The EWMA volatility oracle margin reads σ from; poked by keepers. */
+  vol: VolatilityOracle;
   kusd: KeelUSD;
   nft: PositionNFT;
   surplus: SurplusBuffer;
@@ -97,11 +101,12 @@ export async function deployKeel(signer: Signer, config: RawKeelConfig | KeelCon
   const authority = await accessManager.getAddress();
   const oracle = await new PriceOracle__factory(signer).deploy(authority);
 
-  // kUSD, the surplus buffer, the NFT and the risk model need the engine's address, and the engine theirs:
-  // deploy them at predicted addresses, in this exact nonce order.
+  // kUSD, the surplus buffer, the NFT, the volatility oracle and the risk model need the engine's address (or
+  // each other's), and the engine theirs: deploy them at predicted addresses, in this exact nonce order.
   const nonce = await signer.getNonce("pending");
   const at = (i: number): string => getCreateAddress({ from: deployer, nonce: nonce + i });
-  const [kusdAt, surplusAt, nftAt, riskAt, , engineAt] = [0, 1, 2, 3, 4, 5].map(at) as string[] as [
+  const [kusdAt, surplusAt, nftAt, volAt, riskAt, , engineAt] = [0, 1, 2, 3, 4, 5, 6].map(at) as [
+    string,
     string,
     string,
     string,
@@ -119,13 +124,21 @@ export async function deployKeel(signer: Signer, config: RawKeelConfig | KeelCon
   );
   const surplus = await new SurplusBuffer__factory(signer).deploy(authority, kusdAt, { nonce: nonce + 1 });
   const nft = await new PositionNFT__factory(signer).deploy(engineAt, { nonce: nonce + 2 });
+  const vol = await new VolatilityOracle__factory(signer).deploy(
+    authority,
+    riskAt,
+    await oracle.getAddress(),
+    cfg.volatility,
+    { nonce: nonce + 3 },
+  );
   const risk = await new RiskModel__factory(signer).deploy(
     authority,
     engineAt,
     await oracle.getAddress(),
+    volAt,
     cfg.confidence.zMaintenance,
     cfg.confidence.zInitial,
-    { nonce: nonce + 3 },
+    { nonce: nonce + 4 },
   );
   const liquidationModule = await new LiquidationModule__factory(signer).deploy(
     kusdAt,
@@ -133,7 +146,7 @@ export async function deployKeel(signer: Signer, config: RawKeelConfig | KeelCon
     riskAt,
     await oracle.getAddress(),
     surplusAt,
-    { nonce: nonce + 4 },
+    { nonce: nonce + 5 },
   );
   const engine = await new VaultEngine__factory(signer).deploy(
     authority,
@@ -150,7 +163,7 @@ export async function deployKeel(signer: Signer, config: RawKeelConfig | KeelCon
       dust: cfg.dust,
       liquidation: cfg.liquidation,
     },
-    { nonce: nonce + 5 },
+    { nonce: nonce + 6 },
   );
   await engine.waitForDeployment();
   if ((await engine.getAddress()) !== engineAt || (await risk.getAddress()) !== riskAt) {
@@ -168,6 +181,7 @@ export async function deployKeel(signer: Signer, config: RawKeelConfig | KeelCon
     engine,
     risk,
     oracle,
+    vol,
     kusd,
     nft,
     surplus,

@@ -5,6 +5,7 @@ import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManage
 import {IRiskModel} from "../interfaces/IRiskModel.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {IVaultEngine} from "../interfaces/IVaultEngine.sol";
+import {IVolatilityOracle} from "../interfaces/IVolatilityOracle.sol";
 import {KeelMath} from "../libraries/KeelMath.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
@@ -34,6 +35,7 @@ contract RiskModel is IRiskModel, AccessManaged {
 
     IVaultEngine public immutable engine;
     IPriceOracle public immutable oracle;
+    IVolatilityOracle public immutable volatility;
 
     mapping(address asset => StoredRisk) internal _risk;
     /// @dev Symmetric: stored under both orders. [wad] in [0, 1].
@@ -45,11 +47,17 @@ contract RiskModel is IRiskModel, AccessManaged {
     /// @notice Only the engine lists assets, so listing stays one call that configures every contract.
     error OnlyEngine(address caller);
 
-    constructor(address authority, IVaultEngine engine_, IPriceOracle oracle_, uint256 zMaintenance, uint256 zInitial)
-        AccessManaged(authority)
-    {
+    constructor(
+        address authority,
+        IVaultEngine engine_,
+        IPriceOracle oracle_,
+        IVolatilityOracle volatility_,
+        uint256 zMaintenance,
+        uint256 zInitial
+    ) AccessManaged(authority) {
         engine = engine_;
         oracle = oracle_;
+        volatility = volatility_;
         _setConfidence(zMaintenance, zInitial);
     }
 
@@ -71,7 +79,7 @@ contract RiskModel is IRiskModel, AccessManaged {
         t.price = oracle.getPrice(asset);
         t.unit = 10 ** r.decimals;
         t.penalty = r.liquidationPenalty;
-        t.maintenanceFactor = Math.max(KeelMath.mulWadUp(_zMaintenance, _sigma(r)), r.maintenanceHaircut);
+        t.maintenanceFactor = Math.max(KeelMath.mulWadUp(_zMaintenance, _sigma(asset, r)), r.maintenanceHaircut);
     }
 
     /// @inheritdoc IRiskModel
@@ -97,9 +105,8 @@ contract RiskModel is IRiskModel, AccessManaged {
     }
 
     /// @inheritdoc IRiskModel
-    /// @dev Until the volatility oracle lands, σ of each asset is its governed σmin.
     function sigma(address asset) external view returns (uint256) {
-        return _sigma(_listedRisk(asset));
+        return _sigma(asset, _listedRisk(asset));
     }
 
     // ---------------------------------------------------------------- governance
@@ -200,7 +207,7 @@ contract RiskModel is IRiskModel, AccessManaged {
             if (amounts[i] == 0) continue;
             values[i] = KeelMath.valueDown(amounts[i], oracle.getPrice(assets[i]), 10 ** r.decimals);
             v.value += values[i];
-            (sigmas[i], hm[i], hi[i]) = (_sigma(r), r.maintenanceHaircut, r.initialHaircut);
+            (sigmas[i], hm[i], hi[i]) = (_sigma(assets[i], r), r.maintenanceHaircut, r.initialHaircut);
         }
         (v.maintenanceLoss, v.initialLoss) = KeelMath.basketLossesUp(
             values, sigmas, hm, hi, _correlationMatrix(assets), _zMaintenance, _zInitial
@@ -212,7 +219,7 @@ contract RiskModel is IRiskModel, AccessManaged {
         StoredRisk storage r = _listedRisk(asset);
         if (amount == 0) return v;
         v.value = KeelMath.valueDown(amount, oracle.getPrice(asset), 10 ** r.decimals);
-        uint256 s = _sigma(r);
+        uint256 s = _sigma(asset, r);
         v.maintenanceLoss = KeelMath.isolatedLossUp(v.value, s, _zMaintenance, r.maintenanceHaircut);
         v.initialLoss = KeelMath.isolatedLossUp(v.value, s, _zInitial, r.initialHaircut);
     }
@@ -228,10 +235,10 @@ contract RiskModel is IRiskModel, AccessManaged {
         }
     }
 
-    /// @dev The horizon volatility margin uses for an asset: its governed floor σmin (the dynamic volatility
-    /// oracle plugs in here).
-    function _sigma(StoredRisk storage r) internal view returns (uint256) {
-        return r.sigmaMin;
+    /// @dev The horizon volatility margin uses for an asset: the volatility oracle's step-limited σ, within this
+    /// model's [σmin, σmax] (passed along, so the oracle need not call back).
+    function _sigma(address asset, StoredRisk storage r) internal view returns (uint256) {
+        return volatility.sigmaWithin(asset, r.sigmaMin, r.sigmaMax);
     }
 
     /// @dev A storage pointer, so callers read only the fields they use (the first slot).

@@ -209,4 +209,58 @@ library KeelMath {
         if (loss >= value) return 0;
         return mulDivDown(value - loss, WAD, debt);
     }
+
+    // ---------------------------------------------------------------- volatility (DESIGN §3, dynamic)
+
+    /// @dev ln 2 [wad], rounded down.
+    uint256 internal constant LN2 = 693_147_180_559_945_309;
+
+    /// @notice Weight λ = 2^(−elapsed / halfLife) [wad] that an EWMA keeps on its old value after `elapsed` seconds,
+    /// rounded down. Exact for irregular intervals: λ(a) × λ(b) = λ(a + b) up to rounding.
+    /// @dev 2^(−k − f) = 2^(−f) >> k with k = ⌊elapsed / halfLife⌋ and f ∈ [0, 1); 2^(−f) = 1 / e^(f ln 2), where
+    /// e^y (y < 0.7) is the Taylor series summed until a term rounds to zero (at most ~20 terms).
+    function decayDown(uint256 elapsed, uint256 halfLife) internal pure returns (uint256) {
+        uint256 halvings = elapsed / halfLife;
+        if (halvings >= 64) return 0; // 2^-64 < 1 wei of WAD
+        uint256 y = mulDivDown(elapsed % halfLife, LN2, halfLife);
+        uint256 expY = WAD;
+        uint256 term = WAD;
+        for (uint256 n = 1; term != 0; ++n) {
+            term = mulDivDown(term, y, n * WAD);
+            expY += term;
+        }
+        return mulDivDown(WAD, WAD, expY) >> halvings;
+    }
+
+    /// @notice One return's contribution to the per-second variance [1e36 per second], rounded up:
+    /// ((p1 − p0) / p0)² / elapsed, capped at `cap`.
+    /// @dev The cap (the variance whose horizon σ is σmax) bounds what a single outlier return can do.
+    function returnVarianceUp(uint256 previousPrice, uint256 price, uint256 elapsed, uint256 cap)
+        internal
+        pure
+        returns (uint256)
+    {
+        uint256 move = price > previousPrice ? price - previousPrice : previousPrice - price;
+        uint256 r = mulDivUp(move, WAD, previousPrice); // |return| [wad]
+        if (r > type(uint128).max) return cap;
+        return Math.min(mulDivUp(r, r, elapsed), cap);
+    }
+
+    /// @notice EWMA step λ × old + (1 − λ) × sample, rounded up.
+    /// @param decay λ [wad] from `decayDown`.
+    function ewmaUp(uint256 old, uint256 sample, uint256 decay) internal pure returns (uint256) {
+        return mulDivUp(old, decay, WAD) + mulDivUp(sample, WAD - decay, WAD);
+    }
+
+    /// @notice Horizon volatility [wad] of a per-second variance [1e36 per second]: sqrt(variance × horizon),
+    /// rounded up.
+    function horizonSigmaUp(uint256 variance, uint256 horizon) internal pure returns (uint256) {
+        return Math.sqrt(variance * horizon, Math.Rounding.Ceil);
+    }
+
+    /// @notice `from` moved toward `to` by at most `maxMove`.
+    function stepToward(uint256 from, uint256 to, uint256 maxMove) internal pure returns (uint256) {
+        if (to > from) return to - from > maxMove ? from + maxMove : to;
+        return from - to > maxMove ? from - maxMove : to;
+    }
 }

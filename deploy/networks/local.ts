@@ -95,6 +95,9 @@ export const localConfig: RawKeelConfig = {
     closeFactor: "50%",
     protocolShare: "20%",
   },
+  // σ is measured over one day; an asset's σ follows its EWMA (3-day half-life) at most 0.25 points an hour, so
+  // WETH's margin σ takes 80 hours to go from its 5% floor to its 25% cap.
+  volatility: { horizon: "1 day", halfLife: "3 days", minInterval: "1h", maxStepPerHour: "0.25%" },
   flashMint: { fee: "0.05%", cap: "100,000,000" },
   governance: { timelockDelay: "2 days" },
 };

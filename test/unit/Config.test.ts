@@ -134,6 +134,7 @@ describe("parseKeelConfig", () => {
           closeFactor: WAD / 2n,
           protocolShare: WAD / 5n,
         },
+        volatility: { horizon: 86_400, halfLife: 259_200, minInterval: 3_600, maxStep: pct(25n) },
         flashMint: { fee: pct(5n), cap: 100_000_000n * WAD },
         governance: { timelockDelay: 172_800, guardian: undefined, proposers: undefined, executors: undefined },
         sequencer: undefined,
