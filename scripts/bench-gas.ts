@@ -1,7 +1,8 @@
 /**
  * `npm run bench:gas`: gas used per user operation on the in-process network, for an isolated WETH position and
  * a 3-asset cross position (WETH + WBTC + USDC). Each figure is the receipt's gasUsed of one transaction, taken
- * in steady state (the user already holds kUSD and has approved the tokens once).
+ * in steady state (the user already holds kUSD and has approved the tokens once), with every asset's volatility
+ * seeded: a keeper pokes the VolatilityOracle every hour, so margin reads the dynamic σ.
  */
 import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
@@ -54,11 +55,14 @@ async function main(): Promise<void> {
   await manager.openAndBorrow(weth, units("WETH", "1", keel), ethers.parseEther("500"), me);
 
   const rows: Row[] = [];
-  // An hour passes between operations (accrual is part of the cost); the feeds keep their heartbeat.
+  // An hour passes between operations (accrual is part of the cost); the feeds keep their heartbeat and the
+  // keeper pokes the volatility oracle.
   const hourLater = async (): Promise<void> => {
     await time.increase(3600);
     await refreshFeeds(keel);
+    await (await keel.vol.pokeAll()).wait();
   };
+  rows.push(...(await volatilityRows(keel, hourLater)));
   const iso = await gasOf(manager.openAndBorrow(weth, units("WETH", "10", keel), ethers.parseEther("10000"), me));
   const isoId = await keel.engine.lastPositionId();
   const cross = await gasOf(manager.openCrossAndBorrow(basket, basketAmounts, ethers.parseEther("30000"), me));
@@ -182,6 +186,24 @@ async function liquidationRows(keel: Keel, user: Signer): Promise<Row[]> {
     ),
   });
   return rows;
+}
+
+/** Keeper upkeep: the first poke only records a price; from the second on, each poke updates the EWMA. */
+async function volatilityRows(keel: Keel, hourLater: () => Promise<void>): Promise<Row[]> {
+  const weth = await keel.assets.WETH!.token.getAddress();
+  const first = await gasOf(keel.vol.poke(weth));
+  await hourLater(); // seeds every asset
+  await time.increase(3600);
+  await (await keel.assets.WETH!.feed.updateAnswer(3030n * 10n ** 8n)).wait();
+  const steady = await gasOf(keel.vol.poke(weth));
+  await time.increase(3600);
+  await refreshFeeds(keel);
+  const all = await gasOf(keel.vol.pokeAll());
+  return [
+    { operation: "volatility poke (first: records the price)", isolated: first },
+    { operation: "volatility poke (EWMA update)", isolated: steady },
+    { operation: `volatility pokeAll (${keel.config.assets.length} assets)`, isolated: all },
+  ];
 }
 
 function print(rows: Row[]): void {

@@ -25,14 +25,16 @@ interface IVolatilityOracle {
         uint64 maxStep; // [wad per hour] most σ moves in an hour
     }
 
-    /// @notice Volatility state of one asset.
+    /// @notice Volatility state of one asset. The first slot is all that reading σ needs.
     struct State {
-        uint128 variance; // [1e36 per second] EWMA of squared returns per second
         uint64 sigma; // [wad] σ in force at `anchoredAt`
-        uint40 anchoredAt; // [s] when `sigma` was last recorded
+        uint64 target; // [wad] clamp(sqrt(variance × horizon), σmin, σmax) as of `anchoredAt`
+        uint64 maxStep; // [wad per hour] the step limit in force since `anchoredAt`
+        uint40 anchoredAt; // [s] when `sigma`, `target` and `maxStep` were last recorded
         bool seeded; // a return has been sampled; until then σ = σmin
-        uint192 price; // [wad] price at the last poke
+        uint128 variance; // [1e36 per second] EWMA of squared returns per second
         uint40 sampledAt; // [s] time of the last poke (0 = never)
+        uint256 price; // [wad] price at the last poke
     }
 
     /// @notice A poke sampled `asset` at `price`: the new variance, the target σ it implies and the σ in force.
@@ -47,8 +49,6 @@ interface IVolatilityOracle {
     error PokeTooSoon(address asset, uint256 nextAt);
     error InvalidParameter(bytes32 name, uint256 value);
     error NoChange();
-    /// @notice The oracle price is too large to store (above 2^192 − 1 wad).
-    error PriceTooLarge(address asset, uint256 price);
 
     /// @notice Samples the price of `asset` and updates its EWMA. Permissionless.
     /// @dev Reverts with `PokeTooSoon` within `minInterval` of the last poke, with `AssetNotListed` for an asset
@@ -65,11 +65,12 @@ interface IVolatilityOracle {
     /// @notice `sigma` with bounds the caller supplies: how the `RiskModel`, which holds σmin and σmax, reads it.
     function sigmaWithin(address asset, uint256 sigmaMin, uint256 sigmaMax) external view returns (uint256);
 
-    /// @notice The target σ [wad] the σ in force is moving toward: clamp(sqrt(variance × horizon), σmin, σmax).
+    /// @notice The target σ [wad] the σ in force is moving toward: clamp(sqrt(variance × horizon), σmin, σmax),
+    /// computed at the last poke (or parameter change) and clamped to the current bounds.
     function sigmaTarget(address asset) external view returns (uint256);
 
     /// @notice Sets the shared parameters. Governed (risk role). Records every asset's σ in force first, so a
-    /// new `maxStep` or `horizon` never applies retroactively.
+    /// new `maxStep` or `horizon` never applies retroactively, then recomputes each target with the new horizon.
     function setParams(Params calldata params) external;
 
     function params() external view returns (Params memory);

@@ -65,21 +65,20 @@ contract VolatilityOracle is IVolatilityOracle, AccessManaged {
     /// @inheritdoc IVolatilityOracle
     function sigma(address asset) external view returns (uint256) {
         (uint256 lo, uint256 hi) = _bounds(asset);
-        return _sigmaNow(_state[asset], lo, hi, _params);
+        return _sigmaNow(_state[asset], lo, hi);
     }
 
     /// @inheritdoc IVolatilityOracle
     function sigmaWithin(address asset, uint256 sigmaMin, uint256 sigmaMax) external view returns (uint256) {
         if (sigmaMax < sigmaMin) revert InvalidParameter("sigmaMax", sigmaMax);
-        return _sigmaNow(_state[asset], sigmaMin, sigmaMax, _params);
+        return _sigmaNow(_state[asset], sigmaMin, sigmaMax);
     }
 
     /// @inheritdoc IVolatilityOracle
     function sigmaTarget(address asset) external view returns (uint256) {
         (uint256 lo, uint256 hi) = _bounds(asset);
         State storage s = _state[asset];
-        if (!s.seeded) return lo;
-        return _target(s.variance, lo, hi, _params.horizon);
+        return s.seeded ? _clamp(s.target, lo, hi) : lo;
     }
 
     /// @inheritdoc IVolatilityOracle
@@ -102,16 +101,15 @@ contract VolatilityOracle is IVolatilityOracle, AccessManaged {
 
     /// @inheritdoc IVolatilityOracle
     function setParams(Params calldata next) external restricted {
-        Params memory current = _params;
-        if (keccak256(abi.encode(next)) == keccak256(abi.encode(current))) revert NoChange();
+        if (keccak256(abi.encode(next)) == keccak256(abi.encode(_params))) revert NoChange();
+        _setParams(next);
         address[] memory assets = risk.listedAssets();
         for (uint256 i; i < assets.length; ++i) {
             State storage s = _state[assets[i]];
             if (!s.seeded) continue;
             (uint256 lo, uint256 hi) = _bounds(assets[i]);
-            (s.sigma, s.anchoredAt) = (uint64(_sigmaNow(s, lo, hi, current)), uint40(block.timestamp));
+            _anchor(s, _sigmaNow(s, lo, hi), _target(s.variance, lo, hi, next.horizon), next.maxStep);
         }
-        _setParams(next);
     }
 
     // ---------------------------------------------------------------- internal
@@ -119,38 +117,47 @@ contract VolatilityOracle is IVolatilityOracle, AccessManaged {
     /// @dev Records `price`: the first poke only stores it; later pokes fold the return into the EWMA and anchor
     /// the σ in force now, so the new target moves σ from here on.
     function _sample(address asset, uint256 price, uint256 lo, uint256 hi) internal {
-        if (price > type(uint192).max) revert PriceTooLarge(asset, price);
         State storage s = _state[asset];
-        uint256 sigmaNow = _sigmaNow(s, lo, hi, _params);
+        uint256 sigmaNow = _sigmaNow(s, lo, hi);
         if (s.sampledAt != 0) {
-            uint256 variance = _nextVariance(s, price, hi);
-            (s.variance, s.sigma, s.anchoredAt, s.seeded) =
-                (uint128(variance), uint64(sigmaNow), uint40(block.timestamp), true);
+            Params memory p = _params;
+            uint256 variance = _nextVariance(s, price, hi, p);
+            s.variance = uint128(variance);
+            s.seeded = true;
+            _anchor(s, sigmaNow, _target(variance, lo, hi, p.horizon), p.maxStep);
         }
-        (s.price, s.sampledAt) = (uint192(price), uint40(block.timestamp));
-        uint256 target = s.seeded ? _target(s.variance, lo, hi, _params.horizon) : lo;
-        emit VolatilityUpdated(asset, price, s.variance, target, sigmaNow);
+        (s.price, s.sampledAt) = (price, uint40(block.timestamp));
+        emit VolatilityUpdated(asset, price, s.variance, s.seeded ? s.target : lo, sigmaNow);
     }
 
     /// @dev The EWMA after the return since the last poke; the first return seeds it.
-    function _nextVariance(State storage s, uint256 price, uint256 hi) internal view returns (uint256) {
-        Params memory p = _params;
+    function _nextVariance(State storage s, uint256 price, uint256 hi, Params memory p) internal view returns (uint256) {
         uint256 elapsed = block.timestamp - s.sampledAt;
         uint256 sample = KeelMath.returnVarianceUp(s.price, price, elapsed, Math.mulDiv(hi, hi, p.horizon));
         if (!s.seeded) return sample;
         return KeelMath.ewmaUp(s.variance, sample, KeelMath.decayDown(elapsed, p.halfLife));
     }
 
+    /// @dev Records the σ in force now, the target it moves toward and the step limit, all in the first slot.
+    function _anchor(State storage s, uint256 sigmaNow, uint256 target, uint256 maxStep) internal {
+        (s.sigma, s.target, s.maxStep, s.anchoredAt) =
+            (uint64(sigmaNow), uint64(target), uint64(maxStep), uint40(block.timestamp));
+    }
+
     /// @dev σ in force at `block.timestamp`: from the anchor toward the target, by at most maxStep per hour elapsed.
-    function _sigmaNow(State storage s, uint256 lo, uint256 hi, Params memory p) internal view returns (uint256) {
+    /// Reads one storage slot.
+    function _sigmaNow(State storage s, uint256 lo, uint256 hi) internal view returns (uint256) {
         if (!s.seeded) return lo;
-        uint256 target = _target(s.variance, lo, hi, p.horizon);
-        uint256 maxMove = Math.mulDiv(p.maxStep, block.timestamp - s.anchoredAt, 1 hours);
-        return Math.min(Math.max(KeelMath.stepToward(s.sigma, target, maxMove), lo), hi);
+        uint256 maxMove = KeelMath.mulDivDown(s.maxStep, block.timestamp - s.anchoredAt, 1 hours);
+        return _clamp(KeelMath.stepToward(s.sigma, s.target, maxMove), lo, hi);
     }
 
     function _target(uint256 variance, uint256 lo, uint256 hi, uint256 horizon) internal pure returns (uint256) {
-        return Math.min(Math.max(KeelMath.horizonSigmaUp(variance, horizon), lo), hi);
+        return _clamp(KeelMath.horizonSigmaUp(variance, horizon), lo, hi);
+    }
+
+    function _clamp(uint256 x, uint256 lo, uint256 hi) internal pure returns (uint256) {
+        return Math.min(Math.max(x, lo), hi);
     }
 
     /// @dev σmin and σmax from the risk model; reverts with `AssetNotListed` for an unlisted asset.

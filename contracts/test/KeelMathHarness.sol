@@ -57,4 +57,28 @@ contract KeelMathHarness {
     function healthFactorDown(uint256 value, uint256 loss, uint256 debt) external pure returns (uint256) {
         return KeelMath.healthFactorDown(value, loss, debt);
     }
+
+    function decayDown(uint256 elapsed, uint256 halfLife) external pure returns (uint256) {
+        return KeelMath.decayDown(elapsed, halfLife);
+    }
+
+    function returnVarianceUp(uint256 previousPrice, uint256 price, uint256 elapsed, uint256 cap)
+        external
+        pure
+        returns (uint256)
+    {
+        return KeelMath.returnVarianceUp(previousPrice, price, elapsed, cap);
+    }
+
+    function ewmaUp(uint256 old, uint256 sample, uint256 decay) external pure returns (uint256) {
+        return KeelMath.ewmaUp(old, sample, decay);
+    }
+
+    function horizonSigmaUp(uint256 variance, uint256 horizon) external pure returns (uint256) {
+        return KeelMath.horizonSigmaUp(variance, horizon);
+    }
+
+    function stepToward(uint256 from, uint256 to, uint256 maxMove) external pure returns (uint256) {
+        return KeelMath.stepToward(from, to, maxMove);
+    }
 }

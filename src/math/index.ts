@@ -259,3 +259,46 @@ export const repayForDown = (amount: bigint, penalty: bigint, price: bigint, uni
 /** The protocol's part [wad] of the penalty on `repaid`: repaid × ℓ × share, rounded up. */
 export const protocolFeeUp = (repaid: bigint, penalty: bigint, share: bigint): bigint =>
   mulWadUp(mulWadUp(repaid, penalty), share);
+
+// ------------------------------------------------------------------ volatility (DESIGN §3, dynamic)
+
+/** ln 2 [wad], rounded down (as `KeelMath.LN2`). */
+export const LN2 = 693_147_180_559_945_309n;
+const UINT128_MAX = 2n ** 128n - 1n;
+
+/** λ = 2^(−elapsed / halfLife) [wad], rounded down, as `KeelMath.decayDown`. */
+export function decayDown(elapsed: bigint, halfLife: bigint): bigint {
+  requireNonNegative(elapsed);
+  if (halfLife <= 0n) throw new MathError("division by zero");
+  const halvings = elapsed / halfLife;
+  if (halvings >= 64n) return 0n;
+  const y = mulDivDown(elapsed % halfLife, LN2, halfLife);
+  let expY = WAD;
+  let term = WAD;
+  for (let n = 1n; term !== 0n; n++) {
+    term = mulDivDown(term, y, n * WAD);
+    expY += term;
+  }
+  return mulDivDown(WAD, WAD, expY) >> halvings;
+}
+
+/** ((p1 − p0) / p0)² / elapsed [1e36 per second], rounded up and capped, as `KeelMath.returnVarianceUp`. */
+export function returnVarianceUp(previousPrice: bigint, price: bigint, elapsed: bigint, cap: bigint): bigint {
+  const move = price > previousPrice ? price - previousPrice : previousPrice - price;
+  const r = mulDivUp(move, WAD, previousPrice);
+  if (r > UINT128_MAX) return cap;
+  return min(mulDivUp(r, r, elapsed), cap);
+}
+
+/** λ × old + (1 − λ) × sample, rounded up, as `KeelMath.ewmaUp`. */
+export const ewmaUp = (old: bigint, sample: bigint, decay: bigint): bigint =>
+  mulDivUp(old, decay, WAD) + mulDivUp(sample, WAD - decay, WAD);
+
+/** sqrt(variance × horizon) [wad], rounded up, as `KeelMath.horizonSigmaUp`. */
+export const horizonSigmaUp = (variance: bigint, horizon: bigint): bigint => sqrtUp(u256(variance * horizon));
+
+/** `from` moved toward `to` by at most `maxMove`, as `KeelMath.stepToward`. */
+export function stepToward(from: bigint, to: bigint, maxMove: bigint): bigint {
+  if (to > from) return to - from > maxMove ? from + maxMove : to;
+  return from - to > maxMove ? from - maxMove : to;
+}
