@@ -31,41 +31,7 @@ export async function governTx(
 
 export { refreshFeeds } from "../../deploy/local";
 
-/** Deterministic PRNG (SplitMix64 on bigint), so random cases are the same on every run. */
-export class Prng {
-  private state: bigint;
-  constructor(seed: bigint) {
-    this.state = seed & 0xffff_ffff_ffff_ffffn;
-  }
-
-  next(): bigint {
-    const mask = 0xffff_ffff_ffff_ffffn;
-    this.state = (this.state + 0x9e37_79b9_7f4a_7c15n) & mask;
-    let z = this.state;
-    z = ((z ^ (z >> 30n)) * 0xbf58_476d_1ce4_e5b9n) & mask;
-    z = ((z ^ (z >> 27n)) * 0x94d0_49bb_1331_11ebn) & mask;
-    return z ^ (z >> 31n);
-  }
-
-  /** Uniform in [lo, hi] (modulo bias is irrelevant here). */
-  between(lo: bigint, hi: bigint): bigint {
-    return lo + (this.next() % (hi - lo + 1n));
-  }
-
-  int(lo: number, hi: number): number {
-    return Number(this.between(BigInt(lo), BigInt(hi)));
-  }
-
-  /** `xs` in a random order (Fisher–Yates). */
-  shuffle<T>(xs: readonly T[]): T[] {
-    const out = [...xs];
-    for (let i = out.length - 1; i > 0; i--) {
-      const j = this.int(0, i);
-      [out[i], out[j]] = [out[j]!, out[i]!];
-    }
-    return out;
-  }
-}
+export { Prng } from "../../src/risk/random";
 
 /** The mirror's HFi of position `id` if its debt were `debt`, at current prices and parameters. */
 export async function initialHealthAt(keel: Keel, id: bigint, debt: bigint): Promise<bigint> {

@@ -1,0 +1,93 @@
+/** Self-contained SVG line charts (no fonts or scripts fetched), for reports and the README. */
+
+export interface Series {
+  name: string;
+  color: string;
+  /** [x, y] points in data units. */
+  points: readonly (readonly [number, number])[];
+  dashed?: boolean;
+}
+
+export interface ChartOptions {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  width?: number;
+  height?: number;
+  /** Format of y tick labels. */
+  yFormat?: (y: number) => string;
+}
+
+const escapeXml = (s: string): string =>
+  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
+/** Round tick steps (1, 2, 5 × 10^k) covering [lo, hi] with about `count` ticks. */
+export function ticks(lo: number, hi: number, count = 5): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / count;
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((f) => f * magnitude).find((s) => s >= raw)!;
+  const out: number[] = [];
+  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push(Number(t.toPrecision(12)));
+  return out;
+}
+
+/** One line chart as an `<svg>` element string. */
+export function lineChart(series: readonly Series[], options: ChartOptions): string {
+  const width = options.width ?? 720;
+  const height = options.height ?? 240;
+  const margin = { left: 64, right: 16, top: 28, bottom: 40 };
+  const all = series.flatMap((s) => s.points);
+  if (all.length === 0) throw new Error(`lineChart "${options.title}": no points`);
+  const [x0, x1] = [Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0]))];
+  let [y0, y1] = [Math.min(...all.map((p) => p[1])), Math.max(...all.map((p) => p[1]))];
+  if (y0 === y1) [y0, y1] = [y0 - 1, y1 + 1];
+  const pad = (y1 - y0) * 0.05;
+  [y0, y1] = [y0 - pad, y1 + pad];
+  const sx = (x: number): number => margin.left + ((x - x0) / (x1 - x0 || 1)) * (width - margin.left - margin.right);
+  const sy = (y: number): number => height - margin.bottom - ((y - y0) / (y1 - y0)) * (height - margin.top - margin.bottom);
+  const fmt = options.yFormat ?? ((y: number) => String(y));
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="${margin.left}" y="16" font-size="13" font-weight="bold">${escapeXml(options.title)}</text>`,
+  ];
+  for (const t of ticks(y0, y1)) {
+    const y = sy(t).toFixed(1);
+    parts.push(`<line x1="${margin.left}" x2="${width - margin.right}" y1="${y}" y2="${y}" stroke="#e5e5e5"/>`);
+    parts.push(`<text x="${margin.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${escapeXml(fmt(t))}</text>`);
+  }
+  for (const t of ticks(x0, x1, 8)) {
+    const x = sx(t).toFixed(1);
+    parts.push(`<line x1="${x}" x2="${x}" y1="${height - margin.bottom}" y2="${height - margin.bottom + 4}" stroke="#333"/>`);
+    parts.push(`<text x="${x}" y="${height - margin.bottom + 16}" text-anchor="middle">${t}</text>`);
+  }
+  parts.push(
+    `<line x1="${margin.left}" x2="${width - margin.right}" y1="${height - margin.bottom}" y2="${height - margin.bottom}" stroke="#333"/>`,
+    `<text x="${(margin.left + width - margin.right) / 2}" y="${height - 6}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`,
+    `<text transform="translate(14 ${(margin.top + height - margin.bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(options.yLabel)}</text>`,
+  );
+  series.forEach((s, i) => {
+    const d = s.points.map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(" ");
+    const dash = s.dashed ? ` stroke-dasharray="5 4"` : "";
+    parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="1.8"${dash} points="${d}"/>`);
+    const lx = width - margin.right - 200;
+    const ly = margin.top + 4 + i * 15;
+    parts.push(`<line x1="${lx}" x2="${lx + 18}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${dash}/>`);
+    parts.push(`<text x="${lx + 24}" y="${ly}" dominant-baseline="middle">${escapeXml(s.name)}</text>`);
+  });
+  parts.push("</svg>");
+  return parts.join("\n");
+}
+
+/** Charts stacked vertically into one SVG document. */
+export function stack(charts: readonly string[], width = 720): string {
+  let y = 0;
+  const inner = charts.map((c) => {
+    const h = Number(/height="(\d+)"/.exec(c)?.[1] ?? 0);
+    const g = `<g transform="translate(0 ${y})">${c}</g>`;
+    y += h;
+    return g;
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}">\n${inner.join("\n")}\n</svg>\n`;
+}
