@@ -7,8 +7,9 @@ pragma solidity 0.8.30;
 /// σmax), reached gradually: the σ in force moves toward that target by at most `maxStep` per hour.
 /// @dev Manipulation limits:
 /// - Rate: pokes of one asset are at least `minInterval` apart (`PokeTooSoon`).
-/// - Outliers: one return contributes at most the variance whose horizon σ is σmax, and only with weight
-///   (1 − λ) = 1 − 2^(−elapsed/halfLife); the target is clamped to [σmin, σmax] of the `RiskModel`.
+/// - Outliers: one return contributes at most the variance whose horizon σ is σmax, and (after the first return,
+///   which seeds the average) only with weight (1 − λ) = 1 − 2^(−elapsed/halfLife); the target is clamped to
+///   [σmin, σmax] of the `RiskModel`.
 /// - Speed: the σ in force is continuous in time. A poke changes the target, never σ itself, and σ moves at most
 ///   `maxStep` × elapsed / 1 hour between any two instants, up or down. A spike therefore cannot liquidate a book
 ///   in one block, and a calm stretch cannot drop margin in one block either.
