@@ -35,6 +35,8 @@ interface IPriceOracle {
     error FeedNotSet(address asset);
     /// @notice The feed answered zero or a negative price.
     error NonPositivePrice(address feed, int256 answer);
+    /// @notice The answer is positive but the price of `asset` rounds to 0 wad per whole token.
+    error PriceRoundsToZero(address asset);
     /// @notice The feed's last update is older than its heartbeat (or the round is incomplete).
     error StalePrice(address feed, uint256 updatedAt, uint256 heartbeat);
     /// @notice The answer sits at the aggregator's min or max bound, so the real price may be beyond it.

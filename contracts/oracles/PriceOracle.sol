@@ -38,6 +38,9 @@ contract PriceOracle is IPriceOracle, AccessManaged {
         _requireSequencerUp();
         price = _read(primary);
         if (primary.composite) price = KeelMath.mulWadDown(price, _read(_base[asset]));
+        // A positive answer can still round to 0 wad (a feed of more than 18 decimals, or a composite product);
+        // a zero price would value collateral at nothing, so it is refused like a non-positive answer.
+        if (price == 0) revert PriceRoundsToZero(asset);
     }
 
     /// @inheritdoc IPriceOracle

@@ -473,6 +473,73 @@ describe("parseKeelConfig", () => {
     });
   });
 
+  describe("volatility", () => {
+    type RawVolatility = NonNullable<RawKeelConfig["volatility"]>;
+    const vol = (v: Partial<RawVolatility>): RawKeelConfig =>
+      variant((c) => (c.volatility = { ...c.volatility!, ...v }));
+    const parse = (v: Partial<RawVolatility>): KeelConfig["volatility"] => parseKeelConfig(vol(v)).volatility;
+    const RANGE_STEP = "[100000000000000, 100000000000000000]";
+
+    it("test_volatility_defaultsWhenOmitted", () => {
+      const parsed = parseKeelConfig(variant((c) => delete c.volatility));
+      const defaults = { horizon: 86_400, halfLife: 259_200, minInterval: 3_600, maxStep: pct(25n) };
+      expect(parsed.volatility).to.deep.equal(defaults);
+      expect(parsed.volatility).to.deep.equal(parseKeelConfig(localConfig).volatility);
+    });
+
+    it("test_volatility_parsesHumanUnits_andAcceptsTheContractBounds", () => {
+      const human = parse({ horizon: "12 hours", halfLife: "1 week", minInterval: "90s", maxStepPerHour: "0.5%" });
+      expect(human).to.deep.equal({ horizon: 43_200, halfLife: 604_800, minInterval: 90, maxStep: 5n * 10n ** 15n });
+      // VolatilityOracle: MIN/MAX_HORIZON, MIN/MAX_HALF_LIFE, MIN_INTERVAL_FLOOR/MAX_INTERVAL, MIN/MAX_STEP.
+      const lows = parse({ horizon: "1h", halfLife: "60 minutes", minInterval: "1m", maxStepPerHour: "0.01%" });
+      expect(lows).to.deep.equal({ horizon: 3_600, halfLife: 3_600, minInterval: 60, maxStep: 10n ** 14n });
+      const highs = parse({ horizon: "30 days", halfLife: "365 days", minInterval: "1 day", maxStepPerHour: "10%" });
+      expect(highs).to.deep.equal({
+        horizon: 2_592_000,
+        halfLife: 31_536_000,
+        minInterval: 86_400,
+        maxStep: WAD / 10n,
+      });
+    });
+
+    it("test_volatility_outOfRange_namesTheFieldAndTheBounds", () => {
+      const cases: [Partial<RawVolatility>, string][] = [
+        [{ horizon: "0s" }, "volatility.horizon: 0s is outside [3600s, 2592000s]"],
+        [{ horizon: "59 minutes" }, "volatility.horizon: 3540s is outside [3600s, 2592000s]"],
+        [{ horizon: "31 days" }, "volatility.horizon: 2678400s is outside [3600s, 2592000s]"],
+        [{ halfLife: "59m" }, "volatility.halfLife: 3540s is outside [3600s, 31536000s]"],
+        [{ halfLife: "366 days" }, "volatility.halfLife: 31622400s is outside [3600s, 31536000s]"],
+        [{ minInterval: "59s" }, "volatility.minInterval: 59s is outside [60s, 86400s]"],
+        [{ minInterval: "25h" }, "volatility.minInterval: 90000s is outside [60s, 86400s]"],
+        [{ maxStepPerHour: "0.009%" }, `volatility.maxStepPerHour: 90000000000000 is outside ${RANGE_STEP}`],
+        [{ maxStepPerHour: "10.01%" }, `volatility.maxStepPerHour: 100100000000000000 is outside ${RANGE_STEP}`],
+      ];
+      for (const [v, message] of cases) expectConfigError(vol(v), message);
+    });
+
+    it("test_volatility_unparseableOrMissingFields", () => {
+      let e = expectConfigError(
+        vol({ horizon: "1 fortnight" }),
+        `volatility.horizon: "1 fortnight" is not a duration like "1h" or "2 days"`,
+      );
+      expect(e.cause).to.be.instanceOf(UnitError);
+      e = expectConfigError(vol({ maxStepPerHour: "0.0025" }), `volatility.maxStepPerHour: "0.0025" must end with %`);
+      expect(e.cause).to.be.instanceOf(UnitError);
+      expectConfigError(vol({ halfLife: "-1h" }), `volatility.halfLife: "-1h" is not a duration like "1h" or "2 days"`);
+      expectConfigError(
+        vol({ minInterval: "" }),
+        "config.volatility.minInterval: String must contain at least 1 character(s)",
+      );
+      expectConfigError(
+        variant((c) => {
+          const { horizon, halfLife, minInterval } = c.volatility!;
+          c.volatility = { horizon, halfLife, minInterval } as RawVolatility;
+        }),
+        "config.volatility.maxStepPerHour: Required",
+      );
+    });
+  });
+
   describe("top-level numbers", () => {
     it("test_unparseableTopLevelNumbers_nameTheirField", () => {
       const cases: [RawKeelConfig, string][] = [

@@ -931,4 +931,271 @@ describe("KeelMath ↔ src/math", () => {
       ]);
     });
   });
+
+  describe("volatility", () => {
+    const HOUR = 3600n;
+    const DAY = 86_400n;
+    const YEAR = 365n * DAY;
+    const UINT128_MAX = 2n ** 128n - 1n;
+
+    it(`test_volatility_random (seed ${SEED_HEX}): the five volatility helpers equal the mirror`, async () => {
+      const rng = new Rng(SEED ^ 20n);
+      const cases: Case[] = [];
+      for (let i = 0; i < CASES; i++) {
+        // decayDown: realistic half-lives and elapsed up to 80 of them, sometimes raw magnitudes (and halfLife 0).
+        const halfLife = rng.index(10) === 0 ? rng.operand(64) : rng.between(HOUR, YEAR);
+        const span = 80n * (halfLife === 0n ? 1n : halfLife);
+        const elapsed = rng.index(4) === 0 ? rng.magnitude(80) : rng.between(0n, span);
+        cases.push({
+          label: `decayDown(${elapsed}, ${halfLife})`,
+          chain: () => h.decayDown(elapsed, halfLife),
+          mirror: () => m.decayDown(elapsed, halfLife),
+        });
+
+        // returnVarianceUp: a price and a move of up to ±100% (or an arbitrary second price), caps from σmax and H.
+        const p0 = rng.index(20) === 0 ? 0n : rng.magnitude(160);
+        const move = (p0 * rng.between(0n, WAD)) / WAD;
+        const p1 = rng.index(4) === 0 ? rng.magnitude(200) : rng.index(2) === 0 ? p0 + move : p0 - move;
+        const dt = rng.index(20) === 0 ? 0n : rng.between(1n, 30n * DAY);
+        const sigmaMax = rng.between(10n ** 14n, WAD);
+        const horizonForCap = rng.between(HOUR, 30n * DAY);
+        const cap = rng.index(4) === 0 ? rng.operand(256) : m.mulDivDown(sigmaMax, sigmaMax, horizonForCap);
+        cases.push({
+          label: `returnVarianceUp(${p0}, ${p1}, ${dt}, ${cap})`,
+          chain: () => h.returnVarianceUp(p0, p1, dt, cap),
+          mirror: () => m.returnVarianceUp(p0, p1, dt, cap),
+        });
+
+        // ewmaUp: variances (uint128 on chain, any uint256 here), λ in [0, WAD].
+        const old = rng.operand(rng.index(8) === 0 ? 256 : 128);
+        const sample = rng.operand(rng.index(8) === 0 ? 256 : 128);
+        const decay = rng.index(4) === 0 ? m.decayDown(rng.between(0n, 10n * DAY), 3n * DAY) : rng.between(0n, WAD);
+        cases.push({
+          label: `ewmaUp(${old}, ${sample}, ${decay})`,
+          chain: () => h.ewmaUp(old, sample, decay),
+          mirror: () => m.ewmaUp(old, sample, decay),
+        });
+
+        const variance = rng.operand(rng.index(8) === 0 ? 256 : 128);
+        const horizon = rng.index(8) === 0 ? rng.operand(64) : rng.between(HOUR, 30n * DAY);
+        cases.push({
+          label: `horizonSigmaUp(${variance}, ${horizon})`,
+          chain: () => h.horizonSigmaUp(variance, horizon),
+          mirror: () => m.horizonSigmaUp(variance, horizon),
+        });
+
+        const from = rng.operand(rng.index(4) === 0 ? 256 : 64);
+        const to = rng.index(8) === 0 ? from : rng.operand(rng.index(4) === 0 ? 256 : 64);
+        const gap = from > to ? from - to : to - from;
+        const maxMove = rng.index(8) === 0 ? gap : rng.operand(rng.index(4) === 0 ? 256 : 62);
+        cases.push({
+          label: `stepToward(${from}, ${to}, ${maxMove})`,
+          chain: () => h.stepToward(from, to, maxMove),
+          mirror: () => m.stepToward(from, to, maxMove),
+        });
+      }
+      const outcomes = await expectParity(cases);
+      // Most cases are values; the panics are the deliberate zero divisors and overflows.
+      expect(values(outcomes).length > (cases.length * 9) / 10).to.equal(true);
+    });
+
+    it("test_decayDown_edges: elapsed 0 is WAD, whole half-lives are shifts, ≥ 64 are 0, halfLife 0 panics", async () => {
+      const table: [bigint, bigint, bigint | undefined][] = [
+        [0n, 1n, WAD],
+        [0n, HOUR, WAD],
+        [0n, 3n * DAY, WAD],
+        [0n, 2n ** 64n, WAD],
+        [1n, 1n, WAD / 2n],
+        [HOUR, HOUR, 500_000_000_000_000_000n],
+        [3n * DAY, 3n * DAY, WAD / 2n],
+        [59n * HOUR, HOUR, 1n], // WAD >> 59 = 1
+        [60n * HOUR, HOUR, 0n], // WAD < 2^60
+        [64n * HOUR, HOUR, 0n],
+        [64n * HOUR - 1n, HOUR, 0n],
+        [MAX_UINT, 3n, 0n],
+        [HALF, 1n, 0n],
+        [12_345n, 0n, undefined], // Panic(0x12)
+        [0n, 0n, undefined],
+      ];
+      for (const halfLife of [7n, HOUR, 3n * DAY, YEAR]) {
+        for (let k = 0n; k <= 64n; k++) table.push([k * halfLife, halfLife, k === 64n ? 0n : WAD >> k]);
+      }
+      const outcomes = await expectParity(
+        table.map(([elapsed, halfLife, want]) => ({
+          label: `decayDown(${elapsed}, ${halfLife})`,
+          chain: () => h.decayDown(elapsed, halfLife),
+          mirror: () => m.decayDown(elapsed, halfLife),
+          expected: want,
+        })),
+      );
+      table.forEach(([, halfLife], i) => {
+        if (halfLife === 0n) expect(outcomes[i]).to.deep.equal({ kind: "panic", code: PANIC_DIVISION_BY_ZERO });
+      });
+      // 2^-1 is exactly 0.5 (within 1 wei, as asked: 0 wei).
+      expect(await h.decayDown(3n * DAY, 3n * DAY)).to.equal(WAD / 2n);
+    });
+
+    it(`test_decayDown_semigroup_accuracy_monotone (seed ${SEED_HEX}): λ(a)λ(b) ≈ λ(a + b) to 1e-15`, async () => {
+      const rng = new Rng(SEED ^ 21n);
+      const triples: [bigint, bigint, bigint][] = [];
+      for (let i = 0; i < 200; i++) {
+        const halfLife = rng.between(HOUR, YEAR);
+        triples.push([rng.between(0n, 3n * halfLife), rng.between(0n, 3n * halfLife), halfLife]);
+      }
+      const got = await Promise.all(
+        triples.map(([a, b, hl]) => Promise.all([h.decayDown(a, hl), h.decayDown(b, hl), h.decayDown(a + b, hl)])),
+      );
+      triples.forEach(([a, b, hl], i) => {
+        const [la, lb, lab] = got[i]!;
+        expect([la, lb, lab]).to.deep.equal([m.decayDown(a, hl), m.decayDown(b, hl), m.decayDown(a + b, hl)]);
+        // λ(a + b) ≥ 2^-6 WAD here, so 1e-15 relative is ≥ 15 wei: room for the rounding of three decays.
+        const product = m.mulWadDown(la, lb);
+        const gap = product > lab ? product - lab : lab - product;
+        const label = `λ(${a})λ(${b}) = ${product} vs λ(${a + b}) = ${lab}, half-life ${hl}`;
+        expect(gap * 10n ** 15n <= lab, label).to.equal(true);
+        // And each λ is 2^(-elapsed/halfLife) to 1e-15 (a double is good to ~1e-16 here).
+        const exact = 1e18 * Math.pow(2, -Number(a) / Number(hl));
+        expect(Math.abs(Number(la) - exact) <= exact * 1e-15, `λ(${a}, ${hl}) = ${la} vs ${exact}`).to.equal(true);
+      });
+
+      // Monotone: non-increasing in elapsed, strictly while above 1e9, including across whole half-lives.
+      const halfLife = 3n * DAY;
+      const grid: bigint[] = [];
+      for (let t = 0n; t <= 70n * halfLife; t += halfLife / 7n) grid.push(t);
+      for (let k = 1n; k <= 66n; k++) grid.push(k * halfLife - 1n, k * halfLife, k * halfLife + 1n);
+      grid.sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+      const lambdas = await Promise.all(grid.map((t) => h.decayDown(t, halfLife)));
+      for (let i = 1; i < grid.length; i++) {
+        const [prev, cur] = [lambdas[i - 1]!, lambdas[i]!];
+        const label = `λ(${grid[i]}) = ${cur} vs λ(${grid[i - 1]}) = ${prev}`;
+        expect(prev > 10n ** 9n ? cur < prev : cur <= prev, label).to.equal(true);
+      }
+      expect(lambdas[lambdas.length - 1]).to.equal(0n);
+    });
+
+    it("test_returnVarianceUp_edges: no move is 0, rounds up, cap, huge return, zero price or time panic", async () => {
+      const [p100, p110, p90] = [100n * WAD, 110n * WAD, 90n * WAD];
+      const cap = m.mulDivDown(WAD / 4n, WAD / 4n, DAY); // σmax 25% over one day
+      const table: [bigint, bigint, bigint, bigint, bigint | undefined][] = [
+        [p100, p100, HOUR, MAX_UINT, 0n],
+        [1n, 1n, 1n, 0n, 0n],
+        [3000n * WAD, 3000n * WAD, 1n, cap, 0n],
+        // r = 10%: r² / 1h = 1e34 / 3600, rounded up.
+        [p100, p110, HOUR, MAX_UINT, 2_777_777_777_777_777_777_777_777_777_778n],
+        [p100, p90, HOUR, MAX_UINT, 2_777_777_777_777_777_777_777_777_777_778n],
+        // Returns are relative to the previous price, rounded up: 10/110 → 90909090909090910.
+        [p110, p100, 1n, MAX_UINT, 90_909_090_909_090_910n ** 2n],
+        [3n, 4n, 1n, MAX_UINT, 333_333_333_333_333_334n ** 2n],
+        [p100, p110, 7n, MAX_UINT, (10n ** 34n + 6n) / 7n],
+        // +1000% in an hour: far above the cap, so the cap.
+        [3000n * WAD, 33_000n * WAD, HOUR, cap, cap],
+        [p100, p110, HOUR, 1n, 1n],
+        // |return| at 2^128 − 1 is squared; above it the cap is returned without dividing.
+        [WAD, WAD + UINT128_MAX, 1n, MAX_UINT, UINT128_MAX * UINT128_MAX],
+        [WAD, WAD + UINT128_MAX + 1n, 1n, 42n, 42n],
+        [WAD, 2n ** 200n, 0n, cap, cap],
+        // Elapsed 0 (with a representable return) and a previous price of 0 divide by zero.
+        [p100, p110, 0n, cap, undefined],
+        [p100, p100, 0n, cap, undefined],
+        [0n, p100, HOUR, cap, undefined],
+        [0n, 0n, HOUR, cap, undefined],
+      ];
+      const outcomes = await expectParity(
+        table.map(([p0, p1, dt, c, want]) => ({
+          label: `returnVarianceUp(${p0}, ${p1}, ${dt}, ${c})`,
+          chain: () => h.returnVarianceUp(p0, p1, dt, c),
+          mirror: () => m.returnVarianceUp(p0, p1, dt, c),
+          expected: want,
+        })),
+      );
+      table.forEach(([, , , , want], i) => {
+        if (want === undefined) expect(outcomes[i]).to.deep.equal({ kind: "panic", code: PANIC_DIVISION_BY_ZERO });
+      });
+      expect(cap).to.equal(723_379_629_629_629_629_629_629_629_629n);
+    });
+
+    it("test_ewmaUp_edges: λ = 1 keeps old, λ = 0 takes sample, equal inputs within 1 wei, overflow", async () => {
+      const x = 723_379_629_629_629_629_629_629_629_629n;
+      const table: [bigint, bigint, bigint, bigint | undefined][] = [
+        [0n, 0n, WAD / 2n, 0n],
+        [x, 0n, WAD, x],
+        [x, 12_345n, WAD, x],
+        [12_345n, x, 0n, x],
+        [3n, 5n, WAD / 2n, 5n], // ⌈1.5⌉ + ⌈2.5⌉
+        [x, x, WAD / 2n, x + 1n], // x odd: both halves round up
+        [x - 1n, x - 1n, WAD / 2n, x - 1n],
+        [UINT128_MAX, UINT128_MAX, 1n, UINT128_MAX + 1n],
+        [MAX_UINT, 0n, WAD, MAX_UINT],
+        [MAX_UINT, MAX_UINT, WAD / 2n, undefined], // 2^255 + 2^255: Panic(0x11)
+      ];
+      const outcomes = await expectParity(
+        table.map(([old, sample, decay, want]) => ({
+          label: `ewmaUp(${old}, ${sample}, ${decay})`,
+          chain: () => h.ewmaUp(old, sample, decay),
+          mirror: () => m.ewmaUp(old, sample, decay),
+          expected: want,
+        })),
+      );
+      expect(outcomes[outcomes.length - 1]).to.deep.equal({ kind: "panic", code: PANIC_OVERFLOW });
+      // λ > WAD underflows (1 − λ): the chain panics, the mirror refuses the negative operand.
+      expect(await chainOutcome(h.ewmaUp(1n, 1n, WAD + 1n))).to.deep.equal({ kind: "panic", code: PANIC_OVERFLOW });
+      expect(() => m.ewmaUp(1n, 1n, WAD + 1n)).to.throw(m.MathError, "negative operand");
+    });
+
+    it("test_horizonSigmaUp_edges: exact roots, rounding up, the cap maps back to σmax, overflow", async () => {
+      const table: [bigint, bigint, bigint | undefined][] = [
+        [0n, DAY, 0n],
+        [10n ** 30n, HOUR, 6n * 10n ** 16n], // sqrt(3.6e33) = 6%
+        [10n ** 30n + 1n, HOUR, 6n * 10n ** 16n + 1n],
+        [1n, 1n, 1n],
+        [2n, 1n, 2n],
+        [UINT128_MAX, 2n ** 32n - 1n, undefined], // no anchor: checked against the mirror only
+        [HALF, 2n, undefined], // Panic(0x11)
+      ];
+      // The cap σmax² / H (floor) maps back to exactly σmax for every σmax ≥ 1e14 and H ≤ 30 days.
+      for (const sigmaMax of [10n ** 14n, 5n * 10n ** 16n, WAD / 4n, 27n * 10n ** 16n, WAD]) {
+        for (const horizon of [HOUR, DAY, 30n * DAY]) {
+          table.push([m.mulDivDown(sigmaMax, sigmaMax, horizon), horizon, sigmaMax]);
+        }
+      }
+      const outcomes = await expectParity(
+        table.map(([variance, horizon, want]) => ({
+          label: `horizonSigmaUp(${variance}, ${horizon})`,
+          chain: () => h.horizonSigmaUp(variance, horizon),
+          mirror: () => m.horizonSigmaUp(variance, horizon),
+          expected: want,
+        })),
+      );
+      expect(outcomes[5]!.kind).to.equal("value");
+      expect(outcomes[6]).to.deep.equal({ kind: "panic", code: PANIC_OVERFLOW });
+    });
+
+    it("test_stepToward_edges: up and down by at most maxMove, exact arrival, no move, extremes", async () => {
+      const table: [bigint, bigint, bigint, bigint][] = [
+        [5n, 10n, 3n, 8n], // up, limited
+        [5n, 10n, 5n, 10n], // up, exactly reaches
+        [5n, 10n, 6n, 10n], // up, stops at the target
+        [10n, 5n, 3n, 7n], // down, limited
+        [10n, 5n, 5n, 5n], // down, exactly reaches
+        [10n, 5n, 99n, 5n],
+        [7n, 7n, 0n, 7n],
+        [7n, 7n, MAX_UINT, 7n],
+        [5n, 10n, 0n, 5n],
+        [10n, 5n, 0n, 10n],
+        [WAD / 20n, WAD / 4n, 25n * 10n ** 14n, 525n * 10n ** 14n], // 5% → 25% by 0.25 points
+        [0n, MAX_UINT, MAX_UINT - 1n, MAX_UINT - 1n],
+        [0n, MAX_UINT, MAX_UINT, MAX_UINT],
+        [MAX_UINT, 0n, MAX_UINT, 0n],
+        [MAX_UINT, 0n, 1n, MAX_UINT - 1n],
+      ];
+      await expectParity(
+        table.map(([from, to, maxMove, want]) => ({
+          label: `stepToward(${from}, ${to}, ${maxMove})`,
+          chain: () => h.stepToward(from, to, maxMove),
+          mirror: () => m.stepToward(from, to, maxMove),
+          expected: want,
+        })),
+      );
+    });
+  });
 });

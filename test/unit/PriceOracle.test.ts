@@ -105,6 +105,16 @@ describe("PriceOracle", () => {
       expect(await keel.oracle.getPrice(max.asset)).to.equal(7n * WAD);
     });
 
+    it("test_getPrice_positiveAnswerRoundingToZero_revertsPriceRoundsToZero", async () => {
+      const keel = await loadKeel();
+      const tiny = await freshFeed(keel, 36, e(18) - 1n); // 0.999…e-18 USD: positive, but 0 in wad
+      await expect(keel.oracle.getPrice(tiny.asset))
+        .to.be.revertedWithCustomError(keel.oracle, "PriceRoundsToZero")
+        .withArgs(tiny.asset);
+      const smallest = await freshFeed(keel, 36, e(18)); // exactly 1 wei of wad
+      expect(await keel.oracle.getPrice(smallest.asset)).to.equal(1n);
+    });
+
     it("test_getPrice_composite_isMulWadDownOfRateAndBase", async () => {
       const keel = await loadKeel();
       const { token, feed: rateFeed, baseFeed } = keel.assets.wstETH!;
