@@ -42,6 +42,14 @@ contract Lens {
         uint256 badDebt; // [wad] bad debt a liquidation would record now (insolvent positions)
     }
 
+    /// @notice Health of a range of positions with debt, in parallel arrays (see `healthScan`).
+    struct HealthScan {
+        uint256[] ids; // ascending
+        uint256[] hf; // [wad]; 0 where `priced` is false
+        uint256[] debt; // [wad] as of now
+        bool[] priced; // false where an oracle read for the position failed
+    }
+
     uint256 public constant MAX_BATCH = 500;
 
     IVaultEngine public immutable engine;
@@ -93,6 +101,33 @@ contract Lens {
         }
         assembly ("memory-safe") {
             mstore(views, found)
+        }
+    }
+
+    /// @notice Health of every open position with debt among ids `fromId` .. `toId`, in parallel arrays: the
+    /// compact form of `positions` that keepers sweep with (no owner, no per-asset detail, cheap to decode).
+    function healthScan(uint256 fromId, uint256 toId) external view returns (HealthScan memory scan) {
+        if (toId < fromId) return scan;
+        uint256 gap = toId - fromId;
+        if (gap >= MAX_BATCH) revert BatchTooLarge(gap == type(uint256).max ? gap : gap + 1, MAX_BATCH);
+        uint256 last = engine.lastPositionId();
+        if (toId > last) toId = last;
+        scan = HealthScan(new uint256[](gap + 1), new uint256[](gap + 1), new uint256[](gap + 1), new bool[](gap + 1));
+        uint256 found;
+        Market memory m = _market();
+        for (uint256 id = fromId; id <= toId; ++id) {
+            (bool withDebt, PositionView memory v) = _health(id, m);
+            if (!withDebt) continue;
+            (scan.ids[found], scan.hf[found], scan.debt[found], scan.priced[found]) = (id, v.hf, v.debt, v.priced);
+            ++found;
+        }
+        (uint256[] memory ids, uint256[] memory hf, uint256[] memory debt, bool[] memory priced) =
+            (scan.ids, scan.hf, scan.debt, scan.priced);
+        assembly ("memory-safe") {
+            mstore(ids, found)
+            mstore(hf, found)
+            mstore(debt, found)
+            mstore(priced, found)
         }
     }
 
@@ -212,6 +247,12 @@ contract Lens {
         v.id = id;
         v.owner = nft.ownerOf(id);
         v.mode = mode;
+        _value(v, classKey, normDebt, m);
+    }
+
+    /// @dev Fills assets, amounts, values, debt and health of `v` (whose id is set).
+    function _value(PositionView memory v, address classKey, uint256 normDebt, Market memory m) internal view {
+        uint256 id = v.id;
         v.assets = engine.collateralAssets(id);
         uint256 k = v.assets.length;
         v.amounts = new uint256[](k);
@@ -235,6 +276,18 @@ contract Lens {
             (uint256 lm, uint256 li) = _losses(m, v, idx);
             (v.hf, v.hfInitial) =
                 (KeelMath.healthFactorDown(v.value, lm, v.debt), KeelMath.healthFactorDown(v.value, li, v.debt));
+        }
+    }
+
+    /// @dev `id` valued without its owner, when it exists and has debt.
+    function _health(uint256 id, Market memory m) internal view returns (bool withDebt, PositionView memory v) {
+        try engine.positionInfo(id) returns (IVaultEngineTypes.Mode mode, address classKey, uint256 normDebt) {
+            if (normDebt == 0) return (false, v);
+            (v.id, v.mode) = (id, mode);
+            _value(v, classKey, normDebt, m);
+            return (true, v);
+        } catch {
+            return (false, v);
         }
     }
 
