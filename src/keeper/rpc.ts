@@ -1,0 +1,91 @@
+/**
+ * The keeper's RPC access: one JsonRpcProvider pinned to the manifest's chain (no network detection loops when
+ * the node is down), every call counted by method, and transient failures retried with exponential backoff.
+ * Reverts are not retried: they are answers.
+ */
+import { JsonRpcProvider, type Provider } from "ethers";
+
+export class RpcError extends Error {
+  override name = "RpcError";
+  constructor(
+    message: string,
+    readonly method: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface RpcOptions {
+  /** Attempts per call before giving up (the keeper loop then backs off and tries again later). */
+  attempts: number;
+  /** First retry delay; doubles each attempt. */
+  backoffMs: number;
+  /** Per-request timeout. */
+  timeoutMs: number;
+}
+
+export const DEFAULT_RPC: RpcOptions = { attempts: 3, backoffMs: 200, timeoutMs: 10_000 };
+
+export class Rpc {
+  readonly provider: JsonRpcProvider;
+  /** Calls by method name since start, and failed attempts. */
+  readonly calls = new Map<string, number>();
+  errors = 0;
+  onError?: (method: string, error: unknown) => void;
+
+  constructor(
+    readonly url: string,
+    readonly chainId: number,
+    private readonly options: RpcOptions = DEFAULT_RPC,
+  ) {
+    this.provider = new JsonRpcProvider(url, chainId, { staticNetwork: true, pollingInterval: 500 });
+    this.provider._getConnection().timeout = options.timeoutMs;
+  }
+
+  /** Runs `fn` against the provider, retrying transient failures. */
+  async call<T>(method: string, fn: (provider: Provider) => Promise<T>): Promise<T> {
+    let delay = this.options.backoffMs;
+    for (let attempt = 1; ; attempt++) {
+      this.calls.set(method, (this.calls.get(method) ?? 0) + 1);
+      try {
+        return await fn(this.provider);
+      } catch (e) {
+        if (!isTransient(e)) throw e;
+        this.errors++;
+        this.onError?.(method, e);
+        if (attempt >= this.options.attempts) {
+          throw new RpcError(`${method}: RPC unavailable after ${attempt} attempts (${short(e)})`, method, { cause: e });
+        }
+        await sleep(delay);
+        delay *= 2;
+      }
+    }
+  }
+
+  /** Total calls since start. */
+  get totalCalls(): number {
+    let n = 0;
+    for (const c of this.calls.values()) n += c;
+    return n;
+  }
+
+  destroy(): void {
+    this.provider.destroy();
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A network-level failure (connection refused, timeout, bad gateway), as opposed to a revert or a bad request. */
+export function isTransient(e: unknown): boolean {
+  const err = e as { code?: string; message?: string; error?: { code?: number } };
+  if (err?.code === "CALL_EXCEPTION" || err?.code === "INVALID_ARGUMENT" || err?.code === "NONCE_EXPIRED") return false;
+  if (err?.code === "TIMEOUT" || err?.code === "NETWORK_ERROR" || err?.code === "SERVER_ERROR") return true;
+  const text = `${err?.message ?? e}`;
+  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up|fetch failed|timeout|missing response|bad response|503|502/i.test(
+    text,
+  );
+}
+
+export const short = (e: unknown): string => `${(e as Error)?.message ?? e}`.split("\n")[0]!.slice(0, 200);

@@ -1,0 +1,273 @@
+/**
+ * Sends the keeper's transactions: simulate first (eth_call), then sign with our own nonce under a cross-process
+ * lock, price with EIP-1559 fees, replace a transaction that stays pending with bumped fees, and classify the
+ * outcome. A revert that means "someone was first" (the position is no longer liquidatable, the call is already
+ * open, …) is success, not an error.
+ */
+import { Interface, type TransactionReceipt, type Wallet } from "ethers";
+import {
+  FlashLiquidator__factory,
+  KeelUSD__factory,
+  PriceOracle__factory,
+  RiskModel__factory,
+  VaultEngine__factory,
+  VolatilityOracle__factory,
+} from "../../typechain-types";
+import type { Logger } from "./log";
+import { NonceLock } from "./nonceLock";
+import { isTransient, type Rpc, short, sleep } from "./rpc";
+
+/** Every custom error a keeper transaction can revert with, so reverts are reported by name. */
+const ERRORS = new Interface(
+  [
+    VaultEngine__factory.abi,
+    FlashLiquidator__factory.abi,
+    VolatilityOracle__factory.abi,
+    PriceOracle__factory.abi,
+    RiskModel__factory.abi,
+    KeelUSD__factory.abi,
+  ]
+    .flat()
+    .filter((f, i, all) => f.type === "error" && all.findIndex((g) => g.type === "error" && g.name === f.name) === i),
+);
+
+/** Reverts that mean the work was already done (by another keeper, the owner, or an earlier block). */
+export const ALREADY_DONE = new Set([
+  "NotLiquidatable",
+  "NotCallable",
+  "AlreadyCalled",
+  "NotCalled",
+  "PositionNotFound",
+  "NoDebt",
+  "NothingToRepay",
+  "NothingToCollect",
+  "PokeTooSoon",
+  "StillUnhealthy",
+]);
+
+export interface TxRequest {
+  to: string;
+  data: string;
+  /** What this is, for logs and metrics: "liquidate", "marginCall", … */
+  kind: string;
+  /** Log context (position id, asset, …). */
+  context?: Record<string, unknown>;
+}
+
+export type SendOutcome =
+  | { status: "mined"; hash: string; gasUsed: bigint; gasCost: bigint; receipt: TransactionReceipt }
+  | { status: "alreadyDone"; reason: string }
+  | { status: "simulatedRevert"; reason: string }
+  | { status: "dryRun"; gasEstimate: bigint }
+  | { status: "revertedOnChain"; hash: string; gasCost: bigint }
+  | { status: "failed"; error: string };
+
+export interface SenderOptions {
+  dryRun: boolean;
+  /** A transaction pending this long is replaced with bumped fees. */
+  bumpAfterMs: number;
+  /** Fee increase per replacement, in percent (nodes require at least 10). */
+  bumpPercent: number;
+  /** Never pay more than this per gas [wei]. */
+  maxFeePerGas: bigint;
+  /** Replacements before giving up on a nonce (it stays pending; the next send re-reads the nonce). */
+  maxBumps: number;
+  /** How often to poll for a receipt. */
+  pollMs: number;
+}
+
+export const DEFAULT_SENDER: SenderOptions = {
+  dryRun: false,
+  bumpAfterMs: 15_000,
+  bumpPercent: 15,
+  maxFeePerGas: 500n * 10n ** 9n,
+  maxBumps: 5,
+  pollMs: 250,
+};
+
+/** A decoded revert: the custom error's name and arguments, or the raw message. */
+export function revertReason(e: unknown): string {
+  const data = findRevertData(e);
+  if (data && data !== "0x") {
+    try {
+      const parsed = ERRORS.parseError(data);
+      if (parsed) return `${parsed.name}(${parsed.args.map(String).join(", ")})`;
+    } catch {
+      // not one of ours
+    }
+    return `revert ${data.slice(0, 74)}`;
+  }
+  return short(e);
+}
+
+function findRevertData(e: unknown): string | undefined {
+  let cur = e as { data?: unknown; error?: unknown; info?: { error?: { data?: unknown } } } | undefined;
+  for (let depth = 0; cur && depth < 5; depth++) {
+    if (typeof cur.data === "string" && cur.data.startsWith("0x")) return cur.data;
+    const infoData = cur.info?.error?.data;
+    if (typeof infoData === "string" && infoData.startsWith("0x")) return infoData;
+    cur = (cur.error ?? undefined) as typeof cur;
+  }
+  return undefined;
+}
+
+export class TxSender {
+  readonly address: string;
+  private readonly lock: NonceLock;
+  private nextNonce?: number;
+  sent = 0;
+  bumped = 0;
+
+  constructor(
+    private readonly rpc: Rpc,
+    private readonly wallet: Wallet,
+    private readonly options: SenderOptions = DEFAULT_SENDER,
+    private readonly log?: Logger,
+  ) {
+    this.address = wallet.address;
+    this.lock = new NonceLock(wallet.address);
+  }
+
+  /** Simulates; on success sends (unless dry-run) and waits for the receipt. Never throws. */
+  async send(req: TxRequest): Promise<SendOutcome> {
+    const ctx = { kind: req.kind, ...req.context };
+    let gasEstimate: bigint;
+    try {
+      gasEstimate = await this.rpc.call("estimateGas", (p) =>
+        p.estimateGas({ from: this.address, to: req.to, data: req.data }),
+      );
+    } catch (e) {
+      if (isTransient(e)) return { status: "failed", error: short(e) };
+      const reason = revertReason(e);
+      const name = reason.split("(")[0]!;
+      if (ALREADY_DONE.has(name)) {
+        this.log?.info({ ...ctx, reason }, "already done");
+        return { status: "alreadyDone", reason };
+      }
+      this.log?.warn({ ...ctx, reason }, "simulation reverted: not sending");
+      return { status: "simulatedRevert", reason };
+    }
+    if (this.options.dryRun) {
+      this.log?.info({ ...ctx, gasEstimate }, "dry run: would send");
+      return { status: "dryRun", gasEstimate };
+    }
+    try {
+      return await this.broadcastAndWait(req, (gasEstimate * 12n) / 10n + 10_000n, ctx);
+    } catch (e) {
+      this.log?.error({ ...ctx, error: short(e) }, "send failed");
+      return { status: "failed", error: short(e) };
+    }
+  }
+
+  private async broadcastAndWait(req: TxRequest, gasLimit: bigint, ctx: Record<string, unknown>): Promise<SendOutcome> {
+    let fees = await this.fees();
+    const sent = await this.broadcast(req, gasLimit, fees);
+    const nonce = sent.nonce;
+    let hash = sent.hash;
+    const hashes = [hash];
+    for (let bumps = 0; ; ) {
+      const receipt = await this.waitAny(hashes, this.options.bumpAfterMs);
+      if (receipt) return this.outcome(receipt, ctx);
+      if (bumps >= this.options.maxBumps) {
+        this.nextNonce = undefined;
+        return { status: "failed", error: `nonce ${nonce} still pending after ${bumps} fee bumps` };
+      }
+      bumps++;
+      fees = bump(fees, this.options.bumpPercent, this.options.maxFeePerGas);
+      try {
+        hash = await this.sign(req, gasLimit, fees, nonce);
+        hashes.push(hash);
+        this.bumped++;
+        this.log?.info({ ...ctx, nonce, hash, maxFeePerGas: fees.maxFeePerGas }, "replaced a stuck transaction");
+      } catch (e) {
+        // "nonce too low": one of our transactions with this nonce was mined meanwhile; the wait finds it.
+        if (!/nonce|already known|underpriced/i.test(short(e))) throw e;
+      }
+    }
+  }
+
+  /** Takes the next nonce under the lock and broadcasts; retries once on a nonce race. */
+  private async broadcast(
+    req: TxRequest,
+    gasLimit: bigint,
+    fees: Fees,
+  ): Promise<{ nonce: number; hash: string }> {
+    return this.lock.with(async () => {
+      for (let attempt = 0; ; attempt++) {
+        const pending = await this.rpc.call("getTransactionCount", (p) => p.getTransactionCount(this.address, "pending"));
+        const nonce = Math.max(pending, this.nextNonce ?? 0);
+        try {
+          const hash = await this.sign(req, gasLimit, fees, nonce);
+          this.nextNonce = nonce + 1;
+          this.sent++;
+          return { nonce, hash };
+        } catch (e) {
+          if (attempt < 3 && /nonce|already known|underpriced/i.test(short(e))) {
+            this.nextNonce = undefined;
+            continue;
+          }
+          throw e;
+        }
+      }
+    });
+  }
+
+  private async sign(req: TxRequest, gasLimit: bigint, fees: Fees, nonce: number): Promise<string> {
+    const signed = await this.wallet.signTransaction({
+      type: 2,
+      chainId: this.rpc.chainId,
+      to: req.to,
+      data: req.data,
+      nonce,
+      gasLimit,
+      maxFeePerGas: fees.maxFeePerGas,
+      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+    });
+    const response = await this.rpc.call("sendRawTransaction", (p) => p.broadcastTransaction(signed));
+    return response.hash;
+  }
+
+  /** The first receipt among `hashes` (a transaction and its replacements), or undefined after `ms`. */
+  private async waitAny(hashes: string[], ms: number): Promise<TransactionReceipt | undefined> {
+    const until = Date.now() + ms;
+    for (;;) {
+      for (const h of hashes) {
+        const receipt = await this.rpc.call("getTransactionReceipt", (p) => p.getTransactionReceipt(h));
+        if (receipt) return receipt;
+      }
+      if (Date.now() >= until) return undefined;
+      await sleep(this.options.pollMs);
+    }
+  }
+
+  private outcome(receipt: TransactionReceipt, ctx: Record<string, unknown>): SendOutcome {
+    const gasCost = receipt.gasUsed * receipt.gasPrice;
+    if (receipt.status !== 1) {
+      this.log?.warn({ ...ctx, hash: receipt.hash }, "transaction reverted on chain (front-run between simulation and inclusion)");
+      return { status: "revertedOnChain", hash: receipt.hash, gasCost };
+    }
+    this.log?.info({ ...ctx, hash: receipt.hash, gasUsed: receipt.gasUsed, block: receipt.blockNumber }, "mined");
+    return { status: "mined", hash: receipt.hash, gasUsed: receipt.gasUsed, gasCost, receipt };
+  }
+
+  private async fees(): Promise<Fees> {
+    const data = await this.rpc.call("feeData", (p) => p.getFeeData());
+    const tip = data.maxPriorityFeePerGas ?? 10n ** 9n;
+    const max = data.maxFeePerGas ?? (data.gasPrice ?? 10n ** 9n) * 2n;
+    const cap = this.options.maxFeePerGas;
+    return { maxFeePerGas: max > cap ? cap : max, maxPriorityFeePerGas: tip > cap ? cap : tip };
+  }
+}
+
+interface Fees {
+  maxFeePerGas: bigint;
+  maxPriorityFeePerGas: bigint;
+}
+
+function bump(f: Fees, percent: number, cap: bigint): Fees {
+  const up = (x: bigint): bigint => {
+    const next = (x * BigInt(100 + percent)) / 100n + 1n;
+    return next > cap ? cap : next;
+  };
+  return { maxFeePerGas: up(f.maxFeePerGas), maxPriorityFeePerGas: up(f.maxPriorityFeePerGas) };
+}
