@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { MaxUint256 } from "ethers";
 import hre, { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
@@ -12,6 +13,7 @@ import { expectedHealth } from "../helpers/mirror";
 import { assetOf, fundForManager, mirrorDebt, Mode, units, YEAR } from "../helpers/periphery";
 
 type PositionView = Lens.PositionViewStructOutput;
+type HealthScan = Lens.HealthScanStructOutput;
 
 const WAD = m.WAD;
 const BLOCK_GAS_CAP = 16_777_216n; // a common eth_call / transaction gas cap (2^24)
@@ -84,9 +86,59 @@ async function expectPricedView(keel: Keel, v: PositionView, id: bigint): Promis
   expect(v.priced, `${what} priced`).to.equal(true);
 }
 
+const COUNT = 500;
+
+/** Keel with `COUNT` isolated WETH positions with debt, opened through the manager. */
+async function crowdedFixture(): Promise<Keel> {
+  const keel = await keelFixture();
+  const [, alice] = await ethers.getSigners();
+  const weth = await fundForManager(keel, "WETH", alice!, units(BigInt(COUNT), 18) * 2n);
+  const manager = keel.manager.connect(alice!);
+  for (let i = 0; i < COUNT; i++) {
+    // Vary collateral and debt so no two positions are alike.
+    await manager.openAndBorrow(weth, units(1n, 18) + BigInt(i) * 10n ** 15n, 1_000n * WAD + BigInt(i) * WAD, alice!.address);
+  }
+  return keel;
+}
+
 const valuesOf = (v: PositionView): bigint[] => [...v.assetValues];
 
 const ids = (views: readonly PositionView[]): bigint[] => views.map((v) => v.id);
+
+/** A scan's parallel arrays as plain arrays: [ids, hf, debt, priced]. */
+const columns = (s: HealthScan): [bigint[], bigint[], bigint[], boolean[]] => [[...s.ids], [...s.hf], [...s.debt], [...s.priced]];
+
+/**
+ * Asserts `scan` (healthScan(from, to)) is exactly the positions with debt of positions(from, to), ascending, with the
+ * same hf, debt and priced; and that each debt is engine.debtOf, each priced hf engine.healthFactor, each unpriced hf 0.
+ */
+async function expectScan(keel: Keel, scan: HealthScan, from: bigint, to: bigint): Promise<void> {
+  const n = scan.ids.length;
+  expect([scan.hf.length, scan.debt.length, scan.priced.length], "parallel arrays").to.deep.equal([n, n, n]);
+  for (let i = 1; i < n; i++) expect(scan.ids[i]!, "ascending").to.be.gt(scan.ids[i - 1]!);
+  const full = (await keel.lens.positions(from, to)).filter((v) => v.debt !== 0n);
+  expect([...scan.ids], "ids = positions() with debt").to.deep.equal(ids(full));
+  for (const [i, v] of full.entries()) {
+    const what = `position ${v.id}`;
+    expect([scan.hf[i], scan.debt[i], scan.priced[i]], `${what} = positions()`).to.deep.equal([v.hf, v.debt, v.priced]);
+    expect(scan.debt[i], `${what} debt = engine`).to.equal(await keel.engine.debtOf(v.id));
+    if (scan.priced[i]) {
+      expect(scan.hf[i], `${what} hf = engine`).to.equal((await keel.engine.healthFactor(v.id))[0]);
+    } else {
+      expect(scan.hf[i], `${what} unpriced hf`).to.equal(0n);
+    }
+  }
+}
+
+/** Republishes every mock feed's latest answer except `stale`'s, which goes stale once past its heartbeat. */
+async function refreshFeedsBut(keel: Keel, stale: string): Promise<void> {
+  const skip = keel.assets[stale]!.feed;
+  const feeds = new Set(Object.values(keel.assets).flatMap((a) => (a.baseFeed ? [a.feed, a.baseFeed] : [a.feed])));
+  for (const feed of feeds) {
+    if (feed.target === skip.target) continue;
+    await (await feed.updateAnswer(await feed.latestAnswer())).wait();
+  }
+}
 
 describe("Lens", () => {
   describe("positions", () => {
@@ -266,22 +318,191 @@ describe("Lens", () => {
     });
   });
 
-  describe("gas", () => {
-    const COUNT = 500;
-
-    /** Keel with `COUNT` isolated WETH positions with debt, opened through the manager. */
-    async function crowdedFixture(): Promise<Keel> {
-      const keel = await keelFixture();
-      const [, alice] = await ethers.getSigners();
-      const weth = await fundForManager(keel, "WETH", alice!, units(BigInt(COUNT), 18) * 2n);
-      const manager = keel.manager.connect(alice!);
-      for (let i = 0; i < COUNT; i++) {
-        // Vary collateral and debt so no two positions are alike.
-        await manager.openAndBorrow(weth, units(1n, 18) + BigInt(i) * 10n ** 15n, 1_000n * WAD + BigInt(i) * WAD, alice!.address);
+  describe("healthScan", () => {
+    it("test_healthScan_range: exactly the open positions with debt, ascending, equal to positions() and the engine", async () => {
+      const { keel } = await loadFixture(lensFixture);
+      const scan = await keel.lens.healthScan(1n, 8n);
+      expect([...scan.ids]).to.deep.equal([1n, 2n, 3n, 6n, 7n, 8n]); // 4 has no debt, 5 is closed
+      expect([...scan.priced]).to.deep.equal(Array(6).fill(true));
+      await expectScan(keel, scan, 1n, 8n);
+      // Isolated and cross alike, against the TS mirror too.
+      for (const [i, id] of scan.ids.entries()) {
+        expect(scan.hf[i], `position ${id} hf = mirror`).to.equal((await expectedHealth(keel, id)).hf);
+        expect(scan.debt[i], `position ${id} debt = mirror`).to.equal(await mirrorDebt(keel, id));
       }
-      return keel;
-    }
+      // Sub-ranges: each is the matching slice.
+      for (const [from, to, want] of [
+        [2n, 6n, [2n, 3n, 6n]],
+        [3n, 3n, [3n]],
+        [4n, 7n, [6n, 7n]],
+        [8n, 8n, [8n]],
+      ] as const) {
+        const part = await keel.lens.healthScan(from, to);
+        expect([...part.ids], `healthScan(${from}, ${to})`).to.deep.equal(want);
+        await expectScan(keel, part, from, to);
+      }
+      // After a year of accrual (feeds republished), still equal to positions() and the engine.
+      await time.increase(YEAR);
+      await refreshFeeds(keel);
+      const later = await keel.lens.healthScan(1n, 8n);
+      expect([...later.ids]).to.deep.equal([...scan.ids]);
+      for (let i = 0; i < later.ids.length; i++) expect(later.debt[i]!, `position ${later.ids[i]} accrued`).to.be.gt(scan.debt[i]!);
+      await expectScan(keel, later, 1n, 8n);
+      await checkInvariants(keel);
+    });
 
+    it("test_healthScan_edges: toId past lastPositionId is clipped; toId < fromId and empty ranges return empty arrays", async () => {
+      const { keel } = await loadFixture(lensFixture);
+      const empty = [[], [], [], []];
+      expect(columns(await keel.lens.healthScan(3n, 2n)), "toId < fromId").to.deep.equal(empty);
+      expect(columns(await keel.lens.healthScan(MaxUint256, 0n)), "toId < fromId, far apart").to.deep.equal(empty);
+      expect(columns(await keel.lens.healthScan(4n, 5n)), "no debt, closed").to.deep.equal(empty);
+      expect(columns(await keel.lens.healthScan(0n, 0n)), "id 0").to.deep.equal(empty);
+      expect(columns(await keel.lens.healthScan(9n, 20n)), "past the last id").to.deep.equal(empty);
+      expect(columns(await keel.lens.healthScan(MaxUint256 - 499n, MaxUint256)), "at the top of uint256").to.deep.equal(empty);
+
+      const clipped = await keel.lens.healthScan(7n, 506n);
+      expect([...clipped.ids]).to.deep.equal([7n, 8n]);
+      expect(columns(clipped)).to.deep.equal(columns(await keel.lens.healthScan(7n, 8n)));
+      await expectScan(keel, clipped, 7n, 506n);
+      const fromZero = await keel.lens.healthScan(0n, 499n);
+      expect([...fromZero.ids]).to.deep.equal([1n, 2n, 3n, 6n, 7n, 8n]);
+      await expectScan(keel, fromZero, 0n, 499n);
+    });
+
+    it("test_healthScan_batchTooLarge: 501 ids revert BatchTooLarge(501, 500); 500 ids are accepted", async () => {
+      const { keel } = await loadFixture(lensFixture);
+      await expect(keel.lens.healthScan(1n, 501n)).to.be.revertedWithCustomError(keel.lens, "BatchTooLarge").withArgs(501n, 500n);
+      await expect(keel.lens.healthScan(0n, 500n)).to.be.revertedWithCustomError(keel.lens, "BatchTooLarge").withArgs(501n, 500n);
+      await expect(keel.lens.healthScan(10n, 1_000n)).to.be.revertedWithCustomError(keel.lens, "BatchTooLarge").withArgs(991n, 500n);
+      await expect(keel.lens.healthScan(0n, MaxUint256))
+        .to.be.revertedWithCustomError(keel.lens, "BatchTooLarge")
+        .withArgs(MaxUint256, 500n);
+      for (const [from, to] of [
+        [1n, 500n],
+        [0n, 499n],
+        [2n, 501n],
+      ] as const) {
+        const scan = await keel.lens.healthScan(from, to);
+        expect([...scan.ids], `healthScan(${from}, ${to})`).to.deep.equal(from === 2n ? [2n, 3n, 6n, 7n, 8n] : [1n, 2n, 3n, 6n, 7n, 8n]);
+      }
+    });
+
+    it("test_healthScan_staleFeed: a stale WBTC feed gives priced=false, hf=0 on WBTC positions; the others stay priced", async () => {
+      const { keel } = await loadFixture(lensFixture);
+      await time.increase(3_601); // past WBTC's 1-hour heartbeat
+      await refreshFeedsBut(keel, "WBTC");
+      await expect(keel.engine.healthFactor(2n)).to.be.revertedWithCustomError(keel.oracle, "StalePrice");
+      await expect(keel.engine.healthFactor(3n)).to.be.revertedWithCustomError(keel.oracle, "StalePrice");
+      const scan = await keel.lens.healthScan(1n, 8n);
+      expect([...scan.ids]).to.deep.equal([1n, 2n, 3n, 6n, 7n, 8n]);
+      expect([...scan.priced]).to.deep.equal([true, false, false, true, true, true]);
+      expect([scan.hf[1], scan.hf[2]]).to.deep.equal([0n, 0n]);
+      for (const [i, id] of scan.ids.entries()) {
+        expect(scan.debt[i], `position ${id} debt = mirror`).to.equal(await mirrorDebt(keel, id));
+        if (scan.priced[i]) expect(scan.hf[i], `position ${id} hf`).to.be.gt(0n);
+      }
+      await expectScan(keel, scan, 1n, 8n);
+    });
+
+    it("test_healthScan_nonPositiveAnswer: WETH at -1 unprices WETH and wstETH positions, WBTC at 0 WBTC ones", async () => {
+      const { keel, alice, weth } = await loadFixture(lensFixture);
+      // 9: WETH without debt; unpriced, yet still skipped (no debt).
+      await (await keel.manager.connect(alice).openAndBorrow(weth, units(1n, 18), 0n, alice.address)).wait();
+      expect(await keel.engine.lastPositionId()).to.equal(9n);
+      const wethAnswer = await keel.assets.WETH!.feed.latestAnswer();
+
+      await setFeedAnswer(keel, "WETH", -1n);
+      await expect(keel.engine.healthFactor(1n)).to.be.revertedWithCustomError(keel.oracle, "NonPositivePrice");
+      let scan = await keel.lens.healthScan(1n, 9n);
+      expect([...scan.ids]).to.deep.equal([1n, 2n, 3n, 6n, 7n, 8n]);
+      // 7 holds wstETH, priced through WETH.
+      expect([...scan.priced]).to.deep.equal([false, true, false, false, false, true]);
+      expect([...scan.hf].filter((_, i) => !scan.priced[i])).to.deep.equal([0n, 0n, 0n, 0n]);
+      await expectScan(keel, scan, 1n, 9n);
+
+      await setFeedAnswer(keel, "WETH", wethAnswer);
+      await setFeedAnswer(keel, "WBTC", 0n);
+      scan = await keel.lens.healthScan(1n, 9n);
+      expect([...scan.ids]).to.deep.equal([1n, 2n, 3n, 6n, 7n, 8n]);
+      expect([...scan.priced]).to.deep.equal([true, false, false, true, true, true]);
+      expect([scan.hf[1], scan.hf[2]]).to.deep.equal([0n, 0n]);
+      await expectScan(keel, scan, 1n, 9n);
+    });
+
+    it("test_healthScan_repaid: fully repaid positions skipped, partly repaid kept; a new borrow brings one back", async () => {
+      const { keel, alice, bob } = await loadFixture(lensFixture);
+      await time.increase(YEAR);
+      await refreshFeeds(keel);
+      await (await keel.engine.connect(alice).repay(2n, MaxUint256)).wait(); // isolated WBTC
+      await (await keel.engine.connect(bob).repay(7n, MaxUint256)).wait(); // cross USDC+wstETH
+      await (await keel.engine.connect(alice).repay(1n, 4_000n * WAD)).wait(); // partly
+      expect([await keel.engine.debtOf(2n), await keel.engine.debtOf(7n)]).to.deep.equal([0n, 0n]);
+
+      let scan = await keel.lens.healthScan(1n, 8n);
+      expect([...scan.ids]).to.deep.equal([1n, 3n, 6n, 8n]);
+      await expectScan(keel, scan, 1n, 8n);
+      expect(scan.debt[0]).to.equal(await mirrorDebt(keel, 1n));
+      // Still open: positions() lists them, with no debt and infinite health.
+      const views = await keel.lens.positions(1n, 8n);
+      expect(ids(views)).to.deep.equal([1n, 2n, 3n, 4n, 6n, 7n, 8n]);
+      for (const v of views.filter((x) => x.id === 2n || x.id === 7n)) {
+        expect([v.debt, v.hf], `position ${v.id}`).to.deep.equal([0n, m.INFINITE_HEALTH]);
+      }
+
+      await (await keel.engine.connect(alice).borrow(2n, 1_000n * WAD, alice.address)).wait();
+      scan = await keel.lens.healthScan(1n, 8n);
+      expect([...scan.ids]).to.deep.equal([1n, 2n, 3n, 6n, 8n]);
+      await expectScan(keel, scan, 1n, 8n);
+      await checkInvariants(keel);
+    });
+
+    it("test_healthScan_gas_small: cheaper than positions() over the same range", async function () {
+      // Gas figures mean nothing under coverage instrumentation.
+      if ((hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING) this.skip();
+      const { keel } = await loadFixture(lensFixture);
+      for (const [from, to] of [
+        [1n, 8n],
+        [1n, 500n],
+        [6n, 8n],
+      ] as const) {
+        const scan = await keel.lens.healthScan.estimateGas(from, to);
+        const full = await keel.lens.positions.estimateGas(from, to);
+        expect(scan, `healthScan(${from}, ${to}) ${scan} gas vs positions ${full} gas`).to.be.lt(full);
+      }
+    });
+
+    it(`test_healthScan_gas_fullBatch: ${COUNT} real positions cost less than positions() and stay under 2^24 gas`, async function () {
+      this.timeout(180_000);
+      // Gas figures mean nothing under coverage instrumentation, which also runs out of memory on 500 positions.
+      if ((hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING) this.skip();
+      const keel = await loadFixture(crowdedFixture);
+      const half = BigInt(COUNT / 2);
+      const [scanHalf, fullHalf] = [await keel.lens.healthScan.estimateGas(1n, half), await keel.lens.positions.estimateGas(1n, half)];
+      const scanAll = await keel.lens.healthScan.estimateGas(1n, BigInt(COUNT));
+      const fullAll = await keel.lens.positions.estimateGas(1n, BigInt(COUNT));
+      console.log(
+        `      Lens.healthScan(1, ${COUNT}) ${scanAll} gas vs positions ${fullAll} gas; ` +
+          `healthScan(1, ${half}) ${scanHalf} gas vs positions ${fullHalf} gas`,
+      );
+      expect(scanHalf).to.be.lt(fullHalf);
+      expect(scanAll).to.be.lt(fullAll);
+      expect(scanAll).to.be.lt(BLOCK_GAS_CAP);
+      const scan = await keel.lens.healthScan(1n, BigInt(COUNT));
+      expect(scan.ids.length).to.equal(COUNT);
+      expect([...scan.ids]).to.deep.equal(Array.from({ length: COUNT }, (_, i) => BigInt(i + 1)));
+      for (const id of [1n, half, BigInt(COUNT)]) {
+        const i = Number(id) - 1;
+        expect([scan.hf[i], scan.debt[i], scan.priced[i]], `position ${id}`).to.deep.equal([
+          (await keel.engine.healthFactor(id))[0],
+          await keel.engine.debtOf(id),
+          true,
+        ]);
+      }
+    });
+  });
+
+  describe("gas", () => {
     it(`test_positions_gas_fullBatch: ${COUNT} real positions in one call stay under 2^24 gas`, async function () {
       // The in-process network (Osaka, EIP-7825) refuses any call over 2^24 gas. The halves are printed too.
       this.timeout(180_000);
