@@ -130,86 +130,126 @@ export class TxSender {
 
   /** Simulates; on success sends (unless dry-run) and waits for the receipt. Never throws. */
   async send(req: TxRequest): Promise<SendOutcome> {
-    const ctx = { kind: req.kind, ...req.context };
-    let gasEstimate: bigint;
+    return (await this.sendAll([req]))[0]!;
+  }
+
+  /**
+   * Simulates every request (in parallel), broadcasts the ones that pass with consecutive nonces under one lock,
+   * then waits for all receipts, replacing any transaction that stays pending. Outcomes are in request order.
+   * Never throws.
+   */
+  async sendAll(reqs: readonly TxRequest[]): Promise<SendOutcome[]> {
+    const outcomes: (SendOutcome | undefined)[] = await Promise.all(reqs.map((r) => this.simulate(r)));
+    const ready = reqs.flatMap((req, i) => (outcomes[i] === undefined ? [{ req, i, gas: this.estimates.get(req)! }] : []));
+    if (ready.length === 0) return outcomes as SendOutcome[];
+    if (this.options.dryRun) {
+      for (const r of ready) {
+        this.log?.info({ kind: r.req.kind, ...r.req.context, gasEstimate: r.gas }, "dry run: would send");
+        outcomes[r.i] = { status: "dryRun", gasEstimate: r.gas };
+      }
+      return outcomes as SendOutcome[];
+    }
+    let sent: { i: number; req: TxRequest; nonce: number; hash: string; gasLimit: bigint; fees: Fees }[];
     try {
-      gasEstimate = await this.rpc.call("estimateGas", (p) =>
-        p.estimateGas({ from: this.address, to: req.to, data: req.data }),
-      );
+      const fees = await this.fees();
+      sent = await this.lock.with(() => this.broadcastAll(ready, fees));
+    } catch (e) {
+      this.nextNonce = undefined;
+      for (const r of ready) outcomes[r.i] = { status: "failed", error: short(e) };
+      this.log?.error({ error: short(e) }, "broadcast failed");
+      return outcomes as SendOutcome[];
+    }
+    for (const r of ready) if (!sent.some((s) => s.i === r.i)) outcomes[r.i] = { status: "failed", error: "not broadcast" };
+    await Promise.all(
+      sent.map(async (s) => {
+        outcomes[s.i] = await this.waitWithBumps(s).catch((e: unknown) => ({ status: "failed", error: short(e) }) as const);
+      }),
+    );
+    return outcomes as SendOutcome[];
+  }
+
+  private readonly estimates = new WeakMap<TxRequest, bigint>();
+
+  /** eth_estimateGas as the simulation: undefined when the transaction would succeed (estimate kept). */
+  private async simulate(req: TxRequest): Promise<SendOutcome | undefined> {
+    const ctx = { kind: req.kind, ...req.context };
+    try {
+      const gas = await this.rpc.call("estimateGas", (p) => p.estimateGas({ from: this.address, to: req.to, data: req.data }));
+      this.estimates.set(req, gas);
+      return undefined;
     } catch (e) {
       if (isTransient(e)) return { status: "failed", error: short(e) };
       const reason = revertReason(e);
-      const name = reason.split("(")[0]!;
-      if (ALREADY_DONE.has(name)) {
+      if (ALREADY_DONE.has(reason.split("(")[0]!)) {
         this.log?.info({ ...ctx, reason }, "already done");
         return { status: "alreadyDone", reason };
       }
       this.log?.warn({ ...ctx, reason }, "simulation reverted: not sending");
       return { status: "simulatedRevert", reason };
     }
-    if (this.options.dryRun) {
-      this.log?.info({ ...ctx, gasEstimate }, "dry run: would send");
-      return { status: "dryRun", gasEstimate };
-    }
-    try {
-      return await this.broadcastAndWait(req, (gasEstimate * 12n) / 10n + 10_000n, ctx);
-    } catch (e) {
-      this.log?.error({ ...ctx, error: short(e) }, "send failed");
-      return { status: "failed", error: short(e) };
-    }
   }
 
-  private async broadcastAndWait(req: TxRequest, gasLimit: bigint, ctx: Record<string, unknown>): Promise<SendOutcome> {
-    let fees = await this.fees();
-    const sent = await this.broadcast(req, gasLimit, fees);
-    const nonce = sent.nonce;
-    let hash = sent.hash;
-    const hashes = [hash];
+  /** Consecutive nonces from max(pending, our next); a nonce race re-reads the pending nonce and retries. */
+  private async broadcastAll(
+    ready: readonly { req: TxRequest; i: number; gas: bigint }[],
+    fees: Fees,
+  ): Promise<{ i: number; req: TxRequest; nonce: number; hash: string; gasLimit: bigint; fees: Fees }[]> {
+    const out: { i: number; req: TxRequest; nonce: number; hash: string; gasLimit: bigint; fees: Fees }[] = [];
+    let nonce = await this.pendingNonce();
+    for (const { req, i, gas } of ready) {
+      const gasLimit = (gas * 12n) / 10n + 10_000n;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const hash = await this.sign(req, gasLimit, fees, nonce);
+          out.push({ i, req, nonce, hash, gasLimit, fees });
+          this.sent++;
+          nonce++;
+          this.nextNonce = nonce;
+          break;
+        } catch (e) {
+          if (attempt >= 3 || !/nonce|already known|underpriced/i.test(short(e))) throw e;
+          this.nextNonce = undefined;
+          nonce = await this.pendingNonce();
+        }
+      }
+    }
+    return out;
+  }
+
+  private async pendingNonce(): Promise<number> {
+    const pending = await this.rpc.call("getTransactionCount", (p) => p.getTransactionCount(this.address, "pending"));
+    return Math.max(pending, this.nextNonce ?? 0);
+  }
+
+  /** Waits for the receipt of a transaction or of one of its replacements; replaces it while it stays pending. */
+  private async waitWithBumps(s: {
+    req: TxRequest;
+    nonce: number;
+    hash: string;
+    gasLimit: bigint;
+    fees: Fees;
+  }): Promise<SendOutcome> {
+    const ctx = { kind: s.req.kind, ...s.req.context };
+    const hashes = [s.hash];
+    let fees = s.fees;
     for (let bumps = 0; ; ) {
       const receipt = await this.waitAny(hashes, this.options.bumpAfterMs);
       if (receipt) return this.outcome(receipt, ctx);
       if (bumps >= this.options.maxBumps) {
         this.nextNonce = undefined;
-        return { status: "failed", error: `nonce ${nonce} still pending after ${bumps} fee bumps` };
+        return { status: "failed", error: `nonce ${s.nonce} still pending after ${bumps} fee bumps` };
       }
       bumps++;
       fees = bump(fees, this.options.bumpPercent, this.options.maxFeePerGas);
       try {
-        hash = await this.sign(req, gasLimit, fees, nonce);
-        hashes.push(hash);
+        hashes.push(await this.sign(s.req, s.gasLimit, fees, s.nonce));
         this.bumped++;
-        this.log?.info({ ...ctx, nonce, hash, maxFeePerGas: fees.maxFeePerGas }, "replaced a stuck transaction");
+        this.log?.info({ ...ctx, nonce: s.nonce, maxFeePerGas: fees.maxFeePerGas }, "replaced a stuck transaction");
       } catch (e) {
         // "nonce too low": one of our transactions with this nonce was mined meanwhile; the wait finds it.
         if (!/nonce|already known|underpriced/i.test(short(e))) throw e;
       }
     }
-  }
-
-  /** Takes the next nonce under the lock and broadcasts; retries once on a nonce race. */
-  private async broadcast(
-    req: TxRequest,
-    gasLimit: bigint,
-    fees: Fees,
-  ): Promise<{ nonce: number; hash: string }> {
-    return this.lock.with(async () => {
-      for (let attempt = 0; ; attempt++) {
-        const pending = await this.rpc.call("getTransactionCount", (p) => p.getTransactionCount(this.address, "pending"));
-        const nonce = Math.max(pending, this.nextNonce ?? 0);
-        try {
-          const hash = await this.sign(req, gasLimit, fees, nonce);
-          this.nextNonce = nonce + 1;
-          this.sent++;
-          return { nonce, hash };
-        } catch (e) {
-          if (attempt < 3 && /nonce|already known|underpriced/i.test(short(e))) {
-            this.nextNonce = undefined;
-            continue;
-          }
-          throw e;
-        }
-      }
-    });
   }
 
   private async sign(req: TxRequest, gasLimit: bigint, fees: Fees, nonce: number): Promise<string> {

@@ -302,3 +302,17 @@ export function stepToward(from: bigint, to: bigint, maxMove: bigint): bigint {
   if (to > from) return to - from > maxMove ? from + maxMove : to;
   return from - to > maxMove ? from - maxMove : to;
 }
+
+// ------------------------------------------------------------------ margin states (DESIGN §4)
+
+/** `IVaultEngineTypes.State`. */
+export const MarginState = { Safe: 0, Callable: 1, Called: 2, Liquidatable: 3 } as const;
+export type MarginState = (typeof MarginState)[keyof typeof MarginState];
+
+/** A position's state from its HF, open call deadline [s] (0 = none) and the time, as `VaultEngineBase._stateAt`. */
+export function marginStateAt(hf: bigint, deadline: bigint, criticalHF: bigint, now: bigint): MarginState {
+  if (hf < criticalHF) return MarginState.Liquidatable;
+  if (hf >= WAD) return MarginState.Safe;
+  if (deadline === 0n) return MarginState.Callable;
+  return now >= deadline ? MarginState.Liquidatable : MarginState.Called;
+}

@@ -1,0 +1,100 @@
+/**
+ * Health sweeps through `Lens.healthScan`: the indexed positions with debt are cut into id ranges whose estimated
+ * gas stays under a budget (Hardhat refuses an eth_call above 16,777,216 gas), and the ranges are read in
+ * parallel at one block. A range the node still refuses for gas is split in two and retried.
+ */
+import type { Lens } from "../../typechain-types";
+import type { IndexedPosition } from "./positionIndex";
+import type { Rpc } from "./rpc";
+
+/** Lens.MAX_BATCH. */
+export const MAX_IDS_PER_CALL = 500;
+
+/** Estimated healthScan gas per position (measured: 8.85M for 500 isolated positions), and per skipped id. */
+const GAS_ISOLATED = 18_000;
+const GAS_PER_EXTRA_ASSET = 11_000;
+const GAS_SKIPPED_ID = 3_000;
+const GAS_FIXED = 400_000; // market data read once per call
+
+export interface Health {
+  id: bigint;
+  hf: bigint; // [wad]; 0 when not priced
+  debt: bigint; // [wad]
+  priced: boolean;
+}
+
+export interface IdRange {
+  from: bigint;
+  to: bigint;
+}
+
+export const positionGas = (p: IndexedPosition): number =>
+  GAS_ISOLATED + GAS_PER_EXTRA_ASSET * Math.max(0, Object.keys(p.collateral).length - 1);
+
+/** Contiguous id ranges covering `positions` (ascending ids) within `gasBudget` and MAX_IDS_PER_CALL each. */
+export function planRanges(positions: readonly IndexedPosition[], gasBudget: number): IdRange[] {
+  const ranges: IdRange[] = [];
+  let current: { from: bigint; to: bigint; gas: number } | undefined;
+  for (const p of positions) {
+    const cost = positionGas(p);
+    if (current) {
+      const gas = current.gas + Number(p.id - current.to - 1n) * GAS_SKIPPED_ID + cost;
+      if (gas <= gasBudget && p.id - current.from < BigInt(MAX_IDS_PER_CALL)) {
+        current.to = p.id;
+        current.gas = gas;
+        continue;
+      }
+      ranges.push({ from: current.from, to: current.to });
+    }
+    current = { from: p.id, to: p.id, gas: GAS_FIXED + cost };
+  }
+  if (current) ranges.push({ from: current.from, to: current.to });
+  return ranges;
+}
+
+export class HealthSweeper {
+  /** healthScan calls made so far. */
+  calls = 0;
+
+  constructor(
+    private readonly rpc: Rpc,
+    private readonly lens: Lens,
+    private readonly gasBudget: number,
+    private readonly concurrency: number,
+  ) {}
+
+  /** Health of every position in `positions` that has debt, read at `blockTag`. */
+  async sweep(positions: readonly IndexedPosition[], blockTag: number): Promise<Map<bigint, Health>> {
+    const withDebt = positions.filter((p) => p.normDebt > 0n);
+    return this.scanRanges(planRanges(withDebt, this.gasBudget), blockTag);
+  }
+
+  async scanRanges(ranges: readonly IdRange[], blockTag: number): Promise<Map<bigint, Health>> {
+    const out = new Map<bigint, Health>();
+    const queue = [...ranges];
+    const worker = async (): Promise<void> => {
+      for (let r = queue.shift(); r; r = queue.shift()) {
+        for (const h of await this.scan(r, blockTag)) out.set(h.id, h);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, this.concurrency) }, worker));
+    return out;
+  }
+
+  private async scan(range: IdRange, blockTag: number): Promise<Health[]> {
+    try {
+      this.calls++;
+      const s = await this.rpc.call("healthScan", () => this.lens.healthScan(range.from, range.to, { blockTag }));
+      return s.ids.map((id, i) => ({ id, hf: s.hf[i]!, debt: s.debt[i]!, priced: s.priced[i]! }));
+    } catch (e) {
+      if (range.to > range.from && /gas|out of gas|exceeds/i.test(String((e as Error)?.message ?? e))) {
+        const mid = (range.from + range.to) / 2n;
+        return [
+          ...(await this.scan({ from: range.from, to: mid }, blockTag)),
+          ...(await this.scan({ from: mid + 1n, to: range.to }, blockTag)),
+        ];
+      }
+      throw e;
+    }
+  }
+}
