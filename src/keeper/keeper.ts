@@ -12,7 +12,7 @@ import type { KeeperMetrics, HealthReport } from "./metrics";
 import { LiquidationPriceIndex } from "./liquidationPrices";
 import type { IndexedPosition, PositionIndex } from "./positionIndex";
 import { type Rpc, short, sleep } from "./rpc";
-import type { SendOutcome, TxRequest, TxSender } from "./sender";
+import { revertReason, type SendOutcome, type TxRequest, type TxSender } from "./sender";
 import { type Health, HealthSweeper, planRanges } from "./sweep";
 import type { Webhook } from "./webhook";
 
@@ -333,7 +333,10 @@ export class Keeper {
     for (const asset of Object.keys(p.collateral)) {
       try {
         let candidate: typeof best;
-        if (this.o.liquidation !== "flash") candidate = await this.directLiquidation(p.id, asset, head, balance);
+        // Direct only with kUSD in hand; a direct simulation that fails (too little kUSD) falls back to flash.
+        if (this.o.liquidation !== "flash" && balance > 0n) {
+          candidate = await this.directLiquidation(p.id, asset, head, balance).catch(() => undefined);
+        }
         if (!candidate && this.o.liquidation !== "direct") {
           const profit = await this.d.rpc.call("simulateFlash", () =>
             k.flashLiquidator.liquidate.staticCall(p.id, asset, MaxUint256, amm, 0n, { from: keeper, blockTag: head }),
@@ -352,7 +355,7 @@ export class Keeper {
         }
         if (candidate && (!best || candidate.profit > best.profit)) best = candidate;
       } catch (e) {
-        this.d.log.debug({ id: p.id, asset, reason: short(e) }, "liquidation simulation failed for this asset");
+        this.d.log.debug({ id: p.id, asset, reason: revertReason(e) }, "liquidation simulation failed for this asset");
       }
     }
     return best;

@@ -207,9 +207,11 @@ export class TxSender {
           this.nextNonce = nonce;
           break;
         } catch (e) {
-          if (attempt >= 3 || !/nonce|already known|underpriced/i.test(short(e))) throw e;
+          if (attempt >= 5 || !/nonce|already known|underpriced/i.test(short(e))) throw e;
+          // Another process with this key took the nonce. ethers caches identical reads for 250 ms: wait it out.
           this.nextNonce = undefined;
-          nonce = await this.pendingNonce();
+          await sleep(300);
+          nonce = Math.max(await this.pendingNonce(), nonce + 1);
         }
       }
     }

@@ -1,0 +1,55 @@
+/**
+ * `npm run keeper -- --rpc <url> --deployment <file> [--dry-run] [--once] [--metrics-port N] [--webhook URL]
+ *   [--shard i/n] [--config file.json] [--checkpoint path] [--min-profit kUSD] [--log-level level]`
+ *
+ * The key comes from KEEPER_PRIVATE_KEY and is never logged. Logs are JSON lines on stdout. With --once it runs one
+ * complete pass (index, sweep, act on everything actionable, wait for receipts) and exits 0; otherwise it runs until
+ * SIGINT/SIGTERM.
+ */
+import { parseArgs } from "node:util";
+import { KeeperConfigError, loadKeeperConfig } from "../src/keeper/config";
+import { createLogger } from "../src/keeper/log";
+import { startKeeper } from "../src/keeper/main";
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      rpc: { type: "string" },
+      deployment: { type: "string" },
+      config: { type: "string" },
+      checkpoint: { type: "string" },
+      "dry-run": { type: "boolean" },
+      once: { type: "boolean" },
+      "metrics-port": { type: "string" },
+      webhook: { type: "string" },
+      shard: { type: "string" },
+      "min-profit": { type: "string" },
+      "log-level": { type: "string" },
+    },
+    strict: true,
+  });
+  const config = loadKeeperConfig(values);
+  const log = createLogger({ level: config.logLevel });
+  const running = await startKeeper(config, log);
+  const stop = (): void => {
+    log.info("stopping");
+    void running.stop();
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  const reports = await running.done;
+  if (config.once) {
+    const last = reports[reports.length - 1];
+    log.info({ passes: reports.length, last }, "one pass complete");
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    const message = e instanceof KeeperConfigError || (e as Error)?.name === "ManifestError" ? (e as Error).message : String((e as Error)?.stack ?? e);
+    process.stderr.write(`keeper: ${message}\n`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,171 @@
+/**
+ * Keeper configuration: command-line flags over an optional JSON file (human units), secrets from the
+ * environment only. Parsed and range-checked once; a bad value fails with the flag or field it came from.
+ */
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { parseAmount, parseDuration, UnitError } from "../units";
+import { DEFAULT_KEEPER, type KeeperOptions } from "./keeper";
+import { DEFAULT_SENDER, type SenderOptions } from "./sender";
+
+export class KeeperConfigError extends Error {
+  override name = "KeeperConfigError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The JSON config file: every field optional, human units. */
+const fileSchema = z
+  .object({
+    rpc: z.string().url(),
+    deployment: z.string().min(1),
+    checkpoint: z.string().min(1),
+    confirmations: z.number().int().min(0).max(64),
+    logChunk: z.number().int().min(1).max(1_000_000),
+    gasBudget: z.number().int().min(1_000_000).max(16_000_000),
+    concurrency: z.number().int().min(1).max(32),
+    minProfit: z.string(),
+    liquidation: z.enum(["auto", "flash", "direct"]),
+    pokeEvery: z.string(),
+    collectFeesEvery: z.string(),
+    pollInterval: z.string(),
+    bumpAfter: z.string(),
+    bumpPercent: z.number().int().min(10).max(100),
+    maxFeeGwei: z.number().positive().max(100_000),
+    metricsPort: z.number().int().min(0).max(65_535),
+    webhook: z.string().url(),
+    shard: z.string(),
+    logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]),
+  })
+  .partial()
+  .strict();
+
+export type KeeperFile = z.infer<typeof fileSchema>;
+
+export interface KeeperConfig {
+  rpc: string;
+  deployment: string;
+  checkpoint: string;
+  confirmations: number;
+  logChunk: number;
+  dryRun: boolean;
+  once: boolean;
+  metricsPort?: number;
+  webhook?: string;
+  logLevel: string;
+  privateKey?: string;
+  keeper: KeeperOptions;
+  sender: SenderOptions;
+}
+
+export interface CliFlags {
+  rpc?: string;
+  deployment?: string;
+  config?: string;
+  checkpoint?: string;
+  "dry-run"?: boolean;
+  once?: boolean;
+  "metrics-port"?: string;
+  webhook?: string;
+  shard?: string;
+  "min-profit"?: string;
+  "log-level"?: string;
+}
+
+/** Flags (which win) over the file named by --config, secrets from `env`. */
+export function loadKeeperConfig(flags: CliFlags, env: NodeJS.ProcessEnv = process.env): KeeperConfig {
+  const file = flags.config ? readFile(flags.config) : {};
+  const merged: KeeperFile = {
+    ...file,
+    ...(flags.rpc !== undefined && { rpc: flags.rpc }),
+    ...(flags.deployment !== undefined && { deployment: flags.deployment }),
+    ...(flags.checkpoint !== undefined && { checkpoint: flags.checkpoint }),
+    ...(flags.webhook !== undefined && { webhook: flags.webhook }),
+    ...(flags.shard !== undefined && { shard: flags.shard }),
+    ...(flags["min-profit"] !== undefined && { minProfit: flags["min-profit"] }),
+    ...(flags["metrics-port"] !== undefined && { metricsPort: intFlag("--metrics-port", flags["metrics-port"]) }),
+    ...(flags["log-level"] !== undefined && { logLevel: flags["log-level"] as KeeperFile["logLevel"] }),
+  };
+  const parsed = fileSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new KeeperConfigError(`${issue.path.join(".") || "config"}: ${issue.message}`, { cause: parsed.error });
+  }
+  const c = parsed.data;
+  if (!c.rpc) throw new KeeperConfigError("--rpc <url> is required");
+  if (!c.deployment) throw new KeeperConfigError("--deployment <file> is required");
+  const dryRun = flags["dry-run"] ?? false;
+  const privateKey = env.KEEPER_PRIVATE_KEY?.trim() || undefined;
+  if (!privateKey && !dryRun) throw new KeeperConfigError("KEEPER_PRIVATE_KEY is not set (or pass --dry-run to only simulate)");
+  if (privateKey && !/^(0x)?[0-9a-fA-F]{64}$/.test(privateKey)) {
+    throw new KeeperConfigError("KEEPER_PRIVATE_KEY is not a 32-byte hex private key");
+  }
+  try {
+    return {
+      rpc: c.rpc,
+      deployment: c.deployment,
+      checkpoint: c.checkpoint ?? ".keeper/checkpoint.json",
+      confirmations: c.confirmations ?? 2,
+      logChunk: c.logChunk ?? 5_000,
+      dryRun,
+      once: flags.once ?? false,
+      metricsPort: c.metricsPort,
+      webhook: c.webhook,
+      logLevel: c.logLevel ?? "info",
+      privateKey,
+      keeper: {
+        ...DEFAULT_KEEPER,
+        shard: c.shard ? parseShard(c.shard) : DEFAULT_KEEPER.shard,
+        gasBudget: c.gasBudget ?? DEFAULT_KEEPER.gasBudget,
+        concurrency: c.concurrency ?? DEFAULT_KEEPER.concurrency,
+        minProfit: c.minProfit ? parseAmount(c.minProfit, 18, "minProfit") : DEFAULT_KEEPER.minProfit,
+        liquidation: c.liquidation ?? DEFAULT_KEEPER.liquidation,
+        pokeEvery: c.pokeEvery ? parseDuration(c.pokeEvery, "pokeEvery") : DEFAULT_KEEPER.pokeEvery,
+        collectFeesEvery: c.collectFeesEvery
+          ? parseDuration(c.collectFeesEvery, "collectFeesEvery")
+          : DEFAULT_KEEPER.collectFeesEvery,
+        pollMs: c.pollInterval ? parseDuration(c.pollInterval, "pollInterval") * 1000 : DEFAULT_KEEPER.pollMs,
+      },
+      sender: {
+        ...DEFAULT_SENDER,
+        dryRun,
+        bumpAfterMs: c.bumpAfter ? parseDuration(c.bumpAfter, "bumpAfter") * 1000 : DEFAULT_SENDER.bumpAfterMs,
+        bumpPercent: c.bumpPercent ?? DEFAULT_SENDER.bumpPercent,
+        maxFeePerGas: c.maxFeeGwei ? BigInt(Math.round(c.maxFeeGwei * 1e9)) : DEFAULT_SENDER.maxFeePerGas,
+      },
+    };
+  } catch (e) {
+    if (e instanceof UnitError) throw new KeeperConfigError(e.message, { cause: e });
+    throw e;
+  }
+}
+
+/** "i/n" with 0 ≤ i < n. */
+export function parseShard(text: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index >= count) throw new KeeperConfigError(`--shard: "${text}" is not i/n with 0 ≤ i < n`);
+  return { index, count };
+}
+
+function intFlag(flag: string, text: string): number {
+  if (!/^\d+$/.test(text)) throw new KeeperConfigError(`${flag}: "${text}" is not a whole number`);
+  return Number(text);
+}
+
+function readFile(path: string): KeeperFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new KeeperConfigError(`--config ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  const parsed = fileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new KeeperConfigError(`--config ${path}: ${issue.path.join(".") || "(root)"}: ${issue.message}`, { cause: parsed.error });
+  }
+  return parsed.data;
+}
