@@ -177,7 +177,7 @@ export class Keeper {
       else if (state === MarginState.Callable) planned.push(this.plan("marginCall", p.id, h));
       else if (state === MarginState.Safe && p.deadline !== 0n) planned.push(this.plan("clearMarginCall", p.id, h));
     }
-    this.rebuildLiquidationPrices(positions, health, head).catch((e: unknown) =>
+    await this.rebuildLiquidationPrices(positions, health, head).catch((e: unknown) =>
       this.d.log.warn({ error: short(e) }, "liquidation-price index not rebuilt"),
     );
     liquidatable.sort((a, b) => (a.h.hf < b.h.hf ? -1 : 1)); // worst first

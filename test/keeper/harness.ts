@@ -69,6 +69,8 @@ export async function startNode(options: { port?: number; fork?: string } = {}):
   child.stderr!.resume();
   const url = `http://127.0.0.1:${port}`;
   const provider = new JsonRpcProvider(url, 31337, { staticNetwork: true });
+  // The node prints every request and transaction; with thousands of them that costs more than the EVM.
+  await provider.send("hardhat_setLoggingEnabled", [false]);
   return {
     url,
     port,
