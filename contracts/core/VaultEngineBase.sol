@@ -3,7 +3,7 @@ pragma solidity 0.8.30;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {IVaultEngineTypes} from "../interfaces/IVaultEngineTypes.sol";
+import {IVaultEngineTypes, CROSS_CLASS_KEY} from "../interfaces/IVaultEngineTypes.sol";
 import {IRiskModel} from "../interfaces/IRiskModel.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {IKeelUSD} from "../interfaces/IKeelUSD.sol";
@@ -36,7 +36,7 @@ abstract contract VaultEngineBase is IVaultEngineTypes {
     }
 
     /// @notice Debt class of every cross position.
-    address public constant CROSS_CLASS = address(uint160(uint256(keccak256("keel.class.cross"))));
+    address public constant CROSS_CLASS = CROSS_CLASS_KEY;
     uint256 public constant MAX_CROSS_ASSETS = 8;
     /// @notice 100% a year, compounded per second: 2^(1 / 31,536,000) [ray].
     uint256 public constant MAX_STABILITY_FEE = 1_000_000_021_979_553_151_239_153_027;

@@ -4,6 +4,10 @@ pragma solidity 0.8.30;
 import {IRiskModel} from "./IRiskModel.sol";
 import {IPriceOracle} from "./IPriceOracle.sol";
 
+/// @dev The debt class of every cross position (an isolated position's class is its asset): a fixed address no
+/// token can have, shared by the engine and the periphery.
+address constant CROSS_CLASS_KEY = address(uint160(uint256(keccak256("keel.class.cross"))));
+
 /// @title IVaultEngineTypes
 /// @notice Types, events and custom errors of the VaultEngine (see IVaultEngine).
 /// @dev Units: collateral amounts in the token's own decimals, debt and kUSD in 18 decimals ([wad]), rates and

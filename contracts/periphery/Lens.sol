@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IVaultEngine} from "../interfaces/IVaultEngine.sol";
-import {IVaultEngineTypes} from "../interfaces/IVaultEngineTypes.sol";
+import {IVaultEngineTypes, CROSS_CLASS_KEY} from "../interfaces/IVaultEngineTypes.sol";
 import {IRiskModel} from "../interfaces/IRiskModel.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {IPositionNFT} from "../interfaces/IPositionNFT.sol";
@@ -50,6 +50,26 @@ contract Lens {
         bool[] priced; // false where an oracle read for the position failed
     }
 
+    /// @notice Everything the margin formula reads for every listed asset and debt class, in one call: what a keeper
+    /// needs to value positions it mirrors from events with `src/math`, exactly as the engine would now.
+    struct MarketView {
+        uint256 timestamp; // [s] the block the values are for
+        address[] assets; // listing order
+        uint256[] prices; // [wad]; 0 where `priced` is false
+        bool[] priced; // false where the oracle refused the price
+        uint256[] units; // 10^decimals
+        uint256[] sigmas; // [wad] σ in force
+        uint256[] maintenanceHaircuts; // [wad]
+        uint256[] initialHaircuts; // [wad]
+        uint256[] liquidationPenalties; // [wad]
+        uint256[] correlation; // row-major over `assets` [wad], ones on the diagonal
+        uint256 zMaintenance; // [wad]
+        uint256 zInitial; // [wad]
+        address[] classes; // each asset's isolated class, then the cross class
+        uint256[] rates; // [ray] accumulators of `classes` as of now
+        IVaultEngineTypes.LiquidationParams liquidation;
+    }
+
     uint256 public constant MAX_BATCH = 500;
 
     IVaultEngine public immutable engine;
@@ -83,6 +103,28 @@ contract Lens {
         address[] classes; // debt classes seen so far in the batch (first `classCount` entries)
         uint256[] rates; // [ray] their accumulators as of now
         uint256 classCount;
+    }
+
+    /// @notice The market data of every listed asset and class, as of now (see `MarketView`).
+    function market() external view returns (MarketView memory v) {
+        Market memory m = _market();
+        uint256 n = m.assets.length;
+        v.timestamp = block.timestamp;
+        (v.assets, v.prices, v.priced, v.units, v.sigmas) = (m.assets, m.prices, m.priced, m.units, m.sigmas);
+        (v.maintenanceHaircuts, v.initialHaircuts, v.correlation) =
+            (m.maintenanceHaircuts, m.initialHaircuts, m.correlation);
+        (v.zMaintenance, v.zInitial) = (m.zMaintenance, m.zInitial);
+        v.liquidationPenalties = new uint256[](n);
+        v.classes = new address[](n + 1);
+        v.rates = new uint256[](n + 1);
+        for (uint256 i; i < n; ++i) {
+            v.liquidationPenalties[i] = risk.assetRisk(m.assets[i]).liquidationPenalty;
+            v.classes[i] = m.assets[i];
+            v.rates[i] = engine.currentRate(m.assets[i]);
+        }
+        v.classes[n] = CROSS_CLASS_KEY;
+        v.rates[n] = engine.currentRate(v.classes[n]);
+        v.liquidation = engine.liquidationParams();
     }
 
     /// @notice Every open position with `fromId ≤ id ≤ toId` (closed or unknown ids are skipped).

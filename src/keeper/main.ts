@@ -29,7 +29,7 @@ export interface RunningKeeper {
 
 export async function startKeeper(config: KeeperConfig, log: Logger = createLogger({ level: config.logLevel })): Promise<RunningKeeper> {
   const manifest = readManifest(config.deployment);
-  const rpc = new Rpc(config.rpc, manifest.chainId, DEFAULT_RPC);
+  const rpc = Rpc.connect(config.rpc, manifest.chainId, DEFAULT_RPC);
   const metrics = new KeeperMetrics();
   rpc.onError = () => metrics.rpcErrors.inc();
   const wallet = new Wallet(config.privateKey ?? Wallet.createRandom().privateKey, rpc.provider);

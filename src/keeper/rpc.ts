@@ -28,19 +28,23 @@ export interface RpcOptions {
 export const DEFAULT_RPC: RpcOptions = { attempts: 3, backoffMs: 200, timeoutMs: 10_000 };
 
 export class Rpc {
-  readonly provider: JsonRpcProvider;
   /** Calls by method name since start, and failed attempts. */
   readonly calls = new Map<string, number>();
   errors = 0;
   onError?: (method: string, error: unknown) => void;
 
+  /** Over an existing provider (tests use the in-process network this way). */
   constructor(
-    readonly url: string,
+    readonly provider: Provider,
     readonly chainId: number,
     private readonly options: RpcOptions = DEFAULT_RPC,
-  ) {
-    this.provider = new JsonRpcProvider(url, chainId, { staticNetwork: true, pollingInterval: 500 });
-    this.provider._getConnection().timeout = options.timeoutMs;
+  ) {}
+
+  /** A provider for `url` pinned to `chainId`: no network detection, so a dead node does not loop or log. */
+  static connect(url: string, chainId: number, options: RpcOptions = DEFAULT_RPC): Rpc {
+    const provider = new JsonRpcProvider(url, chainId, { staticNetwork: true, pollingInterval: 500 });
+    provider._getConnection().timeout = options.timeoutMs;
+    return new Rpc(provider, chainId, options);
   }
 
   /** Runs `fn` against the provider, retrying transient failures. */

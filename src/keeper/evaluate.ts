@@ -1,0 +1,79 @@
+/**
+ * Health of mirrored positions from one `Lens.market()` read: the index knows every position's collateral and
+ * normalized debt from the engine's events, the market view has every price, σ, haircut, correlation and class
+ * rate at one block, and `src/math` values them bit for bit as the engine does. Ten thousand positions cost one
+ * RPC call and a few milliseconds; positions near the threshold are then confirmed through `Lens.healthScan`.
+ */
+import type { Lens } from "../../typechain-types";
+import { assess, type Holding, healthFactorDown, toDebtUp } from "../math";
+import type { IndexedPosition } from "./positionIndex";
+import type { Health } from "./sweep";
+
+/** `Lens.market()` with lower-case keys for lookups. */
+export interface MarketSnapshot {
+  timestamp: bigint;
+  index: Map<string, number>; // asset → position in the arrays below
+  prices: bigint[];
+  priced: boolean[];
+  units: bigint[];
+  sigmas: bigint[];
+  maintenanceHaircuts: bigint[];
+  initialHaircuts: bigint[];
+  penalties: bigint[];
+  correlation: bigint[]; // row-major n×n
+  zMaintenance: bigint;
+  zInitial: bigint;
+  rates: Map<string, bigint>; // class → accumulator [ray]
+  crossClass: string;
+  criticalHF: bigint;
+}
+
+export function toSnapshot(v: Awaited<ReturnType<Lens["market"]>>): MarketSnapshot {
+  const assets = v.assets.map((a) => a.toLowerCase());
+  const classes = v.classes.map((c) => c.toLowerCase());
+  return {
+    timestamp: v.timestamp,
+    index: new Map(assets.map((a, i) => [a, i])),
+    prices: [...v.prices],
+    priced: [...v.priced],
+    units: [...v.units],
+    sigmas: [...v.sigmas],
+    maintenanceHaircuts: [...v.maintenanceHaircuts],
+    initialHaircuts: [...v.initialHaircuts],
+    penalties: [...v.liquidationPenalties],
+    correlation: [...v.correlation],
+    zMaintenance: v.zMaintenance,
+    zInitial: v.zInitial,
+    rates: new Map(classes.map((c, i) => [c, v.rates[i]!])),
+    crossClass: classes[classes.length - 1]!,
+    criticalHF: v.liquidation.criticalHF,
+  };
+}
+
+/** A position's health as `Lens.healthScan` reports it (debt 0 → not reported; a failing price → priced false). */
+export function evaluate(p: IndexedPosition, m: MarketSnapshot): Health | undefined {
+  if (p.normDebt === 0n) return undefined;
+  const rate = m.rates.get(p.asset ?? m.crossClass);
+  if (rate === undefined) return undefined; // an asset listed after the snapshot: leave it to healthScan
+  const debt = toDebtUp(p.normDebt, rate);
+  // The engine prices an isolated position's asset even when it holds none of it.
+  const assets = p.asset !== undefined ? [p.asset] : Object.keys(p.collateral);
+  const idx = assets.map((a) => m.index.get(a));
+  if (idx.some((i) => i === undefined)) return undefined;
+  if (idx.some((i) => !m.priced[i!])) return { id: p.id, hf: 0n, debt, priced: false };
+  const holdings: Holding[] = assets.map((a, k) => {
+    const i = idx[k]!;
+    return {
+      amount: p.collateral[a] ?? 0n,
+      price: m.prices[i]!,
+      unit: m.units[i]!,
+      sigma: m.sigmas[i]!,
+      maintenanceHaircut: m.maintenanceHaircuts[i]!,
+      initialHaircut: m.initialHaircuts[i]!,
+    };
+  });
+  const n = m.index.size;
+  const rho = idx.flatMap((i) => idx.map((j) => m.correlation[i! * n + j!]!));
+  const v = assess(holdings, rho, { zMaintenance: m.zMaintenance, zInitial: m.zInitial });
+  return { id: p.id, hf: healthFactorDown(v.value, v.maintenanceLoss, debt), debt, priced: true };
+}
