@@ -13,7 +13,8 @@ import { LiquidationPriceIndex } from "./liquidationPrices";
 import type { IndexedPosition, PositionIndex } from "./positionIndex";
 import { type Rpc, short, sleep } from "./rpc";
 import { revertReason, type SendOutcome, type TxRequest, type TxSender } from "./sender";
-import { type Health, HealthSweeper, planRanges } from "./sweep";
+import { evaluate, type MarketSnapshot, toSnapshot } from "./evaluate";
+import { type Health, HealthSweeper } from "./sweep";
 import type { Webhook } from "./webhook";
 
 export interface KeeperOptions {
@@ -37,6 +38,10 @@ export interface KeeperOptions {
   liquidationGas: bigint;
   /** --once: passes to run at most while actions keep succeeding. */
   maxPasses: number;
+  /** Positions whose local HF is below this [wad] are confirmed through Lens.healthScan before acting. */
+  confirmBelow: bigint;
+  /** Every this many passes, every position is read through Lens.healthScan (1 = always; 0 = never). */
+  fullSweepEvery: number;
 }
 
 export const DEFAULT_KEEPER: KeeperOptions = {
@@ -50,6 +55,8 @@ export const DEFAULT_KEEPER: KeeperOptions = {
   pollMs: 500,
   liquidationGas: 350_000n,
   maxPasses: 10,
+  confirmBelow: (WAD * 105n) / 100n,
+  fullSweepEvery: 100,
 };
 
 export interface KeeperDeps {
@@ -81,6 +88,10 @@ export interface PassReport {
   /** [wad kUSD] realised liquidation profit after gas. */
   profit: bigint;
   rpcCalls: number;
+  /** Positions whose local health was read again through Lens.healthScan (near the threshold, or all on a full sweep). */
+  confirmed: number;
+  /** Confirmed positions whose local health differed from the chain's (0 unless the mirror is wrong). */
+  mismatches: number;
   sweepMs: number;
   durationMs: number;
 }
@@ -98,6 +109,9 @@ export class Keeper {
   readonly sweeper: HealthSweeper;
   readonly liquidationPrices = new LiquidationPriceIndex();
   private lastPokeAt = 0n;
+  /** Positions a price update made unsafe by their liquidation price: confirmed and acted on first. */
+  private readonly priority = new Set<bigint>();
+  private passes = 0;
   private lastFeesAt = 0n;
   private lastSweptBlock = 0;
   private lastSweepAt?: Date;
@@ -128,14 +142,13 @@ export class Keeper {
     const callsBefore = this.d.rpc.totalCalls;
     const head = await this.d.rpc.call("blockNumber", (p) => p.getBlockNumber());
     await this.d.index.sync(head);
-    const block = await this.d.rpc.call("getBlock", (p) => p.getBlock(head));
-    const timestamp = BigInt(block?.timestamp ?? Math.floor(Date.now() / 1000));
-    const params = await this.d.rpc.call("liquidationParams", () => this.d.keel.engine.liquidationParams({ blockTag: head }));
-
     const positions = this.d.index.positions();
     const sweepStart = Date.now();
-    const health = await this.sweeper.sweep(positions, head);
+    const market = toSnapshot(await this.d.rpc.call("market", () => this.d.keel.lens.market({ blockTag: head })));
+    const timestamp = market.timestamp;
+    const { health, confirmed, mismatches } = await this.assess(positions, market, head);
     const sweepMs = Date.now() - sweepStart;
+    const params = { criticalHF: market.criticalHF };
     const report: PassReport = {
       head,
       timestamp,
@@ -153,6 +166,8 @@ export class Keeper {
       unprofitable: 0,
       profit: 0n,
       rpcCalls: 0,
+      confirmed,
+      mismatches,
       sweepMs,
       durationMs: 0,
     };
@@ -177,10 +192,11 @@ export class Keeper {
       else if (state === MarginState.Callable) planned.push(this.plan("marginCall", p.id, h));
       else if (state === MarginState.Safe && p.deadline !== 0n) planned.push(this.plan("clearMarginCall", p.id, h));
     }
-    await this.rebuildLiquidationPrices(positions, health, head).catch((e: unknown) =>
-      this.d.log.warn({ error: short(e) }, "liquidation-price index not rebuilt"),
-    );
-    liquidatable.sort((a, b) => (a.h.hf < b.h.hf ? -1 : 1)); // worst first
+    this.rebuildLiquidationPrices(positions, health, market);
+    // Positions a price update flagged first, then the worst.
+    const rank = (x: { p: IndexedPosition; h: Health }): number => (this.priority.has(x.p.id) ? 0 : 1);
+    liquidatable.sort((a, b) => rank(a) - rank(b) || (a.h.hf < b.h.hf ? -1 : 1));
+    this.priority.clear();
     const liquidations = await this.planLiquidations(liquidatable, head, report);
     planned.unshift(...liquidations);
     planned.push(...(await this.planUpkeep(timestamp, head)));
@@ -430,6 +446,7 @@ export class Keeper {
       if (out.status === "failed" || out.status === "revertedOnChain") {
         report.failed++;
         m.txFailures.inc();
+        this.d.log.warn({ kind: plan.kind, id: plan.id, outcome: out }, "action failed");
         continue;
       }
       if (out.status !== "mined") continue;
@@ -510,7 +527,8 @@ export class Keeper {
 
   // ------------------------------------------------------------------ price-feed fast path
 
-  /** On AnswerUpdated logs since the last pass, checks the isolated positions the new prices made unsafe first. */
+  /** On AnswerUpdated logs since the last pass, flags the isolated positions whose liquidation price the new price
+   * reached, so the pass confirms them through the chain and liquidates them first. */
   private async reactToFeeds(head: number): Promise<void> {
     const from = Math.max(this.seenFeedBlock + 1, this.lastSweptBlock + 1);
     this.seenFeedBlock = head;
@@ -527,26 +545,58 @@ export class Keeper {
       if (ok[i]) for (const id of this.liquidationPrices.unsafeAt(a, prices[i]!)) ids.add(id);
     });
     if (ids.size === 0) return;
-    const candidates = [...ids].sort((a, b) => (a < b ? -1 : 1)).map((id) => this.d.index.get(id)).filter((p) => p !== undefined);
-    this.d.log.info({ assets, candidates: candidates.length }, "price update: checking newly unsafe positions first");
-    await this.sweeper.scanRanges(planRanges(candidates, this.o.gasBudget), head);
+    this.d.log.info({ assets, candidates: ids.size }, "price update: newly unsafe positions are confirmed first");
+    for (const id of ids) this.priority.add(id);
   }
 
-  private async rebuildLiquidationPrices(
+  private rebuildLiquidationPrices(
     positions: readonly IndexedPosition[],
     health: ReadonlyMap<bigint, Health>,
-    head: number,
-  ): Promise<void> {
-    const isolated = positions.filter((p) => p.asset !== undefined && health.get(p.id)?.priced);
-    const assets = [...new Set(isolated.map((p) => p.asset!))];
-    if (assets.length === 0) return;
-    const [prices, ok] = await this.d.rpc.call("prices", () => this.d.keel.lens.prices(assets, { blockTag: head }));
+    market: MarketSnapshot,
+  ): void {
     const priceOf = new Map<string, bigint>();
-    assets.forEach((a, i) => ok[i] && priceOf.set(a, prices[i]!));
+    for (const [asset, i] of market.index) if (market.priced[i]) priceOf.set(asset, market.prices[i]!);
+    const isolated = positions.filter((p) => p.asset !== undefined && health.get(p.id)?.priced);
     this.liquidationPrices.rebuild(
       isolated.map((p) => ({ id: p.id, asset: p.asset!, hf: health.get(p.id)!.hf })),
       priceOf,
     );
+  }
+
+  /**
+   * Health of every position: locally from the mirror and one Lens.market read, then confirmed through
+   * Lens.healthScan for every position that could be acted on (HF under `confirmBelow`, an open call, or one the
+   * mirror cannot value) — and for all of them every `fullSweepEvery` passes. The chain's numbers win.
+   */
+  private async assess(
+    positions: readonly IndexedPosition[],
+    market: MarketSnapshot,
+    head: number,
+  ): Promise<{ health: Map<bigint, Health>; confirmed: number; mismatches: number }> {
+    const health = new Map<bigint, Health>();
+    const check: IndexedPosition[] = [];
+    this.passes++;
+    const full = this.o.fullSweepEvery > 0 && this.passes % this.o.fullSweepEvery === 1 % this.o.fullSweepEvery;
+    for (const p of positions) {
+      if (p.normDebt === 0n) continue;
+      const h = evaluate(p, market);
+      if (h) health.set(p.id, h);
+      const flagged = this.priority.has(p.id);
+      if (full || flagged || !h || p.deadline !== 0n || (h.priced && h.hf < this.o.confirmBelow)) check.push(p);
+    }
+    if (check.length === 0) return { health, confirmed: 0, mismatches: 0 };
+    const chain = await this.sweeper.sweep(check, head);
+    let mismatches = 0;
+    for (const [id, h] of chain) {
+      const mine = health.get(id);
+      if (mine && (mine.hf !== h.hf || mine.debt !== h.debt || mine.priced !== h.priced)) {
+        mismatches++;
+        this.d.log.warn({ id, local: mine, chain: h }, "mirror and chain disagree: using the chain");
+      }
+      health.set(id, h);
+    }
+    this.d.metrics.mirrorMismatches.inc(mismatches);
+    return { health, confirmed: chain.size, mismatches };
   }
 }
 

@@ -15,6 +15,10 @@ export class KeeperMetrics {
   readonly liquidations = this.counter("keel_keeper_liquidations_total", "Liquidations sent and mined");
   readonly alreadyDone = this.counter("keel_keeper_already_done_total", "Actions another party did first");
   readonly profitKusd = this.counter("keel_keeper_profit_kusd_total", "Liquidation profit in kUSD, after gas");
+  readonly mirrorMismatches = this.counter(
+    "keel_keeper_mirror_mismatches_total",
+    "Positions whose locally computed health differed from Lens.healthScan",
+  );
   readonly rpcErrors = this.counter("keel_keeper_rpc_errors_total", "Failed RPC attempts");
   readonly txFailures = this.counter("keel_keeper_tx_failures_total", "Transactions that failed or reverted on chain");
   readonly pokes = this.counter("keel_keeper_volatility_pokes_total", "pokeAll transactions mined");

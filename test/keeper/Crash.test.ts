@@ -24,7 +24,7 @@ async function states(keel: Keel, ids: readonly bigint[]): Promise<Map<bigint, n
 const count = (m: Map<bigint, number>, s: number): number => [...m.values()].filter((x) => x === s).length;
 
 async function keeperPass(config: KeeperConfig): Promise<PassReport[]> {
-  return (await startKeeper(config, createLogger({ level: "warn" }))).done;
+  return (await startKeeper(config, createLogger({ level: process.env.KEEPER_TEST_LOG ?? "warn" }))).done;
 }
 
 describe("keeper: a crash over 1,000 positions", function () {
