@@ -46,7 +46,8 @@ export type KeeperFile = z.infer<typeof fileSchema>;
 export interface KeeperConfig {
   rpc: string;
   deployment: string;
-  checkpoint: string;
+  /** Default: .keeper/<chainId>-<engine>-<shard>.json, so instances on one host never share a file. */
+  checkpoint?: string;
   confirmations: number;
   logChunk: number;
   dryRun: boolean;
@@ -105,7 +106,7 @@ export function loadKeeperConfig(flags: CliFlags, env: NodeJS.ProcessEnv = proce
     return {
       rpc: c.rpc,
       deployment: c.deployment,
-      checkpoint: c.checkpoint ?? ".keeper/checkpoint.json",
+      checkpoint: c.checkpoint,
       confirmations: c.confirmations ?? 2,
       logChunk: c.logChunk ?? 5_000,
       dryRun,

@@ -112,6 +112,8 @@ export class Keeper {
   /** Positions a price update made unsafe by their liquidation price: confirmed and acted on first. */
   private readonly priority = new Set<bigint>();
   private passes = 0;
+  /** The last pass had failed actions: run again without waiting for a block. */
+  private retry = false;
   private lastFeesAt = 0n;
   private lastSweptBlock = 0;
   private lastSweepAt?: Date;
@@ -225,8 +227,8 @@ export class Keeper {
     for (let i = 0; i < this.o.maxPasses; i++) {
       const r = await this.pass();
       reports.push(r);
-      const acted = r.marginCalls + r.cleared + r.liquidations;
-      if (acted === 0) break;
+      // Done when a pass neither acted nor failed to act; a failed action is retried by the next pass.
+      if (r.marginCalls + r.cleared + r.liquidations === 0 && r.failed === 0) break;
     }
     return reports;
   }
@@ -241,17 +243,19 @@ export class Keeper {
         this.d.metrics.headBlock.set(head);
         this.d.metrics.lagBlocks.set(Math.max(0, head - this.lastSweptBlock));
         this.rpcUp = true;
-        if (head > this.lastSweptBlock) {
+        // A new block, or a retry of actions that failed in the last pass.
+        if (head > this.lastSweptBlock || this.retry) {
           await this.reactToFeeds(head);
-          await this.pass();
+          const r = await this.pass();
+          this.retry = r.failed > 0;
         }
         backoff = this.o.pollMs;
-        await sleep(this.o.pollMs);
+        await sleep(this.o.pollMs, signal);
       } catch (e) {
         this.rpcUp = false;
         this.d.metrics.rpcErrors.inc();
         this.d.log.error({ error: short(e), retryInMs: backoff }, "pass failed; retrying");
-        await sleep(backoff);
+        await sleep(backoff, signal);
         backoff = Math.min(backoff * 2, 30_000);
       }
     }
@@ -435,6 +439,8 @@ export class Keeper {
 
   private async record(planned: readonly Planned[], outcomes: readonly SendOutcome[], report: PassReport): Promise<void> {
     const m = this.d.metrics;
+    // Webhook notices go out in parallel: a slow webhook never holds up the others (each has its own timeout).
+    const notices: Promise<void>[] = [];
     for (let i = 0; i < planned.length; i++) {
       const plan = planned[i]!;
       const out = outcomes[i]!;
@@ -462,7 +468,7 @@ export class Keeper {
         case "marginCall":
           report.marginCalls++;
           m.marginCalls.inc();
-          await this.notify(plan, out);
+          notices.push(this.notify(plan, out));
           break;
         case "clearMarginCall":
           report.cleared++;
@@ -476,6 +482,7 @@ export class Keeper {
           break;
       }
     }
+    await Promise.all(notices);
   }
 
   /** Profit after gas [wad kUSD]: FlashLiquidated's profit from the receipt (direct: the expected value). */

@@ -44,7 +44,9 @@ export async function startKeeper(config: KeeperConfig, log: Logger = createLogg
       deploymentBlock: manifest.deploymentBlock,
       confirmations: config.confirmations,
       logChunk: config.logChunk,
-      checkpointPath: config.checkpoint,
+      checkpointPath:
+        config.checkpoint ??
+        `.keeper/${manifest.chainId}-${manifest.contracts.engine.address.toLowerCase()}-${shard.index}of${shard.count}.json`,
     },
     instanceLog,
   );

@@ -1,8 +1,9 @@
 /**
  * A cross-process lock per sending address, so several keeper processes on one host sharing a key take nonces
- * one at a time: a keeper holds it only while it reads the pending nonce and broadcasts.
+ * one at a time: a keeper holds it only while it reads the pending nonce and broadcasts. The file holds the owner's
+ * pid, so a lock left by a killed process is taken over at once.
  */
-import { closeSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sleep } from "./rpc";
@@ -46,11 +47,23 @@ export class NonceLock {
     }
   }
 
+  /** A lock whose owner process is gone (a killed keeper) is broken at once; any lock older than 30 s too. */
   private breakIfStale(): void {
     try {
-      if (Date.now() - statSync(this.path).mtimeMs > STALE_MS) unlinkSync(this.path);
+      const pid = Number(readFileSync(this.path, "utf8"));
+      if (Date.now() - statSync(this.path).mtimeMs > STALE_MS || (pid > 0 && !alive(pid))) unlinkSync(this.path);
     } catch {
       // removed meanwhile
     }
+  }
+}
+
+/** Whether process `pid` exists (signal 0 checks without signalling; EPERM means it exists under another user). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }

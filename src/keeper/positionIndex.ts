@@ -14,6 +14,10 @@ import type { Rpc } from "./rpc";
 
 export const MODE = { Isolated: 0, Cross: 1 } as const;
 
+export class IndexError extends Error {
+  override name = "IndexError";
+}
+
 /** One position as the events describe it. */
 export interface IndexedPosition {
   id: bigint;
@@ -103,9 +107,18 @@ export class PositionIndex {
       this.reset();
     }
     if (safe > this.confirmedBlock) {
-      await this.apply(this.confirmedBlock + 1, safe, this.confirmed, false);
+      // The hash is read before the logs and checked after: a reorg in between must not store the old chain's
+      // events under the new chain's hash.
+      const hashBefore = (await this.rpc.call("getBlock", (p) => p.getBlock(safe)))?.hash ?? "";
+      const next = new Map(this.confirmed);
+      await this.apply(this.confirmedBlock + 1, safe, next, false);
+      const hashAfter = (await this.rpc.call("getBlock", (p) => p.getBlock(safe)))?.hash ?? "";
+      if (hashBefore === "" || hashBefore !== hashAfter) {
+        throw new IndexError(`block ${safe} changed while it was being indexed (reorg): the next sync retries`);
+      }
+      this.confirmed = next as Map<bigint, IndexedPosition>;
       this.confirmedBlock = safe;
-      this.confirmedHash = (await this.rpc.call("getBlock", (p) => p.getBlock(safe)))?.hash ?? "";
+      this.confirmedHash = hashAfter;
       this.save();
     }
     const overlay = new Map<bigint, IndexedPosition | null>();

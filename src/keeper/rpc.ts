@@ -3,7 +3,7 @@
  * the node is down), every call counted by method, and transient failures retried with exponential backoff.
  * Reverts are not retried: they are answers.
  */
-import { JsonRpcProvider, type Provider } from "ethers";
+import { FetchRequest, JsonRpcProvider, type Provider } from "ethers";
 
 export class RpcError extends Error {
   override name = "RpcError";
@@ -42,8 +42,11 @@ export class Rpc {
 
   /** A provider for `url` pinned to `chainId`: no network detection, so a dead node does not loop or log. */
   static connect(url: string, chainId: number, options: RpcOptions = DEFAULT_RPC): Rpc {
-    const provider = new JsonRpcProvider(url, chainId, { staticNetwork: true, pollingInterval: 500 });
-    provider._getConnection().timeout = options.timeoutMs;
+    // cacheTimeout -1: ethers otherwise answers identical reads (the head, a nonce) from a 250 ms cache, so the pass
+    // after a broadcast would see the block before it.
+    const request = new FetchRequest(url);
+    request.timeout = options.timeoutMs;
+    const provider = new JsonRpcProvider(request, chainId, { staticNetwork: true, pollingInterval: 500, cacheTimeout: -1 });
     return new Rpc(provider, chainId, options);
   }
 
@@ -79,7 +82,18 @@ export class Rpc {
   }
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+  });
 
 /** A network-level failure (connection refused, timeout, bad gateway), as opposed to a revert or a bad request. */
 export function isTransient(e: unknown): boolean {
@@ -87,7 +101,8 @@ export function isTransient(e: unknown): boolean {
   if (err?.code === "CALL_EXCEPTION" || err?.code === "INVALID_ARGUMENT" || err?.code === "NONCE_EXPIRED") return false;
   if (err?.code === "TIMEOUT" || err?.code === "NETWORK_ERROR" || err?.code === "SERVER_ERROR") return true;
   const text = `${err?.message ?? e}`;
-  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up|fetch failed|timeout|missing response|bad response|503|502/i.test(
+  // Status codes only as whole words: the digits 502 inside a hex revert payload are not a gateway error.
+  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up|fetch failed|timeout|missing response|bad response|\b50[234]\b/i.test(
     text,
   );
 }

@@ -4,7 +4,7 @@
  * outcome. A revert that means "someone was first" (the position is no longer liquidatable, the call is already
  * open, …) is success, not an error.
  */
-import { Interface, type TransactionReceipt, type Wallet } from "ethers";
+import { Interface, Transaction, type TransactionReceipt, type Wallet } from "ethers";
 import {
   FlashLiquidator__factory,
   KeelUSD__factory,
@@ -56,7 +56,7 @@ export interface TxRequest {
 
 export type SendOutcome =
   | { status: "mined"; hash: string; gasUsed: bigint; gasCost: bigint; receipt: TransactionReceipt }
-  | { status: "alreadyDone"; reason: string }
+  | { status: "alreadyDone"; reason: string; gasCost?: bigint }
   | { status: "simulatedRevert"; reason: string }
   | { status: "dryRun"; gasEstimate: bigint }
   | { status: "revertedOnChain"; hash: string; gasCost: bigint }
@@ -149,17 +149,18 @@ export class TxSender {
       }
       return outcomes as SendOutcome[];
     }
-    let sent: { i: number; req: TxRequest; nonce: number; hash: string; gasLimit: bigint; fees: Fees }[];
+    let sent: Broadcast[];
     try {
       const fees = await this.fees();
-      sent = await this.lock.with(() => this.broadcastAll(ready, fees));
+      const result = await this.lock.with(() => this.broadcastAll(ready, fees));
+      sent = result.sent;
+      for (const f of result.failed) outcomes[f.i] = { status: "failed", error: f.error };
     } catch (e) {
       this.nextNonce = undefined;
       for (const r of ready) outcomes[r.i] = { status: "failed", error: short(e) };
       this.log?.error({ error: short(e) }, "broadcast failed");
       return outcomes as SendOutcome[];
     }
-    for (const r of ready) if (!sent.some((s) => s.i === r.i)) outcomes[r.i] = { status: "failed", error: "not broadcast" };
     await Promise.all(
       sent.map(async (s) => {
         outcomes[s.i] = await this.waitWithBumps(s).catch((e: unknown) => ({ status: "failed", error: short(e) }) as const);
@@ -189,33 +190,43 @@ export class TxSender {
     }
   }
 
-  /** Consecutive nonces from max(pending, our next); a nonce race re-reads the pending nonce and retries. */
+  /**
+   * Consecutive nonces from max(pending, our next). A nonce race (another process with this key) re-reads the
+   * pending nonce and retries; any other failure fails that request only, and the next one re-reads the nonce.
+   */
   private async broadcastAll(
     ready: readonly { req: TxRequest; i: number; gas: bigint }[],
     fees: Fees,
-  ): Promise<{ i: number; req: TxRequest; nonce: number; hash: string; gasLimit: bigint; fees: Fees }[]> {
-    const out: { i: number; req: TxRequest; nonce: number; hash: string; gasLimit: bigint; fees: Fees }[] = [];
+  ): Promise<{ sent: Broadcast[]; failed: { i: number; error: string }[] }> {
+    const sent: Broadcast[] = [];
+    const failed: { i: number; error: string }[] = [];
     let nonce = await this.pendingNonce();
     for (const { req, i, gas } of ready) {
       const gasLimit = (gas * 12n) / 10n + 10_000n;
       for (let attempt = 0; ; attempt++) {
         try {
           const hash = await this.sign(req, gasLimit, fees, nonce);
-          out.push({ i, req, nonce, hash, gasLimit, fees });
+          sent.push({ i, req, nonce, hash, gasLimit, fees });
           this.sent++;
           nonce++;
           this.nextNonce = nonce;
           break;
         } catch (e) {
-          if (attempt >= 5 || !/nonce|already known|underpriced/i.test(short(e))) throw e;
-          // Another process with this key took the nonce. ethers caches identical reads for 250 ms: wait it out.
           this.nextNonce = undefined;
+          const nonceRace = /nonce|already known|underpriced/i.test(short(e));
+          if (!nonceRace || attempt >= 5) {
+            failed.push({ i, error: short(e) });
+            this.log?.error({ kind: req.kind, ...req.context, error: short(e) }, "broadcast failed");
+            nonce = await this.pendingNonce().catch(() => nonce);
+            break;
+          }
+          // Another process with this key took the nonce. Wait out any cached read, then take the next free one.
           await sleep(300);
           nonce = Math.max(await this.pendingNonce(), nonce + 1);
         }
       }
     }
-    return out;
+    return { sent, failed };
   }
 
   private async pendingNonce(): Promise<number> {
@@ -236,7 +247,7 @@ export class TxSender {
     let fees = s.fees;
     for (let bumps = 0; ; ) {
       const receipt = await this.waitAny(hashes, this.options.bumpAfterMs);
-      if (receipt) return this.outcome(receipt, ctx);
+      if (receipt) return this.outcome(receipt, s.req, ctx);
       if (bumps >= this.options.maxBumps) {
         this.nextNonce = undefined;
         return { status: "failed", error: `nonce ${s.nonce} still pending after ${bumps} fee bumps` };
@@ -254,6 +265,11 @@ export class TxSender {
     }
   }
 
+  /**
+   * Signs and broadcasts; returns the transaction hash. When the broadcast fails (an answer lost in a timeout, a
+   * retry told "already known" or "nonce too low"), the node is asked whether it has the transaction anyway, so a
+   * sent transaction is never sent again under another nonce.
+   */
   private async sign(req: TxRequest, gasLimit: bigint, fees: Fees, nonce: number): Promise<string> {
     const signed = await this.wallet.signTransaction({
       type: 2,
@@ -265,8 +281,15 @@ export class TxSender {
       maxFeePerGas: fees.maxFeePerGas,
       maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
     });
-    const response = await this.rpc.call("sendRawTransaction", (p) => p.broadcastTransaction(signed));
-    return response.hash;
+    const hash = Transaction.from(signed).hash!;
+    try {
+      await this.rpc.call("sendRawTransaction", (p) => p.broadcastTransaction(signed));
+    } catch (e) {
+      const known = await this.rpc.call("getTransaction", (p) => p.getTransaction(hash)).catch(() => null);
+      if (!known) throw e;
+      this.log?.info({ kind: req.kind, hash, nonce }, "broadcast answer lost, but the node has the transaction");
+    }
+    return hash;
   }
 
   /** The first receipt among `hashes` (a transaction and its replacements), or undefined after `ms`. */
@@ -282,14 +305,31 @@ export class TxSender {
     }
   }
 
-  private outcome(receipt: TransactionReceipt, ctx: Record<string, unknown>): SendOutcome {
+  /**
+   * A mined transaction's outcome. A revert is replayed at its block to learn why: when another party got there
+   * between our simulation and inclusion (the position is no longer liquidatable, the call already open, …), the
+   * work is done and the outcome is `alreadyDone`, not a failure.
+   */
+  private async outcome(receipt: TransactionReceipt, req: TxRequest, ctx: Record<string, unknown>): Promise<SendOutcome> {
     const gasCost = receipt.gasUsed * receipt.gasPrice;
-    if (receipt.status !== 1) {
-      this.log?.warn({ ...ctx, hash: receipt.hash }, "transaction reverted on chain (front-run between simulation and inclusion)");
-      return { status: "revertedOnChain", hash: receipt.hash, gasCost };
+    if (receipt.status === 1) {
+      this.log?.info({ ...ctx, hash: receipt.hash, gasUsed: receipt.gasUsed, block: receipt.blockNumber }, "mined");
+      return { status: "mined", hash: receipt.hash, gasUsed: receipt.gasUsed, gasCost, receipt };
     }
-    this.log?.info({ ...ctx, hash: receipt.hash, gasUsed: receipt.gasUsed, block: receipt.blockNumber }, "mined");
-    return { status: "mined", hash: receipt.hash, gasUsed: receipt.gasUsed, gasCost, receipt };
+    let reason = "unknown";
+    try {
+      await this.rpc.call("call", (p) =>
+        p.call({ from: this.address, to: req.to, data: req.data, blockTag: receipt.blockNumber }),
+      );
+    } catch (e) {
+      reason = revertReason(e);
+    }
+    if (ALREADY_DONE.has(reason.split("(")[0]!)) {
+      this.log?.info({ ...ctx, hash: receipt.hash, reason }, "already done by another party first (our transaction reverted)");
+      return { status: "alreadyDone", reason, gasCost };
+    }
+    this.log?.warn({ ...ctx, hash: receipt.hash, reason }, "transaction reverted on chain");
+    return { status: "revertedOnChain", hash: receipt.hash, gasCost };
   }
 
   private async fees(): Promise<Fees> {
@@ -299,6 +339,15 @@ export class TxSender {
     const cap = this.options.maxFeePerGas;
     return { maxFeePerGas: max > cap ? cap : max, maxPriorityFeePerGas: tip > cap ? cap : tip };
   }
+}
+
+interface Broadcast {
+  i: number;
+  req: TxRequest;
+  nonce: number;
+  hash: string;
+  gasLimit: bigint;
+  fees: Fees;
 }
 
 interface Fees {

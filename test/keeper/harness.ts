@@ -1,203 +1,182 @@
 /**
  * Keeper tests run against a real JSON-RPC node: `hardhat node` started on 127.0.0.1 by the test and stopped by
  * it. Keel is deployed there with the production deploy code, the AMM is seeded for flash liquidations, and a book
- * of positions is opened across the four assets in both modes.
+ * of positions is opened across the four assets in both modes. Those parts live in scripts/lib/localNode.ts (shared
+ * with `npm run bench:keeper`) and are re-exported here; the helpers below are the tests' own.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HDNodeWallet, JsonRpcProvider, Mnemonic, NonceManager, type Signer, type TransactionReceipt, type TransactionResponse, Wallet } from "ethers";
-import { deployKeel, type Keel } from "../../deploy";
-import { refreshFeeds, seedAmm } from "../../deploy/local";
-import { writeManifest } from "../../deploy/manifest";
-import { Prng } from "../../src/risk/random";
+import { Writable } from "node:stream";
+import type { Keel } from "../../deploy";
+import { createLogger } from "../../src/keeper/log";
 
-/** Hardhat's well-known development mnemonic: the node funds these accounts. */
-export const DEV_MNEMONIC = "test test test test test test test test test test test junk";
-export const devWallet = (i: number, provider?: JsonRpcProvider): Wallet => {
-  const w = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(DEV_MNEMONIC), `m/44'/60'/0'/0/${i}`);
-  return new Wallet(w.privateKey, provider);
-};
+export {
+  type BookOptions,
+  type Deployed,
+  DEV_MNEMONIC,
+  deployOnNode,
+  devWallet,
+  freePort,
+  killGroup,
+  movePrice,
+  type Node,
+  openBook,
+  type OpenOptions,
+  openPositions,
+  type PositionSpec,
+  refreshFeeds,
+  startNode,
+} from "../../scripts/lib/localNode";
 
-export interface Node {
-  url: string;
-  port: number;
-  provider: JsonRpcProvider;
-  process: ChildProcess;
-  stop(): Promise<void>;
+// ------------------------------------------------------------------ helpers for the restart, race and failure tests
+
+/** engine.stateOf of every id (at `blockTag`, default latest), in parallel chunks; ids whose call reverts (closed,
+ * or a stale price) are absent. */
+export async function statesOf(keel: Keel, ids: readonly bigint[], blockTag?: number): Promise<Map<bigint, number>> {
+  const out = new Map<bigint, number>();
+  for (let i = 0; i < ids.length; i += 100) {
+    const chunk = ids.slice(i, i + 100);
+    const res = await Promise.all(chunk.map((id) => keel.engine.stateOf(id, { blockTag: blockTag ?? "latest" }).catch(() => undefined)));
+    chunk.forEach((id, j) => res[j] && out.set(id, Number(res[j]![0])));
+  }
+  return out;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
+/** How many entries of a state map are in `state`. */
+export const countState = (m: ReadonlyMap<bigint, number>, state: number): number => [...m.values()].filter((x) => x === state).length;
+
+/** Ids of every open position: 1 .. lastPositionId, without the closed ones (positionInfo reverts for those). */
+export async function openPositionIds(keel: Keel): Promise<bigint[]> {
+  const last = await keel.engine.lastPositionId();
+  const all = Array.from({ length: Number(last) }, (_, i) => BigInt(i + 1));
+  const open: bigint[] = [];
+  for (let i = 0; i < all.length; i += 100) {
+    const chunk = all.slice(i, i + 100);
+    const res = await Promise.all(chunk.map((id) => keel.engine.positionInfo(id).then(() => true, () => false)));
+    chunk.forEach((id, j) => res[j] && open.push(id));
+  }
+  return open;
 }
 
-/** Starts `hardhat node` on 127.0.0.1 (optionally forking another node), resolving once it serves requests. */
-export async function startNode(options: { port?: number; fork?: string } = {}): Promise<Node> {
-  const port = options.port ?? (await freePort());
-  const args = ["hardhat", "node", "--hostname", "127.0.0.1", "--port", String(port)];
-  if (options.fork) args.push("--fork", options.fork);
-  const child = spawn("npx", args, { cwd: join(__dirname, "..", ".."), stdio: ["ignore", "pipe", "pipe"], detached: true });
-  let output = "";
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hardhat node did not start in 60 s:\n${output}`)), 60_000);
-    const onData = (d: Buffer): void => {
-      output += d.toString();
-      if (output.includes("Started HTTP and WebSocket JSON-RPC server")) {
-        clearTimeout(timer);
-        resolve();
+/** One JSON log line of the keeper (pino), parsed. */
+export type LogLine = Record<string, unknown> & { msg?: string; level?: string };
+
+/** Collects JSON lines from chunks of text and lets a test wait for one that matches. */
+export class LineCollector {
+  readonly lines: LogLine[] = [];
+  /** Everything received, parsed or not (for secret scans and failure messages). */
+  raw = "";
+  private partial = "";
+  private waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
+
+  push(text: string): void {
+    this.raw += text;
+    this.partial += text;
+    const parts = this.partial.split("\n");
+    this.partial = parts.pop()!;
+    for (const part of parts) {
+      if (!part.trim().startsWith("{")) continue;
+      let line: LogLine;
+      try {
+        line = JSON.parse(part) as LogLine;
+      } catch {
+        continue;
       }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`hardhat node exited with ${code}:\n${output}`));
+      this.lines.push(line);
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.pred(line)) return true;
+        w.resolve(line);
+        return false;
+      });
+    }
+  }
+
+  /** The first line (already seen from index `from` on, or still to come) that matches, within `timeoutMs`. */
+  waitFor(pred: (l: LogLine) => boolean, timeoutMs: number, what = "a matching log line", from = 0): Promise<LogLine> {
+    const seen = this.lines.slice(from).find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w.pred !== pred);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last lines:\n${this.raw.slice(-3000)}`));
+      }, timeoutMs);
+      this.waiters.push({
+        pred,
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      });
     });
+  }
+
+  /** Lines logged with message `msg`. */
+  withMsg(msg: string): LogLine[] {
+    return this.lines.filter((l) => l.msg === msg);
+  }
+}
+
+/** A keeper logger whose JSON lines land in a LineCollector instead of stdout. */
+export function capturedLogger(level = "info"): { log: ReturnType<typeof createLogger>; lines: LineCollector } {
+  const lines = new LineCollector();
+  const destination = new Writable({
+    write(chunk: Buffer | string, _enc, cb) {
+      lines.push(chunk.toString());
+      cb();
+    },
   });
-  child.stdout!.removeAllListeners("data");
-  child.stderr!.removeAllListeners("data");
-  child.stdout!.resume();
-  child.stderr!.resume();
-  const url = `http://127.0.0.1:${port}`;
-  const provider = new JsonRpcProvider(url, 31337, { staticNetwork: true });
-  // The node prints every request and transaction; with thousands of them that costs more than the EVM.
-  await provider.send("hardhat_setLoggingEnabled", [false]);
+  return { log: createLogger({ level, destination }), lines };
+}
+
+/** The pass report of a "pass" log line (bigints arrive as decimal strings). */
+export const passOf = (l: LogLine): { head: number; indexed: number; marginCalls: number; liquidations: number; unpriced: number } =>
+  l.pass as { head: number; indexed: number; marginCalls: number; liquidations: number; unpriced: number };
+
+/** `scripts/keeper.ts` run as a child process (its own process group), with its output collected. */
+export interface KeeperProcess {
+  child: ChildProcess;
+  stdout: LineCollector;
+  stderr: LineCollector;
+  /** Resolves with the exit code (null when killed by a signal) and the signal. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Sends `signal` to the whole process group (npx and the node it runs). */
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+export function spawnKeeper(args: readonly string[], env: NodeJS.ProcessEnv): KeeperProcess {
+  const child = spawn("npx", ["ts-node", "--transpile-only", "scripts/keeper.ts", ...args], {
+    cwd: join(__dirname, "..", ".."),
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  const stdout = new LineCollector();
+  const stderr = new LineCollector();
+  child.stdout!.on("data", (d: Buffer) => stdout.push(d.toString()));
+  child.stderr!.on("data", (d: Buffer) => stderr.push(d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
   return {
-    url,
-    port,
-    provider,
-    process: child,
-    async stop() {
-      provider.destroy();
-      await killGroup(child);
+    child,
+    stdout,
+    stderr,
+    exited,
+    async kill(signal) {
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        return; // already gone
+      }
+      await exited;
     },
   };
 }
 
-/** Kills the node and everything it spawned (npx → node), waiting for the exit. */
-export async function killGroup(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  try {
-    process.kill(-child.pid, "SIGTERM");
-  } catch {
-    return;
-  }
-  const timer = setTimeout(() => {
-    try {
-      process.kill(-child.pid!, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }, 5_000);
-  await exited;
-  clearTimeout(timer);
+/** The environment of this process without any keeper key, plus `extra`. */
+export function keeperEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  if (!("KEEPER_PRIVATE_KEY" in extra)) delete env.KEEPER_PRIVATE_KEY;
+  return env;
 }
-
-export interface Deployed {
-  keel: Keel;
-  manifest: string;
-  deployer: Signer;
-}
-
-/** Deploys Keel on the node, seeds the AMM deep enough for flash liquidations, writes the manifest. */
-export async function deployOnNode(node: Node): Promise<Deployed> {
-  const deployer = new NonceManager(devWallet(0, node.provider));
-  const keel = await deployKeel(deployer);
-  await seedAmm(keel, deployer, { WETH: "5000", WBTC: "250", USDC: "10000000", wstETH: "4000" });
-  const manifest = await writeManifest(keel, "keeper-test", mkdtempSync(join(tmpdir(), "keel-keeper-")));
-  return { keel, manifest, deployer };
-}
-
-export interface BookOptions {
-  positions: number;
-  seed?: bigint;
-  /** Accounts 1.. hold the positions; the keeper uses others. */
-  owners?: number;
-}
-
-/**
- * Opens `positions` positions through the PositionManager: about two thirds isolated (WETH, WBTC, USDC, wstETH in
- * turn) and one third cross (WETH + WBTC + USDC), each borrowing 55–95% of what its initial margin allows, so a
- * crash spreads them over every state. Transactions are pipelined with explicit nonces.
- */
-export async function openBook(keel: Keel, node: Node, options: BookOptions): Promise<bigint[]> {
-  const prng = new Prng(options.seed ?? 7n);
-  const owners = Array.from({ length: options.owners ?? 5 }, (_, i) => devWallet(i + 1, node.provider));
-  const manager = keel.manager;
-  const sym = ["WETH", "WBTC", "USDC", "wstETH"];
-  const token = (s: string): string => keel.assets[s]!.token.target as string;
-  const unit = (s: string): bigint => 10n ** BigInt(keel.assets[s]!.config.decimals);
-  const nonces = await Promise.all(owners.map((o) => node.provider.getTransactionCount(o.address, "pending")));
-  // With automine off the node queues transactions whatever order they arrive in; mineAll mines them.
-  await node.provider.send("evm_setAutomine", [false]);
-  const send = async (i: number, tx: { to: string; data: string }): Promise<TransactionResponse> =>
-    owners[i]!.sendTransaction({ ...tx, nonce: nonces[i]!++, gasLimit: 1_500_000, type: 2, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 1n });
-  // Fund and approve once per owner.
-  const pending: Promise<TransactionResponse>[] = [];
-  for (let i = 0; i < owners.length; i++) {
-    for (const s of sym) {
-      const t = keel.assets[s]!.token;
-      pending.push(send(i, { to: t.target as string, data: t.interface.encodeFunctionData("mint", [owners[i]!.address, 10n ** 12n * unit(s)]) }));
-      pending.push(send(i, { to: t.target as string, data: t.interface.encodeFunctionData("approve", [manager.target as string, 2n ** 255n]) }));
-    }
-  }
-  await mineAll(node, pending);
-  const firstId = (await keel.engine.lastPositionId()) + 1n;
-  const prices: Record<string, bigint> = {};
-  for (const s of sym) prices[s] = await keel.oracle.getPrice(token(s));
-  const txs: Promise<TransactionResponse>[] = [];
-  await node.provider.send("evm_setAutomine", [false]);
-  for (let n = 0; n < options.positions; n++) {
-    const owner = n % owners.length;
-    const leverage = BigInt(prng.int(55, 95)); // % of the initial-margin limit
-    const usd = BigInt(prng.int(2_000, 50_000)) * 10n ** 18n;
-    if (n % 3 === 2) {
-      const assets = ["WETH", "WBTC", "USDC"];
-      const amounts = assets.map((s) => (usd * unit(s)) / 3n / prices[s]!);
-      const debt = (usd * 70n * leverage) / 10_000n; // basket floors bind: ~70% of value is the limit
-      txs.push(send(owner, { to: manager.target as string, data: manager.interface.encodeFunctionData("openCrossAndBorrow", [assets.map(token), amounts, debt, owners[owner]!.address]) }));
-    } else {
-      const s = sym[n % 4]!;
-      const amount = (usd * unit(s)) / prices[s]!;
-      const limit = s === "USDC" ? 91n : s === "wstETH" ? 83n : 84n; // 1 − max(zi σmin, hi), in %
-      const debt = (usd * limit * leverage) / 10_000n;
-      txs.push(send(owner, { to: manager.target as string, data: manager.interface.encodeFunctionData("openAndBorrow", [token(s), amount, debt, owners[owner]!.address]) }));
-    }
-  }
-  const receipts = await mineAll(node, txs);
-  const failed = receipts.filter((r) => r?.status !== 1).length;
-  if (failed > 0) throw new Error(`openBook: ${failed} of ${options.positions} opens failed`);
-  return Array.from({ length: options.positions }, (_, i) => firstId + BigInt(i));
-}
-
-/** Mines blocks until every transaction of `txs` has a receipt, then turns automine back on. */
-async function mineAll(node: Node, txs: readonly Promise<TransactionResponse>[]): Promise<(TransactionReceipt | null)[]> {
-  const sent = await Promise.all(txs);
-  for (;;) {
-    await node.provider.send("evm_mine", []);
-    const pending = (await node.provider.send("eth_getBlockByNumber", ["pending", false])) as { transactions: string[] };
-    if (pending.transactions.length === 0) break;
-  }
-  const receipts = await Promise.all(sent.map((t) => node.provider.getTransactionReceipt(t.hash)));
-  await node.provider.send("evm_setAutomine", [true]);
-  return receipts;
-}
-
-/** Moves a mock feed by `percent` (negative = down) and refreshes the others' heartbeat. */
-export async function movePrice(keel: Keel, symbol: string, percent: number): Promise<void> {
-  const feed = keel.assets[symbol]!.feed;
-  const answer = await feed.latestAnswer();
-  await (await feed.updateAnswer((answer * BigInt(Math.round((100 + percent) * 100))) / 10_000n)).wait();
-}
-
-export { refreshFeeds };
