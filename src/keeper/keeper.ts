@@ -11,7 +11,7 @@ import type { Logger } from "./log";
 import type { KeeperMetrics, HealthReport } from "./metrics";
 import { LiquidationPriceIndex } from "./liquidationPrices";
 import type { IndexedPosition, PositionIndex } from "./positionIndex";
-import { type Rpc, short, sleep } from "./rpc";
+import { mapLimit, type Rpc, short, sleep } from "./rpc";
 import { revertReason, type SendOutcome, type TxRequest, type TxSender } from "./sender";
 import { evaluate, type MarketSnapshot, toSnapshot } from "./evaluate";
 import { type Health, HealthSweeper } from "./sweep";
@@ -319,7 +319,7 @@ export class Keeper {
     const gasCost = (this.o.liquidationGas * gasPrice * ethPrice) / WAD; // [wad kUSD]
     let available = balance;
     const out: Planned[] = [];
-    const choices = await Promise.all(items.map(({ p }) => this.bestLiquidation(p, head, available)));
+    const choices = await mapLimit(items, this.o.concurrency, ({ p }) => this.bestLiquidation(p, head, available));
     for (let i = 0; i < items.length; i++) {
       const { p, h } = items[i]!;
       const choice = choices[i];

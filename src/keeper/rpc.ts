@@ -108,3 +108,17 @@ export function isTransient(e: unknown): boolean {
 }
 
 export const short = (e: unknown): string => `${(e as Error)?.message ?? e}`.split("\n")[0]!.slice(0, 200);
+
+/**
+ * `fn` over `items` with at most `limit` calls in flight, results in order. A node executes calls one at a time:
+ * hundreds at once only queue up there until they time out.
+ */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]!, i);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
+}

@@ -15,7 +15,10 @@ import {
 } from "../../typechain-types";
 import type { Logger } from "./log";
 import { NonceLock } from "./nonceLock";
-import { isTransient, type Rpc, short, sleep } from "./rpc";
+import { isTransient, mapLimit, type Rpc, short, sleep } from "./rpc";
+
+/** Simulations in flight at once: enough to overlap round trips, few enough not to queue past the RPC timeout. */
+const SIMULATIONS_IN_FLIGHT = 8;
 
 /** Every custom error a keeper transaction can revert with, so reverts are reported by name. */
 const ERRORS = new Interface(
@@ -139,7 +142,7 @@ export class TxSender {
    * Never throws.
    */
   async sendAll(reqs: readonly TxRequest[]): Promise<SendOutcome[]> {
-    const outcomes: (SendOutcome | undefined)[] = await Promise.all(reqs.map((r) => this.simulate(r)));
+    const outcomes: (SendOutcome | undefined)[] = await mapLimit(reqs, SIMULATIONS_IN_FLIGHT, (r) => this.simulate(r));
     const ready = reqs.flatMap((req, i) => (outcomes[i] === undefined ? [{ req, i, gas: this.estimates.get(req)! }] : []));
     if (ready.length === 0) return outcomes as SendOutcome[];
     if (this.options.dryRun) {
@@ -161,11 +164,9 @@ export class TxSender {
       this.log?.error({ error: short(e) }, "broadcast failed");
       return outcomes as SendOutcome[];
     }
-    await Promise.all(
-      sent.map(async (s) => {
-        outcomes[s.i] = await this.waitWithBumps(s).catch((e: unknown) => ({ status: "failed", error: short(e) }) as const);
-      }),
-    );
+    await mapLimit(sent, SIMULATIONS_IN_FLIGHT, async (s) => {
+      outcomes[s.i] = await this.waitWithBumps(s).catch((e: unknown) => ({ status: "failed", error: short(e) }) as const);
+    });
     return outcomes as SendOutcome[];
   }
 

@@ -10,7 +10,7 @@ import {
   liquidationPriceFromHealth,
 } from "../../src/keeper/liquidationPrices";
 import type { IndexedPosition } from "../../src/keeper/positionIndex";
-import { isTransient } from "../../src/keeper/rpc";
+import { isTransient, mapLimit, sleep } from "../../src/keeper/rpc";
 import { ALREADY_DONE } from "../../src/keeper/sender";
 import { MAX_IDS_PER_CALL, planRanges, positionGas } from "../../src/keeper/sweep";
 import { MarginState, marginStateAt, WAD } from "../../src/math";
@@ -152,6 +152,20 @@ describe("keeper parts", () => {
       writeFileSync(path, "{ half");
       expect(() => new JsonFile(path, (raw) => raw).read()).to.throw(CheckpointError, path);
     });
+  });
+
+  it("mapLimit keeps at most `limit` calls in flight and returns results in order", async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const out = await mapLimit([5, 1, 4, 2, 3, 0, 6], 3, async (x) => {
+      peak = Math.max(peak, ++inFlight);
+      await sleep(x);
+      inFlight--;
+      return x * 10;
+    });
+    expect(out).to.deep.equal([50, 10, 40, 20, 30, 0, 60]);
+    expect(peak).to.equal(3);
+    expect(await mapLimit([], 4, async (x: number) => x)).to.deep.equal([]);
   });
 
   it("classifies network failures as transient and reverts as answers", () => {
