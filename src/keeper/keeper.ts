@@ -370,6 +370,8 @@ export class Keeper {
               data: k.flashLiquidator.interface.encodeFunctionData("liquidate", [p.id, asset, MaxUint256, amm, this.o.minProfit]),
               kind: "liquidate",
               context: { id: p.id, asset, via: "flash", expectedProfit: profit },
+              // Just simulated above: a flash liquidation sells every asset it receives.
+              simulatedGas: this.o.liquidationGas * BigInt(Math.max(1, Object.keys(p.collateral).length)),
             },
           };
         }

@@ -5,7 +5,7 @@
  * inside the confirmation window can neither leave a stale position nor lose one. A reorg deeper than that is
  * detected by the checkpoint's block hash and answered by re-indexing from the deployment block.
  */
-import { type Interface, type Log, type Provider } from "ethers";
+import { type EventFragment, type Interface, type Log, type Provider } from "ethers";
 import { z } from "zod";
 import { VaultEngine__factory } from "../../typechain-types";
 import { JsonFile } from "./checkpoint";
@@ -77,6 +77,7 @@ export class PositionIndex {
   private confirmedHash = "";
   private readonly iface: Interface = VaultEngine__factory.createInterface();
   private readonly topics: string[];
+  private readonly events: Map<string, EventFragment>;
   private readonly file?: JsonFile<Snapshot>;
   /** Head block of the last sync. */
   head = 0;
@@ -90,6 +91,7 @@ export class PositionIndex {
   ) {
     this.confirmedBlock = options.deploymentBlock - 1;
     this.topics = EVENTS.map((e) => this.iface.getEvent(e)!.topicHash);
+    this.events = new Map(EVENTS.map((e) => [this.iface.getEvent(e)!.topicHash, this.iface.getEvent(e)!]));
     if (options.checkpointPath) this.file = new JsonFile(options.checkpointPath, (raw) => snapshotSchema.parse(raw));
     this.restore();
   }
@@ -153,8 +155,10 @@ export class PositionIndex {
     overlay: boolean,
   ): Promise<void> {
     for (const log of await this.fetchLogs(from, to)) {
-      const parsed = this.iface.parseLog(log);
-      if (!parsed) continue;
+      // Decoding by topic directly: Interface.parseLog re-hashes every event signature for every log.
+      const fragment = this.events.get(log.topics[0]!);
+      if (!fragment) continue;
+      const parsed = { name: fragment.name, args: this.iface.decodeEventLog(fragment, log.data, log.topics) };
       const id = parsed.args.getValue("id") as bigint;
       const current = target.has(id) ? target.get(id) : overlay ? this.confirmed.get(id) : undefined;
       const next = this.reduce(current ?? undefined, parsed.name, parsed.args);

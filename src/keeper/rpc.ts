@@ -3,7 +3,7 @@
  * the node is down), every call counted by method, and transient failures retried with exponential backoff.
  * Reverts are not retried: they are answers.
  */
-import { FetchRequest, JsonRpcProvider, type Provider } from "ethers";
+import { type FetchCancelSignal, FetchRequest, type GetUrlResponse, JsonRpcProvider, type Provider } from "ethers";
 
 export class RpcError extends Error {
   override name = "RpcError";
@@ -46,6 +46,7 @@ export class Rpc {
     // after a broadcast would see the block before it.
     const request = new FetchRequest(url);
     request.timeout = options.timeoutMs;
+    request.getUrlFunc = fetchGetUrl;
     const provider = new JsonRpcProvider(request, chainId, { staticNetwork: true, pollingInterval: 500, cacheTimeout: -1 });
     return new Rpc(provider, chainId, options);
   }
@@ -121,4 +122,33 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   return out;
+}
+
+/**
+ * HTTP through Node's fetch. ethers' default Node transport copies the whole body again for every chunk it
+ * receives, which is quadratic in the response size: a 25 MB eth_getLogs answer took 100 s instead of 1 s.
+ */
+async function fetchGetUrl(req: FetchRequest, signal?: FetchCancelSignal): Promise<GetUrlResponse> {
+  const controller = new AbortController();
+  signal?.addListener(() => controller.abort());
+  const timer = setTimeout(() => controller.abort(), req.timeout);
+  try {
+    const res = await fetch(req.url, {
+      method: req.method,
+      headers: Object.fromEntries(Object.entries(req.headers)),
+      body: req.body ? Buffer.from(req.body) : undefined,
+      signal: controller.signal,
+    });
+    return {
+      statusCode: res.status,
+      statusMessage: res.statusText,
+      headers: Object.fromEntries([...res.headers.entries()].map(([k, v]) => [k.toLowerCase(), v])),
+      body: new Uint8Array(await res.arrayBuffer()),
+    };
+  } catch (e) {
+    if (controller.signal.aborted) throw new Error(`timeout after ${req.timeout} ms`, { cause: e });
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -55,6 +55,11 @@ export interface TxRequest {
   kind: string;
   /** Log context (position id, asset, …). */
   context?: Record<string, unknown>;
+  /**
+   * Set when the caller has just simulated this exact call (eth_call) and knows its gas: the sender then skips its
+   * own eth_estimateGas, which on a node that traces every execution costs as much again.
+   */
+  simulatedGas?: bigint;
 }
 
 export type SendOutcome =
@@ -175,6 +180,10 @@ export class TxSender {
   /** eth_estimateGas as the simulation: undefined when the transaction would succeed (estimate kept). */
   private async simulate(req: TxRequest): Promise<SendOutcome | undefined> {
     const ctx = { kind: req.kind, ...req.context };
+    if (req.simulatedGas !== undefined) {
+      this.estimates.set(req, req.simulatedGas);
+      return undefined;
+    }
     try {
       const gas = await this.rpc.call("estimateGas", (p) => p.estimateGas({ from: this.address, to: req.to, data: req.data }));
       this.estimates.set(req, gas);

@@ -11,7 +11,7 @@ describe("keeper: transaction sender", function () {
   it("replaces a transaction that stays pending with bumped EIP-1559 fees; the replacement is what gets mined", async () => {
     const keel = await loadKeel();
     const [funder] = await ethers.getSigners();
-    const wallet = Wallet.createRandom().connect(ethers.provider);
+    const wallet = new Wallet(Wallet.createRandom().privateKey, ethers.provider);
     await (await funder!.sendTransaction({ to: wallet.address, value: 10n ** 18n })).wait();
     const sender = new TxSender(new Rpc(ethers.provider, 31337), wallet, {
       ...DEFAULT_SENDER,
@@ -46,7 +46,7 @@ describe("keeper: transaction sender", function () {
 
   it("simulates first: a transaction that would revert is never sent, and 'someone was first' counts as done", async () => {
     const keel = await loadKeel();
-    const wallet = Wallet.createRandom().connect(ethers.provider);
+    const wallet = new Wallet(Wallet.createRandom().privateKey, ethers.provider);
     const sender = new TxSender(new Rpc(ethers.provider, 31337), wallet, DEFAULT_SENDER);
     const before = await ethers.provider.getBlockNumber();
     const notCallable = await sender.send({
