@@ -26,6 +26,7 @@ export interface MarketSnapshot {
   rates: Map<string, bigint>; // class → accumulator [ray]
   crossClass: string;
   criticalHF: bigint;
+  protocolShare: bigint;
 }
 
 export function toSnapshot(v: Awaited<ReturnType<Lens["market"]>>): MarketSnapshot {
@@ -47,6 +48,7 @@ export function toSnapshot(v: Awaited<ReturnType<Lens["market"]>>): MarketSnapsh
     rates: new Map(classes.map((c, i) => [c, v.rates[i]!])),
     crossClass: classes[classes.length - 1]!,
     criticalHF: v.liquidation.criticalHF,
+    protocolShare: v.liquidation.protocolShare,
   };
 }
 

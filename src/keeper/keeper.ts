@@ -96,6 +96,15 @@ export interface PassReport {
   durationMs: number;
 }
 
+/** One way to liquidate a position, with its simulated profit [wad kUSD] before gas. */
+interface LiquidationChoice {
+  req: TxRequest;
+  profit: bigint;
+  direct: boolean;
+  /** kUSD the keeper pays from its balance (direct only). */
+  pays: bigint;
+}
+
 interface Planned {
   req: TxRequest;
   kind: "liquidate" | "marginCall" | "clearMarginCall" | "pokeAll" | "collectFees";
@@ -199,7 +208,7 @@ export class Keeper {
     const rank = (x: { p: IndexedPosition; h: Health }): number => (this.priority.has(x.p.id) ? 0 : 1);
     liquidatable.sort((a, b) => rank(a) - rank(b) || (a.h.hf < b.h.hf ? -1 : 1));
     this.priority.clear();
-    const liquidations = await this.planLiquidations(liquidatable, head, report);
+    const liquidations = await this.planLiquidations(liquidatable, head, market, report);
     planned.unshift(...liquidations);
     planned.push(...(await this.planUpkeep(timestamp, head)));
 
@@ -305,21 +314,22 @@ export class Keeper {
   private async planLiquidations(
     items: readonly { p: IndexedPosition; h: Health }[],
     head: number,
+    market: MarketSnapshot,
     report: PassReport,
   ): Promise<Planned[]> {
     if (items.length === 0) return [];
     const k = this.d.keel;
     const keeper = this.d.sender.address;
-    const [fee, ethPrice, balance] = await Promise.all([
+    const ethPrice = this.ethPrice(market);
+    const [fee, balance] = await Promise.all([
       this.d.rpc.call("feeData", (p) => p.getFeeData()),
-      this.ethPrice(head),
       this.o.liquidation === "flash" ? Promise.resolve(0n) : this.d.rpc.call("balanceOf", () => k.kusd.balanceOf(keeper)),
     ]);
     const gasPrice = fee.maxFeePerGas ?? fee.gasPrice ?? 0n;
     const gasCost = (this.o.liquidationGas * gasPrice * ethPrice) / WAD; // [wad kUSD]
     let available = balance;
     const out: Planned[] = [];
-    const choices = await mapLimit(items, this.o.concurrency, ({ p }) => this.bestLiquidation(p, head, available));
+    const choices = await mapLimit(items, this.o.concurrency, ({ p }) => this.bestLiquidation(p, head, market, available));
     for (let i = 0; i < items.length; i++) {
       const { p, h } = items[i]!;
       const choice = choices[i];
@@ -344,18 +354,19 @@ export class Keeper {
   private async bestLiquidation(
     p: IndexedPosition,
     head: number,
+    market: MarketSnapshot,
     balance: bigint,
-  ): Promise<{ req: TxRequest; profit: bigint; direct: boolean; pays: bigint } | undefined> {
+  ): Promise<LiquidationChoice | undefined> {
     const k = this.d.keel;
     const keeper = this.d.sender.address;
     const amm = k.amm.target as string;
-    let best: { req: TxRequest; profit: bigint; direct: boolean; pays: bigint } | undefined;
+    let best: LiquidationChoice | undefined;
     for (const asset of Object.keys(p.collateral)) {
       try {
         let candidate: typeof best;
         // Direct only with kUSD in hand; a direct simulation that fails (too little kUSD) falls back to flash.
         if (this.o.liquidation !== "flash" && balance > 0n) {
-          candidate = await this.directLiquidation(p.id, asset, head, balance).catch(() => undefined);
+          candidate = await this.directLiquidation(p.id, asset, head, market, balance).catch(() => undefined);
         }
         if (!candidate && this.o.liquidation !== "direct") {
           const profit = await this.d.rpc.call("simulateFlash", () =>
@@ -388,24 +399,21 @@ export class Keeper {
     id: bigint,
     asset: string,
     head: number,
+    market: MarketSnapshot,
     balance: bigint,
-  ): Promise<{ req: TxRequest; profit: bigint; direct: boolean; pays: bigint } | undefined> {
+  ): Promise<LiquidationChoice | undefined> {
     const k = this.d.keel;
     const keeper = this.d.sender.address;
+    const i = market.index.get(asset);
+    if (i === undefined || !market.priced[i]) return undefined;
     const [repaid, seized] = await this.d.rpc.call("simulateLiquidate", () =>
       k.engine.liquidate.staticCall(id, asset, MaxUint256, keeper, "0x", { from: keeper, blockTag: head }),
     );
-    const [risk, params, price, unit] = await Promise.all([
-      k.risk.assetRisk(asset, { blockTag: head }),
-      k.engine.liquidationParams({ blockTag: head }),
-      k.oracle.getPrice(asset, { blockTag: head }),
-      k.risk.unitOf(asset, { blockTag: head }),
-    ]);
-    const fee = protocolFeeUp(repaid, risk.liquidationPenalty, params.protocolShare);
+    const fee = protocolFeeUp(repaid, market.penalties[i]!, market.protocolShare);
     const pays = repaid + fee;
     if (pays > balance) return undefined;
     return {
-      profit: valueDown(seized, price, unit) - pays,
+      profit: valueDown(seized, market.prices[i]!, market.units[i]!) - pays,
       direct: true,
       pays,
       req: {
@@ -501,15 +509,12 @@ export class Keeper {
 
   private lastEthPrice = 0n;
 
-  /** USD per ETH [wad], from the wrapped-native asset's oracle price (0 when the manifest has no WETH). */
-  private async ethPrice(head: number): Promise<bigint> {
+  /** USD per ETH [wad] from the pass's market snapshot (the wrapped-native asset; 0 when the manifest has none). */
+  private ethPrice(market: MarketSnapshot): bigint {
     const weth = this.d.keel.manifest.assets.WETH;
-    if (!weth) return 0n;
-    try {
-      this.lastEthPrice = await this.d.rpc.call("getPrice", () => this.d.keel.oracle.getPrice(weth.token, { blockTag: head }));
-    } catch {
-      // a failing ETH price only makes the gas estimate stale
-    }
+    const i = weth ? market.index.get(weth.token.toLowerCase()) : undefined;
+    // A failing ETH price only leaves the gas estimate at its last value.
+    if (i !== undefined && market.priced[i]) this.lastEthPrice = market.prices[i]!;
     return this.lastEthPrice;
   }
 
