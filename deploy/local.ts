@@ -27,11 +27,10 @@ export type PoolDepths = Record<string, string>;
 
 /**
  * Seeds a MockAMM pool per asset at its oracle price. The kUSD comes from a cross position that `signer` opens
- * with freshly minted mock collateral (at most half of what it could borrow), so supply stays fully backed.
+ * with freshly minted mock USDC (`borrowAgainstUsdc`), so supply stays fully backed.
  */
 export async function seedAmm(keel: Keel, signer: Signer, depths: PoolDepths): Promise<void> {
   const me = await signer.getAddress();
-  const engine = keel.engine.connect(signer);
   let needed = 0n;
   const plan: { symbol: string; asset: string; amount: bigint; kusd: bigint }[] = [];
   for (const [symbol, whole] of Object.entries(depths)) {
@@ -43,15 +42,7 @@ export async function seedAmm(keel: Keel, signer: Signer, depths: PoolDepths): P
     plan.push({ symbol, asset, amount, kusd });
     needed += kusd;
   }
-  // Collateral: USDC worth 3× the kUSD needed, in one cross position.
-  const usdc = keel.assets.USDC!;
-  const backing = (needed * 3n) / 10n ** 12n + 1n;
-  await (await usdc.token.mint(me, backing)).wait();
-  await (await usdc.token.connect(signer).approve(keel.engine.target, backing)).wait();
-  await (await engine.open(1, ZeroAddress, me)).wait();
-  const id = await keel.engine.lastPositionId();
-  await (await engine.deposit(id, usdc.token.target, backing)).wait();
-  await (await engine.borrow(id, needed, me)).wait();
+  await borrowAgainstUsdc(keel, signer, needed);
   await (await keel.kusd.connect(signer).approve(keel.amm.target, needed)).wait();
   for (const p of plan) {
     const token = keel.assets[p.symbol]!.token;
@@ -59,4 +50,23 @@ export async function seedAmm(keel: Keel, signer: Signer, depths: PoolDepths): P
     await (await token.connect(signer).approve(keel.amm.target, p.amount)).wait();
     await (await keel.amm.connect(signer).addLiquidity(p.asset, p.amount, p.kusd)).wait();
   }
+}
+
+/**
+ * Gives `signer` `amount` kUSD [wad] the way a user would get it: a cross position of freshly minted mock USDC
+ * worth 3× the debt (far from any margin call), borrowing `amount`. Returns the position id.
+ */
+export async function borrowAgainstUsdc(keel: Keel, signer: Signer, amount: bigint): Promise<bigint> {
+  const me = await signer.getAddress();
+  const engine = keel.engine.connect(signer);
+  const usdc = keel.assets.USDC;
+  if (!usdc) throw new Error("borrowAgainstUsdc: the deployment lists no USDC");
+  const backing = (amount * 3n) / 10n ** BigInt(18 - usdc.config.decimals) + 1n;
+  await (await usdc.token.mint(me, backing)).wait();
+  await (await usdc.token.connect(signer).approve(keel.engine.target, backing)).wait();
+  await (await engine.open(1, ZeroAddress, me)).wait();
+  const id = await keel.engine.lastPositionId();
+  await (await engine.deposit(id, usdc.token.target, backing)).wait();
+  await (await engine.borrow(id, amount, me)).wait();
+  return id;
 }

@@ -6,7 +6,7 @@
  */
 import type { Provider, Wallet } from "ethers";
 import type { Keel } from "../../deploy";
-import { buildManifest, connectKeel } from "../../deploy/manifest";
+import { buildManifest, connectKeel, type KeelConnection } from "../../deploy/manifest";
 import { DEFAULT_KEEPER, Keeper, type KeeperOptions } from "./keeper";
 import { createLogger, type Logger } from "./log";
 import { KeeperMetrics } from "./metrics";
@@ -26,6 +26,8 @@ export interface InProcessKeeperOptions {
 
 export interface InProcessKeeper {
   keeper: Keeper;
+  /** The deployment as the keeper sees it (typed handles through the keeper's provider). */
+  keel: KeelConnection;
   metrics: KeeperMetrics;
   index: PositionIndex;
   sender: TxSender;
@@ -55,5 +57,5 @@ export async function createInProcessKeeper(o: InProcessKeeperOptions): Promise<
   const sender = new TxSender(rpc, o.wallet, { ...DEFAULT_SENDER, pollMs: 10, ...o.sender }, log);
   const metrics = new KeeperMetrics();
   const keeper = new Keeper({ rpc, keel, index, sender, metrics, log, options: { ...DEFAULT_KEEPER, ...o.keeper } });
-  return { keeper, metrics, index, sender, rpc };
+  return { keeper, keel, metrics, index, sender, rpc };
 }

@@ -1,0 +1,374 @@
+/**
+ * Crash replays against the real contracts: a fresh chain (the caller's reset), Keel deployed with the production
+ * deploy code, the AMM seeded, a book of positions opened, and the real keeper (in process, flash liquidations)
+ * run after every step of a scenario's price path. Each step publishes the path's prices on the mock feeds, lets
+ * an arbitrageur bring the AMM back to them, lets some margin-called owners cure, then runs keeper rounds; when the
+ * scenario has feedback, the price impact of the keeper's sales moves the oracle in the same step and the keeper
+ * runs again (the cascade). The §6 ledger is checked after every step.
+ */
+import { NonceManager, type Wallet } from "ethers";
+import { deployKeel, type Keel, localConfig, type RawKeelConfig } from "../../deploy";
+import { devWallet, type DevProvider, openBook } from "../../deploy/book";
+import { borrowAgainstUsdc, seedAmm } from "../../deploy/local";
+import { createInProcessKeeper, type InProcessKeeper } from "../keeper/inProcess";
+import type { Health } from "../keeper/sweep";
+import { WAD } from "../math";
+import { arbitrageTo } from "./arbitrage";
+import { type LedgerReading, readLedger } from "./ledger";
+import { Prng } from "./random";
+import type { Scenario } from "./scenario";
+
+export interface ReplayOptions {
+  positions: number;
+  seed: bigint;
+  /** "dynamic": the keeper pokes the volatility oracle hourly; "static": never, so every σ stays at its floor. */
+  margin: "dynamic" | "static";
+  /** Replaces the config's grace period, e.g. "0s" for immediate liquidation. */
+  gracePeriod?: string;
+  /** The deployment config (default: the local config). */
+  config?: RawKeelConfig;
+  /** Called after every step (progress bars). */
+  onStep?: (step: StepRecord) => void;
+}
+
+/** A network the replay can wipe and drive: Hardhat's in-process network. */
+export interface ReplayNetwork {
+  provider: DevProvider;
+  /** Back to an empty chain (hardhat_reset). */
+  reset(): Promise<void>;
+}
+
+export interface StepRecord {
+  step: number;
+  hour: number;
+  /** Oracle price [USD] of each listed asset at the end of the step (display only). */
+  prices: Record<string, number>;
+  /** Multiple of the path price the feedback loop has applied so far, per asset (1 = none). */
+  impact: Record<string, number>;
+  marginCalls: number;
+  cures: number;
+  liquidations: number;
+  /** Keeper rounds: 1, plus one per feedback repricing that was followed by more liquidations. */
+  rounds: number;
+  /** Positions by state after the step (the keeper's last pass). */
+  callable: number;
+  called: number;
+  liquidatable: number;
+  /** [wad kUSD] cumulative. */
+  badDebt: bigint;
+  deficit: bigint;
+  keeperProfit: bigint;
+  ledger: LedgerReading;
+}
+
+export interface LiquidationRecord {
+  step: number;
+  id: bigint;
+  asset: string;
+  repaid: bigint; // [wad]
+  seized: bigint; // token units
+  badDebt: bigint; // [wad]
+}
+
+export interface ReplaySummary {
+  positions: number;
+  marginCalls: number;
+  /** Margin calls cleared: the owner cured, or the price recovered. */
+  cured: number;
+  liquidations: number;
+  positionsLiquidated: number;
+  /** [wad kUSD] the keeper made after gas. */
+  keeperProfit: bigint;
+  /** [wad kUSD] bad debt recognised by liquidations. */
+  badDebt: bigint;
+  /** [wad kUSD] bad debt not covered by the surplus buffer at the end. */
+  deficit: bigint;
+  /** Σ collateral value at oracle prices / Σ debt, at the end. */
+  collateralRatio: number;
+  /** Most keeper rounds in one step. */
+  cascadeDepth: number;
+  /** Ledger checks and whether every one held. */
+  invariantChecks: number;
+  invariantHeld: boolean;
+  violations: string[];
+}
+
+export interface ReplayResult {
+  scenario: Scenario;
+  options: Omit<ReplayOptions, "onStep" | "config">;
+  steps: StepRecord[];
+  liquidations: LiquidationRecord[];
+  /** HF of every position with debt, before the first step and after the last (display floats). */
+  hfBefore: number[];
+  hfAfter: number[];
+  summary: ReplaySummary;
+}
+
+/** Accounts on Hardhat's development mnemonic: 0 deploys, 1–5 own the book, 8 arbitrages, 9 keeps. */
+const ACCOUNT = { deployer: 0, owners: [1, 2, 3, 4, 5], arbitrageur: 8, keeper: 9 } as const;
+/** Share of its debt a curing owner repays. */
+const CURE_REPAY_PERCENT = 40n;
+/** Keeper rounds in one step at most (each after a feedback repricing). */
+const MAX_ROUNDS = 8;
+/** Impact below which a feedback repricing is not published (0.1%). */
+const IMPACT_EPSILON = 1e-3;
+
+export async function replay(network: ReplayNetwork, scenario: Scenario, options: ReplayOptions): Promise<ReplayResult> {
+  await network.reset();
+  const provider = network.provider;
+  const world = await setUp(provider, scenario, options);
+  const { keel, bot } = world;
+  const prng = new Prng(options.seed ^ 0x5ce7a210n);
+  const symbols = Object.keys(keel.assets);
+  const startAnswers = new Map<string, bigint>();
+  for (const s of Object.keys(scenario.paths)) {
+    const a = keel.assets[s];
+    if (!a) throw new Error(`scenario ${scenario.name}: unknown asset ${s}`);
+    startAnswers.set(s, await a.feed.latestAnswer());
+  }
+  const impact: Record<string, number> = Object.fromEntries(symbols.map((s) => [s, 1]));
+  const hfBefore = toFloats(await sweepAll(bot, provider));
+  const t0 = (await provider.getBlock("latest"))!.timestamp + 60;
+  const steps: StepRecord[] = [];
+  const liquidations: LiquidationRecord[] = [];
+  const decided = new Set<string>();
+  const cleared = new Set<string>();
+  let marginCalls = 0;
+  let keeperProfit = 0n;
+  let cascadeDepth = 0;
+
+  for (let k = 1; k <= scenario.steps; k++) {
+    const fromBlock = (await provider.getBlockNumber()) + 1;
+    await provider.send("evm_setNextBlockTimestamp", [t0 + k * scenario.stepSeconds]);
+    await publishPrices(keel, scenario, k, startAnswers, impact);
+    await rebalanceAmm(world, scenario);
+    const cures = await cureSome(world, prng, scenario.cureRate, decided);
+
+    let rounds = 0;
+    let last = { callable: 0, called: 0, liquidatable: 0 };
+    for (;;) {
+      rounds++;
+      const before = await spots(keel, scenario);
+      const reports = await bot.keeper.runOnce();
+      const acted = reports.reduce((n, r) => n + r.liquidations, 0);
+      for (const r of reports) {
+        keeperProfit += r.profit;
+        marginCalls += r.marginCalls;
+      }
+      const tail = reports[reports.length - 1]!;
+      last = { callable: tail.callable, called: tail.called, liquidatable: tail.liquidatable };
+      if (scenario.feedback === 0 || acted === 0 || rounds >= MAX_ROUNDS) break;
+      const after = await spots(keel, scenario);
+      let moved = false;
+      for (const [s, p0] of before) {
+        const ratio = Number(after.get(s)!) / Number(p0);
+        if (ratio < 1 - IMPACT_EPSILON) {
+          impact[s] = impact[s]! * ratio ** scenario.feedback;
+          moved = true;
+        }
+      }
+      if (!moved) break;
+      await publishPrices(keel, scenario, k, startAnswers, impact);
+    }
+    cascadeDepth = Math.max(cascadeDepth, rounds);
+
+    const toBlock = await provider.getBlockNumber();
+    const events = await stepEvents(keel, fromBlock, toBlock, k);
+    liquidations.push(...events.liquidations);
+    for (const id of events.cleared) cleared.add(id);
+    const health = await sweepAll(bot, provider);
+    const ledger = await readLedger(bot.keel, bot.index.positions(), health, toBlock);
+    const record: StepRecord = {
+      step: k,
+      hour: (k * scenario.stepSeconds) / 3600,
+      prices: await oraclePrices(keel),
+      impact: { ...impact },
+      marginCalls: events.marginCalls,
+      cures,
+      liquidations: events.liquidations.length,
+      rounds,
+      callable: last.callable,
+      called: last.called,
+      liquidatable: last.liquidatable,
+      badDebt: liquidations.reduce((s, l) => s + l.badDebt, 0n),
+      deficit: await keel.engine.deficit(),
+      keeperProfit,
+      ledger,
+    };
+    steps.push(record);
+    options.onStep?.(record);
+  }
+
+  const finalHealth = await sweepAll(bot, provider);
+  const violations = steps.flatMap((s) => s.ledger.violations.map((v) => `step ${s.step}: ${v}`));
+  const summary: ReplaySummary = {
+    positions: world.book.length,
+    marginCalls,
+    cured: cleared.size,
+    liquidations: liquidations.length,
+    positionsLiquidated: new Set(liquidations.map((l) => l.id)).size,
+    keeperProfit,
+    badDebt: liquidations.reduce((s, l) => s + l.badDebt, 0n),
+    deficit: await keel.engine.deficit(),
+    collateralRatio: await collateralRatio(bot, finalHealth),
+    cascadeDepth,
+    invariantChecks: steps.length,
+    invariantHeld: violations.length === 0,
+    violations,
+  };
+  const { onStep: _onStep, config: _config, ...shown } = options;
+  return { scenario, options: shown, steps, liquidations, hfBefore, hfAfter: toFloats(finalHealth), summary };
+}
+
+interface World {
+  keel: Keel;
+  bot: InProcessKeeper;
+  book: bigint[];
+  owners: Map<string, Wallet>;
+  arbitrageur: Wallet;
+}
+
+/** Deploys, seeds the AMM, funds the arbitrageur, opens the book and builds the keeper. */
+async function setUp(provider: DevProvider, scenario: Scenario, o: ReplayOptions): Promise<World> {
+  const base = o.config ?? localConfig;
+  const config: RawKeelConfig = o.gracePeriod === undefined ? base : { ...base, liquidation: { ...base.liquidation, gracePeriod: o.gracePeriod } };
+  const deployer = new NonceManager(devWallet(ACCOUNT.deployer, provider));
+  const keel = await deployKeel(deployer, config);
+  await seedAmm(keel, deployer, scenario.ammDepth);
+  const arbitrageur = devWallet(ACCOUNT.arbitrageur, provider);
+  // Enough kUSD to buy back a third of every pool's kUSD side when prices recover.
+  let poolKusd = 0n;
+  for (const a of Object.values(keel.assets)) poolKusd += (await keel.amm.pools(a.token.target as string))[1];
+  if (poolKusd > 0n) await borrowAgainstUsdc(keel, arbitrageur, poolKusd / 3n);
+  const book = await openBook(keel, { provider }, { positions: o.positions, seed: o.seed, owners: ACCOUNT.owners.length });
+  const bot = await createInProcessKeeper({
+    keel,
+    wallet: devWallet(ACCOUNT.keeper, provider),
+    keeper: { liquidation: "flash", pokeEvery: o.margin === "dynamic" ? 3600 : 0, fullSweepEvery: 1 },
+  });
+  const owners = new Map(ACCOUNT.owners.map((i) => {
+    const w = devWallet(i, provider);
+    return [w.address.toLowerCase(), w] as const;
+  }));
+  return { keel, bot, book, owners, arbitrageur };
+}
+
+/** Sets every path asset's feed to its path price × feedback impact, and refreshes every other feed's heartbeat. */
+async function publishPrices(
+  keel: Keel,
+  scenario: Scenario,
+  step: number,
+  start: ReadonlyMap<string, bigint>,
+  impact: Readonly<Record<string, number>>,
+): Promise<void> {
+  const moved = new Set<string>();
+  for (const [symbol, answer0] of start) {
+    const multiple = scenario.paths[symbol]![step]! * impact[symbol]!;
+    const feed = keel.assets[symbol]!.feed;
+    await (await feed.updateAnswer((answer0 * BigInt(Math.round(multiple * 1e9))) / 1_000_000_000n)).wait();
+    moved.add(feed.target as string);
+  }
+  for (const a of Object.values(keel.assets)) {
+    for (const feed of a.baseFeed ? [a.feed, a.baseFeed] : [a.feed]) {
+      if (moved.has(feed.target as string)) continue;
+      moved.add(feed.target as string);
+      await (await feed.updateAnswer(await feed.latestAnswer())).wait();
+    }
+  }
+}
+
+/** Arbitrage: every pool back to its oracle price. */
+async function rebalanceAmm(world: World, scenario: Scenario): Promise<void> {
+  const { keel } = world;
+  for (const symbol of Object.keys(scenario.ammDepth)) {
+    const a = keel.assets[symbol]!;
+    const target = await keel.oracle.getPrice(a.token.target as string);
+    await arbitrageTo(keel.amm, keel.kusd, a.token, 10n ** BigInt(a.config.decimals), target, world.arbitrageur);
+  }
+}
+
+/** Each newly margin-called position's owner cures it (repays part of the debt) with probability `rate`. */
+async function cureSome(world: World, prng: Prng, rate: number, decided: Set<string>): Promise<number> {
+  const { keel, bot } = world;
+  await bot.index.sync(await bot.rpc.provider.getBlockNumber());
+  let cures = 0;
+  for (const p of bot.index.positions()) {
+    if (p.deadline === 0n) continue;
+    const key = `${p.id}:${p.deadline}`;
+    if (decided.has(key)) continue;
+    decided.add(key);
+    if (prng.uniform() >= rate) continue;
+    const owner = world.owners.get((await keel.nft.ownerOf(p.id)).toLowerCase());
+    if (!owner) continue;
+    const repay = ((await keel.engine.debtOf(p.id)) * CURE_REPAY_PERCENT) / 100n;
+    if (repay === 0n || (await keel.kusd.balanceOf(owner.address)) < repay) continue;
+    await (await keel.engine.connect(owner).repay(p.id, repay)).wait();
+    cures++;
+  }
+  return cures;
+}
+
+async function spots(keel: Keel, scenario: Scenario): Promise<Map<string, bigint>> {
+  const out = new Map<string, bigint>();
+  for (const s of Object.keys(scenario.ammDepth)) out.set(s, await keel.amm.spotPrice(keel.assets[s]!.token.target as string));
+  return out;
+}
+
+async function oraclePrices(keel: Keel): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const [s, a] of Object.entries(keel.assets)) out[s] = Number((await keel.oracle.getPrice(a.token.target as string)) / 10n ** 9n) / 1e9;
+  return out;
+}
+
+async function stepEvents(
+  keel: Keel,
+  fromBlock: number,
+  toBlock: number,
+  step: number,
+): Promise<{ liquidations: LiquidationRecord[]; marginCalls: number; cleared: string[] }> {
+  const e = keel.engine;
+  const [liq, calls, clears] = await Promise.all([
+    e.queryFilter(e.filters.Liquidated(), fromBlock, toBlock),
+    e.queryFilter(e.filters.MarginCalled(), fromBlock, toBlock),
+    e.queryFilter(e.filters.MarginCallCleared(), fromBlock, toBlock),
+  ]);
+  return {
+    liquidations: liq.map((l) => ({
+      step,
+      id: l.args.id,
+      asset: l.args.asset,
+      repaid: l.args.repaid,
+      seized: l.args.seized,
+      badDebt: l.args.badDebt,
+    })),
+    marginCalls: calls.length,
+    cleared: clears.map((c) => `${c.args.id}:${c.blockNumber}`),
+  };
+}
+
+/** Every open position's health at the head, through Lens.healthScan (the chain's numbers). */
+async function sweepAll(bot: InProcessKeeper, provider: DevProvider): Promise<Map<bigint, Health>> {
+  const head = await provider.getBlockNumber();
+  await bot.index.sync(head);
+  return bot.keeper.sweeper.sweep(bot.index.positions(), head);
+}
+
+function toFloats(health: ReadonlyMap<bigint, Health>): number[] {
+  return [...health.values()].filter((h) => h.debt > 0n && h.priced).map((h) => Number(h.hf / 10n ** 12n) / 1e6);
+}
+
+/** Σ collateral value at oracle prices / Σ debt over the book. */
+async function collateralRatio(bot: InProcessKeeper, health: ReadonlyMap<bigint, Health>): Promise<number> {
+  const market = await bot.keel.lens.market();
+  const price = new Map(market.assets.map((a, i) => [a.toLowerCase(), { p: market.prices[i]!, unit: market.units[i]! }]));
+  let value = 0n;
+  let debt = 0n;
+  for (const p of bot.index.positions()) {
+    for (const [asset, amount] of Object.entries(p.collateral)) {
+      const q = price.get(asset);
+      if (q) value += (amount * q.p) / q.unit;
+    }
+    debt += health.get(p.id)?.debt ?? 0n;
+  }
+  return debt === 0n ? Infinity : Number((value * WAD) / debt / 10n ** 12n) / 1e6;
+}
