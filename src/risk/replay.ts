@@ -145,7 +145,7 @@ export async function replay(network: ReplayNetwork, scenario: Scenario, options
     const cures = await cureSome(world, prng, scenario.cureRate, decided);
 
     let rounds = 0;
-    let last = { callable: 0, called: 0, liquidatable: 0 };
+    let last: { callable: number; called: number; liquidatable: number };
     for (;;) {
       rounds++;
       const before = await spots(keel, scenario);
