@@ -11,6 +11,7 @@ import {
   type TransactionResponse,
   Wallet,
 } from "ethers";
+import type { Funder } from "./funding";
 import type { Keel } from "./index";
 import { Prng } from "../src/risk/random";
 
@@ -75,6 +76,8 @@ export interface PositionSpec {
 }
 
 export interface OpenOptions {
+  /** Where the owners' tokens come from when the assets are not mocks (a fork); by default each owner mints. */
+  fund?: Funder;
   /** Accounts 1..owners hold the positions (round robin); default 5. */
   owners?: number;
   /** Transactions mined per block while opening (the block gas limit is raised to fit them, then restored). */
@@ -118,7 +121,9 @@ export async function openPositions(
   for (let i = 0; i < owners.length; i++) {
     for (const s of sym) {
       const t = keel.assets[s]!.token;
-      funding.push(() => send(i, { to: token(s), data: t.interface.encodeFunctionData("mint", [owners[i]!.address, 10n ** 12n * unit(s)]) }));
+      const amount = 10n ** 12n * unit(s);
+      if (options.fund) await options.fund(t, owners[i]!.address, amount);
+      else funding.push(() => send(i, { to: token(s), data: t.interface.encodeFunctionData("mint", [owners[i]!.address, amount]) }));
       funding.push(() => send(i, { to: token(s), data: t.interface.encodeFunctionData("approve", [manager.target as string, 2n ** 255n]) }));
     }
   }

@@ -2,6 +2,7 @@
  * Helpers for local networks, where the price feeds are MockAggregators that only move when told to.
  */
 import { type Signer, ZeroAddress } from "ethers";
+import { type Funder, mintFunder } from "./funding";
 import type { Keel } from "./index";
 import { parseAmount } from "../src/units";
 import { valueDown } from "../src/math";
@@ -27,9 +28,10 @@ export type PoolDepths = Record<string, string>;
 
 /**
  * Seeds a MockAMM pool per asset at its oracle price. The kUSD comes from a cross position that `signer` opens
- * with freshly minted mock USDC (`borrowAgainstUsdc`), so supply stays fully backed.
+ * with USDC from `fund` (`borrowAgainstUsdc`), so supply stays fully backed. Tokens come from `fund`: minted mocks by
+ * default, storage writes on a fork.
  */
-export async function seedAmm(keel: Keel, signer: Signer, depths: PoolDepths): Promise<void> {
+export async function seedAmm(keel: Keel, signer: Signer, depths: PoolDepths, fund: Funder = mintFunder): Promise<void> {
   const me = await signer.getAddress();
   let needed = 0n;
   const plan: { symbol: string; asset: string; amount: bigint; kusd: bigint }[] = [];
@@ -42,27 +44,27 @@ export async function seedAmm(keel: Keel, signer: Signer, depths: PoolDepths): P
     plan.push({ symbol, asset, amount, kusd });
     needed += kusd;
   }
-  await borrowAgainstUsdc(keel, signer, needed);
+  await borrowAgainstUsdc(keel, signer, needed, fund);
   await (await keel.kusd.connect(signer).approve(keel.amm.target, needed)).wait();
   for (const p of plan) {
     const token = keel.assets[p.symbol]!.token;
-    await (await token.mint(me, p.amount)).wait();
+    await fund(token, me, p.amount);
     await (await token.connect(signer).approve(keel.amm.target, p.amount)).wait();
     await (await keel.amm.connect(signer).addLiquidity(p.asset, p.amount, p.kusd)).wait();
   }
 }
 
 /**
- * Gives `signer` `amount` kUSD [wad] the way a user would get it: a cross position of freshly minted mock USDC
+ * Gives `signer` `amount` kUSD [wad] the way a user would get it: a cross position of USDC from `fund`
  * worth 3× the debt (far from any margin call), borrowing `amount`. Returns the position id.
  */
-export async function borrowAgainstUsdc(keel: Keel, signer: Signer, amount: bigint): Promise<bigint> {
+export async function borrowAgainstUsdc(keel: Keel, signer: Signer, amount: bigint, fund: Funder = mintFunder): Promise<bigint> {
   const me = await signer.getAddress();
   const engine = keel.engine.connect(signer);
   const usdc = keel.assets.USDC;
   if (!usdc) throw new Error("borrowAgainstUsdc: the deployment lists no USDC");
   const backing = (amount * 3n) / 10n ** BigInt(18 - usdc.config.decimals) + 1n;
-  await (await usdc.token.mint(me, backing)).wait();
+  await fund(usdc.token, me, backing);
   await (await usdc.token.connect(signer).approve(keel.engine.target, backing)).wait();
   await (await engine.open(1, ZeroAddress, me)).wait();
   const id = await keel.engine.lastPositionId();

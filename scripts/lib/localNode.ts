@@ -39,10 +39,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts `hardhat node` on 127.0.0.1 (optionally forking another node), resolving once it serves requests. */
-export async function startNode(options: { port?: number; fork?: string } = {}): Promise<Node> {
+export async function startNode(options: { port?: number; fork?: string; forkBlock?: number } = {}): Promise<Node> {
   const port = options.port ?? (await freePort());
   const args = ["hardhat", "node", "--hostname", "127.0.0.1", "--port", String(port)];
   if (options.fork) args.push("--fork", options.fork);
+  if (options.forkBlock !== undefined) args.push("--fork-block-number", String(options.forkBlock));
   const child = spawn("npx", args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";
   try {

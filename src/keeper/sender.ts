@@ -95,17 +95,22 @@ export const DEFAULT_SENDER: SenderOptions = {
 
 /** A decoded revert: the custom error's name and arguments, or the raw message. */
 export function revertReason(e: unknown): string {
+  const decoded = decodeRevert(e);
+  if (decoded) return `${decoded.name}(${decoded.args.map(String).join(", ")})`;
   const data = findRevertData(e);
-  if (data && data !== "0x") {
-    try {
-      const parsed = ERRORS.parseError(data);
-      if (parsed) return `${parsed.name}(${parsed.args.map(String).join(", ")})`;
-    } catch {
-      // not one of ours
-    }
-    return `revert ${data.slice(0, 74)}`;
+  return data && data !== "0x" ? `revert ${data.slice(0, 74)}` : short(e);
+}
+
+/** The Keel custom error a failed call or transaction reverted with, if it is one of ours. */
+export function decodeRevert(e: unknown): { name: string; args: readonly unknown[] } | undefined {
+  const data = findRevertData(e);
+  if (!data || data === "0x") return undefined;
+  try {
+    const parsed = ERRORS.parseError(data);
+    return parsed ? { name: parsed.name, args: [...parsed.args] } : undefined;
+  } catch {
+    return undefined; // not one of ours
   }
-  return short(e);
 }
 
 function findRevertData(e: unknown): string | undefined {

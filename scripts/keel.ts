@@ -1,0 +1,98 @@
+/**
+ * `npm run keel -- <command> [flags]`: the user CLI against a running deployment.
+ *
+ *   open     --mode isolated --asset WETH | --mode cross
+ *   deposit  --id 7 --asset WETH --amount 1.5
+ *   withdraw --id 7 --asset WETH --amount 0.5|max [--to address]
+ *   borrow   --id 7 --amount 1000 [--to address]
+ *   repay    --id 7 --amount 500|max
+ *   close    --id 7 [--to address]
+ *   status   --id 7
+ *   list     [--owner address]
+ *
+ * Connection: --rpc (default http://127.0.0.1:8545), --deployment (default deployments/localhost.json). The key
+ * comes from KEEL_PRIVATE_KEY, or --account N picks account N of Hardhat's development mnemonic (local nodes only).
+ */
+import { parseArgs } from "node:util";
+import { JsonRpcProvider, NonceManager, Wallet } from "ethers";
+import { devWallet } from "../deploy/book";
+import { connectKeel, readManifest } from "../deploy/manifest";
+import * as commands from "../src/cli/commands";
+import { CliError } from "../src/cli/commands";
+
+const USAGE = "usage: npm run keel -- <open|deposit|withdraw|borrow|repay|close|status|list> [flags] (see scripts/keel.ts)";
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    strict: true,
+    options: {
+      rpc: { type: "string", default: "http://127.0.0.1:8545" },
+      deployment: { type: "string", default: "deployments/localhost.json" },
+      account: { type: "string" },
+      mode: { type: "string" },
+      asset: { type: "string" },
+      amount: { type: "string" },
+      id: { type: "string" },
+      to: { type: "string" },
+      owner: { type: "string" },
+    },
+  });
+  const [command, ...extra] = positionals;
+  if (!command || extra.length > 0) throw new CliError(USAGE);
+  const manifest = readManifest(values.deployment);
+  const provider = new JsonRpcProvider(values.rpc, manifest.chainId, { staticNetwork: true, cacheTimeout: -1 });
+  try {
+    const signer = new NonceManager(signerFrom(values.account, provider));
+    const cli = { keel: await connectKeel(manifest, provider), signer };
+    const need = (name: "id" | "asset" | "amount" | "mode"): string => {
+      const v = values[name];
+      if (v === undefined) throw new CliError(`${command}: --${name} is required`);
+      return v;
+    };
+    const id = (): bigint => {
+      const text = need("id");
+      if (!/^\d+$/.test(text)) throw new CliError(`--id: expected a position number, got "${text}"`);
+      return BigInt(text);
+    };
+    const run: Record<string, () => Promise<string[]>> = {
+      open: () => commands.open(cli, need("mode"), values.asset),
+      deposit: () => commands.deposit(cli, id(), need("asset"), need("amount")),
+      withdraw: () => commands.withdraw(cli, id(), need("asset"), need("amount"), values.to),
+      borrow: () => commands.borrow(cli, id(), need("amount"), values.to),
+      repay: () => commands.repay(cli, id(), need("amount")),
+      close: () => commands.close(cli, id(), values.to),
+      status: () => commands.status(cli, id()),
+      list: () => commands.list(cli, values.owner),
+    };
+    const fn = run[command];
+    if (!fn) throw new CliError(`unknown command "${command}"\n${USAGE}`);
+    process.stdout.write((await fn()).join("\n") + "\n");
+  } finally {
+    provider.destroy();
+  }
+}
+
+function signerFrom(account: string | undefined, provider: JsonRpcProvider): Wallet {
+  const key = process.env.KEEL_PRIVATE_KEY;
+  if (account !== undefined) {
+    if (key) throw new CliError("give either --account or KEEL_PRIVATE_KEY, not both");
+    if (!/^\d+$/.test(account) || Number(account) > 19) throw new CliError(`--account: expected 0–19, got "${account}"`);
+    return devWallet(Number(account), provider);
+  }
+  if (!key) throw new CliError("no key: set KEEL_PRIVATE_KEY, or pass --account N for a local development account");
+  try {
+    return new Wallet(key, provider);
+  } catch (e) {
+    throw new CliError("KEEL_PRIVATE_KEY is not a valid private key", { cause: e });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    const known = e instanceof CliError || (e as Error)?.name === "ManifestError" || (e as { code?: string })?.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION";
+    process.stderr.write(`keel: ${known ? (e as Error).message : String((e as Error)?.stack ?? e)}\n`);
+    process.exit(known ? 1 : 2);
+  },
+);

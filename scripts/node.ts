@@ -1,0 +1,145 @@
+/**
+ * `npm run node -- [--port 8545] [--positions 40] [--config file.json] [--out deployments/localhost.json]`
+ * `FORK_URL=<rpc> [FORK_BLOCK=n] npm run node` forks a live network (mainnet tokens and Chainlink feeds).
+ *
+ * A local JSON-RPC node on 127.0.0.1 with Keel deployed by the production deploy code, the AMM seeded deep enough
+ * for flash liquidations, sample positions on Hardhat's development accounts 1–5, and the deployment manifest
+ * written where `npm run keeper` and `npm run keel` read it. Runs until Ctrl-C, then stops the node.
+ */
+import { readFileSync } from "node:fs";
+import { basename, dirname } from "node:path";
+import { parseArgs } from "node:util";
+import { NonceManager } from "ethers";
+import { deployKeel, type Keel, localConfig, type RawKeelConfig } from "../deploy";
+import { devWallet, openBook } from "../deploy/book";
+import { dealFunder, mintFunder } from "../deploy/funding";
+import { seedAmm } from "../deploy/local";
+import { writeManifest } from "../deploy/manifest";
+import { mainnetForkConfig } from "../deploy/networks/mainnet";
+import { formatFixed } from "../src/units";
+import { DEFAULT_AMM_DEPTH } from "../src/risk/scenario";
+import { freePort, startNode, type Node } from "./lib/localNode";
+
+class NodeScriptError extends Error {
+  override name = "NodeScriptError";
+}
+
+interface Args {
+  port: number;
+  positions: number;
+  config?: string;
+  out: string;
+  fork?: string;
+  forkBlock?: number;
+}
+
+function parse(): Args {
+  const { values } = parseArgs({
+    strict: true,
+    options: {
+      port: { type: "string", default: "8545" },
+      positions: { type: "string", default: "40" },
+      config: { type: "string" },
+      out: { type: "string", default: "deployments/localhost.json" },
+    },
+  });
+  const int = (text: string, flag: string, min: number, max: number): number => {
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < min || n > max) throw new NodeScriptError(`${flag}: expected a whole number from ${min} to ${max}, got "${text}"`);
+    return n;
+  };
+  if (!values.out.endsWith(".json")) throw new NodeScriptError(`--out: expected a .json path, got "${values.out}"`);
+  const forkBlock = process.env.FORK_BLOCK;
+  if (forkBlock !== undefined && !process.env.FORK_URL) throw new NodeScriptError("FORK_BLOCK needs FORK_URL");
+  return {
+    port: values.port === "0" ? 0 : int(values.port, "--port", 1024, 65535),
+    positions: int(values.positions, "--positions", 0, 2_000),
+    config: values.config,
+    out: values.out,
+    fork: process.env.FORK_URL || undefined,
+    forkBlock: forkBlock === undefined ? undefined : int(forkBlock, "FORK_BLOCK", 0, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+function configFor(args: Args): { config: RawKeelConfig; source: string } {
+  if (args.config) {
+    try {
+      return { config: JSON.parse(readFileSync(args.config, "utf8")) as RawKeelConfig, source: args.config };
+    } catch (e) {
+      throw new NodeScriptError(`--config ${args.config}: ${(e as Error).message}`);
+    }
+  }
+  return args.fork ? { config: mainnetForkConfig, source: "mainnet (deploy/networks/mainnet.ts)" } : { config: localConfig, source: "local (deploy/networks/local.ts)" };
+}
+
+async function main(): Promise<void> {
+  const args = parse();
+  const { config, source } = configFor(args);
+  const port = args.port === 0 ? await freePort() : args.port;
+  const say = (line = ""): boolean => process.stdout.write(`${line}\n`);
+  say(args.fork ? `Forking ${args.fork}${args.forkBlock !== undefined ? ` at block ${args.forkBlock}` : ""} …` : "Starting a local node …");
+  let node: Node;
+  try {
+    node = await startNode({ port, fork: args.fork, forkBlock: args.forkBlock });
+  } catch (e) {
+    throw new NodeScriptError(`could not start the node on 127.0.0.1:${port} (${(e as Error).message.split("\n")[0]})`);
+  }
+  const stop = async (code: number): Promise<never> => {
+    await node.stop();
+    process.exit(code);
+  };
+  process.once("SIGINT", () => void stop(0));
+  process.once("SIGTERM", () => void stop(0));
+  try {
+    const deployer = new NonceManager(devWallet(0, node.provider));
+    say(`Deploying Keel (config: ${source}) …`);
+    const keel = await deployKeel(deployer, config);
+    const fund = args.fork ? dealFunder(node.provider) : mintFunder;
+    await seedAmm(keel, deployer, DEFAULT_AMM_DEPTH, fund);
+    if (args.positions > 0) {
+      say(`Opening ${args.positions} sample positions …`);
+      await openBook(keel, node, { positions: args.positions, seed: 1n, fund: args.fork ? fund : undefined, settleEvery: 100_000 });
+    }
+    const manifest = await writeManifest(keel, basename(args.out, ".json"), dirname(args.out));
+    say();
+    say(await describe(keel, node, manifest));
+  } catch (e) {
+    process.stderr.write(`node: ${(e as Error).message}\n`);
+    await stop(1);
+  }
+  node.process.once("exit", (code) => {
+    process.stderr.write(`node: the Hardhat node exited (${code})\n`);
+    process.exit(1);
+  });
+}
+
+async function describe(keel: Keel, node: Node, manifest: string): Promise<string> {
+  const lines = [`Keel is running at ${node.url} (chain id 31337). Deployment manifest: ${manifest}`, "", "Contracts:"];
+  const names = ["engine", "manager", "lens", "kusd", "nft", "oracle", "vol", "risk", "surplus", "flashLiquidator", "amm"] as const;
+  for (const n of names) lines.push(`  ${n.padEnd(16)} ${await keel[n].getAddress()}`);
+  lines.push("", "Assets:");
+  for (const [symbol, a] of Object.entries(keel.assets)) {
+    const price = await keel.oracle.getPrice(await a.token.getAddress());
+    lines.push(`  ${symbol.padEnd(7)} token ${await a.token.getAddress()}  feed ${await a.feed.getAddress()}  $${formatFixed(price, 18, 2)}`);
+  }
+  lines.push(
+    "",
+    "Accounts (Hardhat's development mnemonic, 10,000 ETH each): 0 deployed Keel, 1–5 hold the sample positions.",
+    `  account 1 ${devWallet(1).address}  key ${devWallet(1).privateKey}`,
+    `  account 9 ${devWallet(9).address}  key ${devWallet(9).privateKey}`,
+    "",
+    "Next:",
+    `  MetaMask: add network RPC ${node.url}, chain id 31337, import account 1's key.`,
+    `  CLI:      npm run keel -- list --account 1 --rpc ${node.url}`,
+    `            npm run keel -- status --id <id from the list> --rpc ${node.url}`,
+    `  Keeper:   KEEPER_PRIVATE_KEY=${devWallet(9).privateKey} npm run keeper -- --rpc ${node.url} --deployment ${manifest}`,
+    "",
+    "Ctrl-C stops the node.",
+  );
+  return lines.join("\n");
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`node: ${e instanceof NodeScriptError ? e.message : String((e as Error)?.stack ?? e)}\n`);
+  process.exit(e instanceof NodeScriptError ? 1 : 2);
+});

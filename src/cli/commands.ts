@@ -1,0 +1,241 @@
+/**
+ * The user CLI's commands over a deployment (`npm run keel -- <command>`): human units in ("--amount 1.5 --asset
+ * WETH"), human units out, and every refusal explained before a transaction is sent — unknown asset, not the
+ * owner, a borrow or withdrawal that would leave the position unhealthy (with its initial HF), a failed price.
+ * Each command returns the lines it prints; scripts/keel.ts parses arguments and prints them.
+ */
+import { type Signer, ZeroAddress } from "ethers";
+import type { KeelConnection } from "../../deploy/manifest";
+import { decodeRevert } from "../keeper/sender";
+import { liquidationPriceFromHealth } from "../keeper/liquidationPrices";
+import { formatFixed, parseAmount, parseWad, UnitError } from "../units";
+
+export class CliError extends Error {
+  override name = "CliError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export interface Cli {
+  keel: KeelConnection;
+  signer: Signer;
+}
+
+const STATES = ["Safe", "Callable", "Called", "Liquidatable"] as const;
+const MAX_UINT = 2n ** 256n - 1n;
+
+/** `open --mode isolated --asset WETH` or `open --mode cross`: prints the new position id. */
+export async function open(cli: Cli, mode: string, symbol?: string): Promise<string[]> {
+  const me = await cli.signer.getAddress();
+  let tx;
+  if (mode === "cross") {
+    if (symbol) throw new CliError("open: a cross position takes no --asset (deposit any listed asset into it)");
+    tx = await cli.keel.engine.connect(cli.signer).open(1, ZeroAddress, me);
+  } else if (mode === "isolated") {
+    if (!symbol) throw new CliError("open: an isolated position needs --asset");
+    tx = await cli.keel.engine.connect(cli.signer).open(0, asset(cli, symbol).address, me);
+  } else {
+    throw new CliError(`open: --mode must be "isolated" or "cross", not "${mode}"`);
+  }
+  const receipt = await tx.wait();
+  const opened = receipt!.logs
+    .map((l) => cli.keel.engine.interface.parseLog(l))
+    .find((e) => e?.name === "PositionOpened");
+  return [`opened ${mode} position ${opened!.args.id as bigint}${symbol ? ` (${asset(cli, symbol).symbol})` : ""}`];
+}
+
+/** `deposit --id 7 --asset WETH --amount 1.5`: approves the engine if needed, then deposits. */
+export async function deposit(cli: Cli, id: bigint, symbol: string, amountText: string): Promise<string[]> {
+  const a = asset(cli, symbol);
+  const amount = amountOf(amountText, a.decimals, "--amount");
+  await requireOwner(cli, id);
+  const me = await cli.signer.getAddress();
+  const balance = await a.token.balanceOf(me);
+  if (balance < amount) {
+    throw new CliError(`deposit: you hold ${formatFixed(balance, a.decimals)} ${a.symbol}, less than ${amountText}`);
+  }
+  const engine = cli.keel.engine.target as string;
+  if ((await a.token.allowance(me, engine)) < amount) await (await a.token.connect(cli.signer).approve(engine, amount)).wait();
+  await send(cli, `deposit ${amountText} ${a.symbol} into position ${id}`, () =>
+    cli.keel.engine.connect(cli.signer).deposit(id, a.address, amount),
+  );
+  return [`deposited ${amountText} ${a.symbol} into position ${id}`, ...(await status(cli, id))];
+}
+
+/** `withdraw --id 7 --asset WETH --amount 0.5|max [--to addr]` */
+export async function withdraw(cli: Cli, id: bigint, symbol: string, amountText: string, to?: string): Promise<string[]> {
+  const a = asset(cli, symbol);
+  const requested = amountText === "max" ? undefined : amountOf(amountText, a.decimals, "--amount");
+  await requireOwner(cli, id);
+  const held = await cli.keel.engine.collateralOf(id, a.address);
+  const amount = requested ?? held;
+  if (amount === 0n) throw new CliError(`withdraw: position ${id} holds no ${a.symbol}`);
+  if (amount > held) {
+    throw new CliError(`withdraw: position ${id} holds ${formatFixed(held, a.decimals)} ${a.symbol}, less than ${amountText}`);
+  }
+  const recipient = to ?? (await cli.signer.getAddress());
+  await send(cli, `withdraw ${formatFixed(amount, a.decimals)} ${a.symbol} from position ${id}`, () =>
+    cli.keel.engine.connect(cli.signer).withdraw(id, a.address, amount, recipient),
+  );
+  return [`withdrew ${formatFixed(amount, a.decimals)} ${a.symbol} from position ${id} to ${recipient}`, ...(await status(cli, id))];
+}
+
+/** `borrow --id 7 --amount 1000 [--to addr]` (kUSD) */
+export async function borrow(cli: Cli, id: bigint, amountText: string, to?: string): Promise<string[]> {
+  const amount = amountOf(amountText, 18, "--amount");
+  await requireOwner(cli, id);
+  const recipient = to ?? (await cli.signer.getAddress());
+  await send(cli, `borrow ${amountText} kUSD against position ${id}`, () =>
+    cli.keel.engine.connect(cli.signer).borrow(id, amount, recipient),
+  );
+  return [`borrowed ${amountText} kUSD against position ${id}`, ...(await status(cli, id))];
+}
+
+/** `repay --id 7 --amount 500|max`: repays from the signer's kUSD (anyone may repay any position). */
+export async function repay(cli: Cli, id: bigint, amountText: string): Promise<string[]> {
+  const amount = amountText === "max" ? MAX_UINT : amountOf(amountText, 18, "--amount");
+  await requireExists(cli, id);
+  const debt = await cli.keel.engine.debtOf(id);
+  if (debt === 0n) throw new CliError(`repay: position ${id} has no debt`);
+  const owed = amount < debt ? amount : debt;
+  const balance = await cli.keel.kusd.balanceOf(await cli.signer.getAddress());
+  if (balance < owed) throw new CliError(`repay: you hold ${kusd(balance)} kUSD; repaying ${kusd(owed)} kUSD needs more`);
+  await send(cli, `repay ${kusd(owed)} kUSD of position ${id}`, () => cli.keel.engine.connect(cli.signer).repay(id, amount));
+  return [`repaid ${kusd(owed)} kUSD of position ${id}`, ...(await status(cli, id))];
+}
+
+/** `close --id 7 [--to addr]`: repays everything from the signer's kUSD and returns all collateral. */
+export async function close(cli: Cli, id: bigint, to?: string): Promise<string[]> {
+  await requireOwner(cli, id);
+  const debt = await cli.keel.engine.debtOf(id);
+  const balance = await cli.keel.kusd.balanceOf(await cli.signer.getAddress());
+  // A second of accrual between this read and the block: keep a small margin.
+  if (balance < debt + debt / 1_000_000n + 1n && debt > 0n) {
+    throw new CliError(`close: position ${id} owes ${kusd(debt)} kUSD; you hold ${kusd(balance)} kUSD`);
+  }
+  const recipient = to ?? (await cli.signer.getAddress());
+  await send(cli, `close position ${id}`, () => cli.keel.engine.connect(cli.signer).close(id, recipient));
+  return [`closed position ${id}: repaid ${kusd(debt)} kUSD, collateral sent to ${recipient}`];
+}
+
+/** `status --id 7`: collateral, debt, health, margin state and call deadline, liquidation price (isolated). */
+export async function status(cli: Cli, id: bigint): Promise<string[]> {
+  await requireExists(cli, id);
+  const [v, [state, deadline], market] = await Promise.all([
+    cli.keel.lens.position(id),
+    cli.keel.engine.stateOf(id),
+    cli.keel.lens.market(),
+  ]);
+  const lines = [`position ${id} (${Number(v.mode) === 0 ? "isolated" : "cross"}), owner ${v.owner}`];
+  for (let i = 0; i < v.assets.length; i++) {
+    const a = symbolOf(cli, v.assets[i]!);
+    lines.push(`  ${a.symbol.padEnd(7)} ${formatFixed(v.amounts[i]!, a.decimals)}  ($${kusd(v.assetValues[i]!)})`);
+  }
+  lines.push(`  debt    ${kusd(v.debt)} kUSD`);
+  if (!v.priced) {
+    lines.push("  health  unknown: a price feed failed (repay and deposits still work)");
+    return lines;
+  }
+  const noDebt = v.debt === 0n;
+  lines.push(`  health  HF ${noDebt ? "∞" : hf(v.hf)}, initial HF ${noDebt ? "∞" : hf(v.hfInitial)} (borrow and withdraw need ≥ 1)`);
+  lines.push(`  state   ${STATES[Number(state)]}${deadline !== 0n ? `, margin call deadline ${new Date(Number(deadline) * 1000).toISOString()}` : ""}`);
+  if (Number(v.mode) === 0 && !noDebt && v.assets.length === 1) {
+    const i = market.assets.findIndex((a) => a.toLowerCase() === v.assets[0]!.toLowerCase());
+    const p = liquidationPriceFromHealth(market.prices[i]!, v.hf);
+    lines.push(`  liquidation price ${kusd(p)} USD per ${symbolOf(cli, v.assets[0]!).symbol} (now ${kusd(market.prices[i]!)})`);
+  }
+  return lines;
+}
+
+/** `list [--owner addr]`: the account's positions with debt and HF. */
+export async function list(cli: Cli, owner?: string): Promise<string[]> {
+  const who = owner ?? (await cli.signer.getAddress());
+  const last = await cli.keel.engine.lastPositionId();
+  const lines: string[] = [];
+  const PAGE = 500n;
+  for (let from = 1n; from <= last; from += PAGE) {
+    const [views] = await cli.keel.lens.positionsOf(who, from, PAGE);
+    for (const v of views) {
+      const assets = v.assets.map((a) => symbolOf(cli, a).symbol).join("+") || "(empty)";
+      const health = !v.priced ? "HF unknown" : v.debt === 0n ? "no debt" : `HF ${hf(v.hf)}`;
+      lines.push(`${String(v.id).padStart(6)}  ${Number(v.mode) === 0 ? "isolated" : "cross   "}  ${assets.padEnd(18)} debt ${kusd(v.debt).padStart(14)} kUSD  ${health}`);
+    }
+  }
+  return lines.length > 0 ? [`positions of ${who}:`, ...lines] : [`${who} holds no positions`];
+}
+
+interface CliAsset {
+  symbol: string;
+  address: string;
+  decimals: number;
+  token: KeelConnection["assets"][string]["token"];
+}
+
+function asset(cli: Cli, symbol: string): CliAsset {
+  const entry = Object.entries(cli.keel.assets).find(([s]) => s.toLowerCase() === symbol.toLowerCase());
+  if (!entry) throw new CliError(`unknown asset "${symbol}"; listed: ${Object.keys(cli.keel.assets).join(", ")}`);
+  const [s, a] = entry;
+  return { symbol: s, address: a.token.target as string, decimals: a.decimals, token: a.token.connect(cli.signer) };
+}
+
+function symbolOf(cli: Cli, address: string): { symbol: string; decimals: number } {
+  const entry = Object.entries(cli.keel.assets).find(([, a]) => (a.token.target as string).toLowerCase() === address.toLowerCase());
+  return entry ? { symbol: entry[0], decimals: entry[1].decimals } : { symbol: address, decimals: 18 };
+}
+
+function amountOf(text: string, decimals: number, flag: string): bigint {
+  try {
+    const amount = decimals === 18 ? parseWad(text, flag) : parseAmount(text, decimals, flag);
+    if (amount <= 0n) throw new CliError(`${flag}: must be more than 0`);
+    return amount;
+  } catch (e) {
+    if (e instanceof UnitError) throw new CliError(e.message, { cause: e });
+    throw e;
+  }
+}
+
+async function requireExists(cli: Cli, id: bigint): Promise<string> {
+  if (id < 1n || id > (await cli.keel.engine.lastPositionId())) throw new CliError(`position ${id} does not exist`);
+  try {
+    return await cli.keel.nft.ownerOf(id);
+  } catch (e) {
+    throw new CliError(`position ${id} was closed`, { cause: e });
+  }
+}
+
+async function requireOwner(cli: Cli, id: bigint): Promise<void> {
+  const owner = await requireExists(cli, id);
+  const me = await cli.signer.getAddress();
+  if (owner.toLowerCase() !== me.toLowerCase()) throw new CliError(`position ${id} belongs to ${owner}, not to you (${me})`);
+}
+
+/** Simulates first, so a refusal is explained with the protocol's own numbers and nothing is sent. */
+async function send(cli: Cli, what: string, tx: () => Promise<{ wait(): Promise<unknown> }>): Promise<void> {
+  let sent;
+  try {
+    sent = await tx();
+  } catch (e) {
+    throw explain(what, e);
+  }
+  await sent.wait();
+}
+
+function explain(what: string, e: unknown): CliError {
+  const r = decodeRevert(e);
+  if (!r) return new CliError(`${what}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+  const a = r.args as bigint[];
+  const reasons: Record<string, () => string> = {
+    Unhealthy: () => `it would leave the position at initial HF ${hf(a[1]!)}, below 1`,
+    DustDebt: () => `it would leave ${kusd(a[1]!)} kUSD of debt, below the minimum of ${kusd(a[2]!)} kUSD (repay all, or less)`,
+    DebtCeilingExceeded: () => `it would bring the debt to ${kusd(a[1]!)} kUSD, over the ceiling of ${kusd(a[2]!)} kUSD`,
+    SupplyCapExceeded: () => `it would bring the asset's total to ${a[1]}, over its supply cap of ${a[2]}`,
+    NotAuthorized: () => "you are neither the owner nor approved for this position",
+    Paused: () => "opening and borrowing are paused by the guardian",
+  };
+  const reason = reasons[r.name]?.() ?? `the protocol refused it: ${r.name}(${r.args.map(String).join(", ")})`;
+  return new CliError(`${what}: ${reason}`, { cause: e });
+}
+
+const kusd = (wad: bigint): string => formatFixed(wad, 18, 2);
+const hf = (wad: bigint): string => formatFixed(wad, 18, 3);
