@@ -73,7 +73,7 @@ export interface LiquidationRecord {
 export interface ReplaySummary {
   positions: number;
   marginCalls: number;
-  /** Margin calls cleared: the owner cured, or the price recovered. */
+  /** Margin calls cleared other than by a liquidation: the owner cured, or the price recovered. */
   cured: number;
   liquidations: number;
   positionsLiquidated: number;
@@ -342,7 +342,10 @@ async function stepEvents(
       badDebt: l.args.badDebt,
     })),
     marginCalls: calls.length,
-    cleared: clears.map((c) => `${c.args.id}:${c.blockNumber}`),
+    // A call a liquidation cleared (the position came back above 1) was not cured.
+    cleared: clears
+      .filter((c) => !liq.some((l) => l.transactionHash === c.transactionHash && l.args.id === c.args.id))
+      .map((c) => `${c.args.id}:${c.blockNumber}`),
   };
 }
 
