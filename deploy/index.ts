@@ -43,6 +43,7 @@ import type { IPriceOracle } from "../typechain-types/contracts/interfaces/IPric
 import { ConfigError, pairKey, parseKeelConfig, type AssetConfig, type KeelConfig, type RawKeelConfig } from "./config";
 import { localConfig } from "./networks/local";
 import { grantRoles, ROLES } from "./governance";
+import { preflight } from "./preflight";
 
 export { localConfig, parseKeelConfig, ConfigError, ROLES };
 export type { RawKeelConfig, KeelConfig };
@@ -87,6 +88,7 @@ export async function deployKeel(signer: Signer, config: RawKeelConfig | KeelCon
   const deployer = await signer.getAddress();
   const provider = signer.provider;
   if (!provider) throw new ConfigError("deployKeel: the signer has no provider");
+  await preflight(cfg, provider);
   const deploymentBlock = await provider.getBlockNumber();
 
   const accessManager = await new KeelAccessManager__factory(signer).deploy(deployer);
