@@ -71,6 +71,8 @@ export function positionOutcome(position: BookPosition, market: Market, prices: 
 export interface BookRiskOptions extends Omit<SimulationOptions, "steps"> {
   /** e.g. 0.99. */
   confidence: number;
+  /** Also return every path's outcomes (`BookRisk.samples`), e.g. for histograms. Default false. */
+  includeSamples?: boolean;
   /** Horizon of the simulated price move [s]. */
   horizonSeconds: number;
   /** Steps the horizon is compounded in (1 = square-root of time). Default 1. */
@@ -93,6 +95,8 @@ export interface PositionRisk {
   var: Kusd;
   es: Kusd;
   expectedBadDebt: Kusd;
+  /** Quantiles of the simulated HF at the horizon (Infinity without debt). */
+  hfQuantiles: { p01: number; p05: number; p50: number };
   /** P(HF < 1 at the horizon): callable, liquidatable after the grace period. */
   probLiquidatable: number;
   /** P(HF < criticalHF): liquidatable at once (0 when the market has no criticalHF). */
@@ -113,6 +117,8 @@ export interface BookRisk {
   /** P(the book has any bad debt). */
   probBadDebt: number;
   perPosition: PositionRisk[];
+  /** With `includeSamples`: per path, the book's bad debt [wad] and each position's HF (by position, then path). */
+  samples?: { bookBadDebt: bigint[]; hf: number[][] };
 }
 
 /** A simulated price ratio applied to a [wad] price at the edge: price × round(ratio × 1e12) / 1e12. */
@@ -176,6 +182,7 @@ export function bookRisk(book: readonly BookPosition[], market: Market, options:
       debt: kusd(position.debt),
       hf: hfNumber(current.hf),
       hfAtConfidence: quantile(hfs[k]!, 1 - options.confidence),
+      hfQuantiles: { p01: quantile(hfs[k]!, 0.01), p05: quantile(hfs[k]!, 0.05), p50: quantile(hfs[k]!, 0.5) },
       var: kusd(tail.var),
       es: kusd(tail.es),
       expectedBadDebt: kusd(meanOf(badDebt[k]!)),
@@ -196,5 +203,6 @@ export function bookRisk(book: readonly BookPosition[], market: Market, options:
     probLiquidatable: anyLiquidatable / scenarios.length,
     probBadDebt: anyBadDebt / scenarios.length,
     perPosition,
+    ...(options.includeSamples ? { samples: { bookBadDebt: totals, hf: hfs } } : {}),
   };
 }

@@ -28,6 +28,18 @@ export function logReturns(prices: readonly number[]): number[] {
   return prices.slice(1).map((p, i) => Math.log(p / prices[i]!));
 }
 
+/**
+ * Overlapping log returns over `steps` sampling steps: ln(p[t + steps] / p[t]) for every t (a horizon's returns from
+ * a finer history; overlapping windows are correlated, so use them for quantiles, not for standard errors).
+ */
+export function horizonLogReturns(prices: readonly number[], steps: number): number[] {
+  requirePrices(prices, "horizonLogReturns");
+  if (!Number.isInteger(steps) || steps < 1 || steps >= prices.length) {
+    throw new StatsError(`horizonLogReturns: steps ${steps} must be an integer in [1, ${prices.length - 1}]`);
+  }
+  return prices.slice(steps).map((p, i) => Math.log(p / prices[i]!));
+}
+
 /** p[t] / p[t−1] − 1 for each step: `prices.length − 1` simple returns. */
 export function simpleReturns(prices: readonly number[]): number[] {
   requirePrices(prices, "simpleReturns");
@@ -153,7 +165,8 @@ export function quantile(xs: readonly number[], q: number, presorted = false): n
   const h = (s.length - 1) * q;
   const lo = Math.floor(h);
   const hi = Math.min(lo + 1, s.length - 1);
-  return s[lo]! + (h - lo) * (s[hi]! - s[lo]!);
+  const [a, b] = [s[lo]!, s[hi]!];
+  return a === b || h === lo ? a : a + (h - lo) * (b - a); // exact at order statistics, and for ±Infinity ties
 }
 
 /** Correlations of `xs` and `ys` over every window of `window` consecutive values. */

@@ -62,6 +62,13 @@ describe("book risk", () => {
     expect(r.perPosition[1]!.expectedBadDebt.wad).to.equal(0n);
     expect(r.perPosition[1]!.probLiquidatable).to.equal(0);
     expect(r.perPosition[1]!.hf).to.equal(r.perPosition[1]!.hfAtConfidence);
+    expect(r.perPosition[1]!.hfQuantiles.p50).to.equal(r.perPosition[1]!.hf);
+    expect(r.samples).to.equal(undefined);
+    const debtFree = bookRisk([{ id: 0n, collateral: { WETH: E }, debt: 0n }], market, {
+      confidence: 0.99, horizonSeconds: 86_400, paths: 10, seed: 1n, includeSamples: true,
+    });
+    expect(debtFree.perPosition[0]!.hfQuantiles.p01).to.equal(Infinity);
+    expect(debtFree.samples!.bookBadDebt).to.deep.equal(new Array<bigint>(10).fill(0n));
   });
 
   it("test_bookRisk_deterministic_fatTailsRaiseEs", () => {

@@ -13,6 +13,7 @@ import {
   deannualizeVolatility,
   ewmaVariances,
   ewmaVolatility,
+  horizonLogReturns,
   lambdaFromHalfLife,
   logReturns,
   mean,
@@ -62,6 +63,7 @@ describe("risk statistics", () => {
       expect(quantile([7], 0.99)).to.equal(7);
       expect(quantile([3, 1, 2], 0)).to.equal(1);
       expect(quantile([3, 1, 2], 1)).to.equal(3);
+      expect(quantile([Infinity, Infinity, 1], 0.5)).to.equal(Infinity); // HF of debt-free positions
       expect(() => quantile([1], 1.5)).to.throw(StatsError, "outside [0, 1]");
     });
 
@@ -74,6 +76,14 @@ describe("risk statistics", () => {
       expect(v[2]).to.be.closeTo(2.5e-4, 1e-18);
       expect(ewmaVolatility([0.02, -0.02, 0.02], { halfLife: 3 })).to.be.closeTo(0.02, 1e-15);
       expect(() => ewmaVolatility([0.01], { lambda: 1 })).to.throw(StatsError, "outside (0, 1)");
+    });
+
+    it("test_horizonLogReturns_overlapping", () => {
+      const r = horizonLogReturns([100, 110, 121, 133.1], 2);
+      expect(r).to.have.length(2);
+      expect(r[0]).to.be.closeTo(Math.log(1.21), 1e-12);
+      expect(r[1]).to.be.closeTo(Math.log(1.21), 1e-12);
+      expect(() => horizonLogReturns([1, 2], 2)).to.throw(StatsError, "must be an integer in [1, 1]");
     });
 
     it("test_annualisation_sqrtTime", () => {
