@@ -11,21 +11,19 @@
  *   what the config's criticalHF rule requires. Initial haircut: the maintenance one plus (zi − zm) × the median σ.
  * - ρ: a stressed correlation, the larger of the full-sample and an upper quantile of the rolling correlation.
  *
- * Floats inside; `applyRecommendation` (./recommendConfig) turns the result into human-unit config strings.
+ * Floats inside; `applyRecommendation` turns the result into human-unit config strings and `configDiff` into a diff.
  */
 import { parseKeelConfig, type RawKeelConfig } from "../../deploy/config";
 import { checkCoverage, fractionToWad, sigmaInForce, windowLosses, type AssetCoverage } from "./coverage";
 import { normalQuantile } from "./normal";
+import { RecommendationError } from "./recommendError";
 import type { PriceSeries } from "./series";
 import { correlation, ewmaVariances, logReturns, quantile, rollingCorrelation, samplingInterval } from "./stats";
 import { toVolatilityParams } from "./volatility";
 
-export class RecommendationError extends Error {
-  override name = "RecommendationError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}
+export { RecommendationError };
+/** The recommendation as config: `configDiff`, `configChanges`, `applyRecommendation` (from ./recommendConfig). */
+export { applyRecommendation, configChanges, configDiff, type ConfigChange } from "./recommendConfig";
 
 export interface RecommendOptions {
   /** Confidence of the maintenance and initial requirements (default 0.99 and 0.999). */

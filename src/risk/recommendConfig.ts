@@ -4,7 +4,7 @@
  */
 import { ConfigError, parseKeelConfig, type RawKeelConfig } from "../../deploy/config";
 import type { Recommendation } from "./recommend";
-import { RecommendationError } from "./recommend";
+import { RecommendationError } from "./recommendError";
 
 /** One config field the recommendation changes (or confirms). */
 export interface ConfigChange {

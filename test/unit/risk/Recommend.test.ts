@@ -7,8 +7,14 @@ import { expect } from "chai";
 import { parseKeelConfig, type RawKeelConfig } from "../../../deploy/config";
 import { localConfig } from "../../../deploy/networks/local";
 import { checkCoverage, sigmaInForce, windowLosses } from "../../../src/risk/coverage";
-import { recommend, RecommendationError, type Recommendation } from "../../../src/risk/recommend";
-import { applyRecommendation, configChanges, configDiff } from "../../../src/risk/recommendConfig";
+import {
+  applyRecommendation,
+  configChanges,
+  configDiff,
+  recommend,
+  RecommendationError,
+  type Recommendation,
+} from "../../../src/risk/recommend";
 import { loadSeries, type PriceSeries } from "../../../src/risk/series";
 import { toVolatilityParams } from "../../../src/risk/volatility";
 
