@@ -7,8 +7,7 @@
  */
 import { parseKeelConfig, type RawKeelConfig } from "../../deploy/config";
 import { marketFromConfig, type Market } from "./market";
-import { recommend, type Recommendation } from "./recommend";
-import { configChanges, configDiff, type ConfigChange } from "./recommendConfig";
+import { configChanges, configDiff, recommend, type ConfigChange, type Recommendation } from "./recommend";
 import type { PriceSeries } from "./series";
 import { correlation, logReturns, samplingInterval, sampleVolatility, scaleVolatility } from "./stats";
 import { bookRisk, historicalTailRisk, monteCarloTailRisk, positionOutcome, type BookPosition } from "./var";
