@@ -205,7 +205,6 @@ function variantChart(r: StressReport): string {
     [
       { name: "positions liquidated", color: COLORS[0]!, values: r.comparison.map((c) => c.positionsLiquidated) },
       { name: "…that would have recovered", color: COLORS[1]!, values: r.comparison.map((c) => c.wouldHaveRecovered) },
-      { name: "margin calls cured", color: COLORS[2]!, values: r.comparison.map((c) => c.cured) },
     ],
     {
       id: "chart-variants",
