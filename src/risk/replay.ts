@@ -10,13 +10,15 @@ import { NonceManager, type Wallet } from "ethers";
 import { deployKeel, type Keel, localConfig, type RawKeelConfig } from "../../deploy";
 import { devWallet, type DevProvider, openBook } from "../../deploy/book";
 import { borrowAgainstUsdc, seedAmm } from "../../deploy/local";
+import { toSnapshot } from "../keeper/evaluate";
 import { createInProcessKeeper, type InProcessKeeper } from "../keeper/inProcess";
 import type { Health } from "../keeper/sweep";
 import { WAD } from "../math";
 import { arbitrageTo } from "./arbitrage";
 import { type LedgerReading, readLedger } from "./ledger";
 import { Prng } from "./random";
-import type { Scenario } from "./scenario";
+import { hfAtEnd, type PreLiquidation, readPreLiquidation, recovered } from "./recovery";
+import { type Scenario, ScenarioError } from "./scenario";
 
 export interface ReplayOptions {
   positions: number;
@@ -50,6 +52,8 @@ export interface StepRecord {
   liquidations: number;
   /** Keeper rounds: 1, plus one per feedback repricing that was followed by more liquidations. */
   rounds: number;
+  /** Liquidations in each keeper round of the step (round 2 on: set off by the feedback of earlier sales). */
+  roundLiquidations: number[];
   /** Positions by state after the step (the keeper's last pass). */
   callable: number;
   called: number;
@@ -63,11 +67,23 @@ export interface StepRecord {
 
 export interface LiquidationRecord {
   step: number;
+  /** Keeper round within the step (1 = on the path price; 2 on = after feedback repricings). */
+  round: number;
+  block: number;
   id: bigint;
   asset: string;
   repaid: bigint; // [wad]
   seized: bigint; // token units
   badDebt: bigint; // [wad]
+  /** On a position's first liquidation only: its state just before, and its HF at the scenario's end had it been left alone. */
+  first?: FirstLiquidation;
+}
+
+export interface FirstLiquidation extends PreLiquidation {
+  /** [wad] HF at the final prices, σ and rates (see ./recovery). */
+  hfAtEnd: bigint;
+  /** hfAtEnd ≥ 1: the path alone would have left it Safe. */
+  wouldHaveRecovered: boolean;
 }
 
 export interface ReplaySummary {
@@ -87,14 +103,37 @@ export interface ReplaySummary {
   collateralRatio: number;
   /** Most keeper rounds in one step. */
   cascadeDepth: number;
+  /**
+   * How deep the cascade went: most keeper rounds with liquidations in one step (1 = liquidations on the path price
+   * only; each further level liquidated positions that the previous level's sales pushed under via the oracle).
+   */
+  cascadeLevels: number;
+  /** Liquidations in keeper rounds ≥ 2: set off by the price impact of earlier liquidation sales. */
+  cascadeLiquidations: number;
+  /** Liquidated positions whose pre-liquidation state would have had HF ≥ 1 at the scenario's end. */
+  wouldHaveRecovered: number;
+  /** [wad kUSD] Σ debt repaid by liquidations. */
+  liquidatedDebt: bigint;
+  /** Lowest multiple the feedback loop put on each path asset's price (1 = none). */
+  deepestImpact: Record<string, number>;
   /** Ledger checks and whether every one held. */
   invariantChecks: number;
   invariantHeld: boolean;
   violations: string[];
 }
 
+/** The book and market before the first step, for the risk tables (VaR/ES of the starting book). */
+export interface ReplayStart {
+  /** Every position with debt: collateral by symbol (token units) and debt [wad]. */
+  book: { id: bigint; collateral: Record<string, bigint>; debt: bigint }[];
+  /** [wad] oracle price and σ in force per symbol. */
+  prices: Record<string, bigint>;
+  sigmas: Record<string, bigint>;
+}
+
 export interface ReplayResult {
   scenario: Scenario;
+  start: ReplayStart;
   options: Omit<ReplayOptions, "onStep" | "config">;
   steps: StepRecord[];
   liquidations: LiquidationRecord[];
@@ -123,11 +162,14 @@ export async function replay(network: ReplayNetwork, scenario: Scenario, options
   const startAnswers = new Map<string, bigint>();
   for (const s of Object.keys(scenario.paths)) {
     const a = keel.assets[s];
-    if (!a) throw new Error(`scenario ${scenario.name}: unknown asset ${s}`);
+    if (!a) throw new ScenarioError(`scenario ${scenario.name}: unknown asset ${s} (listed: ${symbols.join(", ")})`);
     startAnswers.set(s, await a.feed.latestAnswer());
   }
   const impact: Record<string, number> = Object.fromEntries(symbols.map((s) => [s, 1]));
-  const hfBefore = toFloats(await sweepAll(bot, provider));
+  const deepestImpact: Record<string, number> = Object.fromEntries(Object.keys(scenario.paths).map((s) => [s, 1]));
+  const startHealth = await sweepAll(bot, provider);
+  const hfBefore = toFloats(startHealth);
+  const start = await startOf(bot, startHealth);
   const t0 = (await provider.getBlock("latest"))!.timestamp + 60;
   const steps: StepRecord[] = [];
   const liquidations: LiquidationRecord[] = [];
@@ -136,6 +178,7 @@ export async function replay(network: ReplayNetwork, scenario: Scenario, options
   let marginCalls = 0;
   let keeperProfit = 0n;
   let cascadeDepth = 0;
+  const liquidated = new Set<bigint>();
 
   for (let k = 1; k <= scenario.steps; k++) {
     const fromBlock = (await provider.getBlockNumber()) + 1;
@@ -145,12 +188,16 @@ export async function replay(network: ReplayNetwork, scenario: Scenario, options
     const cures = await cureSome(world, prng, scenario.cureRate, decided);
 
     let rounds = 0;
+    const roundLiquidations: number[] = [];
+    const roundStarts: number[] = [];
     let last: { callable: number; called: number; liquidatable: number };
     for (;;) {
       rounds++;
+      roundStarts.push((await provider.getBlockNumber()) + 1);
       const before = await spots(keel, scenario);
       const reports = await bot.keeper.runOnce();
       const acted = reports.reduce((n, r) => n + r.liquidations, 0);
+      roundLiquidations.push(acted);
       for (const r of reports) {
         keeperProfit += r.profit;
         marginCalls += r.marginCalls;
@@ -164,6 +211,7 @@ export async function replay(network: ReplayNetwork, scenario: Scenario, options
         const ratio = Number(after.get(s)!) / Number(p0);
         if (ratio < 1 - IMPACT_EPSILON) {
           impact[s] = impact[s]! * ratio ** scenario.feedback;
+          if (s in deepestImpact) deepestImpact[s] = Math.min(deepestImpact[s]!, impact[s]!);
           moved = true;
         }
       }
@@ -173,7 +221,14 @@ export async function replay(network: ReplayNetwork, scenario: Scenario, options
     cascadeDepth = Math.max(cascadeDepth, rounds);
 
     const toBlock = await provider.getBlockNumber();
-    const events = await stepEvents(keel, fromBlock, toBlock, k);
+    const events = await stepEvents(keel, fromBlock, toBlock, k, roundStarts);
+    for (const l of events.liquidations) {
+      if (!liquidated.has(l.id)) {
+        liquidated.add(l.id);
+        const pre = await readPreLiquidation(bot.keel, l.id, l.block - 1);
+        l.first = { ...pre, hfAtEnd: 0n, wouldHaveRecovered: false };
+      }
+    }
     liquidations.push(...events.liquidations);
     for (const id of events.cleared) cleared.add(id);
     const health = await sweepAll(bot, provider);
@@ -187,6 +242,7 @@ export async function replay(network: ReplayNetwork, scenario: Scenario, options
       cures,
       liquidations: events.liquidations.length,
       rounds,
+      roundLiquidations,
       callable: last.callable,
       called: last.called,
       liquidatable: last.liquidatable,
@@ -200,6 +256,12 @@ export async function replay(network: ReplayNetwork, scenario: Scenario, options
   }
 
   const finalHealth = await sweepAll(bot, provider);
+  const endMarket = toSnapshot(await bot.keel.lens.market());
+  for (const l of liquidations) {
+    if (!l.first) continue;
+    l.first.hfAtEnd = hfAtEnd(l.first, endMarket);
+    l.first.wouldHaveRecovered = recovered(l.first.hfAtEnd);
+  }
   const violations = steps.flatMap((s) => s.ledger.violations.map((v) => `step ${s.step}: ${v}`));
   const summary: ReplaySummary = {
     positions: world.book.length,
@@ -212,12 +274,17 @@ export async function replay(network: ReplayNetwork, scenario: Scenario, options
     deficit: await keel.engine.deficit(),
     collateralRatio: await collateralRatio(bot, finalHealth),
     cascadeDepth,
+    cascadeLevels: Math.max(0, ...steps.map((s) => s.roundLiquidations.filter((n) => n > 0).length)),
+    cascadeLiquidations: liquidations.filter((l) => l.round > 1).length,
+    wouldHaveRecovered: liquidations.filter((l) => l.first?.wouldHaveRecovered).length,
+    liquidatedDebt: liquidations.reduce((s, l) => s + l.repaid, 0n),
+    deepestImpact,
     invariantChecks: steps.length,
     invariantHeld: violations.length === 0,
     violations,
   };
   const { onStep: _onStep, config: _config, ...shown } = options;
-  return { scenario, options: shown, steps, liquidations, hfBefore, hfAfter: toFloats(finalHealth), summary };
+  return { scenario, start, options: shown, steps, liquidations, hfBefore, hfAfter: toFloats(finalHealth), summary };
 }
 
 interface World {
@@ -325,6 +392,7 @@ async function stepEvents(
   fromBlock: number,
   toBlock: number,
   step: number,
+  roundStarts: readonly number[],
 ): Promise<{ liquidations: LiquidationRecord[]; marginCalls: number; cleared: string[] }> {
   const e = keel.engine;
   const [liq, calls, clears] = await Promise.all([
@@ -335,6 +403,8 @@ async function stepEvents(
   return {
     liquidations: liq.map((l) => ({
       step,
+      round: Math.max(1, roundStarts.filter((b) => b <= l.blockNumber).length),
+      block: l.blockNumber,
       id: l.args.id,
       asset: l.args.asset,
       repaid: l.args.repaid,
@@ -374,4 +444,27 @@ async function collateralRatio(bot: InProcessKeeper, health: ReadonlyMap<bigint,
     debt += health.get(p.id)?.debt ?? 0n;
   }
   return debt === 0n ? Infinity : Number((value * WAD) / debt / 10n ** 12n) / 1e6;
+}
+
+/** The book (positions with debt) and the market prices and σ before the first step. */
+async function startOf(bot: InProcessKeeper, health: ReadonlyMap<bigint, Health>): Promise<ReplayStart> {
+  const symbolOf = new Map(Object.entries(bot.keel.assets).map(([s, a]) => [(a.token.target as string).toLowerCase(), s]));
+  const market = await bot.keel.lens.market();
+  const prices: Record<string, bigint> = {};
+  const sigmas: Record<string, bigint> = {};
+  market.assets.forEach((a, i) => {
+    const s = symbolOf.get(a.toLowerCase());
+    if (s === undefined) return;
+    prices[s] = market.prices[i]!;
+    sigmas[s] = market.sigmas[i]!;
+  });
+  const book = bot.index
+    .positions()
+    .filter((p) => (health.get(p.id)?.debt ?? 0n) > 0n)
+    .map((p) => ({
+      id: p.id,
+      collateral: Object.fromEntries(Object.entries(p.collateral).map(([a, amount]) => [symbolOf.get(a) ?? a, amount])),
+      debt: health.get(p.id)!.debt,
+    }));
+  return { book, prices, sigmas };
 }

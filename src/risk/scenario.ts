@@ -98,5 +98,3 @@ export const demoCrash: Scenario = fromKeyframes(
     WBTC: [[0, 1], [8, 0.9], [10, 0.76], [10.5, 0.62], [11, 0.76], [16, 0.7], [24, 0.65]],
   },
 );
-
-export const SCENARIOS: Record<string, Scenario> = { [demoCrash.name]: demoCrash };

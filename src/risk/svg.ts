@@ -16,6 +16,8 @@ export interface ChartOptions {
   height?: number;
   /** Format of y tick labels. */
   yFormat?: (y: number) => string;
+  /** `id` attribute of the `<svg>`, for reports and tests. */
+  id?: string;
 }
 
 const escapeXml = (s: string): string =>
@@ -47,8 +49,9 @@ export function lineChart(series: readonly Series[], options: ChartOptions): str
   const sx = (x: number): number => margin.left + ((x - x0) / (x1 - x0 || 1)) * (width - margin.left - margin.right);
   const sy = (y: number): number => height - margin.bottom - ((y - y0) / (y1 - y0)) * (height - margin.top - margin.bottom);
   const fmt = options.yFormat ?? ((y: number) => String(y));
+  const idAttr = options.id ? ` id="${escapeXml(options.id)}"` : "";
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg"${idAttr} width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${margin.left}" y="16" font-size="13" font-weight="bold">${escapeXml(options.title)}</text>`,
   ];
@@ -90,4 +93,97 @@ export function stack(charts: readonly string[], width = 720): string {
     return g;
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}">\n${inner.join("\n")}\n</svg>\n`;
+}
+
+export interface BarSeries {
+  name: string;
+  color: string;
+  /** One value per category (≥ 0). */
+  values: readonly number[];
+}
+
+export interface BarChartOptions extends ChartOptions {
+  /** The category labels under the bars (one per value); long runs are thinned to about 12 labels. */
+  categories: readonly string[];
+  /** Stack the series in each category instead of grouping them side by side. */
+  stacked?: boolean;
+}
+
+/** A bar chart (grouped or stacked series over categories, e.g. a histogram or counts per step) as an `<svg>` string. */
+export function barChart(series: readonly BarSeries[], options: BarChartOptions): string {
+  const width = options.width ?? 720;
+  const height = options.height ?? 240;
+  const margin = { left: 64, right: 16, top: 28 + 16 * Math.ceil(series.length / 3), bottom: 40 };
+  const n = options.categories.length;
+  if (n === 0 || series.length === 0) throw new Error(`barChart "${options.title}": no bars`);
+  for (const s of series) {
+    if (s.values.length !== n) throw new Error(`barChart "${options.title}": ${s.name} has ${s.values.length} values for ${n} categories`);
+  }
+  const totals = options.categories.map((_, i) =>
+    options.stacked ? series.reduce((t, s) => t + s.values[i]!, 0) : Math.max(...series.map((s) => s.values[i]!)),
+  );
+  const y1 = Math.max(1, ...totals) * 1.05;
+  const plotW = width - margin.left - margin.right;
+  const slot = plotW / n;
+  const sy = (y: number): number => height - margin.bottom - (y / y1) * (height - margin.top - margin.bottom);
+  const fmt = options.yFormat ?? ((y: number) => String(y));
+  const idAttr = options.id ? ` id="${escapeXml(options.id)}"` : "";
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg"${idAttr} width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="${margin.left}" y="16" font-size="13" font-weight="bold">${escapeXml(options.title)}</text>`,
+  ];
+  const counts = series.every((s) => s.values.every(Number.isInteger));
+  for (const t of ticks(0, y1).filter((t) => !counts || Number.isInteger(t))) {
+    const y = sy(t).toFixed(1);
+    parts.push(`<line x1="${margin.left}" x2="${width - margin.right}" y1="${y}" y2="${y}" stroke="#e5e5e5"/>`);
+    parts.push(`<text x="${margin.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${escapeXml(fmt(t))}</text>`);
+  }
+  const groupW = slot * 0.8;
+  const barW = options.stacked ? groupW : groupW / series.length;
+  for (let i = 0; i < n; i++) {
+    let base = 0;
+    series.forEach((s, k) => {
+      const v = s.values[i]!;
+      if (v <= 0) return;
+      const x = margin.left + i * slot + slot * 0.1 + (options.stacked ? 0 : k * barW);
+      const top = sy(base + v);
+      const bottom = sy(base);
+      parts.push(
+        `<rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" width="${Math.max(0.5, barW - 0.5).toFixed(1)}" height="${(bottom - top).toFixed(1)}" fill="${s.color}"><title>${escapeXml(`${s.name} ${options.categories[i]}: ${fmt(v)}`)}</title></rect>`,
+      );
+      if (options.stacked) base += v;
+    });
+  }
+  const every = Math.max(1, Math.ceil(n / 12));
+  options.categories.forEach((c, i) => {
+    if (i % every !== 0) return;
+    const x = (margin.left + i * slot + slot / 2).toFixed(1);
+    parts.push(`<text x="${x}" y="${height - margin.bottom + 14}" text-anchor="middle">${escapeXml(c)}</text>`);
+  });
+  parts.push(
+    `<line x1="${margin.left}" x2="${width - margin.right}" y1="${height - margin.bottom}" y2="${height - margin.bottom}" stroke="#333"/>`,
+    `<text x="${(margin.left + width - margin.right) / 2}" y="${height - 6}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`,
+    `<text transform="translate(14 ${(margin.top + height - margin.bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(options.yLabel)}</text>`,
+  );
+  series.forEach((s, i) => {
+    const lx = margin.left + (i % 3) * 210;
+    const ly = 30 + Math.floor(i / 3) * 15;
+    parts.push(`<rect x="${lx}" y="${ly - 5}" width="14" height="10" fill="${s.color}"/>`);
+    parts.push(`<text x="${lx + 20}" y="${ly}" dominant-baseline="middle">${escapeXml(s.name)}</text>`);
+  });
+  parts.push("</svg>");
+  return parts.join("\n");
+}
+
+/** Counts of `values` in the bins [edges[i], edges[i+1]); values past the last edge go into the last bin. */
+export function histogram(values: readonly number[], edges: readonly number[]): number[] {
+  const counts = new Array<number>(Math.max(0, edges.length - 1)).fill(0);
+  for (const v of values) {
+    if (!(v >= edges[0]!)) continue;
+    let i = edges.findIndex((e) => v < e) - 1;
+    if (i < 0) i = counts.length - 1;
+    counts[i]!++;
+  }
+  return counts;
 }

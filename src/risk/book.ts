@@ -1,0 +1,208 @@
+/**
+ * The protocol's loss distribution over a horizon: Monte Carlo price scenarios (floats), each turned into bigint [wad]
+ * prices at the edge and valued with the `src/math` mirror exactly as the contracts would: HF from `assess`, and the
+ * bad debt a liquidation at those prices would leave, debt − Σ value_c / (1 + ℓ_c) (`repayForDown`), floored at 0.
+ */
+import { assess, healthFactors, INFINITE_HEALTH, repayForDown, WAD, type Holding } from "../math";
+import { tailCount } from "./tail";
+import { assetIndex, correlationFloats, MarketError, rhoOf, type Market } from "./market";
+import { horizonVolatility, simulatePriceRatios, type SimulationOptions } from "./scenarios";
+import { quantile } from "./stats";
+
+/** A position: collateral per asset symbol (token decimals) and debt [wad kUSD]. */
+export interface BookPosition {
+  id: string | bigint;
+  collateral: Readonly<Record<string, bigint>>;
+  debt: bigint; // [wad]
+}
+
+/** An amount of kUSD: exact [wad] and as a number of kUSD for display. */
+export interface Kusd {
+  wad: bigint;
+  kusd: number;
+}
+
+export const kusd = (wad: bigint): Kusd => ({ wad, kusd: Number(wad / 10n ** 6n) / 1e12 });
+
+/** HF [wad] as a number; Infinity for a position without debt. */
+export const hfNumber = (hf: bigint): number => (hf === INFINITE_HEALTH ? Infinity : Number(hf) / 1e18);
+
+/** What one position would be at given prices. */
+export interface PositionOutcome {
+  value: bigint; // [wad] collateral value
+  hf: bigint; // [wad] maintenance health factor
+  hfInitial: bigint; // [wad]
+  /** What liquidating everything would repay: Σ value_c / (1 + ℓ_c), rounded down [wad]. */
+  recovery: bigint;
+  /** max(0, debt − recovery) [wad]. */
+  badDebt: bigint;
+}
+
+/**
+ * A position valued at `prices` [wad, one per market asset, in market order] with the market's σ, haircuts, ρ and z:
+ * HF through the mirror's `assess`, and the bad debt a full liquidation at those prices would leave.
+ */
+export function positionOutcome(position: BookPosition, market: Market, prices: readonly bigint[]): PositionOutcome {
+  const held = Object.entries(position.collateral)
+    .filter(([, amount]) => amount > 0n)
+    .map(([symbol, amount]) => ({ index: assetIndex(market, symbol), amount }))
+    .sort((a, b) => a.index - b.index);
+  const holdings = held.map(({ index, amount }): Holding => {
+    const a = market.assets[index]!;
+    return {
+      amount,
+      price: prices[index]!,
+      unit: 10n ** BigInt(a.decimals),
+      sigma: a.sigma,
+      maintenanceHaircut: a.maintenanceHaircut,
+      initialHaircut: a.initialHaircut,
+    };
+  });
+  const correlation = held.flatMap((x) => held.map((y) => rhoOf(market, x.index, y.index)));
+  const valuation = holdings.length === 0 ? { value: 0n, maintenanceLoss: 0n, initialLoss: 0n } : assess(holdings, correlation, market.confidence);
+  const { hf, hfInitial } = healthFactors(valuation, position.debt);
+  const recovery = held.reduce((sum, { index }, k) => {
+    const a = market.assets[index]!;
+    return sum + repayForDown(holdings[k]!.amount, a.liquidationPenalty, prices[index]!, holdings[k]!.unit);
+  }, 0n);
+  return { value: valuation.value, hf, hfInitial, recovery, badDebt: position.debt > recovery ? position.debt - recovery : 0n };
+}
+
+export interface BookRiskOptions extends Omit<SimulationOptions, "steps"> {
+  /** e.g. 0.99. */
+  confidence: number;
+  /** Also return every path's outcomes (`BookRisk.samples`), e.g. for histograms. Default false. */
+  includeSamples?: boolean;
+  /** Horizon of the simulated price move [s]. */
+  horizonSeconds: number;
+  /** Steps the horizon is compounded in (1 = square-root of time). Default 1. */
+  steps?: number;
+  /** σ of each asset's log return over the market's σ horizon (fractions); default the margin σ in force. */
+  volatility?: Readonly<Record<string, number>>;
+  /** ρ of the simulated returns; default the margin ρ. */
+  correlation?: readonly (readonly number[])[];
+}
+
+export interface PositionRisk {
+  id: string | bigint;
+  value: Kusd;
+  debt: Kusd;
+  /** HF now. */
+  hf: number;
+  /** HF at the (1 − confidence)-quantile of the simulated HFs: the HF exceeded with probability `confidence`. */
+  hfAtConfidence: number;
+  /** VaR and ES of the position's bad debt. */
+  var: Kusd;
+  es: Kusd;
+  expectedBadDebt: Kusd;
+  /** Quantiles of the simulated HF at the horizon (Infinity without debt). */
+  hfQuantiles: { p01: number; p05: number; p50: number };
+  /** P(HF < 1 at the horizon): callable, liquidatable after the grace period. */
+  probLiquidatable: number;
+  /** P(HF < criticalHF): liquidatable at once (0 when the market has no criticalHF). */
+  probCritical: number;
+  probBadDebt: number;
+}
+
+export interface BookRisk {
+  confidence: number;
+  horizonSeconds: number;
+  paths: number;
+  /** VaR and ES of the book's total bad debt. */
+  var: Kusd;
+  es: Kusd;
+  expectedBadDebt: Kusd;
+  /** P(at least one position has HF < 1 at the horizon). */
+  probLiquidatable: number;
+  /** P(the book has any bad debt). */
+  probBadDebt: number;
+  perPosition: PositionRisk[];
+  /** With `includeSamples`: per path, the book's bad debt [wad] and each position's HF (by position, then path). */
+  samples?: { bookBadDebt: bigint[]; hf: number[][] };
+}
+
+/** A simulated price ratio applied to a [wad] price at the edge: price × round(ratio × 1e12) / 1e12. */
+const RATIO_SCALE = 1e12;
+export const scalePrice = (price: bigint, ratio: number): bigint =>
+  (price * BigInt(Math.round(ratio * RATIO_SCALE))) / BigInt(RATIO_SCALE);
+
+/** VaR (order statistic) and ES (mean of the tail) of bigint losses. */
+function tailOf(losses: bigint[], confidence: number): { var: bigint; es: bigint } {
+  const s = [...losses].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const k = tailCount(s.length, confidence);
+  const tail = s.slice(s.length - k);
+  return { var: tail[0]!, es: tail.reduce((a, x) => a + x, 0n) / BigInt(k) };
+}
+
+const meanOf = (xs: bigint[]): bigint => xs.reduce((a, x) => a + x, 0n) / BigInt(xs.length);
+
+/**
+ * The book's and each position's bad-debt VaR/ES, expected bad debt and probability of liquidation over
+ * `horizonSeconds`, by Monte Carlo (`paths`, `seed`, `tails`, `steps`), every scenario valued by the mirror.
+ */
+export function bookRisk(book: readonly BookPosition[], market: Market, options: BookRiskOptions): BookRisk {
+  if (!(options.confidence > 0 && options.confidence < 1)) throw new MarketError(`confidence ${options.confidence} is outside (0, 1)`);
+  const volatility = market.assets.map((a) =>
+    horizonVolatility(options.volatility?.[a.symbol] ?? Number(a.sigma) / 1e18, market.horizonSeconds, options.horizonSeconds),
+  );
+  const scenarios = simulatePriceRatios(
+    { volatility, correlation: options.correlation ?? correlationFloats(market) },
+    { paths: options.paths, seed: options.seed, tails: options.tails, steps: options.steps },
+  );
+  const now = market.assets.map((a) => a.price);
+  const badDebt = book.map(() => new Array<bigint>(scenarios.length));
+  const hfs = book.map(() => new Array<number>(scenarios.length));
+  const critical = market.criticalHF ?? 0n;
+  const belowOne = book.map(() => 0);
+  const belowCritical = book.map(() => 0);
+  let anyLiquidatable = 0;
+  let anyBadDebt = 0;
+  scenarios.forEach((ratios, p) => {
+    const prices = now.map((price, i) => scalePrice(price, ratios[i]!));
+    let liquidatable = false;
+    let bad = false;
+    book.forEach((position, k) => {
+      const o = positionOutcome(position, market, prices);
+      badDebt[k]![p] = o.badDebt;
+      hfs[k]![p] = hfNumber(o.hf);
+      if (o.hf < WAD) belowOne[k]!++;
+      if (o.hf < critical) belowCritical[k]!++;
+      liquidatable ||= o.hf < WAD;
+      bad ||= o.badDebt > 0n;
+    });
+    if (liquidatable) anyLiquidatable++;
+    if (bad) anyBadDebt++;
+  });
+  const perPosition = book.map((position, k): PositionRisk => {
+    const current = positionOutcome(position, market, now);
+    const tail = tailOf(badDebt[k]!, options.confidence);
+    return {
+      id: position.id,
+      value: kusd(current.value),
+      debt: kusd(position.debt),
+      hf: hfNumber(current.hf),
+      hfAtConfidence: quantile(hfs[k]!, 1 - options.confidence),
+      hfQuantiles: { p01: quantile(hfs[k]!, 0.01), p05: quantile(hfs[k]!, 0.05), p50: quantile(hfs[k]!, 0.5) },
+      var: kusd(tail.var),
+      es: kusd(tail.es),
+      expectedBadDebt: kusd(meanOf(badDebt[k]!)),
+      probLiquidatable: belowOne[k]! / scenarios.length,
+      probCritical: belowCritical[k]! / scenarios.length,
+      probBadDebt: badDebt[k]!.filter((b) => b > 0n).length / scenarios.length,
+    };
+  });
+  const totals = scenarios.map((_, p) => badDebt.reduce((sum, losses) => sum + losses[p]!, 0n));
+  const tail = tailOf(totals, options.confidence);
+  return {
+    confidence: options.confidence,
+    horizonSeconds: options.horizonSeconds,
+    paths: scenarios.length,
+    var: kusd(tail.var),
+    es: kusd(tail.es),
+    expectedBadDebt: kusd(meanOf(totals)),
+    probLiquidatable: anyLiquidatable / scenarios.length,
+    probBadDebt: anyBadDebt / scenarios.length,
+    perPosition,
+    ...(options.includeSamples ? { samples: { bookBadDebt: totals, hf: hfs } } : {}),
+  };
+}

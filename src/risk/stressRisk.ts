@@ -1,0 +1,165 @@
+/**
+ * The risk side of a stress report: VaR and ES of the replay's starting book over a horizon, three ways (historical
+ * windows of a price history, Monte Carlo with normal and with Student-t tails, both with σ and ρ estimated from that
+ * history), for the collateral's value and for the bad debt the protocol would be left with (valued by the
+ * `src/math` mirror through `positionOutcome`/`bookRisk`); and the parameters `recommend` proposes from the history,
+ * with the diff against the config. Floats only here, as display numbers.
+ */
+import { parseKeelConfig, type RawKeelConfig } from "../../deploy/config";
+import { marketFromConfig, type Market } from "./market";
+import { configChanges, configDiff, recommend, type ConfigChange, type Recommendation } from "./recommend";
+import type { PriceSeries } from "./series";
+import { correlation, logReturns, samplingInterval, sampleVolatility, scaleVolatility } from "./stats";
+import { bookRisk, historicalTailRisk, monteCarloTailRisk, positionOutcome, type BookPosition } from "./var";
+import { scalePrice } from "./book";
+import type { ReplayStart } from "./replay";
+
+export interface RiskRow {
+  method: string;
+  /** [USD] VaR and ES of the loss of the book's collateral value. */
+  collateralVar: number;
+  collateralEs: number;
+  /** [kUSD] VaR and ES of the bad debt a liquidation of every position at the horizon's prices would leave. */
+  badDebtVar: number;
+  badDebtEs: number;
+  expectedBadDebt: number;
+  /** P(at least one position has HF < 1 at the horizon). */
+  probLiquidatable: number;
+  /** Scenarios behind the row (history windows or Monte Carlo paths). */
+  scenarios: number;
+}
+
+export interface RiskTable {
+  confidence: number;
+  horizonSeconds: number;
+  positions: number;
+  /** [USD] collateral value and [kUSD] debt of the starting book. */
+  bookValue: number;
+  bookDebt: number;
+  /** Per asset: σ over the horizon estimated from the history (fraction) and the σ the margin used at the start. */
+  volatility: Record<string, { history: number; margin: number }>;
+  rows: RiskRow[];
+}
+
+export interface RiskOptions {
+  confidence: number;
+  horizonSeconds: number;
+  paths: number;
+  seed: bigint;
+  /** Degrees of freedom of the Student-t row. */
+  studentT: number;
+}
+
+export const DEFAULT_RISK_OPTIONS: RiskOptions = { confidence: 0.99, horizonSeconds: 86_400, paths: 2_000, seed: 1n, studentT: 4 };
+
+/** The market at the replay's start: its prices and σ in force, the config's haircuts, penalties, ρ and z. */
+export function startMarket(config: RawKeelConfig, start: ReplayStart): Market {
+  return marketFromConfig(parseKeelConfig(config), { prices: start.prices, sigmas: start.sigmas });
+}
+
+const toNumber = (wad: bigint): number => Number(wad / 10n ** 6n) / 1e12;
+
+/** VaR/ES of the starting `book` in `market` over the horizon, from `series` (see the module comment). */
+export function riskTable(book: readonly BookPosition[], market: Market, series: PriceSeries, o: RiskOptions = DEFAULT_RISK_OPTIONS): RiskTable {
+  const symbols = market.assets.map((a) => a.symbol);
+  const step = samplingInterval(series.timestamps);
+  const returns = Object.fromEntries(symbols.filter((s) => series.prices[s]).map((s) => [s, logReturns(series.prices[s]!)]));
+  const sigma = (s: string, i: number): number =>
+    returns[s] ? scaleVolatility(sampleVolatility(returns[s]!), step, market.horizonSeconds) : Number(market.assets[i]!.sigma) / 1e18;
+  const marginRho = (i: number, j: number): number => (i === j ? 1 : Number(market.correlation[i * symbols.length + j]!) / 1e18);
+  const rho = symbols.map((a, i) =>
+    symbols.map((b, j) => (i === j ? 1 : returns[a] && returns[b] ? correlation(returns[a]!, returns[b]!) : marginRho(i, j))),
+  );
+  const volatility = Object.fromEntries(symbols.map((s, i) => [s, sigma(s, i)]));
+  const horizonVol = symbols.map((s, i) => scaleVolatility(sigma(s, i), market.horizonSeconds, o.horizonSeconds));
+  const exposure = symbols.map((_, i) =>
+    book.reduce((sum, p) => {
+      const a = market.assets[i]!;
+      const amount = p.collateral[a.symbol] ?? 0n;
+      return sum + toNumber((amount * a.price) / 10n ** BigInt(a.decimals));
+    }, 0),
+  );
+
+  const rows: RiskRow[] = [historicalRow(book, market, series, o)];
+  for (const [method, tails] of [
+    ["Monte Carlo, normal", "normal"],
+    [`Monte Carlo, Student-t (ν ${o.studentT})`, { studentT: o.studentT }],
+  ] as const) {
+    const r = bookRisk(book, market, { confidence: o.confidence, horizonSeconds: o.horizonSeconds, paths: o.paths, seed: o.seed, tails, volatility, correlation: rho });
+    const c = monteCarloTailRisk(exposure, { volatility: horizonVol, correlation: rho }, { paths: o.paths, seed: o.seed, tails, confidence: o.confidence });
+    rows.push({
+      method,
+      collateralVar: c.var,
+      collateralEs: c.es,
+      badDebtVar: r.var.kusd,
+      badDebtEs: r.es.kusd,
+      expectedBadDebt: r.expectedBadDebt.kusd,
+      probLiquidatable: r.probLiquidatable,
+      scenarios: r.paths,
+    });
+  }
+  return {
+    confidence: o.confidence,
+    horizonSeconds: o.horizonSeconds,
+    positions: book.length,
+    bookValue: exposure.reduce((a, x) => a + x, 0),
+    bookDebt: toNumber(book.reduce((a, p) => a + p.debt, 0n)),
+    volatility: Object.fromEntries(symbols.map((s, i) => [s, { history: volatility[s]!, margin: Number(market.assets[i]!.sigma) / 1e18 }])),
+    rows,
+  };
+}
+
+/** Every overlapping horizon window of the history applied to the starting prices (assets without a column stay put). */
+function historicalRow(book: readonly BookPosition[], market: Market, series: PriceSeries, o: RiskOptions): RiskRow {
+  const h = Math.max(1, Math.round(o.horizonSeconds / samplingInterval(series.timestamps)));
+  const n = series.timestamps.length;
+  const values = market.assets.map((a) =>
+    book.reduce((sum, p) => sum + toNumber(((p.collateral[a.symbol] ?? 0n) * a.price) / 10n ** BigInt(a.decimals)), 0),
+  );
+  const collateral: number[] = [];
+  const badDebt: number[] = [];
+  let liquidatable = 0;
+  for (let t = 0; t + h < n; t++) {
+    const ratios = market.assets.map((a) => {
+      const p = series.prices[a.symbol];
+      return p ? p[t + h]! / p[t]! : 1;
+    });
+    const prices = market.assets.map((a, i) => scalePrice(a.price, ratios[i]!));
+    const loss = values.reduce((sum, v, i) => sum + v * (1 - ratios[i]!), 0);
+    let bad = 0n;
+    let anyBelow = false;
+    for (const position of book) {
+      const outcome = positionOutcome(position, market, prices);
+      bad += outcome.badDebt;
+      anyBelow ||= outcome.hf < 10n ** 18n;
+    }
+    collateral.push(loss);
+    badDebt.push(toNumber(bad));
+    if (anyBelow) liquidatable++;
+  }
+  const c = historicalTailRisk(collateral, o.confidence);
+  const b = historicalTailRisk(badDebt, o.confidence);
+  return {
+    method: `historical (${collateral.length} windows)`,
+    collateralVar: c.var,
+    collateralEs: c.es,
+    badDebtVar: b.var,
+    badDebtEs: b.es,
+    expectedBadDebt: badDebt.reduce((a, x) => a + x, 0) / Math.max(1, badDebt.length),
+    probLiquidatable: liquidatable / Math.max(1, collateral.length),
+    scenarios: collateral.length,
+  };
+}
+
+export interface RecommendationSection {
+  history: string;
+  recommendation: Recommendation;
+  changes: ConfigChange[];
+  diff: string;
+}
+
+/** `recommend` on the history against `config`, with every field it sets and the governance diff. */
+export function recommendationSection(config: RawKeelConfig, series: PriceSeries, history: string): RecommendationSection {
+  const rec = recommend(series, config);
+  return { history, recommendation: rec, changes: configChanges(config, rec), diff: configDiff(config, rec) };
+}

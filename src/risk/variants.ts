@@ -1,0 +1,94 @@
+/**
+ * The comparison of a stress report: the same scenario, book and seed replayed with dynamic or static margin (static:
+ * the keeper never pokes the VolatilityOracle, so every σ stays at its floor) and with the configured grace period or
+ * none ("0s": a Callable position is liquidatable at once), each set against the protocol as configured.
+ */
+import { formatFixed } from "../units";
+import type { ReplayResult } from "./replay";
+
+export interface Variant {
+  key: string;
+  label: string;
+  margin: "dynamic" | "static";
+  /** Replaces the config's grace period; undefined = as configured. */
+  gracePeriod?: string;
+}
+
+/** The protocol as configured first: every other row is compared with it. */
+export const VARIANTS: readonly Variant[] = [
+  { key: "dynamic-grace", label: "dynamic σ + grace period (as configured)", margin: "dynamic" },
+  { key: "static-grace", label: "static σ + grace period", margin: "static" },
+  { key: "dynamic-no-grace", label: "dynamic σ, no grace period", margin: "dynamic", gracePeriod: "0s" },
+  { key: "static-no-grace", label: "static σ, no grace period", margin: "static", gracePeriod: "0s" },
+];
+
+export interface VariantRow {
+  key: string;
+  label: string;
+  liquidations: number;
+  positionsLiquidated: number;
+  /** Liquidated positions that would have been Safe at the end had they been left alone (see ./recovery). */
+  wouldHaveRecovered: number;
+  marginCalls: number;
+  cured: number;
+  badDebt: bigint; // [wad kUSD]
+  deficit: bigint; // [wad kUSD]
+  keeperProfit: bigint; // [wad kUSD]
+  cascadeDepth: number;
+  cascadeLevels: number;
+  cascadeLiquidations: number;
+  invariantHeld: boolean;
+  /** This row minus the first (the protocol as configured). */
+  delta: { badDebt: bigint; liquidations: number; positionsLiquidated: number; wouldHaveRecovered: number };
+}
+
+/** One row per replay, in order; deltas against the first. */
+export function compareVariants(runs: readonly { variant: Variant; result: ReplayResult }[]): VariantRow[] {
+  if (runs.length === 0) return [];
+  const base = runs[0]!.result.summary;
+  return runs.map(({ variant, result }) => {
+    const s = result.summary;
+    return {
+      key: variant.key,
+      label: variant.label,
+      liquidations: s.liquidations,
+      positionsLiquidated: s.positionsLiquidated,
+      wouldHaveRecovered: s.wouldHaveRecovered,
+      marginCalls: s.marginCalls,
+      cured: s.cured,
+      badDebt: s.badDebt,
+      deficit: s.deficit,
+      keeperProfit: s.keeperProfit,
+      cascadeDepth: s.cascadeDepth,
+      cascadeLevels: s.cascadeLevels,
+      cascadeLiquidations: s.cascadeLiquidations,
+      invariantHeld: s.invariantHeld,
+      delta: {
+        badDebt: s.badDebt - base.badDebt,
+        liquidations: s.liquidations - base.liquidations,
+        positionsLiquidated: s.positionsLiquidated - base.positionsLiquidated,
+        wouldHaveRecovered: s.wouldHaveRecovered - base.wouldHaveRecovered,
+      },
+    };
+  });
+}
+
+/** The comparison as a terminal table. */
+export function variantsTable(rows: readonly VariantRow[]): string {
+  const kusd = (wad: bigint): string => formatFixed(wad, 18, 2);
+  const delta = (wad: bigint): string => (wad === 0n ? "" : ` (${wad > 0n ? "+" : "−"}${kusd(wad < 0n ? -wad : wad)})`);
+  const n = (x: number): string => (x === 0 ? "" : ` (${x > 0 ? "+" : "−"}${Math.abs(x)})`);
+  const head = ["variant", "bad debt kUSD", "liquidations", "positions liq.", "would have recovered", "calls / cured", "cascade"];
+  const body = rows.map((r) => [
+    r.key,
+    kusd(r.badDebt) + delta(r.delta.badDebt),
+    String(r.liquidations) + n(r.delta.liquidations),
+    String(r.positionsLiquidated) + n(r.delta.positionsLiquidated),
+    String(r.wouldHaveRecovered) + n(r.delta.wouldHaveRecovered),
+    `${r.marginCalls} / ${r.cured}`,
+    `${r.cascadeLevels} levels, ${r.cascadeLiquidations} liq.`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  return [line(head), ...body.map(line)].join("\n");
+}
