@@ -22,7 +22,7 @@ function parse(): { positions: number; seed: bigint; json?: string } {
     strict: true,
   });
   const positions = values.positions === undefined ? DEFAULTS.positions : Number(values.positions);
-  if (!Number.isInteger(positions) || positions < 1 || positions > 5_000) {
+  if ((values.positions !== undefined && !/^\d+$/.test(values.positions)) || positions < 1 || positions > 5_000) {
     throw new Error(`--positions: expected a whole number from 1 to 5000, got "${values.positions}"`);
   }
   const seedText = values.seed ?? String(DEFAULTS.seed);

@@ -43,8 +43,8 @@ async function main(): Promise<void> {
   const manifest = readManifest(values.deployment);
   const provider = new JsonRpcProvider(values.rpc, manifest.chainId, { staticNetwork: true, cacheTimeout: -1 });
   try {
-    const signer = new NonceManager(signerFrom(values.account, provider));
-    const cli = { keel: await connectKeel(manifest, provider), signer };
+    const wallet = signerFrom(values.account, provider);
+    const cli = { keel: await connectKeel(manifest, provider), signer: wallet && new NonceManager(wallet) };
     const need = (name: "id" | "asset" | "amount" | "mode"): string => {
       const v = values[name];
       if (v === undefined) throw new CliError(`${command}: --${name} is required`);
@@ -73,14 +73,15 @@ async function main(): Promise<void> {
   }
 }
 
-function signerFrom(account: string | undefined, provider: JsonRpcProvider): Wallet {
+/** The key to sign with; undefined when none is given (status and list still work). */
+function signerFrom(account: string | undefined, provider: JsonRpcProvider): Wallet | undefined {
   const key = process.env.KEEL_PRIVATE_KEY;
   if (account !== undefined) {
     if (key) throw new CliError("give either --account or KEEL_PRIVATE_KEY, not both");
     if (!/^\d+$/.test(account) || Number(account) > 19) throw new CliError(`--account: expected 0–19, got "${account}"`);
     return devWallet(Number(account), provider);
   }
-  if (!key) throw new CliError("no key: set KEEL_PRIVATE_KEY, or pass --account N for a local development account");
+  if (!key) return undefined;
   try {
     return new Wallet(key, provider);
   } catch (e) {

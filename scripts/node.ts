@@ -20,6 +20,9 @@ import { formatFixed } from "../src/units";
 import { DEFAULT_AMM_DEPTH } from "../src/risk/scenario";
 import { freePort, startNode, type Node } from "./lib/localNode";
 
+/** Where the CLI looks for the manifest by default. */
+const DEFAULT_OUT = "deployments/localhost.json";
+
 class NodeScriptError extends Error {
   override name = "NodeScriptError";
 }
@@ -40,7 +43,7 @@ function parse(): Args {
       port: { type: "string", default: "8545" },
       positions: { type: "string", default: "40" },
       config: { type: "string" },
-      out: { type: "string", default: "deployments/localhost.json" },
+      out: { type: "string", default: DEFAULT_OUT },
     },
   });
   const int = (text: string, flag: string, min: number, max: number): number => {
@@ -91,6 +94,11 @@ async function main(): Promise<void> {
   process.once("SIGINT", () => void stop(0));
   process.once("SIGTERM", () => void stop(0));
   try {
+    if (args.fork) {
+      // Hardhat runs calls at the fork block under the forked chain's hardfork history, which it knows only for
+      // public chains (a fork of a local node has none): mine one block so everything runs on a block of our own.
+      await node.provider.send("evm_mine", []);
+    }
     const deployer = new NonceManager(devWallet(0, node.provider));
     say(`Deploying Keel (config: ${source}) …`);
     const keel = await deployKeel(deployer, config);
@@ -114,6 +122,7 @@ async function main(): Promise<void> {
 }
 
 async function describe(keel: Keel, node: Node, manifest: string): Promise<string> {
+  const deployment = manifest === DEFAULT_OUT ? "" : ` --deployment ${manifest}`;
   const lines = [`Keel is running at ${node.url} (chain id 31337). Deployment manifest: ${manifest}`, "", "Contracts:"];
   const names = ["engine", "manager", "lens", "kusd", "nft", "oracle", "vol", "risk", "surplus", "flashLiquidator", "amm"] as const;
   for (const n of names) lines.push(`  ${n.padEnd(16)} ${await keel[n].getAddress()}`);
@@ -130,8 +139,8 @@ async function describe(keel: Keel, node: Node, manifest: string): Promise<strin
     "",
     "Next:",
     `  MetaMask: add network RPC ${node.url}, chain id 31337, import account 1's key.`,
-    `  CLI:      npm run keel -- list --account 1 --rpc ${node.url}`,
-    `            npm run keel -- status --id <id from the list> --rpc ${node.url}`,
+    `  CLI:      npm run keel -- list --account 1 --rpc ${node.url}${deployment}`,
+    `            npm run keel -- status --id <id from the list> --rpc ${node.url}${deployment}`,
     `  Keeper:   KEEPER_PRIVATE_KEY=${devWallet(9).privateKey} npm run keeper -- --rpc ${node.url} --deployment ${manifest}`,
     "",
     "Ctrl-C stops the node.",

@@ -19,7 +19,8 @@ export class CliError extends Error {
 
 export interface Cli {
   keel: KeelConnection;
-  signer: Signer;
+  /** Absent for read-only use (status, list --owner). */
+  signer?: Signer;
 }
 
 const STATES = ["Safe", "Callable", "Called", "Liquidatable"] as const;
@@ -27,14 +28,14 @@ const MAX_UINT = 2n ** 256n - 1n;
 
 /** `open --mode isolated --asset WETH` or `open --mode cross`: prints the new position id. */
 export async function open(cli: Cli, mode: string, symbol?: string): Promise<string[]> {
-  const me = await cli.signer.getAddress();
+  const me = await signerOf(cli).getAddress();
   let tx;
   if (mode === "cross") {
     if (symbol) throw new CliError("open: a cross position takes no --asset (deposit any listed asset into it)");
-    tx = await cli.keel.engine.connect(cli.signer).open(1, ZeroAddress, me);
+    tx = await cli.keel.engine.connect(signerOf(cli)).open(1, ZeroAddress, me);
   } else if (mode === "isolated") {
     if (!symbol) throw new CliError("open: an isolated position needs --asset");
-    tx = await cli.keel.engine.connect(cli.signer).open(0, asset(cli, symbol).address, me);
+    tx = await cli.keel.engine.connect(signerOf(cli)).open(0, asset(cli, symbol).address, me);
   } else {
     throw new CliError(`open: --mode must be "isolated" or "cross", not "${mode}"`);
   }
@@ -50,15 +51,15 @@ export async function deposit(cli: Cli, id: bigint, symbol: string, amountText: 
   const a = asset(cli, symbol);
   const amount = amountOf(amountText, a.decimals, "--amount");
   await requireOwner(cli, id);
-  const me = await cli.signer.getAddress();
+  const me = await signerOf(cli).getAddress();
   const balance = await a.token.balanceOf(me);
   if (balance < amount) {
     throw new CliError(`deposit: you hold ${formatFixed(balance, a.decimals)} ${a.symbol}, less than ${amountText}`);
   }
   const engine = cli.keel.engine.target as string;
-  if ((await a.token.allowance(me, engine)) < amount) await (await a.token.connect(cli.signer).approve(engine, amount)).wait();
+  if ((await a.token.allowance(me, engine)) < amount) await (await a.token.connect(signerOf(cli)).approve(engine, amount)).wait();
   await send(cli, `deposit ${amountText} ${a.symbol} into position ${id}`, () =>
-    cli.keel.engine.connect(cli.signer).deposit(id, a.address, amount),
+    cli.keel.engine.connect(signerOf(cli)).deposit(id, a.address, amount),
   );
   return [`deposited ${amountText} ${a.symbol} into position ${id}`, ...(await status(cli, id))];
 }
@@ -74,9 +75,9 @@ export async function withdraw(cli: Cli, id: bigint, symbol: string, amountText:
   if (amount > held) {
     throw new CliError(`withdraw: position ${id} holds ${formatFixed(held, a.decimals)} ${a.symbol}, less than ${amountText}`);
   }
-  const recipient = to ?? (await cli.signer.getAddress());
+  const recipient = to ?? (await signerOf(cli).getAddress());
   await send(cli, `withdraw ${formatFixed(amount, a.decimals)} ${a.symbol} from position ${id}`, () =>
-    cli.keel.engine.connect(cli.signer).withdraw(id, a.address, amount, recipient),
+    cli.keel.engine.connect(signerOf(cli)).withdraw(id, a.address, amount, recipient),
   );
   return [`withdrew ${formatFixed(amount, a.decimals)} ${a.symbol} from position ${id} to ${recipient}`, ...(await status(cli, id))];
 }
@@ -85,9 +86,9 @@ export async function withdraw(cli: Cli, id: bigint, symbol: string, amountText:
 export async function borrow(cli: Cli, id: bigint, amountText: string, to?: string): Promise<string[]> {
   const amount = amountOf(amountText, 18, "--amount");
   await requireOwner(cli, id);
-  const recipient = to ?? (await cli.signer.getAddress());
+  const recipient = to ?? (await signerOf(cli).getAddress());
   await send(cli, `borrow ${amountText} kUSD against position ${id}`, () =>
-    cli.keel.engine.connect(cli.signer).borrow(id, amount, recipient),
+    cli.keel.engine.connect(signerOf(cli)).borrow(id, amount, recipient),
   );
   return [`borrowed ${amountText} kUSD against position ${id}`, ...(await status(cli, id))];
 }
@@ -99,9 +100,9 @@ export async function repay(cli: Cli, id: bigint, amountText: string): Promise<s
   const debt = await cli.keel.engine.debtOf(id);
   if (debt === 0n) throw new CliError(`repay: position ${id} has no debt`);
   const owed = amount < debt ? amount : debt;
-  const balance = await cli.keel.kusd.balanceOf(await cli.signer.getAddress());
+  const balance = await cli.keel.kusd.balanceOf(await signerOf(cli).getAddress());
   if (balance < owed) throw new CliError(`repay: you hold ${kusd(balance)} kUSD; repaying ${kusd(owed)} kUSD needs more`);
-  await send(cli, `repay ${kusd(owed)} kUSD of position ${id}`, () => cli.keel.engine.connect(cli.signer).repay(id, amount));
+  await send(cli, `repay ${kusd(owed)} kUSD of position ${id}`, () => cli.keel.engine.connect(signerOf(cli)).repay(id, amount));
   return [`repaid ${kusd(owed)} kUSD of position ${id}`, ...(await status(cli, id))];
 }
 
@@ -109,34 +110,38 @@ export async function repay(cli: Cli, id: bigint, amountText: string): Promise<s
 export async function close(cli: Cli, id: bigint, to?: string): Promise<string[]> {
   await requireOwner(cli, id);
   const debt = await cli.keel.engine.debtOf(id);
-  const balance = await cli.keel.kusd.balanceOf(await cli.signer.getAddress());
+  const balance = await cli.keel.kusd.balanceOf(await signerOf(cli).getAddress());
   // A second of accrual between this read and the block: keep a small margin.
   if (balance < debt + debt / 1_000_000n + 1n && debt > 0n) {
     throw new CliError(`close: position ${id} owes ${kusd(debt)} kUSD; you hold ${kusd(balance)} kUSD`);
   }
-  const recipient = to ?? (await cli.signer.getAddress());
-  await send(cli, `close position ${id}`, () => cli.keel.engine.connect(cli.signer).close(id, recipient));
+  const recipient = to ?? (await signerOf(cli).getAddress());
+  await send(cli, `close position ${id}`, () => cli.keel.engine.connect(signerOf(cli)).close(id, recipient));
   return [`closed position ${id}: repaid ${kusd(debt)} kUSD, collateral sent to ${recipient}`];
 }
 
 /** `status --id 7`: collateral, debt, health, margin state and call deadline, liquidation price (isolated). */
 export async function status(cli: Cli, id: bigint): Promise<string[]> {
   await requireExists(cli, id);
-  const [v, [state, deadline], market] = await Promise.all([
+  const [v, deadline, market] = await Promise.all([
     cli.keel.lens.position(id),
-    cli.keel.engine.stateOf(id),
+    cli.keel.engine.callDeadline(id),
     cli.keel.lens.market(),
   ]);
   const lines = [`position ${id} (${Number(v.mode) === 0 ? "isolated" : "cross"}), owner ${v.owner}`];
   for (let i = 0; i < v.assets.length; i++) {
+    if (v.amounts[i] === 0n) continue; // withdrawn in full
     const a = symbolOf(cli, v.assets[i]!);
     lines.push(`  ${a.symbol.padEnd(7)} ${formatFixed(v.amounts[i]!, a.decimals)}  ($${kusd(v.assetValues[i]!)})`);
   }
   lines.push(`  debt    ${kusd(v.debt)} kUSD`);
   if (!v.priced) {
+    // The engine's state needs the price too (stateOf would revert): say what is known.
     lines.push("  health  unknown: a price feed failed (repay and deposits still work)");
+    if (deadline !== 0n) lines.push(`  state   margin called, deadline ${new Date(Number(deadline) * 1000).toISOString()}`);
     return lines;
   }
+  const [state] = await cli.keel.engine.stateOf(id);
   const noDebt = v.debt === 0n;
   lines.push(`  health  HF ${noDebt ? "∞" : hf(v.hf)}, initial HF ${noDebt ? "∞" : hf(v.hfInitial)} (borrow and withdraw need ≥ 1)`);
   lines.push(`  state   ${STATES[Number(state)]}${deadline !== 0n ? `, margin call deadline ${new Date(Number(deadline) * 1000).toISOString()}` : ""}`);
@@ -150,7 +155,8 @@ export async function status(cli: Cli, id: bigint): Promise<string[]> {
 
 /** `list [--owner addr]`: the account's positions with debt and HF. */
 export async function list(cli: Cli, owner?: string): Promise<string[]> {
-  const who = owner ?? (await cli.signer.getAddress());
+  if (!owner && !cli.signer) throw new CliError("list: give --owner, or a key (KEEL_PRIVATE_KEY or --account N) to list your own");
+  const who = owner ?? (await signerOf(cli).getAddress());
   const last = await cli.keel.engine.lastPositionId();
   const lines: string[] = [];
   const PAGE = 500n;
@@ -176,12 +182,18 @@ function asset(cli: Cli, symbol: string): CliAsset {
   const entry = Object.entries(cli.keel.assets).find(([s]) => s.toLowerCase() === symbol.toLowerCase());
   if (!entry) throw new CliError(`unknown asset "${symbol}"; listed: ${Object.keys(cli.keel.assets).join(", ")}`);
   const [s, a] = entry;
-  return { symbol: s, address: a.token.target as string, decimals: a.decimals, token: a.token.connect(cli.signer) };
+  return { symbol: s, address: a.token.target as string, decimals: a.decimals, token: cli.signer ? a.token.connect(signerOf(cli)) : a.token };
 }
 
 function symbolOf(cli: Cli, address: string): { symbol: string; decimals: number } {
   const entry = Object.entries(cli.keel.assets).find(([, a]) => (a.token.target as string).toLowerCase() === address.toLowerCase());
   return entry ? { symbol: entry[0], decimals: entry[1].decimals } : { symbol: address, decimals: 18 };
+}
+
+/** The signer of a command that sends a transaction. */
+function signerOf(cli: Cli): Signer {
+  if (!cli.signer) throw new CliError("no key: set KEEL_PRIVATE_KEY, or pass --account N for a local development account");
+  return cli.signer;
 }
 
 function amountOf(text: string, decimals: number, flag: string): bigint {
@@ -206,7 +218,7 @@ async function requireExists(cli: Cli, id: bigint): Promise<string> {
 
 async function requireOwner(cli: Cli, id: bigint): Promise<void> {
   const owner = await requireExists(cli, id);
-  const me = await cli.signer.getAddress();
+  const me = await signerOf(cli).getAddress();
   if (owner.toLowerCase() !== me.toLowerCase()) throw new CliError(`position ${id} belongs to ${owner}, not to you (${me})`);
 }
 

@@ -66,7 +66,7 @@ describe("npm run node in fork mode, against a local upstream node", function ()
     await upstream?.stop();
   });
 
-  it("BUG_fork_of_local_chain: FORK_URL=<a local Hardhat node> starts, deploys and prints the ready line", async () => {
+  it("FORK_URL=<a local Hardhat node> starts, deploys and prints the ready line", async () => {
     // Today the script stops at "Deploying Keel …" with "node: config.assets.WETH.token: 0x… does not answer
     // decimals() like an ERC-20": every eth_call at the fork block fails on the forked node with "No known hardfork
     // for execution on historical block N (relative to fork block number N) in chain with id 31337. The node was
@@ -83,7 +83,7 @@ describe("npm run node in fork mode, against a local upstream node", function ()
   });
 
   it("deploys Keel against the upstream tokens and feeds, not new mocks", async () => {
-    expect(ready, "the node script is not running (see the BUG_ test above)").to.equal(true);
+    expect(ready, "the node script is not running").to.equal(true);
     expect(nodeScript!.stdout).to.include(`Forking ${upstream!.url} …`);
     expect(nodeScript!.stdout).to.include("Opening 3 sample positions …");
     const manifest = readManifest(manifestPath);
@@ -112,7 +112,7 @@ describe("npm run node in fork mode, against a local upstream node", function ()
   });
 
   it("account 1 is funded by storage writes and opens, deposits and borrows through the CLI", async () => {
-    expect(ready, "the node script is not running (see the BUG_ test above)").to.equal(true);
+    expect(ready, "the node script is not running").to.equal(true);
     const me = devWallet(1).address;
     const provider = new JsonRpcProvider(url, 31337, { staticNetwork: true });
     const cli = (args: readonly string[]): Promise<RunResult> =>
@@ -146,7 +146,7 @@ describe("npm run node in fork mode, against a local upstream node", function ()
   });
 
   it("Ctrl-C (SIGINT) stops the node script and the forked node; node A keeps running", async () => {
-    expect(ready, "the node script is not running (see the BUG_ test above)").to.equal(true);
+    expect(ready, "the node script is not running").to.equal(true);
     expect(await acceptsConnections(port)).to.equal(true);
     process.kill(-nodeScript!.child.pid!, "SIGINT");
     await Promise.race([

@@ -163,18 +163,14 @@ describe("npm run node + npm run keel (processes)", function () {
     expect(unknown.stderr).to.include('keel: unknown command "frobnicate"');
   });
 
-  it("BUG_keel_readonly_commands_need_a_key: status and list work without --account or KEEL_PRIVATE_KEY", async () => {
-    // The node script's own hint, "npm run keel -- status --id <id> --rpc <url>", has no key; but scripts/keel.ts
-    // builds a signer before any command, so a read-only command fails with "keel: no key: ..." (exit 1).
+  it("read-only commands work without --account or KEEL_PRIVATE_KEY (as the node script's hint shows)", async () => {
     const r = await keel(["status", "--id", "2"]);
     expect(r.stderr).to.not.include("no key");
     expect(r.code).to.equal(0);
     expect(r.stdout).to.include(`position 2 (isolated), owner ${devWallet(1).address}`);
   });
 
-  it("BUG_node_script_cli_hint_omits_deployment: the printed CLI commands name the manifest written with --out", () => {
-    // With --out elsewhere than deployments/localhost.json, the printed keel commands (unlike the keeper's) omit
-    // --deployment, so copying them reads the default manifest, not this node's.
+  it("the printed CLI commands name the manifest written with --out", () => {
     const cliLines = nodeScript!.stdout.split("\n").filter((l) => l.includes("npm run keel --"));
     expect(cliLines).to.have.length(2);
     for (const l of cliLines) expect(l).to.include(`--deployment ${manifestPath}`);
