@@ -106,7 +106,8 @@ async function main(): Promise<void> {
     await seedAmm(keel, deployer, DEFAULT_AMM_DEPTH, fund);
     if (args.positions > 0) {
       say(`Opening ${args.positions} sample positions …`);
-      await openBook(keel, node, { positions: args.positions, seed: 1n, fund: args.fork ? fund : undefined, settleEvery: 100_000 });
+      // One request in flight: the node mines them in the order sent, so ids and owners are the same every run.
+      await openBook(keel, node, { positions: args.positions, seed: 1n, fund: args.fork ? fund : undefined, settleEvery: 100_000, inFlight: 1 });
     }
     const manifest = await writeManifest(keel, basename(args.out, ".json"), dirname(args.out));
     say();

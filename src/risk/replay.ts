@@ -307,7 +307,8 @@ async function setUp(provider: DevProvider, scenario: Scenario, o: ReplayOptions
   let poolKusd = 0n;
   for (const a of Object.values(keel.assets)) poolKusd += (await keel.amm.pools(a.token.target as string))[1];
   if (poolKusd > 0n) await borrowAgainstUsdc(keel, arbitrageur, poolKusd / 3n);
-  const book = await openBook(keel, { provider }, { positions: o.positions, seed: o.seed, owners: ACCOUNT.owners.length });
+  // One request in flight: blocks hold the opens in the order sent, so ids, gas and every figure repeat exactly.
+  const book = await openBook(keel, { provider }, { positions: o.positions, seed: o.seed, owners: ACCOUNT.owners.length, inFlight: 1 });
   const bot = await createInProcessKeeper({
     keel,
     wallet: devWallet(ACCOUNT.keeper, provider),
