@@ -6,24 +6,24 @@ import {IERC3156FlashBorrower} from "@openzeppelin/contracts/interfaces/IERC3156
 import {IERC3156FlashLender} from "@openzeppelin/contracts/interfaces/IERC3156FlashLender.sol";
 
 /// @title MockFlashBorrower
-/// @notice An ERC-3156 borrower for tests: flash-mints kUSD, calls `target` with `payload` inside the callback
+/// @notice An ERC-3156 borrower for tests: flash-mints kUSD, calls `callTarget` with `callPayload` inside the callback
 /// (bubbling up its revert), then approves the lender for the loan plus fee, if `repay` is set.
 contract MockFlashBorrower is IERC3156FlashBorrower {
     bytes32 internal constant FLASH_SUCCESS = keccak256("ERC3156FlashBorrower.onFlashLoan");
 
     IERC3156FlashLender public immutable lender;
-    address public target;
-    bytes public payload;
+    address public callTarget;
+    bytes public callPayload;
     bool public repay = true;
 
     constructor(IERC3156FlashLender lender_) {
         lender = lender_;
     }
 
-    /// @notice Arms the callback to call `target` with `payload`; `repay_` false leaves the loan unapproved.
+    /// @notice Arms the callback to call `callTarget` with `callPayload`; `repay_` false leaves the loan unapproved.
     function setCall(address target_, bytes calldata payload_, bool repay_) external {
-        target = target_;
-        payload = payload_;
+        callTarget = target_;
+        callPayload = payload_;
         repay = repay_;
     }
 
@@ -37,9 +37,9 @@ contract MockFlashBorrower is IERC3156FlashBorrower {
         external
         returns (bytes32)
     {
-        if (target != address(0)) {
+        if (callTarget != address(0)) {
             // solhint-disable-next-line avoid-low-level-calls
-            (bool ok, bytes memory result) = target.call(payload);
+            (bool ok, bytes memory result) = callTarget.call(callPayload);
             if (!ok) {
                 assembly ("memory-safe") {
                     revert(add(result, 32), mload(result))

@@ -4,12 +4,12 @@ pragma solidity 0.8.30;
 import {ILiquidationReceiver} from "../interfaces/ILiquidationReceiver.sol";
 
 /// @title MockLiquidationReceiver
-/// @notice A liquidation receiver for tests: acknowledges with a settable value and, when armed, calls `target`
-/// with `payload` from inside `onKeelLiquidation`, bubbling up its revert (to test re-entry into the engine).
+/// @notice A liquidation receiver for tests: acknowledges with a settable value and, when armed, calls `callTarget`
+/// with `callPayload` from inside `onKeelLiquidation`, bubbling up its revert (to test re-entry into the engine).
 contract MockLiquidationReceiver is ILiquidationReceiver {
     bytes32 public ack = keccak256("ILiquidationReceiver.onKeelLiquidation");
-    address public target; // zero: no call from the callback
-    bytes public payload;
+    address public callTarget; // zero: no call from the callback
+    bytes public callPayload;
     uint256 public calls; // callbacks received
 
     /// @notice The callback ran: `seized` of `asset` had arrived and `owed` kUSD would be taken.
@@ -20,10 +20,10 @@ contract MockLiquidationReceiver is ILiquidationReceiver {
         ack = ack_;
     }
 
-    /// @notice Arms the callback to call `target` with `payload` (zero `target` disarms it).
+    /// @notice Arms the callback to call `callTarget` with `callPayload` (zero `callTarget` disarms it).
     function setCall(address target_, bytes calldata payload_) external {
-        target = target_;
-        payload = payload_;
+        callTarget = target_;
+        callPayload = payload_;
     }
 
     /// @inheritdoc ILiquidationReceiver
@@ -33,9 +33,9 @@ contract MockLiquidationReceiver is ILiquidationReceiver {
     {
         ++calls;
         emit Called(liquidator, id, asset, seized, owed);
-        if (target != address(0)) {
+        if (callTarget != address(0)) {
             // solhint-disable-next-line avoid-low-level-calls
-            (bool ok, bytes memory result) = target.call(payload);
+            (bool ok, bytes memory result) = callTarget.call(callPayload);
             if (!ok) {
                 assembly ("memory-safe") {
                     revert(add(result, 32), mload(result))
