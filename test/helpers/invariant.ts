@@ -5,6 +5,7 @@
  */
 import { expect } from "chai";
 import type { Keel } from "../../deploy";
+import { MockERC20__factory } from "../../typechain-types";
 
 export interface Ledger {
   supply: bigint;
@@ -15,8 +16,11 @@ export interface Ledger {
   slack: bigint;
 }
 
-/** Reads the ledger and asserts the accounting invariant and the collateral invariants. */
-export async function checkInvariants(keel: Keel): Promise<Ledger> {
+/**
+ * Reads the ledger and asserts the accounting invariant and the collateral invariants, for the deployment's assets
+ * and for `extraAssets` (tokens listed by a test, e.g. hostile ones).
+ */
+export async function checkInvariants(keel: Keel, extraAssets: readonly string[] = []): Promise<Ledger> {
   const last = await keel.engine.lastPositionId();
   let totalDebt = 0n;
   let positions = 0n;
@@ -41,8 +45,9 @@ export async function checkInvariants(keel: Keel): Promise<Ledger> {
   expect(slack, "rounding margin larger than rounding can explain").to.be.lte(positions * 4n + 1000n);
 
   const engineAddress = await keel.engine.getAddress();
-  for (const { token } of Object.values(keel.assets)) {
-    const asset = await token.getAddress();
+  const assets = [...(await Promise.all(Object.values(keel.assets).map(({ token }) => token.getAddress()))), ...extraAssets];
+  for (const asset of assets) {
+    const token = MockERC20__factory.connect(asset, keel.engine.runner);
     const [, total] = await keel.engine.collateralConfig(asset);
     const sum = perAsset.get(asset) ?? 0n;
     expect(total, `recorded total of ${asset}`).to.equal(sum);
