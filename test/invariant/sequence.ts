@@ -1,0 +1,167 @@
+/**
+ * One invariant sequence: the fixture (Keel from the real deploy code, a seeded AMM, a bank position lending kUSD
+ * to the others, funded users), the ghost state read once at the start, and `steps` random actions, each followed
+ * by every per-step invariant; owners' exit (invariant 9) every `exitEvery` steps and at the end. Step i draws
+ * from its own PRNG (seed, i), so a sequence can be replayed with steps skipped when shrinking a failure.
+ */
+import { ethers } from "hardhat";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { MaxUint256, ZeroAddress } from "ethers";
+import { deployKeel, type Keel } from "../../deploy";
+import { refreshFeeds, seedAmm } from "../../deploy/local";
+import * as m from "../../src/math";
+import { Prng } from "../../src/risk/random";
+import * as act from "./actions";
+import { checkOwnersCanExit, checkStep } from "./checks";
+import { RevertDecoder } from "./errors";
+import { actGovern, actPause } from "./governance";
+import { Stats, type Actor, type GhostPosition, type World } from "./model";
+import { readSnapshot } from "./snapshot";
+
+const WEIGHTS: readonly (readonly [act.Action, number])[] = [
+  [act.actOpenIsolated, 6],
+  [act.actOpenCross, 4],
+  [act.actDeposit, 8],
+  [act.actWithdraw, 6],
+  [act.actBorrow, 10],
+  [act.actRepay, 7],
+  [act.actClose, 3],
+  [act.actTransfer, 3],
+  [act.actPriceSmall, 8],
+  [act.actPriceGap, 4],
+  [act.actTimeJump, 5],
+  [act.actRefreshFeeds, 3],
+  [act.actPoke, 3],
+  [act.actCollectFees, 2],
+  [act.actMarginCall, 5],
+  [act.actClearMarginCall, 2],
+  [act.actLiquidate, 7],
+  [act.actFlashLiquidate, 3],
+  [act.actCoverDeficit, 2],
+  [actGovern, 2],
+  [actPause, 1],
+];
+const TOTAL_WEIGHT = WEIGHTS.reduce((a, [, w]) => a + w, 0);
+
+const USER_FUNDS: Record<string, string> = { WETH: "2000", WBTC: "100", USDC: "10000000", wstETH: "2000" };
+
+/** Keel, AMM pools seeded at oracle prices, the bank's 20M kUSD against 100M USDC, users funded and approved. */
+export async function invariantFixture(): Promise<Keel> {
+  const [deployer, u1, u2, u3, u4, keeper, bank] = await ethers.getSigners();
+  const keel = await deployKeel(deployer!);
+  await seedAmm(keel, deployer!, { WETH: "1000", WBTC: "50", USDC: "1000000", wstETH: "1000" });
+  const engine = await keel.engine.getAddress();
+  const usdc = keel.assets.USDC!.token;
+  await (await usdc.mint(bank!.address, 100_000_000n * 10n ** 6n)).wait();
+  await (await usdc.connect(bank!).approve(engine, MaxUint256)).wait();
+  await (await keel.engine.connect(bank!).open(1, ZeroAddress, bank!.address)).wait();
+  const id = await keel.engine.lastPositionId();
+  await (await keel.engine.connect(bank!).deposit(id, usdc.target, 100_000_000n * 10n ** 6n)).wait();
+  await (await keel.engine.connect(bank!).borrow(id, 20_000_000n * m.WAD, bank!.address)).wait();
+  await (await keel.kusd.connect(bank!).transfer(keeper!.address, 2_000_000n * m.WAD)).wait();
+  for (const who of [deployer!, keeper!, bank!]) {
+    for (const { token } of Object.values(keel.assets)) await (await token.connect(who).approve(engine, MaxUint256)).wait();
+  }
+  for (const user of [u1!, u2!, u3!, u4!]) {
+    for (const [symbol, whole] of Object.entries(USER_FUNDS)) {
+      const { token, config } = keel.assets[symbol]!;
+      await (await token.mint(user.address, BigInt(whole) * 10n ** BigInt(config.decimals))).wait();
+      await (await token.connect(user).approve(engine, MaxUint256)).wait();
+    }
+  }
+  return keel;
+}
+
+async function newWorld(keel: Keel, seed: bigint, stats: Stats): Promise<World> {
+  const signers = await ethers.getSigners();
+  const actor = (i: number, name: string, role: Actor["role"]): Actor => ({ name, role, signer: signers[i]!, address: signers[i]!.address });
+  const users = [1, 2, 3, 4].map((i) => actor(i, `user${i}`, "user"));
+  const keeper = actor(5, "keeper", "keeper");
+  const bank = actor(6, "bank", "bank");
+  const governance = actor(0, "governance", "governance");
+  const assets = [];
+  for (const [symbol, { token, config }] of Object.entries(keel.assets)) {
+    assets.push({ symbol, address: await token.getAddress(), unit: 10n ** BigInt(config.decimals) });
+  }
+  const w: World = {
+    keel, seed, prng: new Prng(seed), decoder: new RevertDecoder(keel), users, keeper, bank, governance,
+    actors: [governance, ...users, keeper, bank], assets, crossClass: await keel.engine.CROSS_CLASS(),
+    positions: new Map(), deficit: await keel.engine.deficit(), rates: new Map(), lastPrices: new Map(), log: [], stats,
+  };
+  const s = await readSnapshot(w, "latest");
+  const dust = await keel.engine.dust();
+  for (const p of s.positions.values()) {
+    const [mode, classKey, normDebt] = await keel.engine.positionInfo(p.id);
+    const g: GhostPosition = {
+      id: p.id, cross: mode === 1n, classKey, owner: p.owner, collateral: new Map(), normDebt, dustFloor: dust, open: true,
+    };
+    p.assets.forEach((a, i) => g.collateral.set(a, p.amounts[i]!));
+    w.positions.set(p.id, g);
+  }
+  return w;
+}
+
+export class SequenceFailure extends Error {
+  override name = "SequenceFailure";
+  constructor(
+    readonly seed: bigint,
+    readonly step: number,
+    readonly log: string[],
+    cause: unknown,
+  ) {
+    super(`seed ${seed}, step ${step}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/** Runs one sequence from a fresh fixture; `skip` drops steps (for shrinking). Throws SequenceFailure. */
+export async function runSequence(seed: bigint, steps: number, exitEvery: number, stats: Stats, skip = new Set<number>()): Promise<void> {
+  const keel = await loadFixture(invariantFixture);
+  await refreshFeeds(keel);
+  const w = await newWorld(keel, seed, stats);
+  let step = -1;
+  try {
+    await checkStep(w);
+    for (step = 0; step < steps; step++) {
+      if (skip.has(step)) continue;
+      w.prng = new Prng(seed * 1_000_003n + BigInt(step));
+      w.log.push(`#${step}`);
+      let r = w.prng.int(1, TOTAL_WEIGHT);
+      const [action] = WEIGHTS.find(([, weight]) => (r -= weight) <= 0)!;
+      const logged = w.log.length;
+      await action(w);
+      if (w.log.length === logged) w.log.push(`(${action.name}: no candidate, nothing done)`);
+      await checkStep(w);
+      stats.steps++;
+      if ((step + 1) % exitEvery === 0) await checkOwnersCanExit(w, step % 2 === 0);
+    }
+    step = steps;
+    await checkOwnersCanExit(w, false);
+    await checkOwnersCanExit(w, true);
+  } catch (error) {
+    throw new SequenceFailure(seed, step, w.log, error);
+  }
+  stats.sequences++;
+}
+
+/**
+ * Greedy shrink: drops each step before the failing one in turn and keeps the drop when the sequence still fails
+ * with the same kind of error. Returns the smallest skip set found.
+ */
+export async function shrink(failure: SequenceFailure, steps: number, exitEvery: number): Promise<{ skip: Set<number>; failure: SequenceFailure }> {
+  const signature = (f: SequenceFailure): string => f.message.replace(/^seed \d+, step \d+: /, "").slice(0, 40);
+  const target = signature(failure);
+  const skip = new Set<number>();
+  let best = failure;
+  for (let i = failure.step - 1; i >= 0; i--) {
+    skip.add(i);
+    try {
+      await runSequence(failure.seed, failure.step + 1, exitEvery, new Stats(), skip);
+      skip.delete(i);
+    } catch (e) {
+      if (e instanceof SequenceFailure && signature(e) === target) best = e;
+      else skip.delete(i);
+    }
+  }
+  void steps;
+  return { skip, failure: best };
+}
