@@ -141,8 +141,9 @@ async function borrowFrom(w: World, p: GhostPosition, who: Actor): Promise<void>
     largest = -1n; // a price is unavailable: the borrow must revert with an oracle error
   }
   const variant = largest <= 0n ? "none" : pick(w, ["fraction", "fraction", "fraction", "largest", "over"] as const);
+  // Fractions lean towards the limit, so price moves make positions callable and liquidatable.
   const amount =
-    variant === "largest" ? largest : variant === "over" ? largest + 1n : variant === "fraction" ? fraction(w, largest, 50, 990) : m.WAD * 500n;
+    variant === "largest" ? largest : variant === "over" ? largest + 1n : variant === "fraction" ? fraction(w, largest, chance(w, 0.5) ? 700 : 50, 999) : m.WAD * 500n;
   if (amount === 0n) {
     note(w, `borrow from ${p.id}: nothing to borrow`);
     return;
@@ -330,7 +331,8 @@ export const actTransfer: Action = async (w) => {
     allowed: [],
     acting: p.id,
     effect: "none",
-    valueCheck: { touched: [to.address] },
+    // Handing over an underwater position makes the giver richer: only the pair's total is bounded.
+    valueCheck: { touched: [to.address], totalOnly: true },
   });
   if (r.ok) p.owner = to.address;
 };
@@ -341,9 +343,7 @@ export const actTransfer: Action = async (w) => {
 async function moveFeed(w: World, symbol: string, bps: bigint): Promise<void> {
   const feed = w.keel.assets[symbol]!.feed;
   const answer = await feed.latestAnswer();
-  const initial = w.keel.assets[symbol]!.config.price.initial!;
-  const decimals = BigInt(w.keel.assets[symbol]!.config.price.decimals);
-  const start = BigInt(Math.round(Number(initial) * 1e6)) * 10n ** decimals / 10n ** 6n;
+  const start = w.initialAnswers.get(symbol)!;
   let next = (answer * (10_000n + bps)) / 10_000n;
   if (next < start / 5n) next = start / 5n;
   if (next > start * 5n) next = start * 5n;

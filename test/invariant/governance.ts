@@ -2,6 +2,7 @@
  * Governance and guardian actions: one random parameter change through the timelock (two days pass, so feeds go
  * stale and are usually refreshed afterwards), or the guardian pausing/resuming opening and borrowing.
  */
+import { ZeroAddress } from "ethers";
 import { refreshFeeds } from "../../deploy/local";
 import * as m from "../../src/math";
 import { governBatch } from "../helpers/engine";
@@ -88,10 +89,23 @@ export const actGovern: Action = async (w) => {
   if (w.prng.uniform() < 0.85) await refreshFeeds(w.keel);
 };
 
+/**
+ * The guardian pauses; while paused, opening and borrowing revert with `Paused` (and nothing else), while a
+ * deposit still goes through; then it resumes.
+ */
 export const actPause: Action = async (w) => {
-  const paused = await w.keel.engine.paused();
-  // Pauses are short: resume whenever paused, pause only sometimes.
-  w.log.push(paused ? "guardian resumes" : "guardian pauses opening and borrowing");
-  await (await w.keel.engine.connect(w.governance.signer).setPaused(!paused)).wait();
-  w.stats.success(paused ? "guardian.resume" : "guardian.pause");
+  const engine = w.keel.engine;
+  const user = w.users[w.prng.int(0, w.users.length - 1)]!;
+  w.log.push(`guardian pauses; ${user.name} tries to open; guardian resumes`);
+  await (await engine.connect(w.governance.signer).setPaused(true)).wait();
+  w.stats.success("guardian.pause");
+  try {
+    await (await engine.connect(user.signer).open(1, ZeroAddress, user.address)).wait();
+    throw new Error("open succeeded while paused");
+  } catch (error) {
+    const revert = w.decoder.decode(error);
+    if (revert.name !== "Paused") throw new UndocumentedRevert("open while paused", revert, { cause: error });
+    w.stats.revert("open.while-paused", revert.name);
+  }
+  await (await engine.connect(w.governance.signer).setPaused(false)).wait();
 };

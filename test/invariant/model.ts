@@ -54,6 +54,8 @@ export interface World {
   deficit: bigint;
   /** Last seen accumulator [ray] of every class (invariant 6). */
   rates: Map<string, bigint>;
+  /** Each asset's feed answer at the start: price moves stay within [1/5, 5] of it. */
+  initialAnswers: Map<string, bigint>;
   /** Last valid oracle price [wad] of every asset, to size actions while feeds are stale. */
   lastPrices: Map<string, bigint>;
   last?: Snapshot;

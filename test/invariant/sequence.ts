@@ -41,6 +41,7 @@ const WEIGHTS: readonly (readonly [act.Action, number])[] = [
   [actGovern, 2],
   [actPause, 1],
 ];
+const WARM_UP = 4;
 const TOTAL_WEIGHT = WEIGHTS.reduce((a, [, w]) => a + w, 0);
 
 const USER_FUNDS: Record<string, string> = { WETH: "2000", WBTC: "100", USDC: "10000000", wstETH: "2000" };
@@ -86,7 +87,8 @@ async function newWorld(keel: Keel, seed: bigint, stats: Stats): Promise<World> 
   const w: World = {
     keel, seed, prng: new Prng(seed), decoder: new RevertDecoder(keel), users, keeper, bank, governance,
     actors: [governance, ...users, keeper, bank], assets, crossClass: await keel.engine.CROSS_CLASS(),
-    positions: new Map(), deficit: await keel.engine.deficit(), rates: new Map(), lastPrices: new Map(), log: [], stats,
+    positions: new Map(), deficit: await keel.engine.deficit(), rates: new Map(), lastPrices: new Map(),
+    initialAnswers: new Map(await Promise.all(Object.entries(keel.assets).map(async ([s, a]) => [s, await a.feed.latestAnswer()] as const))), log: [], stats,
   };
   const s = await readSnapshot(w, "latest");
   const dust = await keel.engine.dust();
@@ -126,7 +128,8 @@ export async function runSequence(seed: bigint, steps: number, exitEvery: number
       w.prng = new Prng(seed * 1_000_003n + BigInt(step));
       w.log.push(`#${step}`);
       let r = w.prng.int(1, TOTAL_WEIGHT);
-      const [action] = WEIGHTS.find(([, weight]) => (r -= weight) <= 0)!;
+      // The first steps open positions, so every sequence has a book to act on.
+      const [action] = step < WARM_UP ? [step % 2 === 0 ? act.actOpenIsolated : act.actOpenCross] : WEIGHTS.find(([, weight]) => (r -= weight) <= 0)!;
       const logged = w.log.length;
       await action(w);
       if (w.log.length === logged) w.log.push(`(${action.name}: no candidate, nothing done)`);
