@@ -168,6 +168,14 @@ async function borrowFrom(w: World, p: GhostPosition, who: Actor): Promise<void>
     at,
   });
   if (!r.ok) {
+    if (r.revert.name === "DebtCeilingExceeded") {
+      const cls = await w.keel.engine.debtClass(p.classKey);
+      const rate = await w.keel.engine.currentRate(p.classKey); // the failed borrow's block is the latest
+      const classDebt = m.toDebtUp(BigInt(cls.normDebt) + m.toNormDebtUp(amount, rate), rate);
+      const global = (await w.keel.engine.globalDebt()) + amount;
+      const over = classDebt > cls.debtCeiling || global > (await w.keel.engine.globalDebtCeiling());
+      expect(over, `${label}: DebtCeilingExceeded within every ceiling`).to.equal(true);
+    }
     if (r.revert.name === "Unhealthy" && variant === "fraction") {
       throw new Error(`${label}: a borrow within the mirror's initial margin reverted Unhealthy`);
     }
@@ -508,6 +516,7 @@ async function settleLiquidation(w: World, label: string, p: GhostPosition, asse
     const rate = await classRate(w, p.classKey);
     p.normDebt = repaid === before.debt ? 0n : p.normDebt - m.toNormDebtDown(repaid, rate);
   }
+  p.dustFloor = await w.keel.engine.dust();
   if (after.debt === 0n) {
     expect(p.normDebt, `inv8: ${label} full liquidation leaves no debt`).to.equal(0n);
   } else {

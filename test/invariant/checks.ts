@@ -17,7 +17,7 @@ import { MaxUint256 } from "ethers";
 import * as m from "../../src/math";
 import { checkInvariants } from "../helpers/invariant";
 import { State } from "../helpers/liquidation";
-import { openPositions, type World } from "./model";
+import { openPositions, symbolOf, type World } from "./model";
 import { readSnapshot, type Snapshot } from "./snapshot";
 
 export async function checkStep(w: World): Promise<Snapshot> {
@@ -72,12 +72,24 @@ async function checkLiquidatable(w: World, s: Snapshot): Promise<void> {
     if (!p.priced || p.debt === 0n || p.hf >= m.WAD) continue;
     const [state] = await w.keel.engine.stateOf(p.id);
     if (state !== State.Liquidatable) continue;
-    const asset = richestAsset(p)!;
-    try {
-      await w.keel.engine.connect(w.keeper.signer).previewLiquidation.staticCall(p.id, asset, MaxUint256);
-    } catch (error) {
-      const r = w.decoder.decode(error);
-      throw new Error(`inv7: Liquidatable position ${p.id} (hf ${p.hf}) cannot be liquidated: ${r.name}${r.detail}`, { cause: error });
+    // Liquidatable means some liquidation goes through: try the richest holding first, then every other one.
+    const richest = richestAsset(p)!;
+    const order = [richest, ...p.assets.filter((a, i) => a !== richest && p.amounts[i]! !== 0n)];
+    const failures: string[] = [];
+    for (const asset of order) {
+      try {
+        await w.keel.engine.connect(w.keeper.signer).previewLiquidation.staticCall(p.id, asset, MaxUint256);
+        break;
+      } catch (error) {
+        const r = w.decoder.decode(error);
+        failures.push(`${symbolOf(w, asset)}: ${r.name}${r.detail}`);
+      }
+    }
+    if (failures.length === order.length) {
+      const holdings = p.assets.map((a, i) => `${symbolOf(w, a)} ${p.amounts[i]} ($${p.assetValues[i]})`).join(", ");
+      throw new Error(
+        `inv7: Liquidatable position ${p.id} (hf ${p.hf}, debt ${p.debt}, holdings ${holdings}) cannot be liquidated by seizing any asset: ${failures.join("; ")}`,
+      );
     }
   }
 }

@@ -5,6 +5,7 @@
  *   INVARIANT_SEED   seed of the first sequence (default fixed, so CI is reproducible); sequence i uses seed + i
  *   INVARIANT_EXIT_EVERY  check "an owner can always exit" every this many steps (default 8) and at the end
  *   INVARIANT_SHRINK=1    on failure, also search for a shorter failing sequence by dropping steps
+ *   INVARIANT_LOG=1       print every sequence's action log, not only a failing one's
  */
 export interface CampaignConfig {
   runs: number;
@@ -12,6 +13,7 @@ export interface CampaignConfig {
   seed: bigint;
   exitEvery: number;
   shrink: boolean;
+  printLog: boolean;
 }
 
 function intFromEnv(name: string, fallback: number, min: number): number {
@@ -30,5 +32,6 @@ export function campaignConfig(): CampaignConfig {
     seed: seedRaw ? BigInt(seedRaw) : 0x6b65656cn,
     exitEvery: intFromEnv("INVARIANT_EXIT_EVERY", 8, 1),
     shrink: process.env.INVARIANT_SHRINK === "1",
+    printLog: process.env.INVARIANT_LOG === "1",
   };
 }

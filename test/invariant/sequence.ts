@@ -116,7 +116,7 @@ export class SequenceFailure extends Error {
 }
 
 /** Runs one sequence from a fresh fixture; `skip` drops steps (for shrinking). Throws SequenceFailure. */
-export async function runSequence(seed: bigint, steps: number, exitEvery: number, stats: Stats, skip = new Set<number>()): Promise<void> {
+export async function runSequence(seed: bigint, steps: number, exitEvery: number, stats: Stats, skip = new Set<number>()): Promise<string[]> {
   const keel = await loadFixture(invariantFixture);
   await refreshFeeds(keel);
   const w = await newWorld(keel, seed, stats);
@@ -144,6 +144,7 @@ export async function runSequence(seed: bigint, steps: number, exitEvery: number
     throw new SequenceFailure(seed, step, w.log, error);
   }
   stats.sequences++;
+  return w.log;
 }
 
 /**
