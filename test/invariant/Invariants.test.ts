@@ -19,7 +19,7 @@ describe("Invariants: stateful random action sequences", function () {
     const uninstallClock = installDeterministicClock();
     try {
       for (let i = 0; i < cfg.runs; i++) {
-        const log = await runSequence(cfg.seed + BigInt(i), cfg.steps, cfg.exitEvery, stats);
+        const log = await runSequence(cfg.seed + BigInt(i), cfg, stats);
         if (cfg.printLog) console.log(`sequence seed ${cfg.seed + BigInt(i)}:\n${log.join("\n")}`);
         if (cfg.runs > 4) console.log(`  sequence ${i + 1}/${cfg.runs} (seed ${cfg.seed + BigInt(i)}) passed, ${((Date.now() - started) / 1000).toFixed(0)} s`);
       }
@@ -28,7 +28,7 @@ describe("Invariants: stateful random action sequences", function () {
       console.log(`\nINVARIANT FAILURE — seed ${error.seed}, step ${error.step}\n${error.message}\nactions up to the failure:`);
       console.log(error.log.join("\n"));
       if (cfg.shrink) {
-        const { skip, failure } = await shrink(error, cfg.steps, cfg.exitEvery);
+        const { skip, failure } = await shrink(error, cfg);
         console.log(`\nshrunk (steps skipped: ${[...skip].sort((a, b) => a - b).join(",") || "none"}):\n${failure.log.join("\n")}`);
       }
       console.log(`\nreplay: INVARIANT_SEED=${error.seed} INVARIANT_RUNS=1 INVARIANT_STEPS=${error.step + 1} npx hardhat test test/invariant/Invariants.test.ts`);

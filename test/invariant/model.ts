@@ -59,6 +59,8 @@ export interface World {
   /** Last valid oracle price [wad] of every asset, to size actions while feeds are stale. */
   lastPrices: Map<string, bigint>;
   last?: Snapshot;
+  /** Count the known bug (a cross position under criticalHF no single asset can liquidate) instead of failing. */
+  tolerateKnownBugs: boolean;
   log: string[];
   stats: Stats;
 }

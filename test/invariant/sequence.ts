@@ -28,7 +28,7 @@ const WEIGHTS: readonly (readonly [act.Action, number])[] = [
   [act.actClose, 3],
   [act.actTransfer, 3],
   [act.actPriceSmall, 8],
-  [act.actPriceGap, 4],
+  [act.actPriceGap, 5],
   [act.actTimeJump, 5],
   [act.actRefreshFeeds, 3],
   [act.actPoke, 3],
@@ -88,6 +88,7 @@ async function newWorld(keel: Keel, seed: bigint, stats: Stats): Promise<World> 
     keel, seed, prng: new Prng(seed), decoder: new RevertDecoder(keel), users, keeper, bank, governance,
     actors: [governance, ...users, keeper, bank], assets, crossClass: await keel.engine.CROSS_CLASS(),
     positions: new Map(), deficit: await keel.engine.deficit(), rates: new Map(), lastPrices: new Map(),
+    tolerateKnownBugs: false,
     initialAnswers: new Map(await Promise.all(Object.entries(keel.assets).map(async ([s, a]) => [s, await a.feed.latestAnswer()] as const))), log: [], stats,
   };
   const s = await readSnapshot(w, "latest");
@@ -116,10 +117,18 @@ export class SequenceFailure extends Error {
 }
 
 /** Runs one sequence from a fresh fixture; `skip` drops steps (for shrinking). Throws SequenceFailure. */
-export async function runSequence(seed: bigint, steps: number, exitEvery: number, stats: Stats, skip = new Set<number>()): Promise<string[]> {
+export interface SequenceOptions {
+  steps: number;
+  exitEvery: number;
+  tolerateKnownBugs: boolean;
+}
+
+export async function runSequence(seed: bigint, o: SequenceOptions, stats: Stats, skip = new Set<number>()): Promise<string[]> {
+  const { steps, exitEvery } = o;
   const keel = await loadFixture(invariantFixture);
   await refreshFeeds(keel);
   const w = await newWorld(keel, seed, stats);
+  w.tolerateKnownBugs = o.tolerateKnownBugs;
   let step = -1;
   try {
     await checkStep(w);
@@ -151,7 +160,7 @@ export async function runSequence(seed: bigint, steps: number, exitEvery: number
  * Greedy shrink: drops each step before the failing one in turn and keeps the drop when the sequence still fails
  * with the same kind of error. Returns the smallest skip set found.
  */
-export async function shrink(failure: SequenceFailure, steps: number, exitEvery: number): Promise<{ skip: Set<number>; failure: SequenceFailure }> {
+export async function shrink(failure: SequenceFailure, o: SequenceOptions): Promise<{ skip: Set<number>; failure: SequenceFailure }> {
   const signature = (f: SequenceFailure): string => f.message.replace(/^seed \d+, step \d+: /, "").slice(0, 40);
   const target = signature(failure);
   const skip = new Set<number>();
@@ -159,13 +168,12 @@ export async function shrink(failure: SequenceFailure, steps: number, exitEvery:
   for (let i = failure.step - 1; i >= 0; i--) {
     skip.add(i);
     try {
-      await runSequence(failure.seed, failure.step + 1, exitEvery, new Stats(), skip);
+      await runSequence(failure.seed, { ...o, steps: failure.step + 1 }, new Stats(), skip);
       skip.delete(i);
     } catch (e) {
       if (e instanceof SequenceFailure && signature(e) === target) best = e;
       else skip.delete(i);
     }
   }
-  void steps;
   return { skip, failure: best };
 }
