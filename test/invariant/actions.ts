@@ -587,7 +587,8 @@ export const actFlashLiquidate: Action = async (w) => {
   const at = await pinNextBlock();
   let e: ExpectedLiquidation | undefined;
   try {
-    e = await expectedLiquidation(w.keel, p.id, asset, await w.keel.engine.debtOf(p.id), at);
+    // It repays at most the debt at the pinned time, which is what an unlimited maxRepay repays at most.
+    e = await expectedLiquidation(w.keel, p.id, asset, MaxUint256, at);
   } catch {
     e = undefined;
   }
@@ -603,8 +604,13 @@ export const actFlashLiquidate: Action = async (w) => {
     effect: "liquidation",
     at,
   });
-  // The flash liquidator repays min(maxRepay, debt) at most: the mirror was asked with the debt at the pinned time.
   await settleLiquidation(w, label, p, asset, r, e);
+  if (r.ok) {
+    // The flash liquidator holds nothing between transactions.
+    const holder = w.keel.flashLiquidator.target as string;
+    expect(await w.keel.kusd.balanceOf(holder), "flash liquidator's kUSD").to.equal(0n);
+    for (const a of Object.values(w.keel.assets)) expect(await a.token.balanceOf(holder), "flash liquidator's collateral").to.equal(0n);
+  }
 };
 
 export const actCoverDeficit: Action = async (w) => {

@@ -17,6 +17,7 @@ import { MaxUint256 } from "ethers";
 import * as m from "../../src/math";
 import { checkInvariants } from "../helpers/invariant";
 import { State } from "../helpers/liquidation";
+import { expectedHealth } from "../helpers/mirror";
 import { openPositions, symbolOf, type World } from "./model";
 import { readSnapshot, type Snapshot } from "./snapshot";
 
@@ -27,6 +28,7 @@ export async function checkStep(w: World): Promise<Snapshot> {
   checkRates(w, s);
   expect(await w.keel.engine.deficit(), "inv12: deficit differs from the bad debt liquidations recorded").to.equal(w.deficit);
   await checkLiquidatable(w, s);
+  await checkHealthAgainstMirror(w, s);
   for (const [asset, price] of s.prices) w.lastPrices.set(asset, price);
   w.last = s;
   return s;
@@ -47,6 +49,17 @@ function checkGhost(w: World, s: Snapshot): void {
     expect(p.debt, `position ${g.id} debt = ceil(normDebt × rate)`).to.equal(m.toDebtUp(g.normDebt, rate));
     expect(p.debt === 0n || p.debt >= g.dustFloor, `inv3: position ${g.id} debt ${p.debt} under dust ${g.dustFloor}`).to.equal(true);
   }
+}
+
+/** One priced position with debt per step: Lens, `engine.healthFactor` and the math mirror agree exactly. */
+async function checkHealthAgainstMirror(w: World, s: Snapshot): Promise<void> {
+  const priced = [...s.positions.values()].filter((p) => p.priced && p.debt !== 0n);
+  if (priced.length === 0) return;
+  const p = priced[w.prng.int(0, priced.length - 1)]!;
+  const [hf, hfInitial] = await w.keel.engine.healthFactor(p.id);
+  expect([hf, hfInitial], `position ${p.id}: engine.healthFactor vs Lens`).to.deep.equal([p.hf, p.hfInitial]);
+  const mirror = await expectedHealth(w.keel, p.id);
+  expect([hf, hfInitial], `position ${p.id}: engine.healthFactor vs the math mirror`).to.deep.equal([mirror.hf, mirror.hfInitial]);
 }
 
 function checkRates(w: World, s: Snapshot): void {
