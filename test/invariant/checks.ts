@@ -101,6 +101,7 @@ async function checkLiquidatable(w: World, s: Snapshot): Promise<void> {
     if (failures.length === order.length && w.tolerateKnownBugs && isKnownCrossCriticalBug(w, p.id, p.hf, failures)) {
       const { criticalHF } = await w.keel.engine.liquidationParams();
       w.stats.revert("KNOWN-BUG inv7", p.hf < criticalHF ? "cross, HF < criticalHF" : "cross, criticalHF ≤ HF < 1");
+      w.stats.knownBugHits.push(`${w.seed}/${w.step}`);
       w.log.push(`    ↳ known bug: position ${p.id} Liquidatable at hf ${p.hf} but every asset reverts LiquidationWouldLowerHealth`);
       continue;
     }

@@ -40,6 +40,8 @@ export interface GhostPosition {
 export interface World {
   keel: Keel;
   seed: bigint;
+  /** Index of the step being run. */
+  step: number;
   prng: Prng;
   decoder: RevertDecoder;
   users: Actor[];
@@ -88,6 +90,8 @@ export function symbolOf(w: World, asset: string): string {
 export class Stats {
   readonly ok = new Map<string, number>();
   readonly reverts = new Map<string, Map<string, number>>();
+  /** "seed/step" of every hit of a known bug (with INVARIANT_KNOWN_BUGS=1), to replay strictly. */
+  readonly knownBugHits: string[] = [];
   sequences = 0;
   steps = 0;
 
@@ -111,6 +115,7 @@ export class Stats {
         .join(", ");
       lines.push(`  ${k.padEnd(28)} ok ${String(this.ok.get(k) ?? 0).padStart(5)}${reverts ? `   reverted: ${reverts}` : ""}`);
     }
+    if (this.knownBugHits.length > 0) lines.push(`  known bug hit at seed/step: ${this.knownBugHits.slice(0, 20).join(" ")}`);
     return lines.join("\n");
   }
 }

@@ -85,7 +85,7 @@ async function newWorld(keel: Keel, seed: bigint, stats: Stats): Promise<World> 
     assets.push({ symbol, address: await token.getAddress(), unit: 10n ** BigInt(config.decimals) });
   }
   const w: World = {
-    keel, seed, prng: new Prng(seed), decoder: new RevertDecoder(keel), users, keeper, bank, governance,
+    keel, seed, step: -1, prng: new Prng(seed), decoder: new RevertDecoder(keel), users, keeper, bank, governance,
     actors: [governance, ...users, keeper, bank], assets, crossClass: await keel.engine.CROSS_CLASS(),
     positions: new Map(), deficit: await keel.engine.deficit(), rates: new Map(), lastPrices: new Map(),
     tolerateKnownBugs: false,
@@ -135,6 +135,7 @@ export async function runSequence(seed: bigint, o: SequenceOptions, stats: Stats
     for (step = 0; step < steps; step++) {
       if (skip.has(step)) continue;
       w.prng = new Prng(seed * 1_000_003n + BigInt(step));
+      w.step = step;
       w.log.push(`#${step}`);
       let r = w.prng.int(1, TOTAL_WEIGHT);
       // The first steps open positions, so every sequence has a book to act on.
@@ -157,23 +158,33 @@ export async function runSequence(seed: bigint, o: SequenceOptions, stats: Stats
 }
 
 /**
- * Greedy shrink: drops each step before the failing one in turn and keeps the drop when the sequence still fails
- * with the same kind of error. Returns the smallest skip set found.
+ * Shrinks a failure by dropping chunks of the steps before the failing one (halves, then quarters, … then single
+ * steps), keeping a drop whenever the sequence still fails with the same kind of error, within `budget` replays.
+ * Steps draw from their own PRNG, so dropping one leaves the others' draws intact (their choices still depend on
+ * the state, so a shrunk sequence is a different, shorter sequence that fails the same way).
  */
-export async function shrink(failure: SequenceFailure, o: SequenceOptions): Promise<{ skip: Set<number>; failure: SequenceFailure }> {
-  const signature = (f: SequenceFailure): string => f.message.replace(/^seed \d+, step \d+: /, "").slice(0, 40);
+export async function shrink(failure: SequenceFailure, o: SequenceOptions, budget = 80): Promise<{ skip: Set<number>; failure: SequenceFailure }> {
+  const signature = (f: SequenceFailure): string => f.message.replace(/^seed \d+, step \d+: /, "").replace(/\d+/g, "#").slice(0, 60);
   const target = signature(failure);
   const skip = new Set<number>();
   let best = failure;
-  for (let i = failure.step - 1; i >= 0; i--) {
-    skip.add(i);
-    try {
-      await runSequence(failure.seed, { ...o, steps: failure.step + 1 }, new Stats(), skip);
-      skip.delete(i);
-    } catch (e) {
-      if (e instanceof SequenceFailure && signature(e) === target) best = e;
-      else skip.delete(i);
+  let replays = 0;
+  for (let chunk = Math.max(1, Math.floor(failure.step / 2)); chunk >= 1 && replays < budget; chunk = Math.floor(chunk / 2)) {
+    for (let from = 0; from < best.step && replays < budget; from += chunk) {
+      const drop = [];
+      for (let i = from; i < Math.min(from + chunk, best.step); i++) if (!skip.has(i)) drop.push(i);
+      if (drop.length === 0) continue;
+      drop.forEach((i) => skip.add(i));
+      replays++;
+      try {
+        await runSequence(failure.seed, { ...o, steps: best.step + 1 }, new Stats(), skip);
+        drop.forEach((i) => skip.delete(i));
+      } catch (e) {
+        if (e instanceof SequenceFailure && signature(e) === target) best = e;
+        else drop.forEach((i) => skip.delete(i));
+      }
     }
+    if (chunk === 1) break;
   }
   return { skip, failure: best };
 }
