@@ -10,11 +10,11 @@ import { MaxUint256, ZeroAddress, type ContractTransactionReceipt } from "ethers
 import { refreshFeeds } from "../../deploy/local";
 import * as m from "../../src/math";
 import { governBatch } from "../helpers/engine";
-import { expectedLiquidation, type ExpectedLiquidation } from "../helpers/liquidation";
+import type { ExpectedLiquidation } from "../helpers/liquidation";
 import { mirrorFeesAt } from "../helpers/periphery";
-import { largestBorrow } from "../helpers/risk";
 import { richestAsset } from "./checks";
 import { execute, ORACLE_ERRORS, pinNextBlock, type TxResult } from "./exec";
+import { expectedLiquidationAtPending, largestBorrowAtPending } from "./mirror";
 import { addCollateral, openPositions, removeCollateral, symbolOf, type Actor, type GhostPosition, type World } from "./model";
 
 export type Action = (w: World) => Promise<void>;
@@ -134,12 +134,8 @@ async function depositInto(w: World, payer: Actor, p: GhostPosition, asset: stri
  */
 async function borrowFrom(w: World, p: GhostPosition, who: Actor): Promise<void> {
   const at = await pinNextBlock();
-  let largest: bigint;
-  try {
-    largest = await largestBorrow(w.keel, p.id, at);
-  } catch {
-    largest = -1n; // a price is unavailable: the borrow must revert with an oracle error
-  }
+  // undefined: a price is unavailable, so the borrow must revert with an oracle error
+  const largest = (await largestBorrowAtPending(w, p.id)) ?? -1n;
   const variant = largest <= 0n ? "none" : pick(w, ["fraction", "fraction", "fraction", "largest", "over"] as const);
   // Fractions lean towards the limit, so price moves make positions callable and liquidatable.
   const amount =
@@ -557,7 +553,7 @@ export const actLiquidate: Action = async (w) => {
   const at = await pinNextBlock();
   let e: ExpectedLiquidation | undefined;
   try {
-    e = await expectedLiquidation(w.keel, p.id, asset, maxRepay, at);
+    e = await expectedLiquidationAtPending(w, p.id, asset, maxRepay);
   } catch {
     e = undefined; // MaxRepayTooLow, asset not held, or a price unavailable: the engine must revert
   }
@@ -588,7 +584,7 @@ export const actFlashLiquidate: Action = async (w) => {
   let e: ExpectedLiquidation | undefined;
   try {
     // It repays at most the debt at the pinned time, which is what an unlimited maxRepay repays at most.
-    e = await expectedLiquidation(w.keel, p.id, asset, MaxUint256, at);
+    e = await expectedLiquidationAtPending(w, p.id, asset);
   } catch {
     e = undefined;
   }
