@@ -155,7 +155,7 @@ const show = (s: PositionState): string =>
  * Exact value of each address at the snapshot's prices, scaled by 1e36 / USD: wallet tokens and kUSD, plus every
  * position it owns (collateral minus debt). Undefined when a price is unavailable.
  */
-async function values(w: World, addresses: string[], s: Snapshot, blockTag: "pending" | "latest"): Promise<Map<string, bigint> | undefined> {
+export async function values(w: World, addresses: string[], s: Snapshot, blockTag: "pending" | "latest"): Promise<Map<string, bigint> | undefined> {
   if (addresses.length === 0) return undefined;
   if (w.assets.some((a) => !s.prices.has(a.address))) return undefined;
   const scale = (asset: string, amount: bigint): bigint => {

@@ -12,6 +12,7 @@ import { refreshFeeds, seedAmm } from "../../deploy/local";
 import * as m from "../../src/math";
 import { Prng } from "../../src/risk/random";
 import * as act from "./actions";
+import { actBurst } from "./burst";
 import { checkOwnersCanExit, checkStep } from "./checks";
 import { RevertDecoder } from "./errors";
 import { actGovern, actPause } from "./governance";
@@ -40,6 +41,7 @@ const WEIGHTS: readonly (readonly [act.Action, number])[] = [
   [act.actCoverDeficit, 2],
   [actGovern, 2],
   [actPause, 1],
+  [actBurst, 3],
 ];
 const WARM_UP = 4;
 const TOTAL_WEIGHT = WEIGHTS.reduce((a, [, w]) => a + w, 0);
