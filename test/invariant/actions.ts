@@ -536,12 +536,13 @@ function liquidatedEvent(w: World, receipt: ContractTransactionReceipt): { repai
   return undefined;
 }
 
-const LIQUIDATION_ERRORS = ["NotLiquidatable", "NothingToSeize", "MaxRepayTooLow", ...ORACLE];
+/**
+ * LiquidationWouldLowerHealth is documented for one choice of asset (a partial liquidation must raise HF or
+ * revert); that *some* choice liquidates a Liquidatable position is invariant 7, checked after every step.
+ */
+const LIQUIDATION_ERRORS = ["NotLiquidatable", "NothingToSeize", "MaxRepayTooLow", "LiquidationWouldLowerHealth", ...ORACLE];
 /** The keeper may be short of kUSD for a huge position (OpenZeppelin's ERC20 error from the burn). */
 const KEEPER_SHORT = "ERC20InsufficientBalance";
-
-/** With INVARIANT_KNOWN_BUGS=1, a cross position's LiquidationWouldLowerHealth is the known bug, not a failure. */
-const knownBug = (w: World, p: GhostPosition): string[] => (w.tolerateKnownBugs && p.cross ? ["LiquidationWouldLowerHealth"] : []);
 
 export const actLiquidate: Action = async (w) => {
   const t = await liquidationTarget(w);
@@ -564,7 +565,7 @@ export const actLiquidate: Action = async (w) => {
     label,
     actor: w.keeper,
     send: () => w.keel.engine.connect(w.keeper.signer).liquidate(p.id, asset, maxRepay, w.keeper.address, "0x"),
-    allowed: [...LIQUIDATION_ERRORS, KEEPER_SHORT, ...knownBug(w, p)],
+    allowed: [...LIQUIDATION_ERRORS, KEEPER_SHORT],
     acting: p.id,
     effect: "liquidation",
     at,
@@ -595,7 +596,7 @@ export const actFlashLiquidate: Action = async (w) => {
     label,
     actor: w.keeper,
     send: () => w.keel.flashLiquidator.connect(w.keeper.signer).liquidate(p.id, asset, MaxUint256, w.keel.amm.target, 0n),
-    allowed: [...LIQUIDATION_ERRORS, ...knownBug(w, p), "FlashRepaymentShort", "Unprofitable", "EmptyPool", "InsufficientOutput", "ERC3156ExceededMaxLoan"],
+    allowed: [...LIQUIDATION_ERRORS, "FlashRepaymentShort", "Unprofitable", "EmptyPool", "InsufficientOutput", "ERC3156ExceededMaxLoan"],
     acting: p.id,
     effect: "liquidation",
     at,
