@@ -11,7 +11,10 @@ import { deployKeel, type Keel } from "../../deploy";
 import { refreshFeeds, seedAmm } from "../../deploy/local";
 import * as m from "../../src/math";
 import { Prng } from "../../src/risk/random";
-import * as act from "./actions";
+import * as liq from "./liquidations";
+import * as mkt from "./market";
+import * as pos from "./positions";
+import type { Action } from "./actions";
 import { actBurst } from "./burst";
 import { checkOwnersCanExit, checkStep } from "./checks";
 import { RevertDecoder } from "./errors";
@@ -19,26 +22,26 @@ import { actGovern, actPause } from "./governance";
 import { Stats, type Actor, type GhostPosition, type World } from "./model";
 import { readSnapshot } from "./snapshot";
 
-const WEIGHTS: readonly (readonly [act.Action, number])[] = [
-  [act.actOpenIsolated, 6],
-  [act.actOpenCross, 4],
-  [act.actDeposit, 8],
-  [act.actWithdraw, 6],
-  [act.actBorrow, 10],
-  [act.actRepay, 7],
-  [act.actClose, 3],
-  [act.actTransfer, 3],
-  [act.actPriceSmall, 8],
-  [act.actPriceGap, 5],
-  [act.actTimeJump, 5],
-  [act.actRefreshFeeds, 3],
-  [act.actPoke, 3],
-  [act.actCollectFees, 2],
-  [act.actMarginCall, 5],
-  [act.actClearMarginCall, 2],
-  [act.actLiquidate, 7],
-  [act.actFlashLiquidate, 3],
-  [act.actCoverDeficit, 2],
+const WEIGHTS: readonly (readonly [Action, number])[] = [
+  [pos.actOpenIsolated, 6],
+  [pos.actOpenCross, 4],
+  [pos.actDeposit, 8],
+  [pos.actWithdraw, 6],
+  [pos.actBorrow, 10],
+  [pos.actRepay, 7],
+  [pos.actClose, 3],
+  [pos.actTransfer, 3],
+  [mkt.actPriceSmall, 8],
+  [mkt.actPriceGap, 5],
+  [mkt.actTimeJump, 5],
+  [mkt.actRefreshFeeds, 3],
+  [mkt.actPoke, 3],
+  [mkt.actCollectFees, 2],
+  [liq.actMarginCall, 5],
+  [liq.actClearMarginCall, 2],
+  [liq.actLiquidate, 7],
+  [liq.actFlashLiquidate, 3],
+  [liq.actCoverDeficit, 2],
   [actGovern, 2],
   [actPause, 1],
   [actBurst, 3],
@@ -141,7 +144,7 @@ export async function runSequence(seed: bigint, o: SequenceOptions, stats: Stats
       w.log.push(`#${step}`);
       let r = w.prng.int(1, TOTAL_WEIGHT);
       // The first steps open positions, so every sequence has a book to act on.
-      const [action] = step < WARM_UP ? [step % 2 === 0 ? act.actOpenIsolated : act.actOpenCross] : WEIGHTS.find(([, weight]) => (r -= weight) <= 0)!;
+      const [action] = step < WARM_UP ? [step % 2 === 0 ? pos.actOpenIsolated : pos.actOpenCross] : WEIGHTS.find(([, weight]) => (r -= weight) <= 0)!;
       const logged = w.log.length;
       await action(w);
       if (w.log.length === logged) w.log.push(`(${action.name}: no candidate, nothing done)`);
