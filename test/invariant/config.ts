@@ -1,7 +1,7 @@
 /**
  * Campaign size and seeds of the invariant suite, from the environment:
  *   INVARIANT_RUNS   sequences to run (default 4)
- *   INVARIANT_STEPS  actions per sequence (default 60)
+ *   INVARIANT_STEPS  actions per sequence (default 80)
  *   INVARIANT_SEED   seed of the first sequence (default fixed, so CI is reproducible); sequence i uses seed + i
  *   INVARIANT_EXIT_EVERY  check "an owner can always exit" every this many steps (default 8) and at the end
  *   INVARIANT_SHRINK=1    on failure, also search for a shorter failing sequence by dropping steps
@@ -31,7 +31,7 @@ export function campaignConfig(): CampaignConfig {
   const seedRaw = process.env.INVARIANT_SEED;
   return {
     runs: intFromEnv("INVARIANT_RUNS", 4, 1),
-    steps: intFromEnv("INVARIANT_STEPS", 60, 1),
+    steps: intFromEnv("INVARIANT_STEPS", 80, 1),
     seed: seedRaw ? BigInt(seedRaw) : 0x6b65656cn,
     exitEvery: intFromEnv("INVARIANT_EXIT_EVERY", 8, 1),
     shrink: process.env.INVARIANT_SHRINK === "1",
