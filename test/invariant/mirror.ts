@@ -1,0 +1,132 @@
+/**
+ * The math mirror (`src/math`) evaluated on `Lens.market()` read at the pinned next block ("pending"): prices,
+ * σ, haircuts, correlations and class rates exactly as the action's transaction will see them. σ moves with time
+ * while it steps towards its target, so mirrors fed with views of the latest block (test/helpers) can be off by
+ * a second's σ step; these are exact.
+ */
+import { MaxUint256 } from "ethers";
+import * as m from "../../src/math";
+import type { ExpectedLiquidation } from "../helpers/liquidation";
+import type { World } from "./model";
+
+export interface Market {
+  assets: string[];
+  prices: bigint[];
+  priced: boolean[];
+  units: bigint[];
+  sigmas: bigint[];
+  maintenanceHaircuts: bigint[];
+  initialHaircuts: bigint[];
+  penalties: bigint[];
+  correlation: bigint[];
+  z: m.Confidence;
+  rates: Map<string, bigint>;
+  liquidation: { criticalHF: bigint; targetHF: bigint; closeFactor: bigint; protocolShare: bigint };
+}
+
+export async function marketAtPending(w: World): Promise<Market> {
+  const v = await w.keel.lens.market({ blockTag: "pending" });
+  const rates = new Map<string, bigint>();
+  v.classes.forEach((c, i) => rates.set(c, v.rates[i]!));
+  return {
+    assets: [...v.assets], prices: [...v.prices], priced: [...v.priced], units: [...v.units], sigmas: [...v.sigmas],
+    maintenanceHaircuts: [...v.maintenanceHaircuts], initialHaircuts: [...v.initialHaircuts],
+    penalties: [...v.liquidationPenalties], correlation: [...v.correlation],
+    z: { zMaintenance: v.zMaintenance, zInitial: v.zInitial }, rates,
+    liquidation: { criticalHF: v.liquidation.criticalHF, targetHF: v.liquidation.targetHF, closeFactor: v.liquidation.closeFactor, protocolShare: v.liquidation.protocolShare },
+  };
+}
+
+const indexOf = (mk: Market, asset: string): number => mk.assets.findIndex((a) => a.toLowerCase() === asset.toLowerCase());
+
+/** The mirror's valuation of a basket; undefined when a price is unavailable. */
+export function valuation(mk: Market, assets: string[], amounts: bigint[]): m.Valuation | undefined {
+  const idx = assets.map((a) => indexOf(mk, a));
+  if (idx.some((i) => !mk.priced[i]!)) return undefined;
+  const holdings = idx.map((i, k) => ({
+    amount: amounts[k]!, price: mk.prices[i]!, unit: mk.units[i]!, sigma: mk.sigmas[i]!,
+    maintenanceHaircut: mk.maintenanceHaircuts[i]!, initialHaircut: mk.initialHaircuts[i]!,
+  }));
+  const n = mk.assets.length;
+  const correlation = idx.flatMap((i) => idx.map((j) => (i === j ? m.WAD : mk.correlation[i * n + j]!)));
+  return m.assess(holdings, correlation, mk.z);
+}
+
+async function holdings(w: World, id: bigint): Promise<{ assets: string[]; amounts: bigint[]; classKey: string; normDebt: bigint }> {
+  const [, classKey, normDebt] = await w.keel.engine.positionInfo(id);
+  const assets = [...(await w.keel.engine.collateralAssets(id))];
+  const amounts = await Promise.all(assets.map((a) => w.keel.engine.collateralOf(id, a)));
+  return { assets, amounts, classKey, normDebt };
+}
+
+/** The largest borrow with HFi ≥ 1 afterwards in the pinned block; undefined when a price is unavailable. */
+export async function largestBorrowAtPending(w: World, id: bigint): Promise<bigint | undefined> {
+  const mk = await marketAtPending(w);
+  const h = await holdings(w, id);
+  const v = h.assets.length === 0 ? { value: 0n, maintenanceLoss: 0n, initialLoss: 0n } : valuation(mk, h.assets, h.amounts);
+  if (!v) return undefined;
+  const limit = m.maxDebt(v);
+  const rate = mk.rates.get(h.classKey)!;
+  const debtAfter = (x: bigint): bigint => m.toDebtUp(h.normDebt + m.toNormDebtUp(x, rate), rate);
+  let amount = limit - m.toDebtUp(h.normDebt, rate);
+  while (amount > 0n && debtAfter(amount) > limit) amount--;
+  return amount;
+}
+
+const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+
+/**
+ * `LiquidationModule.liquidate(id, asset, maxRepay)` in the pinned block, by the mirror (as test/helpers'
+ * `expectedLiquidation`, on pending-block market data). Throws when the engine must revert for sizing reasons.
+ */
+export async function expectedLiquidationAtPending(w: World, id: bigint, asset: string, maxRepay = MaxUint256): Promise<ExpectedLiquidation> {
+  const mk = await marketAtPending(w);
+  const h = await holdings(w, id);
+  const rate = mk.rates.get(h.classKey)!;
+  const debt = m.toDebtUp(h.normDebt, rate);
+  const idx = h.assets.map((a) => indexOf(mk, a));
+  if (idx.some((i) => !mk.priced[i]!)) throw new Error("price unavailable");
+  const terms = idx.map((i) => {
+    const zs = m.mulWadUp(mk.z.zMaintenance, mk.sigmas[i]!);
+    return { price: mk.prices[i]!, unit: mk.units[i]!, penalty: mk.penalties[i]!, maintenanceFactor: zs > mk.maintenanceHaircuts[i]! ? zs : mk.maintenanceHaircuts[i]! };
+  });
+  let coverable = 0n;
+  h.assets.forEach((_, k) => (coverable += m.repayForDown(h.amounts[k]!, terms[k]!.penalty, terms[k]!.price, terms[k]!.unit)));
+  const v = valuation(mk, h.assets, h.amounts)!;
+  const hf = m.healthFactorDown(v.value, v.maintenanceLoss, debt);
+  const dust = await w.keel.engine.dust();
+  const k = h.assets.findIndex((a) => a.toLowerCase() === asset.toLowerCase());
+  if (k < 0) throw new Error("asset not held");
+  const t = terms[k]!;
+  const base = { debt, value: v.value, maintenanceLoss: v.maintenanceLoss, hf, coverable, assets: h.assets };
+  if (coverable < debt) {
+    if (coverable > maxRepay) throw new Error("MaxRepayTooLow");
+    return {
+      ...base, target: 0n, repaid: coverable, seized: h.amounts[k]!, fee: 0n, badDebt: debt - coverable, debtAfter: 0n,
+      amountsAfter: h.amounts.map(() => 0n), hfAfter: m.INFINITE_HEALTH,
+    };
+  }
+  const p = mk.liquidation;
+  let target = 0n;
+  let repaid: bigint;
+  if (hf < p.criticalHF) {
+    repaid = debt;
+  } else {
+    target = m.targetRepayDown(p.targetHF, debt, v.value, v.maintenanceLoss, t.penalty, t.maintenanceFactor);
+    repaid = min(target, m.mulWadDown(debt, p.closeFactor));
+  }
+  if (debt - repaid < dust) repaid = debt;
+  repaid = min(repaid, maxRepay);
+  repaid = min(repaid, m.repayForDown(h.amounts[k]!, t.penalty, t.price, t.unit));
+  if (repaid < debt && debt - repaid < dust) repaid = debt - dust;
+  const seized = min(m.seizeDown(repaid, t.penalty, t.price, t.unit), h.amounts[k]!);
+  const removed = repaid === debt ? h.normDebt : m.toNormDebtDown(repaid, rate);
+  const debtAfter = m.toDebtUp(h.normDebt - removed, rate);
+  const after = [...h.amounts];
+  after[k] = h.amounts[k]! - seized;
+  const va = valuation(mk, h.assets, after)!;
+  return {
+    ...base, target, repaid, seized, fee: m.protocolFeeUp(repaid, t.penalty, p.protocolShare), badDebt: 0n, debtAfter,
+    amountsAfter: after, hfAfter: m.healthFactorDown(va.value, va.maintenanceLoss, debtAfter),
+  };
+}
