@@ -135,7 +135,13 @@ contract LiquidationModule is VaultEngineBase {
         } else {
             uint256 debtBefore = b.debt; // _liquidateSolvent moves the book to the debt left
             s = _liquidateSolvent(b, asset, maxRepay);
-            if (s.repaid < debtBefore) return _checkPartial(b, s);
+            if (s.repaid < debtBefore) {
+                // Under criticalHF the whole debt is due. When one holding pays for less, taking all of it may lower
+                // HF (the basket loses diversification) but moves the close-out on: each such step empties an asset.
+                // Only a liquidation the liquidator capped with `maxRepay` must raise HF.
+                bool closingOut = b.hf < _criticalHF && s.repaid < maxRepay;
+                return _checkPartial(b, s, !closingOut);
+            }
         }
         _clearCallIfOpen(id);
     }
@@ -246,11 +252,12 @@ contract LiquidationModule is VaultEngineBase {
         emit PositionUpdated(id, Operation.Liquidate, asset, left, _positions[id].normDebt);
     }
 
-    /// @dev A partial liquidation must raise HF; one that brings HF back to 1 or more clears the call.
-    function _checkPartial(Book memory b, Settlement memory s) internal returns (Settlement memory) {
+    /// @dev A partial liquidation must raise HF (unless it is a step of a close-out under criticalHF); one that
+    /// brings HF back to 1 or more clears the call.
+    function _checkPartial(Book memory b, Settlement memory s, bool mustRaise) internal returns (Settlement memory) {
         (uint256 value, uint256 loss) = _maintenance(b);
         uint256 hfAfter = KeelMath.healthFactorDown(value, loss, b.debt);
-        if (hfAfter <= b.hf) revert LiquidationWouldLowerHealth(b.id, b.hf, hfAfter);
+        if (mustRaise && hfAfter <= b.hf) revert LiquidationWouldLowerHealth(b.id, b.hf, hfAfter);
         if (hfAfter >= KeelMath.WAD) _clearCallIfOpen(b.id);
         return s;
     }

@@ -55,7 +55,9 @@ interface IVaultEngine is IVaultEngineTypes {
     /// repaid × (1 + penalty) at the oracle price, rounded down. The caller also pays the protocol's share of the
     /// penalty in kUSD. A non-empty `data` calls `receiver.onKeelLiquidation` after the collateral is sent and
     /// before payment is taken. Insolvent positions lose all their collateral and the rest of the debt becomes
-    /// bad debt, covered from the surplus buffer first.
+    /// bad debt, covered from the surplus buffer first. A partial liquidation must raise HF
+    /// (`LiquidationWouldLowerHealth`), except under criticalHF when it is limited only by what `asset` can pay for:
+    /// the whole debt is then due and each such step takes all of one asset, even if HF falls as the basket empties.
     /// @param maxRepay Most kUSD [wad] the caller is willing to repay.
     /// @return repaid kUSD [wad] of debt repaid.
     /// @return seized Amount of `asset` (token decimals) sent to `receiver`.

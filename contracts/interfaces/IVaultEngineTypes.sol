@@ -159,7 +159,8 @@ interface IVaultEngineTypes {
     error StillUnhealthy(uint256 id, uint256 hf);
     /// @notice Position `id` holds none of `asset` to seize.
     error NothingToSeize(uint256 id, address asset);
-    /// @notice A partial liquidation would leave position `id` with HF `hfAfter` ≤ `hfBefore`.
+    /// @notice A partial liquidation would leave position `id` with HF `hfAfter` ≤ `hfBefore` (not raised for a
+    /// close-out step under criticalHF that takes all of one asset).
     error LiquidationWouldLowerHealth(uint256 id, uint256 hfBefore, uint256 hfAfter);
     /// @notice The liquidation receiver did not acknowledge the callback.
     error LiquidationCallbackFailed(address receiver);

@@ -228,7 +228,7 @@ describe("Liquidation", () => {
     await checkInvariants(keel);
   });
 
-  it("test_liquidate_partialLoweringHF_reverts: seizing USDC would lower HF, seizing wstETH raises it", async () => {
+  it("test_liquidate_partialLoweringHF: capped by maxRepay it reverts; a close-out step taking all the USDC goes through", async () => {
     // Cross wstETH + USDC. Under criticalHF the liquidation wants all of D, but USDC alone pays for less, so seizing
     // USDC is partial. Each unit repaid removes (1 + 2%)(1 − 7%) = 0.9486 of V − Lm (the USDC haircut floor binds):
     // below HF 0.9486 that lowers HF. Solvency keeps HF ≥ (1 + 6%)(1 − 11%) = 0.9434, so the window is narrow.
@@ -254,23 +254,36 @@ describe("Liquidation", () => {
     expect((await keel.engine.stateOf(id)).state).to.equal(State.Liquidatable);
     expect(bad.repaid).to.be.lt(bad.debt);
     expect(bad.hfAfter).to.be.lt(bad.hf);
-    await expect(keel.engine.connect(liq).liquidate(id, usdc, MaxUint256, liq.address, "0x"))
+    // Capped by the liquidator, a partial liquidation must raise HF.
+    const cap = bad.repaid / 2n;
+    const capped = await expectedLiquidation(keel, id, usdc, cap, ts);
+    expect(capped.hfAfter).to.be.lt(capped.hf);
+    await expect(keel.engine.connect(liq).liquidate(id, usdc, cap, liq.address, "0x"))
       .to.be.revertedWithCustomError(keel.engine, "LiquidationWouldLowerHealth")
-      .withArgs(id, bad.hf, bad.hfAfter);
+      .withArgs(id, capped.hf, capped.hfAfter);
     // The refused transaction was mined: preview again at the next pinned second.
     ts = await pinNext();
-    const again = await expectedLiquidation(keel, id, usdc, MaxUint256, ts);
-    await expect(keel.engine.previewLiquidation.staticCall(id, usdc, MaxUint256, { blockTag: "pending" }))
+    const again = await expectedLiquidation(keel, id, usdc, cap, ts);
+    await expect(keel.engine.previewLiquidation.staticCall(id, usdc, cap, { blockTag: "pending" }))
       .to.be.revertedWithCustomError(keel.engine, "LiquidationWouldLowerHealth")
       .withArgs(id, again.hf, again.hfAfter);
 
+    // Limited only by what USDC pays for, it is a step of the close-out the position owes under criticalHF: all of
+    // the USDC goes, HF falls, and the wstETH then repays the rest.
     ts = await pinNext();
-    const good = await expectedLiquidation(keel, id, wstAddr, MaxUint256, ts);
-    expect(good.hfAfter).to.be.gt(good.hf);
+    const step = await expectedLiquidation(keel, id, usdc, MaxUint256, ts);
+    expect(step.hfAfter).to.be.lt(step.hf);
+    await expect(keel.engine.connect(liq).liquidate(id, usdc, MaxUint256, liq.address, "0x"))
+      .to.emit(keel.engine, "Liquidated")
+      .withArgs(id, liq.address, usdc, step.repaid, step.seized, 0n);
+    expect((await keel.engine.healthFactor(id))[0]).to.equal(step.hfAfter);
+
+    ts = await pinNext();
+    const rest = await expectedLiquidation(keel, id, wstAddr, MaxUint256, ts);
     await expect(keel.engine.connect(liq).liquidate(id, wstAddr, MaxUint256, liq.address, "0x"))
       .to.emit(keel.engine, "Liquidated")
-      .withArgs(id, liq.address, wstAddr, good.repaid, good.seized, 0n);
-    expect((await keel.engine.healthFactor(id))[0]).to.equal(good.hfAfter);
+      .withArgs(id, liq.address, wstAddr, rest.repaid, rest.seized, rest.badDebt);
+    expect(await keel.engine.debtOf(id)).to.equal(rest.debtAfter);
     await checkInvariants(keel);
   });
 

@@ -98,13 +98,6 @@ async function checkLiquidatable(w: World, s: Snapshot): Promise<void> {
         failures.push(`${symbolOf(w, asset)}: ${r.name}${r.detail}`);
       }
     }
-    if (failures.length === order.length && w.tolerateKnownBugs && isKnownCrossCriticalBug(w, p.id, p.hf, failures)) {
-      const { criticalHF } = await w.keel.engine.liquidationParams();
-      w.stats.revert("KNOWN-BUG inv7", p.hf < criticalHF ? "cross, HF < criticalHF" : "cross, criticalHF ≤ HF < 1");
-      w.stats.knownBugHits.push(`${w.seed}/${w.step}`);
-      w.log.push(`    ↳ known bug: position ${p.id} Liquidatable at hf ${p.hf} but every asset reverts LiquidationWouldLowerHealth`);
-      continue;
-    }
     if (failures.length === order.length) {
       const holdings = p.assets.map((a, i) => `${symbolOf(w, a)} ${p.amounts[i]} ($${p.assetValues[i]})`).join(", ");
       throw new Error(
@@ -112,12 +105,6 @@ async function checkLiquidatable(w: World, s: Snapshot): Promise<void> {
       );
     }
   }
-}
-
-/** BUG_CrossLiquidationUnderCriticalHF: a cross position under criticalHF where every seizure lowers HF. */
-export function isKnownCrossCriticalBug(w: World, id: bigint, hf: bigint, failures: string[]): boolean {
-  const g = w.positions.get(id);
-  return g !== undefined && g.cross && hf < m.WAD && failures.every((f) => f.includes("LiquidationWouldLowerHealth"));
 }
 
 /**

@@ -6,8 +6,6 @@
  *   INVARIANT_EXIT_EVERY  check "an owner can always exit" every this many steps (default 8) and at the end
  *   INVARIANT_SHRINK=1    on failure, also search for a shorter failing sequence by dropping steps
  *   INVARIANT_LOG=1       print every sequence's action log, not only a failing one's
- *   INVARIANT_KNOWN_BUGS=1  count hits of the known bug (BUG_CrossLiquidationUnderCriticalHF) instead of failing,
- *                         so a long campaign explores past it; by default it fails like any other violation
  */
 export interface CampaignConfig {
   runs: number;
@@ -16,7 +14,6 @@ export interface CampaignConfig {
   exitEvery: number;
   shrink: boolean;
   printLog: boolean;
-  tolerateKnownBugs: boolean;
 }
 
 function intFromEnv(name: string, fallback: number, min: number): number {
@@ -36,6 +33,5 @@ export function campaignConfig(): CampaignConfig {
     exitEvery: intFromEnv("INVARIANT_EXIT_EVERY", 8, 1),
     shrink: process.env.INVARIANT_SHRINK === "1",
     printLog: process.env.INVARIANT_LOG === "1",
-    tolerateKnownBugs: process.env.INVARIANT_KNOWN_BUGS === "1",
   };
 }

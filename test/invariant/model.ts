@@ -62,7 +62,6 @@ export interface World {
   lastPrices: Map<string, bigint>;
   last?: Snapshot;
   /** Count the known bug (a cross position under criticalHF no single asset can liquidate) instead of failing. */
-  tolerateKnownBugs: boolean;
   log: string[];
   stats: Stats;
 }
@@ -90,8 +89,6 @@ export function symbolOf(w: World, asset: string): string {
 export class Stats {
   readonly ok = new Map<string, number>();
   readonly reverts = new Map<string, Map<string, number>>();
-  /** "seed/step" of every hit of a known bug (with INVARIANT_KNOWN_BUGS=1), to replay strictly. */
-  readonly knownBugHits: string[] = [];
   sequences = 0;
   steps = 0;
 
@@ -115,7 +112,6 @@ export class Stats {
         .join(", ");
       lines.push(`  ${k.padEnd(28)} ok ${String(this.ok.get(k) ?? 0).padStart(5)}${reverts ? `   reverted: ${reverts}` : ""}`);
     }
-    if (this.knownBugHits.length > 0) lines.push(`  known bug hit at seed/step: ${this.knownBugHits.slice(0, 20).join(" ")}`);
     return lines.join("\n");
   }
 }

@@ -93,7 +93,6 @@ async function newWorld(keel: Keel, seed: bigint, stats: Stats): Promise<World> 
     keel, seed, step: -1, prng: new Prng(seed), decoder: new RevertDecoder(keel), users, keeper, bank, governance,
     actors: [governance, ...users, keeper, bank], assets, crossClass: await keel.engine.CROSS_CLASS(),
     positions: new Map(), deficit: await keel.engine.deficit(), rates: new Map(), lastPrices: new Map(),
-    tolerateKnownBugs: false,
     initialAnswers: new Map(await Promise.all(Object.entries(keel.assets).map(async ([s, a]) => [s, await a.feed.latestAnswer()] as const))), log: [], stats,
   };
   const s = await readSnapshot(w, "latest");
@@ -125,7 +124,6 @@ export class SequenceFailure extends Error {
 export interface SequenceOptions {
   steps: number;
   exitEvery: number;
-  tolerateKnownBugs: boolean;
 }
 
 export async function runSequence(seed: bigint, o: SequenceOptions, stats: Stats, skip = new Set<number>()): Promise<string[]> {
@@ -133,7 +131,6 @@ export async function runSequence(seed: bigint, o: SequenceOptions, stats: Stats
   const keel = await loadFixture(invariantFixture);
   await refreshFeeds(keel);
   const w = await newWorld(keel, seed, stats);
-  w.tolerateKnownBugs = o.tolerateKnownBugs;
   let step = -1;
   try {
     await checkStep(w);
