@@ -4,7 +4,9 @@
  * owner, a borrow or withdrawal that would leave the position unhealthy (with its initial HF), a failed price.
  * Each command returns the lines it prints; scripts/keel.ts parses arguments and prints them.
  */
-import { type Signer, ZeroAddress } from "ethers";
+import { type ContractTransactionResponse, type Signer, ZeroAddress } from "ethers";
+import type { VaultEngine } from "../../typechain-types";
+import type { ContractMethodArgs, TypedContractMethod } from "../../typechain-types/common";
 import type { KeelConnection } from "../../deploy/manifest";
 import { decodeRevert } from "../keeper/sender";
 import { liquidationPriceFromHealth } from "../keeper/liquidationPrices";
@@ -58,9 +60,7 @@ export async function deposit(cli: Cli, id: bigint, symbol: string, amountText: 
   }
   const engine = cli.keel.engine.target as string;
   if ((await a.token.allowance(me, engine)) < amount) await (await a.token.connect(signerOf(cli)).approve(engine, amount)).wait();
-  await send(cli, `deposit ${amountText} ${a.symbol} into position ${id}`, () =>
-    cli.keel.engine.connect(signerOf(cli)).deposit(id, a.address, amount),
-  );
+  await send(`deposit ${amountText} ${a.symbol} into position ${id}`, engineOf(cli).deposit, id, a.address, amount);
   return [`deposited ${amountText} ${a.symbol} into position ${id}`, ...(await status(cli, id))];
 }
 
@@ -76,9 +76,7 @@ export async function withdraw(cli: Cli, id: bigint, symbol: string, amountText:
     throw new CliError(`withdraw: position ${id} holds ${formatFixed(held, a.decimals)} ${a.symbol}, less than ${amountText}`);
   }
   const recipient = to ?? (await signerOf(cli).getAddress());
-  await send(cli, `withdraw ${formatFixed(amount, a.decimals)} ${a.symbol} from position ${id}`, () =>
-    cli.keel.engine.connect(signerOf(cli)).withdraw(id, a.address, amount, recipient),
-  );
+  await send(`withdraw ${formatFixed(amount, a.decimals)} ${a.symbol} from position ${id}`, engineOf(cli).withdraw, id, a.address, amount, recipient);
   return [`withdrew ${formatFixed(amount, a.decimals)} ${a.symbol} from position ${id} to ${recipient}`, ...(await status(cli, id))];
 }
 
@@ -87,9 +85,7 @@ export async function borrow(cli: Cli, id: bigint, amountText: string, to?: stri
   const amount = amountOf(amountText, 18, "--amount");
   await requireOwner(cli, id);
   const recipient = to ?? (await signerOf(cli).getAddress());
-  await send(cli, `borrow ${amountText} kUSD against position ${id}`, () =>
-    cli.keel.engine.connect(signerOf(cli)).borrow(id, amount, recipient),
-  );
+  await send(`borrow ${amountText} kUSD against position ${id}`, engineOf(cli).borrow, id, amount, recipient);
   return [`borrowed ${amountText} kUSD against position ${id}`, ...(await status(cli, id))];
 }
 
@@ -102,7 +98,7 @@ export async function repay(cli: Cli, id: bigint, amountText: string): Promise<s
   const owed = amount < debt ? amount : debt;
   const balance = await cli.keel.kusd.balanceOf(await signerOf(cli).getAddress());
   if (balance < owed) throw new CliError(`repay: you hold ${kusd(balance)} kUSD; repaying ${kusd(owed)} kUSD needs more`);
-  await send(cli, `repay ${kusd(owed)} kUSD of position ${id}`, () => cli.keel.engine.connect(signerOf(cli)).repay(id, amount));
+  await send(`repay ${kusd(owed)} kUSD of position ${id}`, engineOf(cli).repay, id, amount);
   return [`repaid ${kusd(owed)} kUSD of position ${id}`, ...(await status(cli, id))];
 }
 
@@ -116,7 +112,7 @@ export async function close(cli: Cli, id: bigint, to?: string): Promise<string[]
     throw new CliError(`close: position ${id} owes ${kusd(debt)} kUSD; you hold ${kusd(balance)} kUSD`);
   }
   const recipient = to ?? (await signerOf(cli).getAddress());
-  await send(cli, `close position ${id}`, () => cli.keel.engine.connect(signerOf(cli)).close(id, recipient));
+  await send(`close position ${id}`, engineOf(cli).close, id, recipient);
   return [`closed position ${id}: repaid ${kusd(debt)} kUSD, collateral sent to ${recipient}`];
 }
 
@@ -222,11 +218,22 @@ async function requireOwner(cli: Cli, id: bigint): Promise<void> {
   if (owner.toLowerCase() !== me.toLowerCase()) throw new CliError(`position ${id} belongs to ${owner}, not to you (${me})`);
 }
 
-/** Simulates first, so a refusal is explained with the protocol's own numbers and nothing is sent. */
-async function send(cli: Cli, what: string, tx: () => Promise<{ wait(): Promise<unknown> }>): Promise<void> {
-  let sent;
+/** Gas headroom over the estimate: accrual and σ move between the estimate and the block. */
+const GAS_MARGIN_PERCENT = 20n;
+
+const engineOf = (cli: Cli): VaultEngine => cli.keel.engine.connect(signerOf(cli));
+
+/** Simulates first (the estimate), so a refusal is explained with the protocol's own numbers and nothing is sent. */
+async function send<A extends unknown[], R>(
+  what: string,
+  method: TypedContractMethod<A, R, "nonpayable">,
+  ...args: ContractMethodArgs<A, "view">
+): Promise<void> {
+  let sent: ContractTransactionResponse;
   try {
-    sent = await tx();
+    const gas = await method.estimateGas(...args);
+    const withGas = [...args, { gasLimit: gas + (gas * GAS_MARGIN_PERCENT) / 100n }] as unknown as ContractMethodArgs<A, "nonpayable">;
+    sent = await method(...withGas);
   } catch (e) {
     throw explain(what, e);
   }
