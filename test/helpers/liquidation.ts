@@ -9,7 +9,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { MaxUint256 } from "ethers";
 import type { Keel } from "../../deploy";
 import * as m from "../../src/math";
-import { expectedValuation } from "./mirror";
+import { basketValuer } from "./mirror";
 
 /** `IVaultEngine.State`. */
 export const State = { Safe: 0n, Callable: 1n, Called: 2n, Liquidatable: 3n } as const;
@@ -55,41 +55,40 @@ export interface ExpectedLiquidation {
 
 const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 
-/** The mirror of `liquidate(id, asset, maxRepay, …)` mined at block time `ts`. Does not check the state. */
-export async function expectedLiquidation(
-  keel: Keel,
-  id: bigint,
-  asset: string,
-  maxRepay: bigint,
-  ts: bigint,
-): Promise<ExpectedLiquidation> {
-  const [, classKey, normDebt] = await keel.engine.positionInfo(id);
-  const c = await keel.engine.debtClass(classKey);
-  const rate = m.accrueRateUp(c.rate, c.stabilityFee, ts - c.updatedAt);
+/** A position and its market as one liquidation sees them, however they were read. */
+export interface LiquidationInput {
+  assets: string[];
+  amounts: bigint[];
+  /** Per asset of `assets`. */
+  terms: Terms[];
+  normDebt: bigint;
+  rate: bigint; // the class accumulator at the liquidation's time [ray]
+  /** The mirror's valuation of the basket with other amounts (for HF before and after). */
+  valueOf(amounts: bigint[]): m.Valuation;
+  params: { criticalHF: bigint; targetHF: bigint; closeFactor: bigint; protocolShare: bigint };
+  dust: bigint;
+}
+
+/**
+ * `LiquidationModule.liquidate(id, asset, maxRepay)` by the mirror: sizing, seizure, fee, bad debt and HF after.
+ * Throws "MaxRepayTooLow" where the engine would. Does not check the state or the HF-must-rise rule.
+ */
+export function sizeLiquidation(x: LiquidationInput, asset: string, maxRepay: bigint): ExpectedLiquidation {
+  const { assets, amounts, terms, normDebt, rate, params: p, dust } = x;
   const debt = m.toDebtUp(normDebt, rate);
-  const assets = [...(await keel.engine.collateralAssets(id))];
-  const amounts = await Promise.all(assets.map((a) => keel.engine.collateralOf(id, a)));
-  const terms = await Promise.all(assets.map((a) => termsOf(keel, a)));
   let coverable = 0n;
-  for (let i = 0; i < assets.length; i++) {
-    const t = terms[i]!;
-    coverable += m.repayForDown(amounts[i]!, t.penalty, t.price, t.unit);
-  }
-  const v = await expectedValuation(keel, assets, amounts);
+  for (let k = 0; k < assets.length; k++) coverable += m.repayForDown(amounts[k]!, terms[k]!.penalty, terms[k]!.price, terms[k]!.unit);
+  const v = x.valueOf(amounts);
   const hf = m.healthFactorDown(v.value, v.maintenanceLoss, debt);
-  const p = await keel.engine.liquidationParams();
-  const dust = await keel.engine.dust();
   const i = assets.findIndex((a) => a.toLowerCase() === asset.toLowerCase());
   if (i < 0) throw new Error("asset not held");
   const t = terms[i]!;
-  const after = [...amounts];
-
+  const base = { debt, value: v.value, maintenanceLoss: v.maintenanceLoss, hf, coverable, assets };
   if (coverable < debt) {
     if (coverable > maxRepay) throw new Error("MaxRepayTooLow");
     return {
-      debt, value: v.value, maintenanceLoss: v.maintenanceLoss, hf, coverable, target: 0n,
-      repaid: coverable, seized: amounts[i]!, fee: 0n, badDebt: debt - coverable, debtAfter: 0n,
-      amountsAfter: after.map(() => 0n), assets, hfAfter: m.INFINITE_HEALTH,
+      ...base, target: 0n, repaid: coverable, seized: amounts[i]!, fee: 0n, badDebt: debt - coverable, debtAfter: 0n,
+      amountsAfter: amounts.map(() => 0n), hfAfter: m.INFINITE_HEALTH,
     };
   }
   let target = 0n;
@@ -107,15 +106,39 @@ export async function expectedLiquidation(
   const seized = min(m.seizeDown(repaid, t.penalty, t.price, t.unit), amounts[i]!);
   const removed = repaid === debt ? normDebt : m.toNormDebtDown(repaid, rate);
   const debtAfter = m.toDebtUp(normDebt - removed, rate);
+  const after = [...amounts];
   after[i] = amounts[i]! - seized;
-  const va = await expectedValuation(keel, assets, after);
+  const va = x.valueOf(after);
   return {
-    debt, value: v.value, maintenanceLoss: v.maintenanceLoss, hf, coverable, target, repaid, seized,
-    fee: m.protocolFeeUp(repaid, t.penalty, p.protocolShare), badDebt: 0n, debtAfter, amountsAfter: after, assets,
-    hfAfter: m.healthFactorDown(va.value, va.maintenanceLoss, debtAfter),
+    ...base, target, repaid, seized, fee: m.protocolFeeUp(repaid, t.penalty, p.protocolShare), badDebt: 0n, debtAfter,
+    amountsAfter: after, hfAfter: m.healthFactorDown(va.value, va.maintenanceLoss, debtAfter),
   };
 }
 
+/** The mirror of `liquidate(id, asset, maxRepay, …)` mined at block time `ts`, from views of the latest block. */
+export async function expectedLiquidation(
+  keel: Keel,
+  id: bigint,
+  asset: string,
+  maxRepay: bigint,
+  ts: bigint,
+): Promise<ExpectedLiquidation> {
+  const [, classKey, normDebt] = await keel.engine.positionInfo(id);
+  const c = await keel.engine.debtClass(classKey);
+  const assets = [...(await keel.engine.collateralAssets(id))];
+  const amounts = await Promise.all(assets.map((a) => keel.engine.collateralOf(id, a)));
+  const input: LiquidationInput = {
+    assets,
+    amounts,
+    terms: await Promise.all(assets.map((a) => termsOf(keel, a))),
+    normDebt,
+    rate: m.accrueRateUp(c.rate, c.stabilityFee, ts - c.updatedAt),
+    valueOf: await basketValuer(keel, assets),
+    params: await keel.engine.liquidationParams(),
+    dust: await keel.engine.dust(),
+  };
+  return sizeLiquidation(input, asset, maxRepay);
+}
 /** Pins the next block's time to `latest + step`; returns it. */
 export async function pinNext(step = 1n): Promise<bigint> {
   const ts = BigInt(await time.latest()) + step;

@@ -7,13 +7,16 @@ import * as m from "../../src/math";
 
 /** The mirror's valuation of a basket at current oracle prices and on-chain risk parameters. */
 export async function expectedValuation(keel: Keel, assets: string[], amounts: bigint[]): Promise<m.Valuation> {
+  return (await basketValuer(keel, assets))(amounts);
+}
+
+/** Reads prices and risk parameters of `assets` once; values any amounts of them as the contracts would now. */
+export async function basketValuer(keel: Keel, assets: string[]): Promise<(amounts: bigint[]) => m.Valuation> {
   const [zMaintenance, zInitial] = await keel.risk.confidence();
-  const holdings: m.Holding[] = [];
-  for (let i = 0; i < assets.length; i++) {
-    const asset = assets[i]!;
+  const holdings: Omit<m.Holding, "amount">[] = [];
+  for (const asset of assets) {
     const params = await keel.risk.assetRisk(asset);
     holdings.push({
-      amount: amounts[i]!,
       price: await keel.oracle.getPrice(asset),
       unit: await keel.risk.unitOf(asset),
       sigma: await keel.risk.sigma(asset),
@@ -28,7 +31,7 @@ export async function expectedValuation(keel: Keel, assets: string[], amounts: b
       correlation[i * n + j] = i === j ? m.WAD : await keel.risk.correlation(assets[i]!, assets[j]!);
     }
   }
-  return m.assess(holdings, correlation, { zMaintenance, zInitial });
+  return (amounts) => m.assess(holdings.map((h, i) => ({ ...h, amount: amounts[i]! })), correlation, { zMaintenance, zInitial });
 }
 
 /** The mirror's (HF, HFi) of position `id` at current prices and post-accrual debt. */

@@ -6,7 +6,7 @@
  */
 import { MaxUint256 } from "ethers";
 import * as m from "../../src/math";
-import type { ExpectedLiquidation } from "../helpers/liquidation";
+import { type ExpectedLiquidation, type LiquidationInput, sizeLiquidation } from "../helpers/liquidation";
 import type { World } from "./model";
 
 export interface Market {
@@ -73,60 +73,28 @@ export async function largestBorrowAtPending(w: World, id: bigint): Promise<bigi
   return amount;
 }
 
-const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
-
 /**
- * `LiquidationModule.liquidate(id, asset, maxRepay)` in the pinned block, by the mirror (as test/helpers'
- * `expectedLiquidation`, on pending-block market data). Throws when the engine must revert for sizing reasons.
+ * `LiquidationModule.liquidate(id, asset, maxRepay)` in the pinned block, by the mirror (test/helpers'
+ * `sizeLiquidation` on pending-block market data). Throws when the engine must revert for sizing reasons.
  */
 export async function expectedLiquidationAtPending(w: World, id: bigint, asset: string, maxRepay = MaxUint256): Promise<ExpectedLiquidation> {
   const mk = await marketAtPending(w);
   const h = await holdings(w, id);
-  const rate = mk.rates.get(h.classKey)!;
-  const debt = m.toDebtUp(h.normDebt, rate);
   const idx = h.assets.map((a) => indexOf(mk, a));
   if (idx.some((i) => !mk.priced[i]!)) throw new Error("price unavailable");
   const terms = idx.map((i) => {
     const zs = m.mulWadUp(mk.z.zMaintenance, mk.sigmas[i]!);
     return { price: mk.prices[i]!, unit: mk.units[i]!, penalty: mk.penalties[i]!, maintenanceFactor: zs > mk.maintenanceHaircuts[i]! ? zs : mk.maintenanceHaircuts[i]! };
   });
-  let coverable = 0n;
-  h.assets.forEach((_, k) => (coverable += m.repayForDown(h.amounts[k]!, terms[k]!.penalty, terms[k]!.price, terms[k]!.unit)));
-  const v = valuation(mk, h.assets, h.amounts)!;
-  const hf = m.healthFactorDown(v.value, v.maintenanceLoss, debt);
-  const dust = await w.keel.engine.dust();
-  const k = h.assets.findIndex((a) => a.toLowerCase() === asset.toLowerCase());
-  if (k < 0) throw new Error("asset not held");
-  const t = terms[k]!;
-  const base = { debt, value: v.value, maintenanceLoss: v.maintenanceLoss, hf, coverable, assets: h.assets };
-  if (coverable < debt) {
-    if (coverable > maxRepay) throw new Error("MaxRepayTooLow");
-    return {
-      ...base, target: 0n, repaid: coverable, seized: h.amounts[k]!, fee: 0n, badDebt: debt - coverable, debtAfter: 0n,
-      amountsAfter: h.amounts.map(() => 0n), hfAfter: m.INFINITE_HEALTH,
-    };
-  }
-  const p = mk.liquidation;
-  let target = 0n;
-  let repaid: bigint;
-  if (hf < p.criticalHF) {
-    repaid = debt;
-  } else {
-    target = m.targetRepayDown(p.targetHF, debt, v.value, v.maintenanceLoss, t.penalty, t.maintenanceFactor);
-    repaid = min(target, m.mulWadDown(debt, p.closeFactor));
-  }
-  if (debt - repaid < dust) repaid = debt;
-  repaid = min(repaid, maxRepay);
-  repaid = min(repaid, m.repayForDown(h.amounts[k]!, t.penalty, t.price, t.unit));
-  if (repaid < debt && debt - repaid < dust) repaid = debt - dust;
-  const seized = min(m.seizeDown(repaid, t.penalty, t.price, t.unit), h.amounts[k]!);
-  const removed = repaid === debt ? h.normDebt : m.toNormDebtDown(repaid, rate);
-  const debtAfter = m.toDebtUp(h.normDebt - removed, rate);
-  const after = [...h.amounts];
-  after[k] = h.amounts[k]! - seized;
-  const va = valuation(mk, h.assets, after)!;
-  return {
-    ...base, target, repaid, seized, fee: m.protocolFeeUp(repaid, t.penalty, p.protocolShare), badDebt: 0n, debtAfter,
-    amountsAfter: after, hfAfter: m.healthFactorDown(va.value, va.maintenanceLoss, debtAfter),
+  const input: LiquidationInput = {
+    assets: h.assets,
+    amounts: h.amounts,
+    terms,
+    normDebt: h.normDebt,
+    rate: mk.rates.get(h.classKey)!,
+    valueOf: (amounts) => valuation(mk, h.assets, amounts)!,
+    params: mk.liquidation,
+    dust: await w.keel.engine.dust(),
   };
+  return sizeLiquidation(input, asset, maxRepay);
 }
