@@ -49,12 +49,7 @@ export function lineChart(series: readonly Series[], options: ChartOptions): str
   const sx = (x: number): number => margin.left + ((x - x0) / (x1 - x0 || 1)) * (width - margin.left - margin.right);
   const sy = (y: number): number => height - margin.bottom - ((y - y0) / (y1 - y0)) * (height - margin.top - margin.bottom);
   const fmt = options.yFormat ?? ((y: number) => String(y));
-  const idAttr = options.id ? ` id="${escapeXml(options.id)}"` : "";
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg"${idAttr} width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
-    `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${margin.left}" y="16" font-size="13" font-weight="bold">${escapeXml(options.title)}</text>`,
-  ];
+  const parts: string[] = chartHeader(options, width, height, margin.left);
   for (const t of ticks(y0, y1)) {
     const y = sy(t).toFixed(1);
     parts.push(`<line x1="${margin.left}" x2="${width - margin.right}" y1="${y}" y2="${y}" stroke="#e5e5e5"/>`);
@@ -127,12 +122,7 @@ export function barChart(series: readonly BarSeries[], options: BarChartOptions)
   const slot = plotW / n;
   const sy = (y: number): number => height - margin.bottom - (y / y1) * (height - margin.top - margin.bottom);
   const fmt = options.yFormat ?? ((y: number) => String(y));
-  const idAttr = options.id ? ` id="${escapeXml(options.id)}"` : "";
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg"${idAttr} width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
-    `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${margin.left}" y="16" font-size="13" font-weight="bold">${escapeXml(options.title)}</text>`,
-  ];
+  const parts: string[] = chartHeader(options, width, height, margin.left);
   const counts = series.every((s) => s.values.every(Number.isInteger));
   for (const t of ticks(0, y1).filter((t) => !counts || Number.isInteger(t))) {
     const y = sy(t).toFixed(1);
@@ -186,4 +176,14 @@ export function histogram(values: readonly number[], edges: readonly number[]): 
     counts[i]!++;
   }
   return counts;
+}
+
+/** The opening of every chart: the svg element (with its id, when given), a white background and the title. */
+function chartHeader(options: { id?: string; title: string }, width: number, height: number, left: number): string[] {
+  const idAttr = options.id ? ` id="${escapeXml(options.id)}"` : "";
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg"${idAttr} width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="${left}" y="16" font-size="13" font-weight="bold">${escapeXml(options.title)}</text>`,
+  ];
 }
