@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JsonRpcProvider, type NonceManager } from "ethers";
 import type { Keel } from "../../deploy";
-import { type KeeperConfig, loadKeeperConfig } from "../../src/keeper/config";
+import type { KeeperConfig } from "../../src/keeper/config";
 import type { PassReport } from "../../src/keeper/keeper";
 import { type RunningKeeper, startKeeper } from "../../src/keeper/main";
 import { isTransient, sleep } from "../../src/keeper/rpc";
@@ -37,6 +37,7 @@ import {
   spawnKeeper,
   startNode,
   statesOf,
+  testKeeperConfig,
 } from "./harness";
 
 const BOOK = 150;
@@ -296,16 +297,8 @@ describe("keeper: failures around it", function () {
 
   /** A keeper config; `key` is a funded dev account (the node funds accounts 0–19; 1–5 hold the book). */
   function config(rpc: string, key: number | undefined, options: { once?: boolean; confirmations?: number } = {}): KeeperConfig {
-    const c = loadKeeperConfig(
-      { rpc, deployment: d.manifest, once: options.once ?? false, checkpoint: join(mkdtempSync(join(tmpdir(), "keel-failures-")), "cp.json") },
-      key === undefined ? {} : { KEEPER_PRIVATE_KEY: devWallet(key).privateKey },
-    );
-    c.confirmations = options.confirmations ?? 0;
-    c.keeper.liquidation = "flash";
-    c.keeper.pollMs = 100;
-    c.keeper.pokeEvery = 0;
-    c.keeper.collectFeesEvery = 0;
-    return c;
+    const privateKey = key === undefined ? undefined : devWallet(key).privateKey;
+    return testKeeperConfig({ rpc, deployment: d.manifest, privateKey, ...options, pollMs: 100 });
   }
 
   async function start(c: KeeperConfig): Promise<{ k: RunningKeeper; lines: LineCollector }> {

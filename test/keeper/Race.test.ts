@@ -14,12 +14,9 @@
  *   the transaction is still mined: the sender finds it by hash and does not send it again.
  */
 import { expect } from "chai";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { JsonRpcProvider, type NonceManager, type Provider, Wallet } from "ethers";
 import type { Keel } from "../../deploy";
-import { type KeeperConfig, loadKeeperConfig } from "../../src/keeper/config";
+import type { KeeperConfig } from "../../src/keeper/config";
 import type { PassReport } from "../../src/keeper/keeper";
 import { type RunningKeeper, startKeeper } from "../../src/keeper/main";
 import { sleep } from "../../src/keeper/rpc";
@@ -39,6 +36,7 @@ import {
   passOf,
   startNode,
   statesOf,
+  testKeeperConfig,
 } from "./harness";
 
 const BOOK = 200;
@@ -143,16 +141,7 @@ describe("keeper: several instances at once", function () {
   }
 
   function config(key: string, shard?: string): KeeperConfig {
-    const c = loadKeeperConfig(
-      { rpc: node.url, deployment: d.manifest, once: true, shard, checkpoint: join(mkdtempSync(join(tmpdir(), "keel-race-")), "cp.json") },
-      { KEEPER_PRIVATE_KEY: key },
-    );
-    c.confirmations = 0;
-    c.keeper.liquidation = "flash";
-    // No upkeep: every transaction of these runs is about a position, so each can be matched to one.
-    c.keeper.pokeEvery = 0;
-    c.keeper.collectFeesEvery = 0;
-    return c;
+    return testKeeperConfig({ rpc: node.url, deployment: d.manifest, privateKey: key, once: true, shard });
   }
 
   async function start(c: KeeperConfig): Promise<{ k: RunningKeeper; lines: LineCollector }> {

@@ -5,9 +5,12 @@
  * with `npm run bench:keeper`) and are re-exported here; the helpers below are the tests' own.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import type { Keel } from "../../deploy";
+import { type KeeperConfig, loadKeeperConfig } from "../../src/keeper/config";
 import { createLogger } from "../../src/keeper/log";
 
 export {
@@ -179,4 +182,29 @@ export function keeperEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
   if (!("KEEPER_PRIVATE_KEY" in extra)) delete env.KEEPER_PRIVATE_KEY;
   return env;
+}
+
+/**
+ * An in-test keeper's config: flash liquidations, a fresh checkpoint file, no confirmations and no upkeep (no pokes
+ * or fee collections), so every transaction it sends is about a position.
+ */
+export function testKeeperConfig(o: {
+  rpc: string;
+  deployment: string;
+  privateKey?: string;
+  once?: boolean;
+  shard?: string;
+  confirmations?: number;
+  pollMs?: number;
+}): KeeperConfig {
+  const c = loadKeeperConfig(
+    { rpc: o.rpc, deployment: o.deployment, once: o.once ?? false, shard: o.shard, checkpoint: join(mkdtempSync(join(tmpdir(), "keel-keeper-test-")), "cp.json") },
+    o.privateKey === undefined ? {} : { KEEPER_PRIVATE_KEY: o.privateKey },
+  );
+  c.confirmations = o.confirmations ?? 0;
+  c.keeper.liquidation = "flash";
+  if (o.pollMs !== undefined) c.keeper.pollMs = o.pollMs;
+  c.keeper.pokeEvery = 0;
+  c.keeper.collectFeesEvery = 0;
+  return c;
 }
