@@ -245,7 +245,8 @@ contract RiskModel is IRiskModel, AccessManaged {
         }
         // Nothing in the basket has a price: it cannot be valued at all, like an isolated position (§4).
         if (unpriced != address(0) && !anyPriced) oracle.getPrice(unpriced);
-        v = n == 1 ? _assessOneAt(assets[0], amounts[0], prices[0]) : _assessAt(assets, amounts, prices);
+        if (n == 1) return (_assessOneAt(assets[0], _risk[assets[0]], amounts[0], prices[0]), terms);
+        v = _assessAt(assets, amounts, prices);
     }
 
     /// @dev The basket formula at given prices; a holding with no amount or a zero (failed) price is left out.
@@ -272,13 +273,17 @@ contract RiskModel is IRiskModel, AccessManaged {
     }
 
     /// @dev The one-asset closed form: L = max(z σ, h) × V.
-    function _assessOne(address asset, uint256 amount) internal view returns (Valuation memory) {
-        _listedRisk(asset);
-        return _assessOneAt(asset, amount, amount == 0 ? 0 : oracle.getPrice(asset));
+    function _assessOne(address asset, uint256 amount) internal view returns (Valuation memory v) {
+        StoredRisk storage r = _listedRisk(asset);
+        if (amount == 0) return v;
+        return _assessOneAt(asset, r, amount, oracle.getPrice(asset));
     }
 
-    function _assessOneAt(address asset, uint256 amount, uint256 price) internal view returns (Valuation memory v) {
-        StoredRisk storage r = _listedRisk(asset);
+    function _assessOneAt(address asset, StoredRisk storage r, uint256 amount, uint256 price)
+        internal
+        view
+        returns (Valuation memory v)
+    {
         if (amount == 0) return v;
         v.value = KeelMath.valueDown(amount, price, 10 ** r.decimals);
         uint256 s = _sigma(asset, r);

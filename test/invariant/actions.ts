@@ -47,19 +47,25 @@ export function amountForUsd(w: World, asset: string, usd: bigint): bigint {
 }
 
 /**
- * Tops `who` up to `amount` kUSD from the bank. When the bank's balance falls short it borrows the gap (twice over)
- * against its USDC position first, so a payer is never left short by the harness (replay of seed 782 step 82: a
- * repay-all left the payer 36k kUSD short, ERC20InsufficientBalance); only a need beyond the bank's borrowing power
- * can still leave it short.
+ * Tops `who` up to `amount` kUSD: from the bank, then from the keeper's float (a liquidation of a huge position
+ * leaves it holding much of the bank's kUSD), then by the bank borrowing more against its USDC. A payer is never
+ * left short by the harness (replay of seed 782 step 82: a repay-all left the payer 36k kUSD short,
+ * ERC20InsufficientBalance); only a need beyond all of that (or a borrow refused on a stale feed) can still leave it
+ * short.
  */
 export async function ensureKusd(w: World, who: Actor, amount: bigint): Promise<void> {
-  const have = await w.keel.kusd.balanceOf(who.address);
+  const balance = (a: Actor): Promise<bigint> => w.keel.kusd.balanceOf(a.address);
+  let have = await balance(who);
   if (have >= amount || who === w.bank) return;
-  const gap = amount - have;
-  const held = await w.keel.kusd.balanceOf(w.bank.address);
-  if (held < gap) await bankBorrows(w, (gap - held) * 2n);
-  const spare = await w.keel.kusd.balanceOf(w.bank.address);
-  await (await w.keel.kusd.connect(w.bank.signer).transfer(who.address, gap < spare ? gap : spare)).wait();
+  for (const source of [w.bank, w.keeper]) {
+    if (source === who || have >= amount) continue;
+    const gap = amount - have;
+    if (source === w.bank && (await balance(w.bank)) < gap) await bankBorrows(w, (gap - (await balance(w.bank))) * 2n);
+    const spare = await balance(source);
+    const sent = gap < spare ? gap : spare;
+    if (sent !== 0n) await (await w.keel.kusd.connect(source.signer).transfer(who.address, sent)).wait();
+    have += sent;
+  }
 }
 
 /** The bank borrows `amount` more against its USDC position (if its margin allows), keeping the ghost in step. */

@@ -216,7 +216,7 @@ export async function checkOwnersCanExit(w: World, stale: boolean): Promise<void
           await (await engine.close(g.id, owner.address)).wait();
         } else {
           if (g.normDebt !== 0n) await (await engine.repay(g.id, MaxUint256)).wait();
-          for (const asset of g.collateral.keys()) {
+          for (const asset of await w.keel.engine.collateralAssets(g.id)) {
             const amount = await w.keel.engine.collateralOf(g.id, asset);
             await (await engine.withdraw(g.id, asset, amount, owner.address)).wait();
           }
