@@ -168,7 +168,7 @@ export async function list(cli: Cli, owner?: string): Promise<string[]> {
     const [views] = await cli.keel.lens.positionsOf(who, from, PAGE);
     for (const v of views) {
       const assets = v.assets.map((a) => symbolOf(cli, a).symbol).join("+") || "(empty)";
-      const health = v.debt === 0n ? "no debt" : !v.valued ? "HF unknown (feed failing)" : `HF ${hf(v.hf)}${v.priced ? "" : " (a feed failing, valued at 0)"}`;
+      const health = !v.valued ? "HF unknown" : v.debt === 0n ? "no debt" : `HF ${hf(v.hf)}${v.priced ? "" : " (a feed failing: valued at 0)"}`;
       lines.push(`${String(v.id).padStart(6)}  ${Number(v.mode) === 0 ? "isolated" : "cross   "}  ${assets.padEnd(18)} debt ${kusd(v.debt).padStart(14)} kUSD  ${health}`);
     }
   }
