@@ -290,12 +290,23 @@ contract LiquidationModule is VaultEngineBase {
 
     /// @dev A partial liquidation must raise HF (unless it is a step of a close-out under criticalHF); one that
     /// brings HF back to 1 or more clears the call.
+    /// With no priced holding left (the rest all have failing feeds) HF after counts as 0: it waits for the feeds.
     function _checkPartial(Book memory b, Settlement memory s, bool mustRaise) internal returns (Settlement memory) {
-        (uint256 value, uint256 loss) = _maintenance(b);
-        uint256 hfAfter = KeelMath.healthFactorDown(value, loss, b.debt);
+        uint256 hfAfter;
+        if (!b.unpriced || _pricedLeft(b)) {
+            (uint256 value, uint256 loss) = _maintenance(b);
+            hfAfter = KeelMath.healthFactorDown(value, loss, b.debt);
+        }
         if (mustRaise && hfAfter <= b.hf) revert LiquidationWouldLowerHealth(b.id, b.hf, hfAfter);
         if (hfAfter >= KeelMath.WAD) _clearCallIfOpen(b.id);
         return s;
+    }
+
+    function _pricedLeft(Book memory b) internal pure returns (bool) {
+        for (uint256 i; i < b.assets.length; ++i) {
+            if (b.amounts[i] != 0 && b.terms[i].price != 0) return true;
+        }
+        return false;
     }
 
     function _callback(address receiver, uint256 id, address asset, uint256 seized, uint256 owed, bytes calldata data)

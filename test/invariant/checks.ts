@@ -111,7 +111,8 @@ async function liquidateToTheEnd(w: World, p: PositionState): Promise<void> {
   try {
     await mintKusd(w, w.keeper.address, p.debt * 2n + m.WAD);
     for (let call = 0; call <= p.assets.length + 2; call++) {
-      const [state] = await w.keel.engine.stateOf(p.id);
+      // A basket left with only unpriced holdings cannot be valued: the rest waits for the feeds.
+      const state = await w.keel.engine.stateOf(p.id).then(([x]) => x, (e: unknown) => (allPriced ? Promise.reject(e) : undefined));
       const debt = await w.keel.engine.debtOf(p.id);
       if (debt === 0n || state !== State.Liquidatable) return;
       // Try the richest holding first, then every other one (a failed price counts as worth nothing).

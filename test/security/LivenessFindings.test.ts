@@ -16,7 +16,7 @@ import { MockCallSequence__factory } from "../../typechain-types";
 import { governed, listMockAssets, mockListing } from "../helpers/engine";
 import { loadKeel } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";
-import { expectedLiquidation, fundKusd, openCrossDebt, openIsolatedDebt, pinNext, setPrice, State } from "../helpers/liquidation";
+import { expectedLiquidation, fundKusd, openCrossDebt, openIsolatedDebt, pinNext, setPrice, State, termsOf } from "../helpers/liquidation";
 
 const E18 = m.WAD;
 const DUST = 100n * E18;
@@ -177,6 +177,37 @@ describe("Liveness findings (security review)", () => {
       expect(await keel.engine.deficit()).to.equal(0n);
       expect(await keel.engine.collateralOf(id, usdc)).to.equal(30_000n * 10n ** 6n);
       expect(await keel.engine.debtOf(id)).to.equal(e.debtAfter);
+      await checkInvariants(keel);
+    });
+  });
+
+  describe("found by the invariant suite (liveness, invariant 7)", () => {
+    it("test_M2_closeOutStepLeavingOnlyUnpricedHoldings_goesThrough", async () => {
+      // Seed 777, step 42 of the long campaign: a basket whose only priced holding is seized whole, leaving holdings
+      // whose feeds fail. The HF-after check re-valued the rest, found no price and reverted with the oracle's error,
+      // so nothing could be liquidated. Now the step goes through and the rest waits for its feeds.
+      const keel = await loadKeel();
+      const [, owner, keeper] = await ethers.getSigners();
+      const weth = await keel.assets.WETH!.token.getAddress();
+      const wbtc = await keel.assets.WBTC!.token.getAddress();
+      // A WBTC amount whose seizure at the penalty is exact to the satoshi, so the step takes all of it.
+      const t = await termsOf(keel, wbtc);
+      let held = 20_000_000n;
+      while (m.seizeDown(m.repayForDown(held, t.penalty, t.price, t.unit), t.penalty, t.price, t.unit) !== held) held++;
+      const id = await openCrossDebt(keel, owner!, [["WETH", 10n * E18], ["WBTC", held]], 25_000n * E18);
+      await fundKusd(keel, keeper!, 40_000n * E18);
+      await staleFeed(keel, "WETH");
+      expect((await keel.engine.stateOf(id))[0]).to.equal(State.Liquidatable);
+      const ts = await pinNext();
+      const e = await expectedLiquidation(keel, id, wbtc, MaxUint256, ts);
+      expect(e.amountsAfter[e.assets.indexOf(wbtc)]).to.equal(0n);
+      await expect(keel.engine.connect(keeper!).liquidate(id, wbtc, MaxUint256, keeper!.address, "0x"))
+        .to.emit(keel.engine, "Liquidated")
+        .withArgs(id, keeper!.address, wbtc, e.repaid, e.seized, 0n);
+      expect(await keel.engine.debtOf(id)).to.equal(e.debtAfter);
+      expect(await keel.engine.collateralOf(id, weth)).to.equal(10n * E18);
+      // Only WETH is left, and its feed fails: the position cannot be valued and waits for it.
+      await expect(keel.engine.stateOf(id)).to.be.revertedWithCustomError(keel.oracle, "StalePrice");
       await checkInvariants(keel);
     });
   });
