@@ -12,6 +12,7 @@ import { MaxUint256, ZeroAddress } from "ethers";
 import type { Keel } from "../../deploy";
 import { refreshFeeds } from "../../deploy/local";
 import * as m from "../../src/math";
+import { decodeRevert } from "../../src/keeper/sender";
 import { MockCallSequence__factory } from "../../typechain-types";
 import { governed, listMockAssets, mockListing } from "../helpers/engine";
 import { loadKeel } from "../helpers/fixtures";
@@ -156,6 +157,28 @@ describe("Liveness findings (security review)", () => {
       await expect(keel.engine.connect(owner!).borrow(id, E18, owner!.address)).to.be.revertedWithCustomError(keel.oracle, "StalePrice");
       // Repay and deposit never need it.
       await (await keel.engine.connect(owner!).repay(id, 1_000n * E18)).wait();
+    });
+
+    it("test_M2_oracleReadStarvedOfGas_isRefused_neverValuedAtZero", async () => {
+      // A liquidator could send just enough gas for the oracle read of a healthy holding to run out, hoping it counts
+      // as a failed feed (worth zero). RiskModel refuses instead: OracleOutOfGas. Scan gas limits for that window.
+      const keel = await loadKeel();
+      const assets = [await keel.assets.WETH!.token.getAddress(), await keel.assets.USDC!.token.getAddress()];
+      const amounts = [10n * E18, 1_000n * 10n ** 6n];
+      const full = await keel.risk.marginBook(assets, amounts);
+      expect(full[0].value > 0n).to.equal(true);
+      const outcomes = new Set<string>();
+      for (let gas = 30_000n; gas <= 160_000n; gas += 500n) {
+        try {
+          const [v] = await keel.risk.marginBook.staticCall(assets, amounts, { gasLimit: gas });
+          // With enough gas the valuation is complete: never a holding silently left out.
+          expect(v.value).to.equal(full[0].value);
+          outcomes.add("complete");
+        } catch (error) {
+          outcomes.add(decodeRevert(error)?.name ?? "out of gas");
+        }
+      }
+      expect([...outcomes].sort()).to.include.members(["OracleOutOfGas", "complete"]);
     });
 
     it("test_M2_unpricedHolding_neverBooksBadDebt", async () => {
