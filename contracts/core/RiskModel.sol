@@ -311,14 +311,15 @@ contract RiskModel is IRiskModel, AccessManaged {
         t.maintenanceFactor = Math.max(KeelMath.mulWadUp(_zMaintenance, _sigma(asset, r)), r.maintenanceHaircut);
     }
 
-    /// @dev The oracle's price, or 0 when it refuses one. A read that ran out of gas is not a refusal: with at most
-    /// 1/64 of the gas left after it, the call was starved (EIP-150), and the whole call reverts instead.
+    /// @dev The oracle's price, or 0 when it refuses one. A read that ran out of gas is not a refusal: a starved call
+    /// leaves its caller about 1/64 of the gas per call level (EIP-150), so a failure with less than 1/8 of the gas
+    /// left reverts the whole call instead; a real refusal costs a few feed reads.
     function _tryPrice(address asset) internal view returns (uint256) {
         uint256 gasBefore = gasleft();
         try oracle.getPrice(asset) returns (uint256 price) {
             return price;
         } catch {
-            if (gasleft() <= gasBefore / 63) revert OracleOutOfGas(asset);
+            if (gasleft() < gasBefore / 8) revert OracleOutOfGas(asset);
             return 0;
         }
     }

@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { time } from "@nomicfoundation/hardhat-network-helpers";
+import { takeSnapshot, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { MaxUint256, ZeroAddress } from "ethers";
 import type { Keel } from "../../deploy";
@@ -291,6 +291,34 @@ describe("Liveness findings (security review)", () => {
       await expect(keel.engine.connect(keeper!).marginCall(id)).to.emit(keel.engine, "MarginCalled").withArgs(id, ts + grace);
       await expect(keel.engine.connect(keeper!).liquidate(id, await keel.assets.WETH!.token.getAddress(), MaxUint256, keeper!.address, "0x"))
         .to.be.revertedWithCustomError(keel.engine, "NotLiquidatable");
+    });
+  });
+
+  describe("L-2 under gas pressure", () => {
+    it("test_L2_cureSentWithTooLittleGas_neverLeavesTheCallOpen", async () => {
+      // The deposit that cures a call values the position inside a try (a failed price must not block the deposit).
+      // Starved of gas there, it must revert (ValuationOutOfGas), not succeed with the call still open.
+      const keel = await loadKeel();
+      const [, owner] = await ethers.getSigners();
+      const weth = keel.assets.WETH!.token;
+      const id = await openIsolatedDebt(keel, owner!, "WETH", 10n * E18, 25_000n * E18);
+      await setPrice(keel, "WETH", 2800);
+      await (await keel.engine.marginCall(id)).wait();
+      await (await weth.mint(owner!.address, 5n * E18)).wait();
+      const outcomes = new Set<string>();
+      for (let gas = 60_000n; gas <= 140_000n; gas += 1_000n) {
+        const snapshot = await takeSnapshot();
+        try {
+          await (await keel.engine.connect(owner!).deposit(id, await weth.getAddress(), 5n * E18, { gasLimit: gas })).wait();
+          expect(await keel.engine.callDeadline(id), `deposit with ${gas} gas cured but left the call open`).to.equal(0n);
+          outcomes.add("cured");
+        } catch (error) {
+          if (error instanceof Error && error.message.startsWith("deposit with")) throw error;
+          outcomes.add(decodeRevert(error)?.name ?? "out of gas");
+        }
+        await snapshot.restore();
+      }
+      expect([...outcomes]).to.include.members(["ValuationOutOfGas", "cured"]);
     });
   });
 
