@@ -166,7 +166,8 @@ contract RiskModel is IRiskModel, AccessManaged {
         restricted
     {
         uint256 n = assetsA.length;
-        if (assetsB.length != n || rhos.length != n) revert LengthMismatch(n, assetsB.length == n ? rhos.length : assetsB.length);
+        if (assetsB.length != n) revert LengthMismatch(n, assetsB.length);
+        if (rhos.length != n) revert LengthMismatch(n, rhos.length);
         bool changed;
         for (uint256 i; i < n; ++i) {
             changed = _setPair(assetsA[i], assetsB[i], rhos[i]) || changed;

@@ -139,16 +139,16 @@ library KeelMath {
     /// @return ok True when positive semi-definite.
     /// @return failedAt The first column whose pivot failed; n when `ok`.
     function choleskyPsd(uint256[] memory rho, uint256 n) internal pure returns (bool ok, uint256 failedAt) {
-        int256[] memory l = new int256[](n * n); // [wad] L below the diagonal
+        int256[] memory lower = new int256[](n * n); // [wad] L below the diagonal
         int256[] memory d = new int256[](n); // [wad] pivots, 0 for a singular direction
         for (uint256 j; j < n; ++j) {
-            int256 pivot = _ldlResidual(rho, l, d, n, j, j);
+            int256 pivot = _ldlResidual(rho, lower, d, n, j, j);
             if (pivot < -PSD_TOLERANCE) return (false, j);
             bool singular = pivot <= PSD_TOLERANCE;
             if (!singular) d[j] = pivot;
             for (uint256 i = j + 1; i < n; ++i) {
-                int256 a = _ldlResidual(rho, l, d, n, i, j);
-                if (!singular) l[i * n + j] = a * SIGNED_WAD / pivot;
+                int256 a = _ldlResidual(rho, lower, d, n, i, j);
+                if (!singular) lower[i * n + j] = a * SIGNED_WAD / pivot;
                 else if (a > PSD_TOLERANCE || a < -PSD_TOLERANCE) return (false, j);
             }
         }
@@ -156,14 +156,21 @@ library KeelMath {
     }
 
     /// @dev ρ_ij − Σ_{k<j} L_ik L_jk d_k [wad], each product truncated toward zero.
-    function _ldlResidual(uint256[] memory rho, int256[] memory l, int256[] memory d, uint256 n, uint256 i, uint256 j)
+    function _ldlResidual(
+        uint256[] memory rho,
+        int256[] memory lower,
+        int256[] memory d,
+        uint256 n,
+        uint256 i,
+        uint256 j
+    )
         private
         pure
         returns (int256 a)
     {
         a = int256(rho[i * n + j]);
         for (uint256 k; k < j; ++k) {
-            a -= l[i * n + k] * l[j * n + k] / SIGNED_WAD * d[k] / SIGNED_WAD;
+            a -= lower[i * n + k] * lower[j * n + k] / SIGNED_WAD * d[k] / SIGNED_WAD;
         }
     }
 

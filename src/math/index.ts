@@ -150,18 +150,18 @@ export const PSD_TOLERANCE = 10n ** 9n;
  * @returns ok, and the first failing column (n when ok).
  */
 export function choleskyPsd(rho: readonly bigint[], n: number): { ok: boolean; failedAt: number } {
-  const l: bigint[] = new Array<bigint>(n * n).fill(0n);
+  const lower: bigint[] = new Array<bigint>(n * n).fill(0n);
   const d: bigint[] = new Array<bigint>(n).fill(0n);
   for (let j = 0; j < n; j++) {
     let pivot = rho[j * n + j]!;
-    for (let k = 0; k < j; k++) pivot -= (((l[j * n + k]! * l[j * n + k]!) / WAD) * d[k]!) / WAD;
+    for (let k = 0; k < j; k++) pivot -= (((lower[j * n + k]! * lower[j * n + k]!) / WAD) * d[k]!) / WAD;
     if (pivot < -PSD_TOLERANCE) return { ok: false, failedAt: j };
     const singular = pivot <= PSD_TOLERANCE;
     if (!singular) d[j] = pivot;
     for (let i = j + 1; i < n; i++) {
       let a = rho[i * n + j]!;
-      for (let k = 0; k < j; k++) a -= (((l[i * n + k]! * l[j * n + k]!) / WAD) * d[k]!) / WAD;
-      if (!singular) l[i * n + j] = (a * WAD) / pivot;
+      for (let k = 0; k < j; k++) a -= (((lower[i * n + k]! * lower[j * n + k]!) / WAD) * d[k]!) / WAD;
+      if (!singular) lower[i * n + j] = (a * WAD) / pivot;
       else if (a > PSD_TOLERANCE || a < -PSD_TOLERANCE) return { ok: false, failedAt: j };
     }
   }

@@ -901,7 +901,7 @@ describe("KeelMath ↔ src/math", () => {
       // WETH, WBTC, USDC, wstETH as deploy/networks/local.ts lists them.
       const local = [[1, 0.75, 0, 0.95], [0.75, 1, 0, 0.72], [0, 0, 1, 0], [0.95, 0.72, 0, 1]].flat().map(pct);
       // A correlated to B and C at 0.9, B and C uncorrelated: eigenvalue 1 − 0.9√2 < 0.
-      const cluster = correlationMatrix(3, (i, j) => (i === 0 ? pct(0.9) : 0n));
+      const cluster = correlationMatrix(3, (i) => (i === 0 ? pct(0.9) : 0n));
       // ρ(A,B) = 1 and ρ(B,C) = 1 force ρ(A,C) = 1; 0 is impossible (singular pivot, column not zero).
       const chain = correlationMatrix(3, (i, j) => (i === 0 && j === 2 ? 0n : WAD));
       await expectParity([

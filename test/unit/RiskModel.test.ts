@@ -458,6 +458,8 @@ describe("RiskModel", () => {
       await expect(governed(keel, keel.risk, batch)).to.be.revertedWithCustomError(keel.risk, "NoChange");
       const uneven = keel.risk.interface.encodeFunctionData("setCorrelations", [[weth], [usdc, wbtc], [nine]]);
       await expect(governTx(keel, keel.risk, uneven)).to.be.revertedWithCustomError(keel.risk, "LengthMismatch").withArgs(1n, 2n);
+      const noRho = keel.risk.interface.encodeFunctionData("setCorrelations", [[weth], [usdc], []]);
+      await expect(governed(keel, keel.risk, noRho)).to.be.revertedWithCustomError(keel.risk, "LengthMismatch").withArgs(1n, 0n);
     });
 
     it("rejects ρ > 1, the same asset twice, unlisted assets and strangers", async () => {
