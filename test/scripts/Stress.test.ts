@@ -32,7 +32,7 @@ function runStress(out: string, extra: string[] = []): { code: number | null; st
   const r = spawnSync(
     "npx",
     ["ts-node", "--transpile-only", "scripts/stress.ts", "--scenario", MINI, "--positions", "30", "--seed", "1", "--paths", "200", "--out", out, ...extra],
-    { encoding: "utf8", timeout: 120_000 },
+    { encoding: "utf8", timeout: 360_000 }, // generous: CI runs coverage and the Foundry campaign beside it on 2 cores
   );
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -99,7 +99,7 @@ describe("Stress: charts", function () {
 });
 
 describe("Stress: npm run stress on the CI scenario", function () {
-  this.timeout(240_000);
+  this.timeout(480_000);
   const out = mkdtempSync(join(tmpdir(), "keel-stress-"));
   let report: { comparison: Row[]; runs: { result: { summary: Record<string, unknown> } }[]; risk: { rows: unknown[] }; recommendation: { changes: unknown[] } };
   let html: string;
