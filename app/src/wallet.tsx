@@ -11,7 +11,7 @@ import { useApp } from "./context";
 import { shortAddress } from "./format";
 import type { Keel } from "./manifest";
 import { useRefresh } from "./queries";
-import { type Call, send, type TxStatus } from "./tx";
+import { type Call, explainError, send, type TxStatus } from "./tx";
 
 /** The default RPC of a chain the manifest names, for the add-network prompt and reads without a wallet. */
 export function defaultRpc(chainId: number, override?: string): string {
@@ -116,10 +116,15 @@ export function useSender(): { status: TxStatus; run: (calls: readonly Call[]) =
       setStatus({ phase: "refused", message: `switch the wallet to chain ${chain.id} first` });
       return undefined;
     }
-    const wallet = (await getConnectorClient(config, { chainId: chain.id })).extend(walletActions);
-    const receipts = await send(reader, wallet, c.address, chain, calls, setStatus);
-    await refresh();
-    return receipts;
+    try {
+      const wallet = (await getConnectorClient(config, { chainId: chain.id })).extend(walletActions);
+      return await send(reader, wallet, c.address, chain, calls, setStatus);
+    } catch (e) {
+      setStatus({ phase: "failed", what: calls[0]?.what ?? "transaction", message: explainError(e) });
+      return undefined;
+    } finally {
+      await refresh();
+    }
   };
   return { status, run, refuse: (message) => setStatus({ phase: "refused", message }), busy };
 }
