@@ -46,8 +46,6 @@ export class ManifestError extends Error {
   override name = "ManifestError";
 }
 
-const NAMES = ["engine", "lens", "manager", "kusd", "nft", "vol", "risk"] as const;
-
 /** Fetches and checks the manifest; errors name the URL and the first bad field. */
 export async function loadManifest(url: string): Promise<Keel> {
   let raw: unknown;
@@ -68,7 +66,7 @@ export function parseManifest(raw: unknown, where: string): Keel {
   const m = raw as { chainId?: unknown; deploymentBlock?: unknown; explorer?: unknown; contracts?: Record<string, { address?: unknown; abi?: unknown }>; assets?: Record<string, { token?: unknown; feed?: unknown; decimals?: unknown }> };
   if (typeof m?.chainId !== "number" || !Number.isInteger(m.chainId) || m.chainId <= 0) bad("chainId");
   const addr = (v: unknown, field: string): Address => (typeof v === "string" && isAddress(v) ? getAddress(v) : bad(field));
-  const contract = (name: (typeof NAMES)[number]): Contract<never> => {
+  const contract = (name: "engine" | "lens" | "manager" | "kusd" | "nft" | "vol" | "risk"): Contract<never> => {
     const c = m.contracts?.[name];
     if (!c || !Array.isArray(c.abi)) bad(`contracts.${name}`);
     return { address: addr(c?.address, `contracts.${name}.address`), abi: c!.abi as never };
