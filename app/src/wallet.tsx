@@ -52,8 +52,9 @@ export function WalletButton(): React.JSX.Element {
   const connectors = useConnectors();
   const connect = useConnect();
   const disconnect = useDisconnect();
-  // EIP-6963 announcements first (named wallets), the generic injected provider last.
-  const ordered = [...connectors].sort((a, b) => Number(a.id === "injected") - Number(b.id === "injected"));
+  // Wallets that announced themselves by EIP-6963, by name; the generic window.ethereum only when none did.
+  const announced = connectors.filter((k) => k.id !== "injected");
+  const ordered = announced.length > 0 ? announced : connectors;
   if (c.status === "connected" && c.address) {
     return (
       <div className="wallet">

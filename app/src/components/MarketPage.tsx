@@ -12,7 +12,12 @@ import { kusd, percent, usd } from "../format";
 import { assetAt } from "../manifest";
 import { useMarket } from "../queries";
 
-const annualFee = (perSecond: bigint): bigint => (rpowUp(perSecond, SECONDS_PER_YEAR) - RAY) / 10n ** 9n;
+/** The annual rate [wad] a per-second fee factor compounds to, rounded to the nearest 0.01% for display. */
+const annualFee = (perSecond: bigint): bigint => {
+  const exact = (rpowUp(perSecond, SECONDS_PER_YEAR) - RAY) / 10n ** 9n;
+  const step = WAD / 10_000n;
+  return ((exact + step / 2n) / step) * step;
+};
 
 export function MarketPage(): React.JSX.Element {
   const { keel } = useApp();
@@ -72,26 +77,45 @@ export function MarketPage(): React.JSX.Element {
 
 const COLORS = ["#1f6feb", "#d29922", "#2da44e", "#bf3989", "#8250df", "#cf222e"];
 
-/** σ in force over the next 24 hours per asset (plain SVG), with each target dashed. */
+/**
+ * σ in force per asset from now until every σ has reached its target (24 to 96 hours, plain SVG), each target
+ * dashed. The same `sigmaAt` as the preview: the step limit of the VolatilityOracle.
+ */
 function SigmaChart({ market }: { market: Market }): React.JSX.Element {
   const { keel } = useApp();
-  const W = 640;
-  const H = 220;
-  const PAD = 40;
-  const HOURS = 24;
+  const W = 680;
+  const H = 240;
+  const PAD = 44;
+  const needed = market.assets.map((a) => {
+    const gap = a.sigmaTarget > a.sigma ? a.sigmaTarget - a.sigma : a.sigma - a.sigmaTarget;
+    return a.anchor.maxStep === 0n ? 0n : (gap + a.anchor.maxStep - 1n) / a.anchor.maxStep;
+  });
+  const longest = Number(needed.reduce((x, y) => (y > x ? y : x), 0n));
+  const HOURS = Math.min(96, Math.max(24, Math.ceil(longest / 6) * 6));
+  const STEPS = HOURS * 2;
   const series = market.assets.map((a: AssetMarket) =>
-    Array.from({ length: HOURS * 4 + 1 }, (_, k) => sigmaAt(a.anchor, a.sigmaMin, a.sigmaMax, market.blockTime + BigInt(k * 900))),
+    Array.from({ length: STEPS + 1 }, (_, k) => sigmaAt(a.anchor, a.sigmaMin, a.sigmaMax, market.blockTime + BigInt(k * 1800))),
   );
   const top = [...series.flat(), ...market.assets.map((a) => a.sigmaTarget)].reduce((x, y) => (y > x ? y : x), 1n);
   const yMax = top + top / 10n;
-  const x = (k: number): number => PAD + ((W - 2 * PAD) * k) / (HOURS * 4);
-  const y = (v: bigint): number => H - PAD - Number(((BigInt(H - 2 * PAD) * 1000n * v) / yMax)) / 1000;
+  const x = (k: number): number => PAD + ((W - 2 * PAD) * k) / STEPS;
+  const y = (v: bigint): number => H - PAD - Number((BigInt(H - 2 * PAD) * 1000n * v) / yMax) / 1000;
+  // Target labels, nudged apart so close targets stay readable.
+  const labels = market.assets
+    .map((a, i) => ({ i, y: y(a.sigmaTarget) + 4, text: assetAt(keel, a.address)?.symbol ?? "" }))
+    .sort((a, b) => a.y - b.y);
+  for (let k = 1; k < labels.length; k++) {
+    const prev = labels[k - 1]!;
+    const cur = labels[k]!;
+    if (cur.y - prev.y < 12) cur.y = prev.y + 12;
+  }
+  const ticks = [0, 1, 2, 3, 4].map((q) => (HOURS * q) / 4);
   return (
-    <svg data-testid="sigma-chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label="σ in force of each asset over the next 24 hours, moving toward its target" className="chart">
+    <svg data-testid="sigma-chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`σ in force of each asset over the next ${HOURS} hours, moving toward its target`} className="chart">
       <line x1={PAD} y1={H - PAD} x2={W - PAD} y2={H - PAD} stroke="#888" />
       <line x1={PAD} y1={PAD} x2={PAD} y2={H - PAD} stroke="#888" />
-      {[0, 6, 12, 18, 24].map((h) => (
-        <text key={h} x={x(h * 4)} y={H - PAD + 16} fontSize="11" textAnchor="middle">+{h} h</text>
+      {ticks.map((h) => (
+        <text key={h} x={x(h * 2)} y={H - PAD + 16} fontSize="11" textAnchor="middle">+{h} h</text>
       ))}
       <text x={PAD - 4} y={y(yMax) + 10} fontSize="11" textAnchor="end">{formatFixed(yMax * 100n, 18, 1)}%</text>
       <text x={PAD - 4} y={H - PAD} fontSize="11" textAnchor="end">0%</text>
@@ -102,10 +126,12 @@ function SigmaChart({ market }: { market: Market }): React.JSX.Element {
           <g key={a.address}>
             <polyline points={points} fill="none" stroke={color} strokeWidth="2" />
             <line x1={PAD} x2={W - PAD} y1={y(a.sigmaTarget)} y2={y(a.sigmaTarget)} stroke={color} strokeDasharray="4 4" strokeWidth="1" />
-            <text x={W - PAD + 4} y={y(a.sigmaTarget) + 4} fontSize="11" fill={color}>{assetAt(keel, a.address)?.symbol ?? ""}</text>
           </g>
         );
       })}
+      {labels.map((l) => (
+        <text key={l.i} x={W - PAD + 4} y={l.y} fontSize="11" fill={COLORS[l.i % COLORS.length]}>{l.text}</text>
+      ))}
     </svg>
   );
 }
