@@ -3,7 +3,7 @@
  * preview needs at any block time, an account's positions, one position, and a position's history from the
  * engine's events in chunked log queries.
  */
-import type { Address, PublicClient } from "viem";
+import { type Address, type PublicClient, zeroAddress } from "viem";
 import type { DebtClassState, MarketAt, PositionState, SigmaAnchor } from "../../src/protocol/preview";
 import { sigmaAt } from "../../src/protocol/preview";
 import type { Keel } from "./manifest";
@@ -213,6 +213,8 @@ export interface HistoryEntry {
   normDebt?: bigint;
   repaid?: bigint;
   seized?: bigint;
+  /** kUSD [wad] minted (borrow) or burnt (repayment) by the transaction. */
+  kusd?: bigint;
   deadline?: bigint;
 }
 
@@ -227,6 +229,16 @@ export async function readHistory(client: PublicClient, keel: Keel, id: bigint):
   for (let from = keel.deploymentBlock; from <= latest; from += LOG_CHUNK) {
     const to = from + LOG_CHUNK - 1n < latest ? from + LOG_CHUNK - 1n : latest;
     const events = await client.getContractEvents({ ...keel.engine, args: { id }, fromBlock: from, toBlock: to, strict: false });
+    // Borrows mint and repayments burn kUSD in the same transaction: that is the amount in kUSD.
+    const debtTxs = events.filter((e) => e.eventName === "PositionUpdated" && (Number((e.args as { op?: number }).op) === 2 || Number((e.args as { op?: number }).op) === 3));
+    const kusdMoved = new Map<string, bigint>();
+    if (debtTxs.length > 0) {
+      const [minted, burnt] = await Promise.all([
+        client.getContractEvents({ ...keel.kusd, eventName: "Transfer", args: { from: zeroAddress }, fromBlock: from, toBlock: to }),
+        client.getContractEvents({ ...keel.kusd, eventName: "Transfer", args: { to: zeroAddress }, fromBlock: from, toBlock: to }),
+      ]);
+      for (const t of [...minted, ...burnt]) kusdMoved.set(t.transactionHash, (kusdMoved.get(t.transactionHash) ?? 0n) + (t.args.value ?? 0n));
+    }
     for (const e of events) {
       const base = { blockNumber: e.blockNumber, txHash: e.transactionHash };
       const a = e.args as Record<string, unknown>;
@@ -238,7 +250,8 @@ export async function readHistory(client: PublicClient, keel: Keel, id: bigint):
         case "PositionUpdated": {
           const what = OPERATIONS[Number(a.op)];
           if (what && what !== "closed" && what !== "liquidation") {
-            out.push({ ...base, what, asset: a.asset as Address, collateral: a.collateral as bigint, normDebt: a.normDebt as bigint });
+            const kusd = what === "borrow" || what === "repayment" ? kusdMoved.get(e.transactionHash) : undefined;
+            out.push({ ...base, what, asset: a.asset as Address, collateral: a.collateral as bigint, normDebt: a.normDebt as bigint, ...(kusd === undefined ? {} : { kusd }) });
           }
           break;
         }

@@ -26,6 +26,25 @@ function settingsFromUrl(): AppSettings {
   return { deployment: /^[A-Za-z0-9_-]+$/.test(deployment) ? deployment : "localhost", ...(rpc ? { rpc } : {}) };
 }
 
+/**
+ * Reads through the wallet while it is on the deployment's chain, else through the chain's default RPC (a wallet
+ * on another network would answer for the wrong chain).
+ */
+function walletOrRpc(wallet: EIP1193Provider, chainId: number, rpc: string): { request: EIP1193Provider["request"] } {
+  let walletChain: number | undefined;
+  wallet.on("chainChanged", (id: string) => {
+    walletChain = Number(id);
+  });
+  const fallback = http(rpc)({});
+  return {
+    request: (async (args: { method: string; params?: unknown }) => {
+      walletChain ??= Number(await wallet.request({ method: "eth_chainId" }));
+      if (walletChain === chainId || !rpc) return wallet.request(args as never);
+      return fallback.request(args as never);
+    }) as EIP1193Provider["request"],
+  };
+}
+
 async function boot(): Promise<void> {
   const root = createRoot(document.getElementById("root")!);
   const settings = settingsFromUrl();
@@ -33,7 +52,7 @@ async function boot(): Promise<void> {
     const keel = await loadManifest(`deployments/${settings.deployment}.json`);
     const rpc = defaultRpc(keel.chainId, settings.rpc);
     const chain = chainOf(keel, rpc);
-    const transport = settings.rpc ? http(settings.rpc) : window.ethereum ? custom(window.ethereum) : http(rpc);
+    const transport = settings.rpc ? http(settings.rpc) : window.ethereum ? custom(walletOrRpc(window.ethereum, keel.chainId, rpc)) : http(rpc);
     const reader = createPublicClient({ chain, transport, pollingInterval: 1_000 }) as PublicClient;
     const queries = new QueryClient({ defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } } });
     root.render(

@@ -125,6 +125,9 @@ const cases: Case[] = [
       assert.equal(hf, hfChain, "HF preview = the contract's HF after the borrow");
       assert.equal(hfInitial, hfInitialChain, "initial HF preview = the contract's after the borrow");
       assert.equal((await keel.kusd.balanceOf(w.user)) - kusdBefore, parseUnits("3000", 18));
+      // The history, from the engine's events, in human units.
+      await waitText(page, "history", "borrowed 3,000 kUSD");
+      await waitText(page, "history", "+2 WETH");
       await close();
     },
   },

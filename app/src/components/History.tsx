@@ -22,7 +22,8 @@ export function History({ id }: { id: bigint }): React.JSX.Element {
     if (e.normDebt !== undefined) {
       const change = e.normDebt - normDebt;
       normDebt = e.normDebt;
-      if (change !== 0n) detail += `${detail ? "; " : ""}normalized debt ${change > 0n ? "+" : "−"}${formatFixed(change > 0n ? change : -change, 18, 2)}`;
+      if (e.kusd !== undefined) detail += `${detail ? "; " : ""}${e.what === "borrow" ? "borrowed" : "repaid"} ${kusd(e.kusd)}`;
+      else if (change !== 0n) detail += `${detail ? "; " : ""}normalized debt ${change > 0n ? "+" : "−"}${formatFixed(change > 0n ? change : -change, 18, 2)}`;
     }
     if (e.what === "opened") detail = info ? `isolated ${info.symbol}` : "cross";
     if (e.what === "liquidation" && info) detail = `repaid ${kusd(e.repaid ?? 0n)}, seized ${token(e.seized ?? 0n, info.decimals, info.symbol)}`;
