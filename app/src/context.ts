@@ -1,5 +1,5 @@
 /** What every screen needs: the deployment, the read client, the chain, and the app's URL settings. */
-import { createContext, useContext } from "react";
+import { createContext, useContext, useEffect, useState } from "react";
 import type { Chain, PublicClient } from "viem";
 import type { Keel } from "./manifest";
 
@@ -23,4 +23,14 @@ export function useApp(): AppContext {
   const c = useContext(Ctx);
   if (!c) throw new Error("useApp outside the app");
   return c;
+}
+
+/** The browser clock [ms], updated every `ms` (countdowns, the preview's block time). */
+export function useTick(ms: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+  return now;
 }

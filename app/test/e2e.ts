@@ -20,6 +20,7 @@ type Case = { name: string; run: (w: World, s: Shared) => Promise<void> };
 interface Shared {
   isolated?: bigint;
   cross?: bigint;
+  called?: bigint;
 }
 
 const byTestId = (page: Page, id: string) => page.locator(`[data-testid="${id}"]`);
@@ -249,25 +250,8 @@ const cases: Case[] = [
     },
   },
   {
-    name: "the positions list shows every position of the account; clicking one opens it",
-    run: async (w, s) => {
-      const { page, close } = await openApp(w, "#/");
-      await connect(page, w.user);
-      const row = byTestId(page, `position-${s.cross}`);
-      await row.waitFor({ timeout: WAIT_MS });
-      assert.equal(await byTestId(page, `position-${s.isolated}`).count(), 0, "the closed position is gone");
-      await shot(page, "positions");
-      await row.click();
-      await page.waitForURL(`**#/position/${s.cross}`);
-      await waitText(page, "state", "Safe");
-      const [views] = await w.keel.lens.positionsOf(w.user, 1n, 500n);
-      assert.deepEqual(views.map((v) => v.id), [s.cross]);
-      await close();
-    },
-  },
-  {
     name: "a crash margin-calls a position: Called with a live countdown; the one-click cure clears the call",
-    run: async (w) => {
+    run: async (w, s) => {
       const { keel, deployer } = w;
       const weth = keel.assets.WETH!;
       const wethAt = await weth.token.getAddress();
@@ -275,6 +259,7 @@ const cases: Case[] = [
       const engine = keel.engine.connect(w.userSigner);
       await (await engine.open(0, wethAt, w.user)).wait();
       const id = await keel.engine.lastPositionId();
+      s.called = id;
       await (await weth.token.connect(w.userSigner).approve(keel.engine.target, parseUnits("1", 18))).wait();
       await (await engine.deposit(id, wethAt, parseUnits("1", 18))).wait();
       await (await engine.borrow(id, parseUnits("2500", 18), w.user)).wait();
@@ -294,10 +279,16 @@ const cases: Case[] = [
       assert.ok(left0 > 5n * 3600n && left0 <= 6n * 3600n, `time left ${left0}`);
       // Move the chain 2 hours on (feeds republished, as a live feed's heartbeat would).
       await w.node.provider.send("evm_increaseTime", [7200]);
-      await (await weth.feed.connect(deployer).updateAnswer(await weth.feed.latestAnswer())).wait();
+      await refreshFeeds(keel);
       await page.waitForFunction((limit) => Number(document.querySelector('[data-testid="countdown"]')?.getAttribute("data-seconds")) <= limit, Number(left0) - 7000, { timeout: WAIT_MS });
       await waitText(page, "margin-call", "Clears it: repay");
       await shot(page, "margin-call");
+      // The list says it too: Called, with the time left.
+      await page.evaluate(() => (window.location.hash = "#/"));
+      await page.locator(`tr:has([data-testid="position-${id}"])`).filter({ hasText: /Called\s*3 h \d\d min \d\d s left/ }).waitFor({ timeout: WAIT_MS });
+      await shot(page, "positions");
+      await byTestId(page, `position-${id}`).click();
+      await waitText(page, "state", "Called");
       await byTestId(page, "cure-submit").click();
       await waitConfirmed(page, "repay");
       assert.equal(await keel.engine.callDeadline(id), 0n, "the call is cleared");
@@ -307,6 +298,24 @@ const cases: Case[] = [
       await waitText(page, "state", "Safe");
       await close();
       await (await weth.feed.connect(deployer).updateAnswer(answer)).wait();
+    },
+  },
+  {
+    name: "the positions list shows every position of the account; clicking one opens it",
+    run: async (w, s) => {
+      const { page, close } = await openApp(w, "#/");
+      await connect(page, w.user);
+      const row = byTestId(page, `position-${s.cross}`);
+      await row.waitFor({ timeout: WAIT_MS });
+      await byTestId(page, `position-${s.called}`).waitFor({ timeout: WAIT_MS });
+      assert.equal(await byTestId(page, `position-${s.isolated}`).count(), 0, "the closed position is gone");
+      await row.click();
+      await page.waitForURL(`**#/position/${s.cross}`);
+      await waitText(page, "state", "Safe");
+      const [views] = await w.keel.lens.positionsOf(w.user, 1n, 500n);
+      assert.deepEqual(views.map((v) => v.id), [s.cross, s.called]);
+      assert.equal(await byTestId(page, `position-${s.called}`).count(), 0, "the list is gone once a position is open");
+      await close();
     },
   },
   {

@@ -3,7 +3,7 @@
  * clears it, one click to do it); the deposit, withdraw, borrow, repay and close forms, each previewing the HF
  * after the action with src/math before anything is sent; and the position's history.
  */
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { type Address, erc20Abi, maxUint256 } from "viem";
 import { MarginState, WAD } from "../../../src/math";
 import { type Action, depositToClear, type Health, maxBorrow, maxWithdraw, preview, type PositionState, repayToClear } from "../../../src/protocol/preview";
@@ -11,7 +11,7 @@ import { formatHealth, formatKusd } from "../../../src/protocol/refusals";
 import { formatFixed } from "../../../src/units";
 import { parseInput } from "../amounts";
 import { chainNow, type Market, marketAt, nextBlockTime, type PositionDetail } from "../chain";
-import { useApp } from "../context";
+import { useApp, useTick } from "../context";
 import { duration, health, kusd, STATE_NAMES, token, usd } from "../format";
 import { type AssetInfo, assetAt, type Keel } from "../manifest";
 import { type Balances, useBalances, useMarket, usePosition } from "../queries";
@@ -40,15 +40,6 @@ export function PositionPage({ id }: { id: bigint }): React.JSX.Element {
     );
   }
   return <Loaded market={market.data} detail={position.data} />;
-}
-
-function useTick(ms: number): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), ms);
-    return () => clearInterval(t);
-  }, [ms]);
-  return now;
 }
 
 function Loaded({ market, detail }: { market: Market; detail: PositionDetail }): React.JSX.Element {
@@ -80,7 +71,8 @@ function Loaded({ market, detail }: { market: Market; detail: PositionDetail }):
     repay: texts.repay ? planRepay(ctx, texts.repay) : undefined,
   };
   const current = active ? plans[active] : undefined;
-  const engineState = detail.engineState ?? now.state;
+  // Without a price the engine cannot say the state (stateOf reverts): show none rather than a guess.
+  const engineState = detail.engineState ?? (view.priced ? now.state : undefined);
   const deadline = state.deadline;
   const left = deadline > 0n ? deadline - chainNow(market, nowMs) : 0n;
 
@@ -110,7 +102,13 @@ function Loaded({ market, detail }: { market: Market; detail: PositionDetail }):
       </h1>
       <p className="muted">Owner {view.owner}{isOwner ? " (you)" : ""}</p>
 
-      <MarginCallPanel ctx={ctx} state={engineState} deadline={deadline} left={left} now={now} sender={sender} />
+      {!view.priced && (
+        <div className="banner warn" role="alert">
+          A price feed of this position failed: its health is unknown until the feed reports again. Deposits and
+          repayments still work; borrowing and withdrawing wait for the price.
+        </div>
+      )}
+      {engineState !== undefined && <MarginCallPanel ctx={ctx} state={engineState} deadline={deadline} left={left} now={now} sender={sender} />}
 
       <dl className="summary">
         <div>
@@ -123,7 +121,9 @@ function Loaded({ market, detail }: { market: Market; detail: PositionDetail }):
         </div>
         <div>
           <dt>State</dt>
-          <dd data-testid="state" className={`state-${STATE_NAMES[engineState]?.toLowerCase()}`}>{STATE_NAMES[engineState]}</dd>
+          <dd data-testid="state" className={engineState === undefined ? "" : `state-${STATE_NAMES[engineState]?.toLowerCase()}`}>
+            {engineState === undefined ? "unknown" : STATE_NAMES[engineState]}
+          </dd>
         </div>
         <div>
           <dt>Debt</dt>

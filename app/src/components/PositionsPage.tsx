@@ -3,9 +3,9 @@ import type { Address } from "viem";
 import { INFINITE_HEALTH, marginStateAt, MarginState } from "../../../src/math";
 import { liquidationPriceFromHealth } from "../../../src/protocol/preview";
 import { go } from "../App";
-import type { Market, PositionView } from "../chain";
-import { useApp } from "../context";
-import { health, kusd, STATE_NAMES, token, usd } from "../format";
+import { chainNow, type Market, type PositionView } from "../chain";
+import { useApp, useTick } from "../context";
+import { duration, health, kusd, STATE_NAMES, token, usd } from "../format";
 import { assetAt } from "../manifest";
 import { useMarket, usePositionsOf } from "../queries";
 import { useAccount } from "../wallet";
@@ -61,9 +61,11 @@ export function PositionsPage({ owner }: { owner?: Address }): React.JSX.Element
 function Row({ view, deadline, market }: { view: PositionView; deadline: bigint; market: Market }): React.JSX.Element {
   const { keel } = useApp();
   const open = (): void => go(`#/position/${view.id}`);
-  const state = view.debt === 0n ? MarginState.Safe : marginStateAt(view.hf, deadline, market.criticalHF, market.blockTime);
+  const nowMs = useTick(1_000);
+  const now = chainNow(market, nowMs);
+  const state = view.debt === 0n ? MarginState.Safe : marginStateAt(view.hf, deadline, market.criticalHF, now);
   return (
-    <tr className={`state-${STATE_NAMES[state]?.toLowerCase()}`}>
+    <tr>
       <td>
         <button type="button" className="link" data-testid={`position-${view.id}`} onClick={open}>
           #{view.id.toString()}
@@ -84,7 +86,9 @@ function Row({ view, deadline, market }: { view: PositionView; deadline: bigint;
       <td>{kusd(view.debt)}</td>
       <td>{view.priced ? health(view.hf) : "unknown"}</td>
       <td>{view.priced ? health(view.hfInitial) : "unknown"}</td>
-      <td>{view.priced ? STATE_NAMES[state] : "price failed"}</td>
+      <td className={`state-${STATE_NAMES[state]?.toLowerCase()}`}>{view.priced ? STATE_NAMES[state] : "price failed"}
+        {state === MarginState.Called && <div>{duration(deadline - now)} left</div>}
+      </td>
       <td>{isolatedLiquidationPrice(view, market)}</td>
     </tr>
   );
