@@ -216,7 +216,7 @@ const cases: Case[] = [
     },
   },
   {
-    name: "a cross position with two assets (WETH and WBTC) borrows against the basket",
+    name: "a cross position with two assets: deposits (one in native ETH through the PositionManager), a borrow, a withdrawal",
     run: async (w, s) => {
       const { keel } = w;
       const [wethAt, wbtcAt] = [await keel.assets.WETH!.token.getAddress(), await keel.assets.WBTC!.token.getAddress()];
@@ -237,11 +237,26 @@ const cases: Case[] = [
       await type(page, "deposit-amount", "0.1");
       await byTestId(page, "deposit-submit").click();
       await waitConfirmed(page, `deposit 0.1 WBTC into position ${id}`);
+      // Native ether, wrapped by the PositionManager into the position's WETH.
+      await byTestId(page, "deposit-asset").selectOption(wethAt);
+      await byTestId(page, "deposit-eth").check();
+      await type(page, "deposit-amount", "0.5");
+      const ethBefore = await w.node.provider.getBalance(w.user);
+      await byTestId(page, "deposit-submit").click();
+      await waitConfirmed(page, `deposit 0.5 ETH into position ${id}`);
+      assert.ok(ethBefore - (await w.node.provider.getBalance(w.user)) >= parseUnits("0.5", 18));
       await type(page, "borrow-amount", "5,000");
       await waitText(page, "hf-preview", "After this borrow");
       await byTestId(page, "borrow-submit").click();
       await waitConfirmed(page, `borrow 5,000 kUSD against position ${id}`);
+      await byTestId(page, "withdraw-asset").selectOption(wethAt);
+      await type(page, "withdraw-amount", "0.25");
+      const wethBefore = await keel.assets.WETH!.token.balanceOf(w.user);
+      await byTestId(page, "withdraw-submit").click();
+      await waitConfirmed(page, `withdraw 0.25 WETH from position ${id}`);
+      assert.equal((await keel.assets.WETH!.token.balanceOf(w.user)) - wethBefore, parseUnits("0.25", 18));
       assert.deepEqual([...(await keel.engine.collateralAssets(id))], [wethAt, wbtcAt]);
+      assert.equal(await keel.engine.collateralOf(id, wethAt), parseUnits("1.75", 18));
       assert.equal(await keel.engine.collateralOf(id, wbtcAt), parseUnits("0.1", 8));
       const debt = await keel.engine.debtOf(id);
       assert.ok(debt >= parseUnits("5000", 18) && debt < parseUnits("5000.01", 18), `debt ${debt}`);

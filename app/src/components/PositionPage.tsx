@@ -82,7 +82,9 @@ function Loaded({ market, detail }: { market: Market; detail: PositionDetail }):
       sender.refuse(plan.error);
       return;
     }
-    if (await sender.run(plan.calls)) setTexts((t) => ({ ...t, [form]: "" }));
+    const typed = texts[form];
+    // Done: empty the field, unless the user has typed something else meanwhile.
+    if (await sender.run(plan.calls)) setTexts((t) => (t[form] === typed ? { ...t, [form]: "" } : t));
   };
   const type = (form: Form) => (e: React.ChangeEvent<HTMLInputElement>): void => {
     setTexts((t) => ({ ...t, [form]: e.target.value }));
