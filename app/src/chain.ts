@@ -3,7 +3,7 @@
  * preview needs at any block time, an account's positions, one position, and a position's history from the
  * engine's events in chunked log queries.
  */
-import { type Address, type PublicClient, zeroAddress } from "viem";
+import { type Address, BaseError, ContractFunctionRevertedError, type PublicClient, zeroAddress } from "viem";
 import type { DebtClassState, MarketAt, PositionState, SigmaAnchor } from "../../src/protocol/preview";
 import { sigmaAt } from "../../src/protocol/preview";
 import type { Keel } from "./manifest";
@@ -47,15 +47,14 @@ export async function readMarket(client: PublicClient, keel: Keel): Promise<Mark
   const block = await client.getBlock({ blockTag: "latest" });
   const blockNumber = block.number;
   const m = await client.readContract({ ...keel.lens, functionName: "market", blockNumber });
-  const read = <T,>(p: Promise<T>): Promise<T> => p;
   const assets = await Promise.all(
     m.assets.map(async (address, i) => {
       const [state, risk, target, debtClass, config] = await Promise.all([
-        read(client.readContract({ ...keel.vol, functionName: "stateOf", args: [address], blockNumber })),
-        read(client.readContract({ ...keel.risk, functionName: "assetRisk", args: [address], blockNumber })),
-        read(client.readContract({ ...keel.vol, functionName: "sigmaTarget", args: [address], blockNumber })),
-        read(client.readContract({ ...keel.engine, functionName: "debtClass", args: [address], blockNumber })),
-        read(client.readContract({ ...keel.engine, functionName: "collateralConfig", args: [address], blockNumber })),
+        client.readContract({ ...keel.vol, functionName: "stateOf", args: [address], blockNumber }),
+        client.readContract({ ...keel.risk, functionName: "assetRisk", args: [address], blockNumber }),
+        client.readContract({ ...keel.vol, functionName: "sigmaTarget", args: [address], blockNumber }),
+        client.readContract({ ...keel.engine, functionName: "debtClass", args: [address], blockNumber }),
+        client.readContract({ ...keel.engine, functionName: "collateralConfig", args: [address], blockNumber }),
       ]);
       const anchor: SigmaAnchor = { sigma: state.sigma, target: state.target, maxStep: state.maxStep, anchoredAt: BigInt(state.anchoredAt), seeded: state.seeded };
       return {
@@ -175,14 +174,17 @@ export interface PositionDetail {
 
 /** One position with its stored state; undefined when it does not exist or was closed. */
 export async function readPosition(client: PublicClient, keel: Keel, market: Market, id: bigint): Promise<PositionDetail | undefined> {
-  let view: PositionView;
+  let info: readonly [number, Address, bigint];
   try {
-    view = await client.readContract({ ...keel.lens, functionName: "position", args: [id] });
-  } catch {
-    return undefined;
+    info = await client.readContract({ ...keel.engine, functionName: "positionInfo", args: [id] });
+  } catch (e) {
+    // An unknown or closed id reverts with PositionNotFound; anything else is a read failure to show.
+    const revert = e instanceof BaseError ? e.walk((x) => x instanceof ContractFunctionRevertedError) : undefined;
+    if (revert instanceof ContractFunctionRevertedError && revert.data?.errorName === "PositionNotFound") return undefined;
+    throw e;
   }
-  const [info, deadline, engineState] = await Promise.all([
-    client.readContract({ ...keel.engine, functionName: "positionInfo", args: [id] }),
+  const [view, deadline, engineState] = await Promise.all([
+    client.readContract({ ...keel.lens, functionName: "position", args: [id] }),
     client.readContract({ ...keel.engine, functionName: "callDeadline", args: [id] }),
     client.readContract({ ...keel.engine, functionName: "stateOf", args: [id] }).then(
       ([s]) => s,

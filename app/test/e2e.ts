@@ -212,6 +212,8 @@ const cases: Case[] = [
       await waitConfirmed(page, `close position ${id}`);
       assert.equal((await weth.balanceOf(w.user)) - wethBefore, parseUnits("2", 18));
       await assert.rejects(keel.nft.ownerOf(id));
+      await waitText(page, "position-closed", "closed");
+      await waitText(page, "history", "closed");
       await close();
     },
   },

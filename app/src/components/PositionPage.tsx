@@ -28,13 +28,14 @@ type Plan = { ok: false; error: string; after?: Health } | { ok: true; action: A
 export function PositionPage({ id }: { id: bigint }): React.JSX.Element {
   const market = useMarket();
   const position = usePosition(id, market.data);
+  if (position.error) return <p className="error">Could not read position {id.toString()}: {position.error.message.split("\n")[0]}</p>;
   if (market.error) return <p className="error">Could not read the market: {market.error.message.split("\n")[0]}</p>;
   if (!market.data || position.data === undefined) return <p>Loading position {id.toString()}…</p>;
   if (position.data === null) {
     return (
       <section>
         <h1>Position #{id.toString()}</h1>
-        <p>This position does not exist or was closed.</p>
+        <p data-testid="position-closed">This position does not exist or was closed.</p>
         <History id={id} />
       </section>
     );

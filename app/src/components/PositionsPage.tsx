@@ -67,7 +67,7 @@ function Row({ view, deadline, market }: { view: PositionView; deadline: bigint;
   return (
     <tr>
       <td>
-        <button type="button" className="link" data-testid={`position-${view.id}`} onClick={open}>
+        <button type="button" className="link" data-testid={`position-${view.id}`} aria-label={`Open position ${view.id}`} onClick={open}>
           #{view.id.toString()}
         </button>
       </td>
