@@ -403,7 +403,13 @@ async function profileSweep(
     const t0 = performance.now();
     const [s] = lens.interface.decodeFunctionResult("healthScan", scans[0]!.result);
     const ids = s.ids as bigint[];
-    ids.map((id, j) => ({ id, hf: s.hf[j] as bigint, debt: s.debt[j] as bigint, priced: s.priced[j] as boolean }));
+    ids.map((id, j) => ({
+      id,
+      hf: s.hf[j] as bigint,
+      debt: s.debt[j] as bigint,
+      priced: s.priced[j] as boolean,
+      valued: s.valued[j] as boolean,
+    }));
     decodeRuns.push(performance.now() - t0);
   }
   const ethersRuns: number[] = [];

@@ -38,7 +38,8 @@ contract LiquidationModule is VaultEngineBase {
         address[] assets;
         uint256[] amounts; // token decimals
         IRiskModel.LiquidationTerms[] terms; // per asset
-        uint256 coverable; // [wad] Σ what each holding pays for at its penalty; below debt means insolvent
+        uint256 coverable; // [wad] Σ what each priced holding pays for at its penalty; below debt means insolvent
+        bool unpriced; // a cross holding's price failed: it is valued at zero and cannot be seized
         uint256 value; // [wad] V
         uint256 maintenanceLoss; // [wad] Lm
         uint256 hf; // [wad] before the liquidation
@@ -65,9 +66,14 @@ contract LiquidationModule is VaultEngineBase {
     function marginCall(uint256 id) external onlyDelegateCall {
         Position memory p = _requirePosition(id);
         uint256 deadline = _callDeadline[id];
-        if (deadline != 0) revert AlreadyCalled(id, deadline);
         uint256 hf = _accruedHealth(id, p);
-        if (hf >= KeelMath.WAD) revert NotCallable(id, hf);
+        if (hf >= KeelMath.WAD) {
+            // A call attempt that sees the position healthy again ends the old call (L-2): the next dip gets a fresh
+            // grace period instead of the lapsed deadline.
+            if (deadline == 0) revert NotCallable(id, hf);
+            return _clearCall(id);
+        }
+        if (deadline != 0) revert AlreadyCalled(id, deadline);
         deadline = block.timestamp + _gracePeriod;
         _callDeadline[id] = deadline;
         emit MarginCalled(id, deadline);
@@ -125,7 +131,9 @@ contract LiquidationModule is VaultEngineBase {
         returns (Settlement memory s)
     {
         Book memory b = _openBook(id);
-        if (b.coverable < b.debt) {
+        // Bad debt is booked only when every holding has a price: a holding whose feed fails is worth something the
+        // book cannot see, so it stays with the position and the priced holdings are liquidated as if solvent.
+        if (b.coverable < b.debt && !b.unpriced) {
             _removeClassDebt(_classes[b.classKey], b.rate, b.normDebt);
             _positions[id].normDebt = 0;
             b.normDebt = 0;
@@ -134,12 +142,14 @@ contract LiquidationModule is VaultEngineBase {
             _badDebt += s.badDebt;
         } else {
             uint256 debtBefore = b.debt; // _liquidateSolvent moves the book to the debt left
-            s = _liquidateSolvent(b, asset, maxRepay);
+            bool fullDue;
+            (s, fullDue) = _liquidateSolvent(b, asset, maxRepay);
             if (s.repaid < debtBefore) {
-                // Under criticalHF the whole debt is due. When one holding pays for less, taking all of it may lower
-                // HF (the basket loses diversification) but moves the close-out on: each such step empties an asset.
-                // Only a liquidation the liquidator capped with `maxRepay` must raise HF.
-                bool closingOut = b.hf < _criticalHF && s.repaid < maxRepay;
+                // When all of the debt is due (under criticalHF, or the rest would be dust) and one holding pays for
+                // less, taking all of it may lower HF (the basket loses diversification) but moves the close-out on:
+                // each such step empties an asset. Only a liquidation the liquidator capped with `maxRepay` must
+                // raise HF.
+                bool closingOut = fullDue && s.repaid < maxRepay;
                 return _checkPartial(b, s, !closingOut);
             }
         }
@@ -157,33 +167,52 @@ contract LiquidationModule is VaultEngineBase {
         b.debt = KeelMath.toDebtUp(p.normDebt, rate);
         if (b.debt == 0) revert NotLiquidatable(id, KeelMath.INFINITE_HEALTH);
         (b.assets, b.amounts) = _holdings(id, p.classKey);
-        b.terms = new IRiskModel.LiquidationTerms[](b.assets.length);
+        _priceBook(b);
         for (uint256 i; i < b.assets.length; ++i) {
-            b.terms[i] = risk.liquidationTerms(b.assets[i]);
-            b.coverable += KeelMath.repayForDown(b.amounts[i], b.terms[i].penalty, b.terms[i].price, b.terms[i].unit);
+            IRiskModel.LiquidationTerms memory t = b.terms[i];
+            if (t.price == 0) b.unpriced = true;
+            else b.coverable += KeelMath.repayForDown(b.amounts[i], t.penalty, t.price, t.unit);
         }
-        (b.value, b.maintenanceLoss) = _maintenance(b);
         b.hf = KeelMath.healthFactorDown(b.value, b.maintenanceLoss, b.debt);
         if (_stateAt(b.hf, _callDeadline[id]) != State.Liquidatable) revert NotLiquidatable(id, b.hf);
     }
 
-    /// @dev V and Lm of the book's holdings. An isolated position needs no further call: with its terms,
-    /// L = mulWadUp(V, max(zm σ, hm)) is exactly RiskModel's closed form.
+    /// @dev Every holding's terms, V and Lm, in one read of each price. A cross holding whose price fails gets zero
+    /// terms and no value (RiskModel.marginBook); an isolated position's only price must be available.
+    function _priceBook(Book memory b) internal view {
+        if (b.classKey != CROSS_CLASS) {
+            b.terms = new IRiskModel.LiquidationTerms[](1);
+            b.terms[0] = risk.liquidationTerms(b.classKey);
+        } else {
+            IRiskModel.Valuation memory v;
+            (v, b.terms) = risk.marginBook(b.assets, b.amounts);
+            (b.value, b.maintenanceLoss) = (v.value, v.maintenanceLoss);
+            return;
+        }
+        (b.value, b.maintenanceLoss) = _maintenance(b);
+    }
+
+    /// @dev V and Lm of the book's holdings as they stand. An isolated position needs no further call: with its
+    /// terms, L = mulWadUp(V, max(zm σ, hm)) is exactly RiskModel's closed form.
     function _maintenance(Book memory b) internal view returns (uint256 value, uint256 loss) {
         if (b.classKey != CROSS_CLASS) {
             IRiskModel.LiquidationTerms memory t = b.terms[0];
             value = KeelMath.valueDown(b.amounts[0], t.price, t.unit);
             return (value, KeelMath.mulWadUp(value, t.maintenanceFactor));
         }
-        IRiskModel.Valuation memory v = risk.assess(b.assets, b.amounts);
+        IRiskModel.Valuation memory v = risk.assessForMargin(b.assets, b.amounts);
         return (v.value, v.maintenanceLoss);
     }
 
     /// @dev The partial (or, under criticalHF or near dust, full) liquidation of a solvent position.
-    function _liquidateSolvent(Book memory b, address asset, uint256 maxRepay) internal returns (Settlement memory s) {
+    /// `fullDue`: all of the debt was due, before the caps.
+    function _liquidateSolvent(Book memory b, address asset, uint256 maxRepay)
+        internal
+        returns (Settlement memory s, bool fullDue)
+    {
         uint256 i = _indexOf(b, asset);
         IRiskModel.LiquidationTerms memory t = b.terms[i];
-        (s.repaid, s.seized) = _sizeLiquidation(b, b.amounts[i], maxRepay, t);
+        (s.repaid, s.seized, fullDue) = _sizeLiquidation(b, b.amounts[i], maxRepay, t);
         uint256 removed = s.repaid == b.debt ? b.normDebt : KeelMath.toNormDebtDown(s.repaid, b.rate);
         _removeClassDebt(_classes[b.classKey], b.rate, removed);
         b.normDebt -= removed;
@@ -194,36 +223,43 @@ contract LiquidationModule is VaultEngineBase {
         s.fee = KeelMath.protocolFeeUp(s.repaid, t.penalty, _protocolShare);
     }
 
-    function _indexOf(Book memory b, address asset) internal pure returns (uint256 i) {
+    /// @dev The chosen holding; one whose price fails cannot be seized, and the oracle says why.
+    function _indexOf(Book memory b, address asset) internal view returns (uint256 i) {
         for (; i < b.assets.length; ++i) {
-            if (b.assets[i] == asset && b.amounts[i] != 0) return i;
+            if (b.assets[i] != asset || b.amounts[i] == 0) continue;
+            if (b.terms[i].price == 0) oracle.getPrice(asset);
+            return i;
         }
         revert NothingToSeize(b.id, asset);
     }
 
-    /// @dev Repayment and seizure of a solvent position: up to what restores targetHF, capped by the close factor
-    /// (all of the debt under criticalHF or when the rest would be dust), by `maxRepay`, and by what the asset can
-    /// pay for; never leaving a non-zero debt under dust.
+    /// @dev Repayment and seizure of a solvent position: what is due (up to targetHF within the close factor; all of
+    /// the debt under criticalHF or when the rest would be dust), capped by what the holding pays for and by
+    /// `maxRepay`.
+    /// A step capped by the holding takes all of it and may leave less than the dust (M-1): the position is solvent,
+    /// so its other holdings pay for the rest and the next call, which owes all of a sub-dust debt, clears it. Only
+    /// the liquidator's own `maxRepay` may never leave a remainder under the dust: it stops at exactly the dust.
     function _sizeLiquidation(Book memory b, uint256 held, uint256 maxRepay, IRiskModel.LiquidationTerms memory t)
         internal
         view
-        returns (uint256 repaid, uint256 seized)
+        returns (uint256 repaid, uint256 seized, bool fullDue)
     {
         uint256 debt = b.debt;
-        if (b.hf < _criticalHF) {
-            repaid = debt;
-        } else {
-            repaid = KeelMath.targetRepayDown(
-                _targetHF, debt, b.value, b.maintenanceLoss, t.penalty, t.maintenanceFactor
-            );
-            repaid = Math.min(repaid, KeelMath.mulWadDown(debt, _closeFactor));
+        uint256 due = debt;
+        if (b.hf >= _criticalHF) {
+            due = KeelMath.targetRepayDown(_targetHF, debt, b.value, b.maintenanceLoss, t.penalty, t.maintenanceFactor);
+            due = Math.min(due, KeelMath.mulWadDown(debt, _closeFactor));
+            if (debt - due < _dust) due = debt;
         }
-        if (debt - repaid < _dust) repaid = debt;
-        repaid = Math.min(repaid, maxRepay);
-        repaid = Math.min(repaid, KeelMath.repayForDown(held, t.penalty, t.price, t.unit));
-        if (repaid < debt && debt - repaid < _dust) repaid = debt - _dust;
+        repaid = Math.min(due, KeelMath.repayForDown(held, t.penalty, t.price, t.unit));
+        if (maxRepay < repaid) {
+            uint256 limited = debt - maxRepay < _dust ? (debt > _dust ? debt - _dust : 0) : maxRepay;
+            if (limited == 0) revert MaxRepayTooLow(b.id, repaid);
+            repaid = limited;
+        }
         if (repaid == 0) revert NotLiquidatable(b.id, b.hf);
         seized = Math.min(KeelMath.seizeDown(repaid, t.penalty, t.price, t.unit), held);
+        fullDue = due == debt;
     }
 
     /// @dev Insolvent position: every asset goes to `receiver` for what it is worth net of its penalty; the rest of
@@ -254,12 +290,23 @@ contract LiquidationModule is VaultEngineBase {
 
     /// @dev A partial liquidation must raise HF (unless it is a step of a close-out under criticalHF); one that
     /// brings HF back to 1 or more clears the call.
+    /// With no priced holding left (the rest all have failing feeds) HF after counts as 0: it waits for the feeds.
     function _checkPartial(Book memory b, Settlement memory s, bool mustRaise) internal returns (Settlement memory) {
-        (uint256 value, uint256 loss) = _maintenance(b);
-        uint256 hfAfter = KeelMath.healthFactorDown(value, loss, b.debt);
+        uint256 hfAfter;
+        if (!b.unpriced || _pricedLeft(b)) {
+            (uint256 value, uint256 loss) = _maintenance(b);
+            hfAfter = KeelMath.healthFactorDown(value, loss, b.debt);
+        }
         if (mustRaise && hfAfter <= b.hf) revert LiquidationWouldLowerHealth(b.id, b.hf, hfAfter);
         if (hfAfter >= KeelMath.WAD) _clearCallIfOpen(b.id);
         return s;
+    }
+
+    function _pricedLeft(Book memory b) internal pure returns (bool) {
+        for (uint256 i; i < b.assets.length; ++i) {
+            if (b.amounts[i] != 0 && b.terms[i].price != 0) return true;
+        }
+        return false;
     }
 
     function _callback(address receiver, uint256 id, address asset, uint256 seized, uint256 owed, bytes calldata data)

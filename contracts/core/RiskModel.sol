@@ -74,12 +74,26 @@ contract RiskModel is IRiskModel, AccessManaged {
     }
 
     /// @inheritdoc IRiskModel
-    function liquidationTerms(address asset) external view returns (LiquidationTerms memory t) {
-        StoredRisk storage r = _listedRisk(asset);
-        t.price = oracle.getPrice(asset);
-        t.unit = 10 ** r.decimals;
-        t.penalty = r.liquidationPenalty;
-        t.maintenanceFactor = Math.max(KeelMath.mulWadUp(_zMaintenance, _sigma(asset, r)), r.maintenanceHaircut);
+    function marginBook(address[] calldata assets, uint256[] calldata amounts)
+        external
+        view
+        returns (Valuation memory, LiquidationTerms[] memory)
+    {
+        return _marginBook(assets, amounts);
+    }
+
+    /// @inheritdoc IRiskModel
+    function assessForMargin(address[] calldata assets, uint256[] calldata amounts)
+        external
+        view
+        returns (Valuation memory v)
+    {
+        (v,) = _marginBook(assets, amounts);
+    }
+
+    /// @inheritdoc IRiskModel
+    function liquidationTerms(address asset) external view returns (LiquidationTerms memory) {
+        return _terms(asset, _listedRisk(asset), oracle.getPrice(asset));
     }
 
     /// @inheritdoc IRiskModel
@@ -194,18 +208,62 @@ contract RiskModel is IRiskModel, AccessManaged {
 
     // ---------------------------------------------------------------- internal
 
-    function _assess(address[] memory assets, uint256[] memory amounts) internal view returns (Valuation memory v) {
+    /// @dev Every price is required: any oracle failure reverts.
+    function _assess(address[] memory assets, uint256[] memory amounts) internal view returns (Valuation memory) {
         uint256 n = assets.length;
         if (n != amounts.length) revert LengthMismatch(n, amounts.length);
         if (n == 1) return _assessOne(assets[0], amounts[0]);
+        uint256[] memory prices = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            _listedRisk(assets[i]);
+            if (amounts[i] != 0) prices[i] = oracle.getPrice(assets[i]);
+        }
+        return _assessAt(assets, amounts, prices);
+    }
+
+    /// @dev Prices what it can; a failed price leaves the holding out of V and the losses (see `marginBook`).
+    function _marginBook(address[] memory assets, uint256[] memory amounts)
+        internal
+        view
+        returns (Valuation memory v, LiquidationTerms[] memory terms)
+    {
+        uint256 n = assets.length;
+        if (n != amounts.length) revert LengthMismatch(n, amounts.length);
+        terms = new LiquidationTerms[](n);
+        uint256[] memory prices = new uint256[](n);
+        address unpriced;
+        bool anyPriced;
+        for (uint256 i; i < n; ++i) {
+            StoredRisk storage r = _listedRisk(assets[i]);
+            prices[i] = _tryPrice(assets[i]);
+            if (prices[i] == 0) {
+                if (amounts[i] != 0) unpriced = assets[i];
+                continue;
+            }
+            if (amounts[i] != 0) anyPriced = true;
+            terms[i] = _terms(assets[i], r, prices[i]);
+        }
+        // Nothing in the basket has a price: it cannot be valued at all, like an isolated position (§4).
+        if (unpriced != address(0) && !anyPriced) oracle.getPrice(unpriced);
+        if (n == 1) return (_assessOneAt(assets[0], _risk[assets[0]], amounts[0], prices[0]), terms);
+        v = _assessAt(assets, amounts, prices);
+    }
+
+    /// @dev The basket formula at given prices; a holding with no amount or a zero (failed) price is left out.
+    function _assessAt(address[] memory assets, uint256[] memory amounts, uint256[] memory prices)
+        internal
+        view
+        returns (Valuation memory v)
+    {
+        uint256 n = assets.length;
         uint256[] memory values = new uint256[](n);
         uint256[] memory sigmas = new uint256[](n);
         uint256[] memory hm = new uint256[](n);
         uint256[] memory hi = new uint256[](n);
         for (uint256 i; i < n; ++i) {
             StoredRisk storage r = _listedRisk(assets[i]);
-            if (amounts[i] == 0) continue;
-            values[i] = KeelMath.valueDown(amounts[i], oracle.getPrice(assets[i]), 10 ** r.decimals);
+            if (amounts[i] == 0 || prices[i] == 0) continue;
+            values[i] = KeelMath.valueDown(amounts[i], prices[i], 10 ** r.decimals);
             v.value += values[i];
             (sigmas[i], hm[i], hi[i]) = (_sigma(assets[i], r), r.maintenanceHaircut, r.initialHaircut);
         }
@@ -218,10 +276,38 @@ contract RiskModel is IRiskModel, AccessManaged {
     function _assessOne(address asset, uint256 amount) internal view returns (Valuation memory v) {
         StoredRisk storage r = _listedRisk(asset);
         if (amount == 0) return v;
-        v.value = KeelMath.valueDown(amount, oracle.getPrice(asset), 10 ** r.decimals);
+        return _assessOneAt(asset, r, amount, oracle.getPrice(asset));
+    }
+
+    function _assessOneAt(address asset, StoredRisk storage r, uint256 amount, uint256 price)
+        internal
+        view
+        returns (Valuation memory v)
+    {
+        if (amount == 0) return v;
+        v.value = KeelMath.valueDown(amount, price, 10 ** r.decimals);
         uint256 s = _sigma(asset, r);
         v.maintenanceLoss = KeelMath.isolatedLossUp(v.value, s, _zMaintenance, r.maintenanceHaircut);
         v.initialLoss = KeelMath.isolatedLossUp(v.value, s, _zInitial, r.initialHaircut);
+    }
+
+    function _terms(address asset, StoredRisk storage r, uint256 price) internal view returns (LiquidationTerms memory t) {
+        t.price = price;
+        t.unit = 10 ** r.decimals;
+        t.penalty = r.liquidationPenalty;
+        t.maintenanceFactor = Math.max(KeelMath.mulWadUp(_zMaintenance, _sigma(asset, r)), r.maintenanceHaircut);
+    }
+
+    /// @dev The oracle's price, or 0 when it refuses one. A read that ran out of gas is not a refusal: with at most
+    /// 1/64 of the gas left after it, the call was starved (EIP-150), and the whole call reverts instead.
+    function _tryPrice(address asset) internal view returns (uint256) {
+        uint256 gasBefore = gasleft();
+        try oracle.getPrice(asset) returns (uint256 price) {
+            return price;
+        } catch {
+            if (gasleft() <= gasBefore / 63) revert OracleOutOfGas(asset);
+            return 0;
+        }
     }
 
     /// @dev Row-major ρ matrix of `assets`; only the upper triangle is filled (the only part KeelMath reads).

@@ -74,7 +74,7 @@ contract VaultEngine is VaultEngineBase, IVaultEngine, AccessManaged, Reentrancy
         }
         id = ++_lastId;
         _positions[id].classKey = classKey;
-        _setOpener(id, msg.sender);
+        _setOpenedFor(id, msg.sender, owner);
         emit PositionOpened(id, owner, mode, asset);
         nft.mint(owner, id);
     }
@@ -88,11 +88,15 @@ contract VaultEngine is VaultEngineBase, IVaultEngine, AccessManaged, Reentrancy
         bool cross = p.classKey == CROSS_CLASS;
         if (!cross && asset != p.classKey) revert WrongAsset(id, asset);
 
+        uint256 held = _collateral[id][asset];
+        // Only the owner's side adds an asset to a basket: a stranger could otherwise fill it (L-3) or plant an asset
+        // whose price fails, to block the owner's borrows and withdrawals (M-2). Topping up a holding is open to all.
+        if (cross && held == 0) _requireAuthorized(id);
+
         uint256 received = _pull(IERC20(asset), amount);
         if (received == 0) revert ZeroAmount();
         uint256 total = c.total + received;
         if (total > c.supplyCap) revert SupplyCapExceeded(asset, total, c.supplyCap);
-        uint256 held = _collateral[id][asset];
         if (cross && held == 0) _addToBasket(id, asset);
 
         _collateral[id][asset] = held + received;
@@ -272,6 +276,7 @@ contract VaultEngine is VaultEngineBase, IVaultEngine, AccessManaged, Reentrancy
     /// @inheritdoc IVaultEngine
     function listAsset(address asset, Listing calldata listing) external restricted {
         if (asset == address(0) || asset == CROSS_CLASS) revert ZeroAddress();
+        if (asset == address(kusd)) revert AssetNotListable(asset);
         if (_collaterals[asset].listed) revert AssetAlreadyListed(asset);
         _checkSupplyCap(listing.engine.supplyCap);
         oracle.setFeed(asset, listing.feed);
@@ -432,7 +437,7 @@ contract VaultEngine is VaultEngineBase, IVaultEngine, AccessManaged, Reentrancy
         deadline = _callDeadline[id];
         if (p.normDebt == 0) return (State.Safe, deadline, KeelMath.INFINITE_HEALTH);
         uint256 debt = KeelMath.toDebtUp(p.normDebt, _currentRate(_classes[p.classKey]));
-        IRiskModel.Valuation memory v = _valuation(id, p.classKey);
+        IRiskModel.Valuation memory v = _marginValuation(id, p.classKey);
         hf = KeelMath.healthFactorDown(v.value, v.maintenanceLoss, debt);
         state = _stateAt(hf, deadline);
     }
@@ -563,10 +568,10 @@ contract VaultEngine is VaultEngineBase, IVaultEngine, AccessManaged, Reentrancy
         emit LiquidationParamsSet(params);
     }
 
-    function _setOpener(uint256 id, address opener) internal {
-        bytes32 slot = keccak256(abi.encode(id, OPENER_SLOT));
+    function _setOpenedFor(uint256 id, address opener, address owner) internal {
+        bytes32 slot = keccak256(abi.encode(id, opener, OPENER_SLOT));
         assembly ("memory-safe") {
-            tstore(slot, opener)
+            tstore(slot, owner)
         }
     }
 }

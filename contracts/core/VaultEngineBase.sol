@@ -79,7 +79,7 @@ abstract contract VaultEngineBase is IVaultEngineTypes {
     uint64 internal _protocolShare; // [wad]
     uint256 internal _badDebt; // [wad] uncovered
 
-    /// @dev Transient map id → the account that opened it in this transaction.
+    /// @dev Transient map (id, opener) → the owner the position was opened for, in this transaction.
     bytes32 internal constant OPENER_SLOT = keccak256("keel.engine.opener");
 
     constructor(IKeelUSD kusd_, IPositionNFT nft_, IRiskModel risk_, IPriceOracle oracle_, address surplusBuffer_) {
@@ -127,7 +127,20 @@ abstract contract VaultEngineBase is IVaultEngineTypes {
         return risk.assess(assets, amounts);
     }
 
-    function _tryValuation(uint256 id, address classKey) internal view returns (bool, IRiskModel.Valuation memory v) {
+    /// @dev The valuation margin calls and liquidation use (DESIGN §4, liveness): a cross holding whose price fails
+    /// counts as worth nothing. An isolated position's only price must be available.
+    function _marginValuation(uint256 id, address classKey) internal view returns (IRiskModel.Valuation memory) {
+        if (classKey != CROSS_CLASS) return risk.assessOne(classKey, _collateral[id][classKey]);
+        (address[] memory assets, uint256[] memory amounts) = _holdings(id, classKey);
+        return risk.assessForMargin(assets, amounts);
+    }
+
+    /// @dev `_marginValuation`, or `ok = false` when it cannot be computed.
+    function _tryMarginValuation(uint256 id, address classKey)
+        internal
+        view
+        returns (bool ok, IRiskModel.Valuation memory v)
+    {
         if (classKey != CROSS_CLASS) {
             try risk.assessOne(classKey, _collateral[id][classKey]) returns (IRiskModel.Valuation memory r) {
                 return (true, r);
@@ -136,7 +149,7 @@ abstract contract VaultEngineBase is IVaultEngineTypes {
             }
         }
         (address[] memory assets, uint256[] memory amounts) = _holdings(id, classKey);
-        try risk.assess(assets, amounts) returns (IRiskModel.Valuation memory r) {
+        try risk.assessForMargin(assets, amounts) returns (IRiskModel.Valuation memory r) {
             return (true, r);
         } catch {
             return (false, v);
@@ -172,7 +185,7 @@ abstract contract VaultEngineBase is IVaultEngineTypes {
     function _accruedHealth(uint256 id, Position memory p) internal returns (uint256) {
         if (p.normDebt == 0) return KeelMath.INFINITE_HEALTH;
         (, uint256 rate) = _accrue(p.classKey);
-        IRiskModel.Valuation memory v = _valuation(id, p.classKey);
+        IRiskModel.Valuation memory v = _marginValuation(id, p.classKey);
         return KeelMath.healthFactorDown(v.value, v.maintenanceLoss, KeelMath.toDebtUp(p.normDebt, rate));
     }
 
@@ -189,7 +202,7 @@ abstract contract VaultEngineBase is IVaultEngineTypes {
     /// leaves the call open instead of blocking the deposit or repayment.
     function _tryClearCall(uint256 id, address classKey, uint256 debt) internal {
         if (debt == 0) return _clearCall(id);
-        (bool ok, IRiskModel.Valuation memory v) = _tryValuation(id, classKey);
+        (bool ok, IRiskModel.Valuation memory v) = _tryMarginValuation(id, classKey);
         if (ok && KeelMath.healthFactorDown(v.value, v.maintenanceLoss, debt) >= KeelMath.WAD) _clearCall(id);
     }
 
@@ -220,16 +233,20 @@ abstract contract VaultEngineBase is IVaultEngineTypes {
         if (c.rate == 0) revert AssetNotListed(classKey);
     }
 
-    /// @dev Owner, approved, operator, or the account that opened `id` earlier in this transaction.
+    /// @dev Owner, approved, operator, or the account that opened `id` earlier in this transaction for the owner that
+    /// still holds it: the opener's authority ends with a transfer of the NFT (L-1), so a contract cannot open, sell
+    /// the position and keep acting on the buyer's collateral.
     function _requireAuthorized(uint256 id) internal view {
-        if (_openerOf(id) == msg.sender) return;
+        address openedFor = _openedFor(id, msg.sender);
+        if (openedFor != address(0) && nft.ownerOf(id) == openedFor) return;
         if (!nft.isAuthorized(msg.sender, id)) revert NotAuthorized(id, msg.sender);
     }
 
-    function _openerOf(uint256 id) internal view returns (address opener) {
-        bytes32 slot = keccak256(abi.encode(id, OPENER_SLOT));
+    /// @dev The owner `opener` opened `id` for in this transaction, or zero.
+    function _openedFor(uint256 id, address opener) internal view returns (address owner) {
+        bytes32 slot = keccak256(abi.encode(id, opener, OPENER_SLOT));
         assembly ("memory-safe") {
-            opener := tload(slot)
+            owner := tload(slot)
         }
     }
 }

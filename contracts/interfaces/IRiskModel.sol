@@ -49,6 +49,9 @@ interface IRiskModel {
     /// @notice (1 + ℓ)(1 − hm) of `asset` would exceed the engine's critical HF `criticalHF`, so a partial
     /// liquidation above the critical HF could lower the health factor.
     error PenaltyTooHighForCriticalHF(address asset, uint256 required, uint256 criticalHF);
+    /// @notice Reading the price of `asset` ran out of gas. Refused rather than taken for a failed feed, so that a
+    /// caller cannot make a priced holding count as worth nothing by sending too little gas.
+    error OracleOutOfGas(address asset);
 
     /// @notice Values and stress losses of a basket at current oracle prices. Reverts on any oracle failure.
     /// @param assets Listed assets, distinct.
@@ -57,6 +60,25 @@ interface IRiskModel {
 
     /// @notice `assess` of a single holding (the isolated closed form), without array encoding.
     function assessOne(address asset, uint256 amount) external view returns (Valuation memory);
+
+    /// @notice A basket valued for margin calls and liquidation (DESIGN §4, liveness): a holding whose price fails
+    /// counts as worth nothing, so one failing feed can neither block a liquidation that the rest of the basket pays
+    /// for nor hide a shortfall. With every price available it equals `assess` exactly.
+    /// @dev Warning: never for borrowing or withdrawing, which need every price (`assess`). Reverts with the oracle's
+    /// error when no holding with a non-zero amount has a price (nothing to value), and with `OracleOutOfGas` when a
+    /// price read was starved of gas.
+    /// @return v V and the losses over the priced holdings.
+    /// @return terms Per asset, as `liquidationTerms`; all zero where the price failed (`price == 0` marks it).
+    function marginBook(address[] calldata assets, uint256[] calldata amounts)
+        external
+        view
+        returns (Valuation memory v, LiquidationTerms[] memory terms);
+
+    /// @notice The valuation of `marginBook` alone: what margin calls and the margin state use.
+    function assessForMargin(address[] calldata assets, uint256[] calldata amounts)
+        external
+        view
+        returns (Valuation memory);
 
     /// @notice Price, unit, penalty and maintenance factor of `asset`. Reverts on any oracle failure.
     function liquidationTerms(address asset) external view returns (LiquidationTerms memory);

@@ -129,6 +129,8 @@ interface IVaultEngineTypes {
     error SupplyCapExceeded(address asset, uint256 total, uint256 cap);
     error AssetNotListed(address asset);
     error AssetAlreadyListed(address asset);
+    /// @notice `asset` can never be collateral: kUSD itself (debt backed by the debt token is no backing).
+    error AssetNotListable(address asset);
     error TooManyAssets(uint256 id);
     /// @notice The asset is not the isolated position's asset.
     error WrongAsset(uint256 id, address asset);

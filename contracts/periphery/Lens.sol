@@ -23,9 +23,11 @@ contract Lens {
         uint256[] assetValues; // [wad USD], rounded down; 0 where the price failed
         uint256 value; // [wad USD] Σ assetValues
         uint256 debt; // [wad] as of now
-        uint256 hf; // [wad]; type(uint256).max without debt; 0 when not priced
-        uint256 hfInitial; // [wad]; as hf
+        uint256 hf; // [wad] margin HF; type(uint256).max without debt; 0 when not `valued`
+        uint256 hfInitial; // [wad]; type(uint256).max without debt; 0 unless `priced` (borrowing needs every price)
         bool priced; // false when any oracle read for this position failed
+        bool valued; // the margin HF could be computed: every price, or a cross position with a failed holding
+        // valued at zero (DESIGN §4 liveness), as margin calls and liquidation value it
     }
 
     /// @notice A position's liquidation status, for keepers.
@@ -45,9 +47,10 @@ contract Lens {
     /// @notice Health of a range of positions with debt, in parallel arrays (see `healthScan`).
     struct HealthScan {
         uint256[] ids; // ascending
-        uint256[] hf; // [wad]; 0 where `priced` is false
+        uint256[] hf; // [wad] margin HF; 0 where `valued` is false
         uint256[] debt; // [wad] as of now
         bool[] priced; // false where an oracle read for the position failed
+        bool[] valued; // false where the margin HF could not be computed (see PositionView.valued)
     }
 
     /// @notice Everything the margin formula reads for every listed asset and debt class, in one call: what a keeper
@@ -154,22 +157,25 @@ contract Lens {
         if (gap >= MAX_BATCH) revert BatchTooLarge(gap == type(uint256).max ? gap : gap + 1, MAX_BATCH);
         uint256 last = engine.lastPositionId();
         if (toId > last) toId = last;
-        scan = HealthScan(new uint256[](gap + 1), new uint256[](gap + 1), new uint256[](gap + 1), new bool[](gap + 1));
+        uint256 n = gap + 1;
+        scan = HealthScan(new uint256[](n), new uint256[](n), new uint256[](n), new bool[](n), new bool[](n));
         uint256 found;
         Market memory m = _market();
         for (uint256 id = fromId; id <= toId; ++id) {
             (bool withDebt, PositionView memory v) = _health(id, m);
             if (!withDebt) continue;
-            (scan.ids[found], scan.hf[found], scan.debt[found], scan.priced[found]) = (id, v.hf, v.debt, v.priced);
+            (scan.ids[found], scan.hf[found], scan.debt[found]) = (id, v.hf, v.debt);
+            (scan.priced[found], scan.valued[found]) = (v.priced, v.valued);
             ++found;
         }
-        (uint256[] memory ids, uint256[] memory hf, uint256[] memory debt, bool[] memory priced) =
-            (scan.ids, scan.hf, scan.debt, scan.priced);
+        (uint256[] memory ids, uint256[] memory hf, uint256[] memory debt) = (scan.ids, scan.hf, scan.debt);
+        (bool[] memory priced, bool[] memory valued) = (scan.priced, scan.valued);
         assembly ("memory-safe") {
             mstore(ids, found)
             mstore(hf, found)
             mstore(debt, found)
             mstore(priced, found)
+            mstore(valued, found)
         }
     }
 
@@ -205,7 +211,8 @@ contract Lens {
 
     /// @notice Liquidation status of every open position with debt among ids `fromId` .. `toId`.
     /// @dev Not a view: the maxima come from `engine.previewLiquidation`, which runs and undoes each liquidation.
-    /// Call it with eth_call. Positions whose price fails are skipped.
+    /// Call it with eth_call. Positions that cannot be valued (an isolated price or every cross price fails) are
+    /// skipped.
     function liquidationStatuses(uint256 fromId, uint256 toId) external returns (LiquidationStatus[] memory out) {
         if (toId < fromId) return out;
         uint256 span = toId - fromId + 1;
@@ -301,6 +308,7 @@ contract Lens {
         v.assetValues = new uint256[](k);
         v.debt = normDebt == 0 ? 0 : KeelMath.toDebtUp(normDebt, _rate(m, classKey));
         v.priced = true;
+        bool anyPriced;
         uint256[] memory idx = new uint256[](k);
         for (uint256 i; i < k; ++i) {
             v.amounts[i] = engine.collateralOf(id, v.assets[i]);
@@ -309,15 +317,18 @@ contract Lens {
                 v.priced = false;
                 continue;
             }
+            anyPriced = anyPriced || v.amounts[i] != 0;
             v.assetValues[i] = KeelMath.valueDown(v.amounts[i], m.prices[idx[i]], m.units[idx[i]]);
             v.value += v.assetValues[i];
         }
+        // As RiskModel.marginBook: a cross basket is valued without its failed holdings while any other has a price.
+        v.valued = v.priced || (classKey == CROSS_CLASS_KEY && anyPriced);
         if (v.debt == 0) {
             (v.hf, v.hfInitial) = (KeelMath.INFINITE_HEALTH, KeelMath.INFINITE_HEALTH);
-        } else if (v.priced) {
+        } else if (v.valued) {
             (uint256 lm, uint256 li) = _losses(m, v, idx);
-            (v.hf, v.hfInitial) =
-                (KeelMath.healthFactorDown(v.value, lm, v.debt), KeelMath.healthFactorDown(v.value, li, v.debt));
+            v.hf = KeelMath.healthFactorDown(v.value, lm, v.debt);
+            if (v.priced) v.hfInitial = KeelMath.healthFactorDown(v.value, li, v.debt);
         }
     }
 

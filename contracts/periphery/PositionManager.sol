@@ -110,13 +110,16 @@ contract PositionManager {
         return engine.open(mode, asset, msg.sender);
     }
 
-    /// @notice Deposits `amount` of `asset` from the caller into position `id`.
+    /// @notice Deposits `amount` of `asset` from the caller into position `id`. Adding a new asset to a cross basket
+    /// takes the owner's side, as in the engine.
     function deposit(uint256 id, address asset, uint256 amount) external payable {
+        _requireMayAdd(id, asset);
         _depositFromCaller(id, asset, amount);
     }
 
     /// @notice Wraps all ether held (the attached value) and deposits it into WETH position `id`.
     function depositEth(uint256 id) external payable {
+        _requireMayAdd(id, address(weth));
         _depositEth(id);
     }
 
@@ -197,6 +200,14 @@ contract PositionManager {
 
     function _allOr(uint256 id, address asset, uint256 amount) internal view returns (uint256) {
         return amount == type(uint256).max ? engine.collateralOf(id, asset) : amount;
+    }
+
+    /// @dev The engine lets only the owner's side add an asset to a cross basket. The manager is often an operator,
+    /// so it must not lend that authority to a stranger calling through it.
+    function _requireMayAdd(uint256 id, address asset) internal view {
+        if (engine.collateralOf(id, asset) != 0) return;
+        (IVaultEngineTypes.Mode mode,,) = engine.positionInfo(id);
+        if (mode == IVaultEngineTypes.Mode.Cross) _requireAuthorized(id);
     }
 
     function _requireAuthorized(uint256 id) internal view {

@@ -132,15 +132,23 @@ export async function status(cli: Cli, id: bigint): Promise<string[]> {
     lines.push(`  ${a.symbol.padEnd(7)} ${formatFixed(v.amounts[i]!, a.decimals)}  ($${kusd(v.assetValues[i]!)})`);
   }
   lines.push(`  debt    ${kusd(v.debt)} kUSD`);
-  if (!v.priced) {
+  const failing = v.assets
+    .filter((a) => !market.priced[market.assets.findIndex((m) => m.toLowerCase() === a.toLowerCase())])
+    .map((a) => symbolOf(cli, a).symbol);
+  if (!v.valued) {
     // The engine's state needs the price too (stateOf would revert): say what is known.
-    lines.push("  health  unknown: a price feed failed (repay and deposits still work)");
+    lines.push(`  health  unknown: the price feed of ${failing.join(", ")} failed (repay and deposits still work; margin calls and liquidation wait for the feed)`);
     if (deadline !== 0n) lines.push(`  state   margin called, deadline ${new Date(Number(deadline) * 1000).toISOString()}`);
     return lines;
   }
   const [state] = await cli.keel.engine.stateOf(id);
   const noDebt = v.debt === 0n;
-  lines.push(`  health  HF ${noDebt ? "∞" : hf(v.hf)}, initial HF ${noDebt ? "∞" : hf(v.hfInitial)} (borrow and withdraw need ≥ 1)`);
+  if (!v.priced) {
+    lines.push(`  health  HF ${noDebt ? "∞" : hf(v.hf)} with ${failing.join(", ")} valued at zero: its price feed failed`);
+    lines.push("          (margin calls and liquidation use this HF; borrow and withdraw wait for the feed)");
+  } else {
+    lines.push(`  health  HF ${noDebt ? "∞" : hf(v.hf)}, initial HF ${noDebt ? "∞" : hf(v.hfInitial)} (borrow and withdraw need ≥ 1)`);
+  }
   lines.push(`  state   ${STATES[Number(state)]}${deadline !== 0n ? `, margin call deadline ${new Date(Number(deadline) * 1000).toISOString()}` : ""}`);
   if (Number(v.mode) === 0 && !noDebt && v.assets.length === 1) {
     const i = market.assets.findIndex((a) => a.toLowerCase() === v.assets[0]!.toLowerCase());
@@ -161,7 +169,7 @@ export async function list(cli: Cli, owner?: string): Promise<string[]> {
     const [views] = await cli.keel.lens.positionsOf(who, from, PAGE);
     for (const v of views) {
       const assets = v.assets.map((a) => symbolOf(cli, a).symbol).join("+") || "(empty)";
-      const health = !v.priced ? "HF unknown" : v.debt === 0n ? "no debt" : `HF ${hf(v.hf)}`;
+      const health = !v.valued ? "HF unknown" : v.debt === 0n ? "no debt" : `HF ${hf(v.hf)}${v.priced ? "" : " (a feed failing: valued at 0)"}`;
       lines.push(`${String(v.id).padStart(6)}  ${Number(v.mode) === 0 ? "isolated" : "cross   "}  ${assets.padEnd(18)} debt ${kusd(v.debt).padStart(14)} kUSD  ${health}`);
     }
   }

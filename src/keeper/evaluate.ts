@@ -52,7 +52,11 @@ export function toSnapshot(v: Awaited<ReturnType<Lens["market"]>>): MarketSnapsh
   };
 }
 
-/** A position's health as `Lens.healthScan` reports it (debt 0 → not reported; a failing price → priced false). */
+/**
+ * A position's health as `Lens.healthScan` reports it (debt 0 → not reported). A failing price makes `priced`
+ * false; a cross basket is still valued with that holding at zero while another holding has a price (DESIGN §4
+ * liveness, as RiskModel.marginBook), an isolated position is not (`valued` false, HF 0).
+ */
 export function evaluate(p: IndexedPosition, m: MarketSnapshot): Health | undefined {
   if (p.normDebt === 0n) return undefined;
   const rate = m.rates.get(p.asset ?? m.crossClass);
@@ -62,11 +66,14 @@ export function evaluate(p: IndexedPosition, m: MarketSnapshot): Health | undefi
   const assets = p.asset !== undefined ? [p.asset] : Object.keys(p.collateral);
   const idx = assets.map((a) => m.index.get(a));
   if (idx.some((i) => i === undefined)) return undefined;
-  if (idx.some((i) => !m.priced[i!])) return { id: p.id, hf: 0n, debt, priced: false };
+  const priced = idx.every((i) => m.priced[i!]);
+  const amountOf = (a: string, i: number): bigint => (m.priced[i] ? (p.collateral[a] ?? 0n) : 0n);
+  const anyPriced = assets.some((a, k) => amountOf(a, idx[k]!) > 0n);
+  if (!priced && (p.asset !== undefined || !anyPriced)) return { id: p.id, hf: 0n, debt, priced, valued: false };
   const holdings: Holding[] = assets.map((a, k) => {
     const i = idx[k]!;
     return {
-      amount: p.collateral[a] ?? 0n,
+      amount: amountOf(a, i),
       price: m.prices[i]!,
       unit: m.units[i]!,
       sigma: m.sigmas[i]!,
@@ -77,5 +84,5 @@ export function evaluate(p: IndexedPosition, m: MarketSnapshot): Health | undefi
   const n = m.index.size;
   const rho = idx.flatMap((i) => idx.map((j) => m.correlation[i! * n + j!]!));
   const v = assess(holdings, rho, { zMaintenance: m.zMaintenance, zInitial: m.zInitial });
-  return { id: p.id, hf: healthFactorDown(v.value, v.maintenanceLoss, debt), debt, priced: true };
+  return { id: p.id, hf: healthFactorDown(v.value, v.maintenanceLoss, debt), debt, priced, valued: true };
 }

@@ -78,7 +78,10 @@ export interface PassReport {
   callable: number;
   called: number;
   liquidatable: number;
+  /** Positions with a failing price among their collateral (acted on where the margin valuation allows). */
   unpriced: number;
+  /** Positions that cannot be valued at all (an isolated position's feed, or every cross price, failing): no action. */
+  unvalued: number;
   marginCalls: number;
   cleared: number;
   liquidations: number;
@@ -169,6 +172,7 @@ export class Keeper {
       called: 0,
       liquidatable: 0,
       unpriced: 0,
+      unvalued: 0,
       marginCalls: 0,
       cleared: 0,
       liquidations: 0,
@@ -186,12 +190,17 @@ export class Keeper {
     const liquidatable: { p: IndexedPosition; h: Health }[] = [];
     const planned: Planned[] = [];
     let atRisk = 0;
+    const unpriced: { p: IndexedPosition; h: Health }[] = [];
     for (const p of positions) {
       const h = health.get(p.id);
       if (!h) continue;
       if (!h.priced) {
         report.unpriced++;
-        continue; // never act on a failed price
+        unpriced.push({ p, h });
+      }
+      if (!h.valued) {
+        report.unvalued++;
+        continue; // nothing to act on until the feed is back
       }
       if (h.hf < (WAD * 11n) / 10n) atRisk++;
       const state = marginStateAt(h.hf, p.deadline, params.criticalHF, timestamp);
@@ -203,6 +212,7 @@ export class Keeper {
       else if (state === MarginState.Callable) planned.push(this.plan("marginCall", p.id, h));
       else if (state === MarginState.Safe && p.deadline !== 0n) planned.push(this.plan("clearMarginCall", p.id, h));
     }
+    if (unpriced.length > 0) await this.reportFailingFeeds(unpriced, market, head);
     this.rebuildLiquidationPrices(positions, health, market);
     // Positions a price update flagged first, then the worst.
     const rank = (x: { p: IndexedPosition; h: Health }): number => (this.priority.has(x.p.id) ? 0 : 1);
@@ -223,6 +233,8 @@ export class Keeper {
     m.positionsIndexed.set(positions.length);
     m.positionsAtRisk.set(atRisk);
     m.liquidatable.set(report.liquidatable);
+    m.positionsUnpriced.set(report.unpriced);
+    m.positionsUnvalued.set(report.unvalued);
     m.headBlock.set(head);
     m.lagBlocks.set(0);
     m.sweepSeconds.set(sweepMs / 1000);
@@ -539,6 +551,32 @@ export class Keeper {
     });
   }
 
+  /**
+   * Positions with a failing feed are never skipped silently: one warning per failing asset with the oracle's
+   * error, how many positions hold it, and which of them cannot be valued at all (those wait for the feed; the
+   * others are valued with that holding at zero and margin-called or liquidated on the rest, DESIGN §4).
+   */
+  private async reportFailingFeeds(
+    items: readonly { p: IndexedPosition; h: Health }[],
+    market: MarketSnapshot,
+    head: number,
+  ): Promise<void> {
+    const failing = [...market.index].filter(([, i]) => !market.priced[i]).map(([asset]) => asset);
+    for (const asset of failing) {
+      const holders = items.filter(({ p }) => p.asset === asset || (p.collateral[asset] ?? 0n) > 0n);
+      if (holders.length === 0) continue;
+      const error = await this.d.keel.oracle.getPrice
+        .staticCall(asset, { blockTag: head })
+        .then(() => "price recovered since the market read")
+        .catch((e: unknown) => revertReason(e));
+      const unvalued = holders.filter(({ h }) => !h.valued).map(({ p }) => p.id.toString());
+      this.d.log.warn(
+        { asset, error, positions: holders.length, unvalued: unvalued.length, unvaluedIds: unvalued.slice(0, 20) },
+        "failing price feed: its holdings are valued at zero in cross baskets; positions that only it prices wait",
+      );
+    }
+  }
+
   // ------------------------------------------------------------------ price-feed fast path
 
   /** On AnswerUpdated logs since the last pass, flags the isolated positions whose liquidation price the new price
@@ -570,7 +608,7 @@ export class Keeper {
   ): void {
     const priceOf = new Map<string, bigint>();
     for (const [asset, i] of market.index) if (market.priced[i]) priceOf.set(asset, market.prices[i]!);
-    const isolated = positions.filter((p) => p.asset !== undefined && health.get(p.id)?.priced);
+    const isolated = positions.filter((p) => p.asset !== undefined && health.get(p.id)?.valued);
     this.liquidationPrices.rebuild(
       isolated.map((p) => ({ id: p.id, asset: p.asset!, hf: health.get(p.id)!.hf })),
       priceOf,
@@ -596,14 +634,14 @@ export class Keeper {
       const h = evaluate(p, market);
       if (h) health.set(p.id, h);
       const flagged = this.priority.has(p.id);
-      if (full || flagged || !h || p.deadline !== 0n || (h.priced && h.hf < this.o.confirmBelow)) check.push(p);
+      if (full || flagged || !h || p.deadline !== 0n || !h.priced || h.hf < this.o.confirmBelow) check.push(p);
     }
     if (check.length === 0) return { health, confirmed: 0, mismatches: 0 };
     const chain = await this.sweeper.sweep(check, head);
     let mismatches = 0;
     for (const [id, h] of chain) {
       const mine = health.get(id);
-      if (mine && (mine.hf !== h.hf || mine.debt !== h.debt || mine.priced !== h.priced)) {
+      if (mine && (mine.hf !== h.hf || mine.debt !== h.debt || mine.priced !== h.priced || mine.valued !== h.valued)) {
         mismatches++;
         this.d.log.warn({ id, local: mine, chain: h }, "mirror and chain disagree: using the chain");
       }

@@ -7,6 +7,14 @@ export class KeeperMetrics {
   readonly positionsIndexed = this.gauge("keel_keeper_positions_indexed", "Open positions in the index");
   readonly positionsAtRisk = this.gauge("keel_keeper_positions_at_risk", "Positions with HF below the watch level");
   readonly liquidatable = this.gauge("keel_keeper_positions_liquidatable", "Positions Liquidatable at the last sweep");
+  readonly positionsUnpriced = this.gauge(
+    "keel_keeper_positions_unpriced",
+    "Positions with a failing price feed among their collateral at the last sweep",
+  );
+  readonly positionsUnvalued = this.gauge(
+    "keel_keeper_positions_unvalued",
+    "Positions that could not be valued at all at the last sweep (their only feeds failing)",
+  );
   readonly lagBlocks = this.gauge("keel_keeper_lag_blocks", "Head block minus the last block swept");
   readonly headBlock = this.gauge("keel_keeper_head_block", "Latest block seen");
   readonly sweepSeconds = this.gauge("keel_keeper_sweep_seconds", "Duration of the last health sweep");

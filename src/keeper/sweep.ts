@@ -18,9 +18,12 @@ const GAS_FIXED = 400_000; // market data read once per call
 
 export interface Health {
   id: bigint;
-  hf: bigint; // [wad]; 0 when not priced
+  hf: bigint; // [wad] margin HF; 0 when not `valued`
   debt: bigint; // [wad]
+  /** Every price of the position's collateral is available. */
   priced: boolean;
+  /** The margin HF could be computed: every price, or a cross basket with a failed holding valued at zero (§4). */
+  valued: boolean;
 }
 
 export interface IdRange {
@@ -85,7 +88,7 @@ export class HealthSweeper {
     try {
       this.calls++;
       const s = await this.rpc.call("healthScan", () => this.lens.healthScan(range.from, range.to, { blockTag }));
-      return s.ids.map((id, i) => ({ id, hf: s.hf[i]!, debt: s.debt[i]!, priced: s.priced[i]! }));
+      return s.ids.map((id, i) => ({ id, hf: s.hf[i]!, debt: s.debt[i]!, priced: s.priced[i]!, valued: s.valued[i]! }));
     } catch (e) {
       if (range.to > range.from && /gas|out of gas|exceeds/i.test(String((e as Error)?.message ?? e))) {
         const mid = (range.from + range.to) / 2n;

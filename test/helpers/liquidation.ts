@@ -22,13 +22,16 @@ export interface Terms {
   maintenanceFactor: bigint;
 }
 
+/** All zero where the price fails, as `RiskModel.marginBook` reports such a holding. */
 export async function termsOf(keel: Keel, asset: string): Promise<Terms> {
+  const price = await keel.oracle.getPrice(asset).catch(() => 0n);
+  if (price === 0n) return { price, unit: 0n, penalty: 0n, maintenanceFactor: 0n };
   const [zMaintenance] = await keel.risk.confidence();
   const r = await keel.risk.assetRisk(asset);
   const sigma = await keel.risk.sigma(asset);
   const zs = m.mulWadUp(zMaintenance, sigma);
   return {
-    price: await keel.oracle.getPrice(asset),
+    price,
     unit: await keel.risk.unitOf(asset),
     penalty: r.liquidationPenalty,
     maintenanceFactor: zs > r.maintenanceHaircut ? zs : r.maintenanceHaircut,
@@ -51,6 +54,8 @@ export interface ExpectedLiquidation {
   amountsAfter: bigint[]; // per `assets`
   assets: string[];
   hfAfter: bigint;
+  /** All of the debt was due before the caps: a step short of it is a close-out step, exempt from raising HF. */
+  fullDue: boolean;
 }
 
 const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
@@ -77,32 +82,39 @@ export function sizeLiquidation(x: LiquidationInput, asset: string, maxRepay: bi
   const { assets, amounts, terms, normDebt, rate, params: p, dust } = x;
   const debt = m.toDebtUp(normDebt, rate);
   let coverable = 0n;
-  for (let k = 0; k < assets.length; k++) coverable += m.repayForDown(amounts[k]!, terms[k]!.penalty, terms[k]!.price, terms[k]!.unit);
+  for (let k = 0; k < assets.length; k++) {
+    const u = terms[k]!;
+    if (u.price !== 0n) coverable += m.repayForDown(amounts[k]!, u.penalty, u.price, u.unit);
+  }
   const v = x.valueOf(amounts);
   const hf = m.healthFactorDown(v.value, v.maintenanceLoss, debt);
   const i = assets.findIndex((a) => a.toLowerCase() === asset.toLowerCase());
   if (i < 0) throw new Error("asset not held");
   const t = terms[i]!;
   const base = { debt, value: v.value, maintenanceLoss: v.maintenanceLoss, hf, coverable, assets };
-  if (coverable < debt) {
+  // A holding whose price failed (price 0) adds nothing and blocks bad debt: the priced ones are liquidated as solvent.
+  const unpriced = terms.some((u) => u.price === 0n);
+  if (coverable < debt && !unpriced) {
     if (coverable > maxRepay) throw new Error("MaxRepayTooLow");
     return {
       ...base, target: 0n, repaid: coverable, seized: amounts[i]!, fee: 0n, badDebt: debt - coverable, debtAfter: 0n,
-      amountsAfter: amounts.map(() => 0n), hfAfter: m.INFINITE_HEALTH,
+      amountsAfter: amounts.map(() => 0n), hfAfter: m.INFINITE_HEALTH, fullDue: true,
     };
   }
   let target = 0n;
-  let repaid: bigint;
-  if (hf < p.criticalHF) {
-    repaid = debt;
-  } else {
+  let due = debt;
+  if (hf >= p.criticalHF) {
     target = m.targetRepayDown(p.targetHF, debt, v.value, v.maintenanceLoss, t.penalty, t.maintenanceFactor);
-    repaid = min(target, m.mulWadDown(debt, p.closeFactor));
+    due = min(target, m.mulWadDown(debt, p.closeFactor));
+    if (debt - due < dust) due = debt;
   }
-  if (debt - repaid < dust) repaid = debt;
-  repaid = min(repaid, maxRepay);
-  repaid = min(repaid, m.repayForDown(amounts[i]!, t.penalty, t.price, t.unit));
-  if (repaid < debt && debt - repaid < dust) repaid = debt - dust;
+  // Capped by what the holding pays for, a step may leave less than the dust; the liquidator's maxRepay may not.
+  let repaid = min(due, m.repayForDown(amounts[i]!, t.penalty, t.price, t.unit));
+  if (maxRepay < repaid) {
+    const limited = debt - maxRepay < dust ? (debt > dust ? debt - dust : 0n) : maxRepay;
+    if (limited === 0n) throw new Error("MaxRepayTooLow");
+    repaid = limited;
+  }
   const seized = min(m.seizeDown(repaid, t.penalty, t.price, t.unit), amounts[i]!);
   const removed = repaid === debt ? normDebt : m.toNormDebtDown(repaid, rate);
   const debtAfter = m.toDebtUp(normDebt - removed, rate);
@@ -111,7 +123,7 @@ export function sizeLiquidation(x: LiquidationInput, asset: string, maxRepay: bi
   const va = x.valueOf(after);
   return {
     ...base, target, repaid, seized, fee: m.protocolFeeUp(repaid, t.penalty, p.protocolShare), badDebt: 0n, debtAfter,
-    amountsAfter: after, hfAfter: m.healthFactorDown(va.value, va.maintenanceLoss, debtAfter),
+    amountsAfter: after, hfAfter: m.healthFactorDown(va.value, va.maintenanceLoss, debtAfter), fullDue: due === debt,
   };
 }
 

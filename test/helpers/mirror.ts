@@ -10,14 +10,17 @@ export async function expectedValuation(keel: Keel, assets: string[], amounts: b
   return (await basketValuer(keel, assets))(amounts);
 }
 
-/** Reads prices and risk parameters of `assets` once; values any amounts of them as the contracts would now. */
+/**
+ * Reads prices and risk parameters of `assets` once; values any amounts of them as the contracts would now. A
+ * holding whose price fails is left out, as margin calls and liquidation value it (RiskModel.marginBook).
+ */
 export async function basketValuer(keel: Keel, assets: string[]): Promise<(amounts: bigint[]) => m.Valuation> {
   const [zMaintenance, zInitial] = await keel.risk.confidence();
   const holdings: Omit<m.Holding, "amount">[] = [];
   for (const asset of assets) {
     const params = await keel.risk.assetRisk(asset);
     holdings.push({
-      price: await keel.oracle.getPrice(asset),
+      price: await keel.oracle.getPrice(asset).catch(() => 0n),
       unit: await keel.risk.unitOf(asset),
       sigma: await keel.risk.sigma(asset),
       maintenanceHaircut: params.maintenanceHaircut,
@@ -31,7 +34,8 @@ export async function basketValuer(keel: Keel, assets: string[]): Promise<(amoun
       correlation[i * n + j] = i === j ? m.WAD : await keel.risk.correlation(assets[i]!, assets[j]!);
     }
   }
-  return (amounts) => m.assess(holdings.map((h, i) => ({ ...h, amount: amounts[i]! })), correlation, { zMaintenance, zInitial });
+  const z = { zMaintenance, zInitial };
+  return (amounts) => m.assess(holdings.map((h, i) => ({ ...h, amount: h.price === 0n ? 0n : amounts[i]! })), correlation, z);
 }
 
 /** The mirror's (HF, HFi) of position `id` at current prices and post-accrual debt. */

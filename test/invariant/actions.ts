@@ -46,13 +46,40 @@ export function amountForUsd(w: World, asset: string, usd: bigint): bigint {
   return (usd * m.WAD * a.unit) / w.lastPrices.get(asset)!;
 }
 
+/**
+ * Tops `who` up to `amount` kUSD: from the bank, then from the keeper's float (a liquidation of a huge position
+ * leaves it holding much of the bank's kUSD), then by the bank borrowing more against its USDC. A payer is never
+ * left short by the harness (replay of seed 782 step 82: a repay-all left the payer 36k kUSD short,
+ * ERC20InsufficientBalance); only a need beyond all of that (or a borrow refused on a stale feed) can still leave it
+ * short.
+ */
 export async function ensureKusd(w: World, who: Actor, amount: bigint): Promise<void> {
-  const have = await w.keel.kusd.balanceOf(who.address);
+  const balance = (a: Actor): Promise<bigint> => w.keel.kusd.balanceOf(a.address);
+  let have = await balance(who);
   if (have >= amount || who === w.bank) return;
-  // The bank lends at most half of what it holds (a huge need just leaves the actor short: a documented revert).
-  const spare = (await w.keel.kusd.balanceOf(w.bank.address)) / 2n;
-  const gap = amount - have;
-  await (await w.keel.kusd.connect(w.bank.signer).transfer(who.address, gap < spare ? gap : spare)).wait();
+  for (const source of [w.bank, w.keeper]) {
+    if (source === who || have >= amount) continue;
+    const gap = amount - have;
+    if (source === w.bank && (await balance(w.bank)) < gap) await bankBorrows(w, (gap - (await balance(w.bank))) * 2n);
+    const spare = await balance(source);
+    const sent = gap < spare ? gap : spare;
+    if (sent !== 0n) await (await w.keel.kusd.connect(source.signer).transfer(who.address, sent)).wait();
+    have += sent;
+  }
+}
+
+/** The bank borrows `amount` more against its USDC position (if its margin allows), keeping the ghost in step. */
+async function bankBorrows(w: World, amount: bigint): Promise<void> {
+  const g = openPositions(w).find((p) => p.owner === w.bank.address);
+  if (!g) return;
+  try {
+    await (await w.keel.engine.connect(w.bank.signer).borrow(g.id, amount, w.bank.address)).wait();
+  } catch {
+    return; // paused, a ceiling, or beyond its margin: the payer stays short (a documented revert)
+  }
+  g.normDebt = (await w.keel.engine.positionInfo(g.id))[2];
+  g.dustFloor = await w.keel.engine.dust();
+  note(w, `    (bank borrowed ${amount} to fund a payer)`);
 }
 
 export async function ensureTokens(w: World, who: Actor, asset: string, amount: bigint): Promise<void> {

@@ -5,7 +5,10 @@
  *     every position holds exactly the ghost's collateral and owner, and owes exactly ceil(ghost normDebt × rate).
  *  3. Debt is 0 or at least the dust in force when it last changed.
  *  6. No rate accumulator decreases.
- *  7. A Liquidatable position can be liquidated: `previewLiquidation` with an unlimited repayment succeeds.
+ *  7. Liveness (DESIGN §4): every Liquidatable position can be liquidated, and one whose priced collateral pays for
+ *     its debt at the penalty is liquidated by a sequence of `liquidate` calls the suite finds (on a snapshot,
+ *     reverted) until it owes nothing or is no longer Liquidatable, with zero bad debt. A failing feed of one
+ *     holding never blocks it: that holding counts as worth nothing.
  * 12. The deficit equals the ghost's (bad debt appears only where a liquidation of an insolvent position put it).
  * And, every few steps and at the end, invariant 9: each owner can repay everything and withdraw everything —
  * with fresh prices, or with every feed stale — on a snapshot reverted afterwards.
@@ -13,13 +16,13 @@
 import { expect } from "chai";
 import { impersonateAccount, setBalance, takeSnapshot, time } from "@nomicfoundation/hardhat-network-helpers";
 import { ethers } from "hardhat";
-import { MaxUint256 } from "ethers";
+import { MaxUint256, type ContractTransactionReceipt } from "ethers";
 import * as m from "../../src/math";
 import { checkInvariants } from "../helpers/invariant";
-import { State } from "../helpers/liquidation";
+import { State, termsOf } from "../helpers/liquidation";
 import { expectedHealth } from "../helpers/mirror";
 import { openPositions, symbolOf, type World } from "./model";
-import { readSnapshot, type Snapshot } from "./snapshot";
+import { readSnapshot, type PositionState, type Snapshot } from "./snapshot";
 
 export async function checkStep(w: World): Promise<Snapshot> {
   const s = await readSnapshot(w, "latest");
@@ -82,29 +85,91 @@ export function richestAsset(p: { assets: string[]; assetValues: bigint[]; amoun
 
 async function checkLiquidatable(w: World, s: Snapshot): Promise<void> {
   for (const p of s.positions.values()) {
-    if (!p.priced || p.debt === 0n || p.hf >= m.WAD) continue;
-    const [state] = await w.keel.engine.stateOf(p.id);
-    if (state !== State.Liquidatable) continue;
-    // Liquidatable means some liquidation goes through: try the richest holding first, then every other one.
-    const richest = richestAsset(p)!;
-    const order = [richest, ...p.assets.filter((a, i) => a !== richest && p.amounts[i]! !== 0n)];
-    const failures: string[] = [];
-    for (const asset of order) {
-      try {
-        await w.keel.engine.connect(w.keeper.signer).previewLiquidation.staticCall(p.id, asset, MaxUint256);
-        break;
-      } catch (error) {
-        const r = w.decoder.decode(error);
-        failures.push(`${symbolOf(w, asset)}: ${r.name}${r.detail}`);
-      }
-    }
-    if (failures.length === order.length) {
-      const holdings = p.assets.map((a, i) => `${symbolOf(w, a)} ${p.amounts[i]} ($${p.assetValues[i]})`).join(", ");
-      throw new Error(
-        `inv7: Liquidatable position ${p.id} (hf ${p.hf}, debt ${p.debt}, holdings ${holdings}) cannot be liquidated by seizing any asset: ${failures.join("; ")}`,
-      );
-    }
+    if (p.debt === 0n) continue;
+    const state = await w.keel.engine.stateOf(p.id).then(([x]) => x, () => undefined);
+    if (state !== State.Liquidatable) continue; // (undefined: no price at all, the position waits for its feed)
+    await liquidateToTheEnd(w, p);
   }
+}
+
+/** Invariant 7 for one Liquidatable position, on a snapshot reverted afterwards. */
+async function liquidateToTheEnd(w: World, p: PositionState): Promise<void> {
+  const terms = await Promise.all(p.assets.map((a) => termsOf(w.keel, a)));
+  let coverable = 0n;
+  p.assets.forEach((_, i) => {
+    const t = terms[i]!;
+    if (t.price !== 0n) coverable += m.repayForDown(p.amounts[i]!, t.penalty, t.price, t.unit);
+  });
+  // With every price known, a solvent position must be liquidated to the end with no bad debt. With a holding
+  // unpriced, the priced ones must still be liquidatable (one feed never blocks), no bad debt may be booked (the
+  // unpriced value is unknown), and what the priced holdings do not pay for waits for the feed.
+  const allPriced = terms.every((t) => t.price !== 0n);
+  const solvent = coverable >= p.debt || !allPriced;
+  const snapshot = await takeSnapshot();
+  const keeper = w.keel.engine.connect(w.keeper.signer);
+  const steps: string[] = [];
+  try {
+    await mintKusd(w, w.keeper.address, p.debt * 2n + m.WAD);
+    for (let call = 0; call <= p.assets.length + 2; call++) {
+      // A basket left with only unpriced holdings cannot be valued: the rest waits for the feeds.
+      const state = await w.keel.engine.stateOf(p.id).then(([x]) => x, (e: unknown) => (allPriced ? Promise.reject(e) : undefined));
+      const debt = await w.keel.engine.debtOf(p.id);
+      if (debt === 0n || state !== State.Liquidatable) return;
+      // Try the richest holding first, then every other one (a failed price counts as worth nothing).
+      const values = await Promise.all(p.assets.map((a) => w.keel.engine.collateralOf(p.id, a)));
+      const order = p.assets
+        .map((a, i) => ({ a, held: values[i]!, usd: terms[i]!.price === 0n ? 0n : (values[i]! * terms[i]!.price) / terms[i]!.unit }))
+        .filter((x) => x.held !== 0n)
+        .sort((x, y) => (x.usd > y.usd ? -1 : x.usd < y.usd ? 1 : 0))
+        .map((x) => x.a);
+      if (!allPriced && steps.length > 0) return;
+      const failures: string[] = [];
+      let done = false;
+      for (const asset of order) {
+        try {
+          const receipt = await (await keeper.liquidate(p.id, asset, MaxUint256, w.keeper.address, "0x")).wait();
+          const badDebt = liquidatedBadDebt(w, receipt!);
+          steps.push(`${symbolOf(w, asset)}${badDebt ? ` (bad debt ${badDebt})` : ""}`);
+          if (solvent) expect(badDebt, `inv7: solvent position ${p.id} booked bad debt after ${steps.join(" → ")}`).to.equal(0n);
+          done = true;
+          break;
+        } catch (error) {
+          if (error instanceof Error && error.message.startsWith("inv7")) throw error;
+          const r = w.decoder.decode(error);
+          failures.push(`${symbolOf(w, asset)}: ${r.name}${r.detail}`);
+        }
+      }
+      // (Nothing priced left to seize: the rest waits for the feeds.)
+      if (!done && order.some((a) => terms[p.assets.indexOf(a)]!.price !== 0n)) {
+        const holdings = p.assets.map((a, i) => `${symbolOf(w, a)} ${values[i]}`).join(", ");
+        throw new Error(
+          `inv7: Liquidatable position ${p.id} (hf ${p.hf}, debt ${debt}, holdings ${holdings}, after ${steps.join(" → ") || "no step"}) cannot be liquidated by seizing any asset: ${failures.join("; ")}`,
+        );
+      }
+      if (!done) return;
+    }
+    throw new Error(`inv7: position ${p.id} still Liquidatable after ${steps.length} liquidations: ${steps.join(" → ")}`);
+  } finally {
+    await snapshot.restore();
+  }
+}
+
+function liquidatedBadDebt(w: World, receipt: ContractTransactionReceipt): bigint {
+  for (const log of receipt.logs) {
+    if (log.address !== w.keel.engine.target) continue;
+    const parsed = w.keel.engine.interface.parseLog(log);
+    if (parsed?.name === "Liquidated") return parsed.args[5] as bigint;
+  }
+  throw new Error("liquidate: no Liquidated event");
+}
+
+/** Mints kUSD to `to` from the impersonated engine (inside a snapshot only: it breaks the §6 ledger). */
+async function mintKusd(w: World, to: string, amount: bigint): Promise<void> {
+  const engineAddress = await w.keel.engine.getAddress();
+  await impersonateAccount(engineAddress);
+  await setBalance(engineAddress, 10n ** 20n);
+  const minter = w.keel.kusd.connect(await ethers.getSigner(engineAddress));
+  await (await minter.mint(to, amount)).wait();
 }
 
 /**
@@ -136,11 +201,23 @@ export async function checkOwnersCanExit(w: World, stale: boolean): Promise<void
       if (have < need) await (await minter.mint(owner.address, need - have)).wait();
       const label = `inv9${stale ? " (stale oracle)" : ""}: owner of ${g.id}`;
       try {
+        // The owner can always deposit (a wei of a holding, or of the isolated asset), whatever the feeds do.
+        const topUp = g.cross ? [...g.collateral.keys()][0] : g.classKey;
+        if (topUp) {
+          const token = Object.values(w.keel.assets).find((x) => x.token.target === topUp)!.token;
+          await (await token.mint(owner.address, 1n)).wait();
+          await (await token.connect(owner.signer).approve(engineAddress, MaxUint256)).wait();
+          try {
+            await (await engine.deposit(g.id, topUp, 1n)).wait();
+          } catch (error) {
+            if (w.decoder.decode(error).name !== "SupplyCapExceeded") throw error;
+          }
+        }
         if (k++ % 2 === 0) {
           await (await engine.close(g.id, owner.address)).wait();
         } else {
           if (g.normDebt !== 0n) await (await engine.repay(g.id, MaxUint256)).wait();
-          for (const asset of g.collateral.keys()) {
+          for (const asset of await w.keel.engine.collateralAssets(g.id)) {
             const amount = await w.keel.engine.collateralOf(g.id, asset);
             await (await engine.withdraw(g.id, asset, amount, owner.address)).wait();
           }

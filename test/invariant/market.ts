@@ -47,6 +47,20 @@ export const actTimeJump: Action = async (w) => {
   w.stats.success(`time.${kind}`);
 };
 
+/**
+ * One feed fails alone (its round goes stale): positions holding that asset among others are then valued with it at
+ * zero for margin calls and liquidation, and must stay liquidatable (invariant 7); isolated ones wait for the feed.
+ */
+export const actFeedFailure: Action = async (w) => {
+  const symbol = pick(w, ["WETH", "WBTC", "USDC", "wstETH"]);
+  const feed = w.keel.assets[symbol]!.feed;
+  const [round, answer] = await feed.latestRoundData();
+  const old = BigInt(await time.latest()) - 3n * 86_400n;
+  await (await feed.updateRoundData(round + 1n, answer, old, old)).wait();
+  note(w, `feed of ${symbol} goes stale`);
+  w.stats.success("feed.stale-one");
+};
+
 export const actRefreshFeeds: Action = async (w) => {
   await refreshFeeds(w.keel);
   note(w, "refresh feeds");

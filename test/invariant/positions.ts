@@ -13,6 +13,7 @@ import {
 } from "./actions";
 import { execute, pinNextBlock } from "./exec";
 import { largestBorrowAtPending } from "./mirror";
+import { MockCallSequence__factory } from "../../typechain-types";
 import { addCollateral, openPositions, removeCollateral, symbolOf, type Actor, type GhostPosition, type World } from "./model";
 
 async function openPosition(w: World, owner: Actor, cross: boolean, asset: string): Promise<GhostPosition | undefined> {
@@ -42,16 +43,20 @@ async function depositInto(w: World, payer: Actor, p: GhostPosition, asset: stri
   await ensureTokens(w, payer, asset, amount);
   const label = `deposit ${amount} ${symbolOf(w, asset)} into ${p.id} by ${payer.name}`;
   note(w, label);
+  // Only the owner's side adds an asset to a cross basket (liveness, L-3 and M-2): a stranger's new asset is refused.
+  const newAsset = p.cross && !p.collateral.has(asset);
+  const intruder = payer.address !== p.owner;
   const r = await execute(w, {
-    kind: payer.address === p.owner ? "deposit" : "deposit.third-party",
+    kind: !intruder ? "deposit" : newAsset ? "deposit.third-party-new-asset" : "deposit.third-party",
     label,
     actor: payer,
     send: () => w.keel.engine.connect(payer.signer).deposit(p.id, asset, amount),
-    allowed: ["SupplyCapExceeded"],
+    allowed: intruder && newAsset ? ["NotAuthorized", "SupplyCapExceeded"] : ["SupplyCapExceeded"],
     acting: p.id,
     effect: "add",
     valueCheck: { touched: [p.owner] },
   });
+  if (r.ok) expect(intruder && newAsset, `${label}: a stranger added an asset to a basket`).to.equal(false);
   if (!r.ok) {
     if (r.revert.name === "SupplyCapExceeded") {
       const [cap, total] = await w.keel.engine.collateralConfig(asset);
@@ -69,14 +74,17 @@ async function depositInto(w: World, payer: Actor, p: GhostPosition, asset: stri
  * Borrows a fraction of what the initial margin allows at the pinned time (the mirror's largest borrow): sometimes
  * exactly the largest (must succeed unless a ceiling, dust or pause stops it) or one wei more (must fail).
  */
-async function borrowFrom(w: World, p: GhostPosition, who: Actor): Promise<void> {
+async function borrowFrom(w: World, p: GhostPosition, who: Actor, near?: bigint): Promise<void> {
   const at = await pinNextBlock();
   // undefined: a price is unavailable, so the borrow must revert with an oracle error
   const largest = (await largestBorrowAtPending(w, p.id)) ?? -1n;
-  const variant = largest <= 0n ? "none" : pick(w, ["fraction", "fraction", "fraction", "largest", "over"] as const);
+  const variant =
+    largest <= 0n ? "none" : near !== undefined && near <= largest ? "near-dust" : pick(w, ["fraction", "fraction", "fraction", "largest", "over"] as const);
   // Fractions lean towards the limit, so price moves make positions callable and liquidatable.
   const amount =
-    variant === "largest" ? largest : variant === "over" ? largest + 1n : variant === "fraction" ? fraction(w, largest, chance(w, 0.5) ? 700 : 50, 999) : m.WAD * 500n;
+    variant === "near-dust"
+      ? near!
+      : variant === "largest" ? largest : variant === "over" ? largest + 1n : variant === "fraction" ? fraction(w, largest, chance(w, 0.5) ? 700 : 50, 999) : m.WAD * 500n;
   if (amount === 0n) {
     note(w, `borrow from ${p.id}: nothing to borrow`);
     return;
@@ -92,7 +100,7 @@ async function borrowFrom(w: World, p: GhostPosition, who: Actor): Promise<void>
     send: () => w.keel.engine.connect(who.signer).borrow(p.id, amount, who.address),
     allowed: intruder
       ? ["NotAuthorized", "Paused"]
-      : variant === "largest"
+      : variant === "largest" || variant === "near-dust"
         ? [...ceilings, ...(largest < 0n ? ORACLE : [])]
         : ["Unhealthy", ...ceilings, ...ORACLE],
     acting: p.id,
@@ -144,6 +152,66 @@ export const actOpenCross: Action = async (w) => {
     await depositInto(w, owner, p, a.address, amountForUsd(w, a.address, BigInt(w.prng.int(500, 150_000))));
   }
   if (p.collateral.size > 0 && chance(w, 0.8)) await borrowFrom(w, p, owner);
+};
+
+/**
+ * A cross position at the dust whose holdings each pay for only part of its debt (M-1's shape): two or three small
+ * holdings and a debt of 1–1.3 × the dust, so a crash leaves it where one liquidation cannot clear it alone.
+ */
+export const actOpenCrossAtDust: Action = async (w) => {
+  const owner = pick(w, w.users);
+  const p = await openPosition(w, owner, true, ZeroAddress);
+  if (!p) return;
+  const dust = await w.keel.engine.dust();
+  const basket = w.prng.shuffle(w.assets.filter((a) => a.symbol !== "USDC")).slice(0, w.prng.int(2, 3));
+  const usdEach = (dust / m.WAD) * BigInt(w.prng.int(90, 130)) / 100n;
+  for (const a of basket) await depositInto(w, owner, p, a.address, amountForUsd(w, a.address, usdEach) + 1n);
+  if (p.collateral.size > 1) await borrowFrom(w, p, owner, (dust * BigInt(w.prng.int(1000, 1300))) / 1000n);
+};
+
+/**
+ * A stranger's wei: 1 wei of an asset into someone's position. A new asset in a cross basket is refused
+ * (NotAuthorized: no one fills or plants in another owner's basket); topping up a holding goes through.
+ */
+export const actStrangerWei: Action = async (w) => {
+  const open = userOwned(w);
+  if (open.length === 0) return;
+  const p = pick(w, open);
+  const asset = p.cross ? pick(w, w.assets).address : p.classKey;
+  await depositInto(w, stranger(w, p), p, asset, 1n);
+};
+
+/**
+ * A contract opens a cross position for itself, deposits, sells the NFT to a user and tries to withdraw in the
+ * same transaction: the opener's authority ended with the transfer (L-1), so the whole transaction reverts.
+ */
+export const actTransferInOneTx: Action = async (w) => {
+  const seq = await new MockCallSequence__factory(w.governance.signer).deploy();
+  const at = await seq.getAddress();
+  const buyer = pick(w, w.users);
+  const a = pick(w, w.assets);
+  const token = Object.values(w.keel.assets).find((x) => x.token.target === a.address)!.token;
+  const amount = amountForUsd(w, a.address, BigInt(w.prng.int(100, 10_000))) + 1n;
+  await (await token.mint(at, amount)).wait();
+  const engine = w.keel.engine;
+  const id = (await engine.lastPositionId()) + 1n;
+  const label = `a contract opens ${id}, deposits ${amount} ${a.symbol}, sells it to ${buyer.name} and withdraws, in one tx`;
+  note(w, label);
+  await execute(w, {
+    kind: "transfer.in-one-tx",
+    label,
+    actor: w.governance,
+    send: () =>
+      seq.run([
+        { target: a.address, data: token.interface.encodeFunctionData("approve", [engine.target as string, amount]) },
+        { target: engine.target as string, data: engine.interface.encodeFunctionData("open", [1, ZeroAddress, at]) },
+        { target: engine.target as string, data: engine.interface.encodeFunctionData("deposit", [id, a.address, amount]) },
+        { target: w.keel.nft.target as string, data: w.keel.nft.interface.encodeFunctionData("transferFrom", [at, buyer.address, id]) },
+        { target: engine.target as string, data: engine.interface.encodeFunctionData("withdraw", [id, a.address, amount, at]) },
+      ]),
+    allowed: ["NotAuthorized", "Paused", "SupplyCapExceeded"],
+    effect: "none",
+  }).then((r) => expect(r.ok, `${label}: went through`).to.equal(false));
 };
 
 export const actDeposit: Action = async (w) => {

@@ -440,7 +440,7 @@ describe("keeper: failures around it", function () {
 
   // ---------------------------------------------------------------- stale feed
 
-  it("a stale WETH feed: no action on positions priced by it, counted as unpriced; the others are handled", async () => {
+  it("a stale WETH feed: positions only it prices wait (counted unvalued); baskets are valued with WETH at zero; logged with the error", async () => {
     await crash();
     // An hour and a bit without a WETH update; every other feed keeps its heartbeat.
     await node.provider.send("evm_increaseTime", [3_700]);
@@ -451,19 +451,27 @@ describe("keeper: failures around it", function () {
     }
     // WETH positions, cross positions (they hold WETH) and wstETH positions (priced as wstETH/ETH × WETH).
     const stale = await holding(view, ["WETH", "wstETH"]);
+    // Those that cannot be valued at all: isolated ones, and baskets holding nothing but WETH and wstETH.
+    const unvalued = new Set<bigint>();
+    for (const id of stale) if (!(await view.lens.position(id)).valued) unvalued.add(id);
     const priced = [...(await openPositionIds(view))].filter((id) => !stale.has(id));
     const before = await statesOf(view, priced);
     const work = countState(before, MarginState.Callable) + countState(before, MarginState.Liquidatable);
     expect(stale.size).to.be.greaterThan(50);
+    expect(unvalued.size > 0 && unvalued.size < stale.size, `${unvalued.size} of ${stale.size} unvalued`).to.equal(true);
     expect(work, `states of the positions priced without WETH: ${JSON.stringify([0, 1, 2, 3].map((x) => countState(before, x)))}`).to.be.greaterThan(0);
     const start0 = await direct.getBlockNumber();
 
-    const { k } = await start(config(node.url, 8, { once: true }));
+    const { k, lines } = await start(config(node.url, 8, { once: true }));
     const reports = await k.done;
     expect(reports[0]!.unpriced).to.equal(stale.size);
+    expect(reports[0]!.unvalued).to.equal(unvalued.size);
+    const warning = lines.withMsg("failing price feed: its holdings are valued at zero in cross baskets; positions that only it prices wait")[0];
+    expect(warning?.asset).to.equal((d.keel.assets.WETH!.token.target as string).toLowerCase());
+    expect(String(warning?.error)).to.match(/^StalePrice\(/);
     const called = await d.keel.engine.queryFilter(d.keel.engine.filters.MarginCalled(), start0 + 1);
     const liquidated = await d.keel.engine.queryFilter(d.keel.engine.filters.Liquidated(), start0 + 1);
-    expect([...called, ...liquidated].filter((e) => stale.has(e.args.id))).to.deep.equal([]);
+    expect([...called, ...liquidated].filter((e) => unvalued.has(e.args.id))).to.deep.equal([]);
     expect(called.length + liquidated.length).to.be.greaterThan(0);
     const after = await statesOf(view, priced);
     expect(countState(after, MarginState.Callable) + countState(after, MarginState.Liquidatable)).to.equal(0);

@@ -499,7 +499,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
         `position ${s.free} (isolated), owner ${s.aliceAddress}`,
         "  WETH    1  ($0)",
         "  debt    0 kUSD",
-        "  health  unknown: a price feed failed (repay and deposits still work)",
+        "  health  unknown: the price feed of WETH failed (repay and deposits still work; margin calls and liquidation wait for the feed)",
       ]);
     });
 
@@ -529,7 +529,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
         `position ${s.id} (isolated), owner ${s.aliceAddress}`,
         "  WETH    2  ($0)",
         `  debt    ${kusd(v.debt)} kUSD`,
-        "  health  unknown: a price feed failed (repay and deposits still work)",
+        "  health  unknown: the price feed of WETH failed (repay and deposits still work; margin calls and liquidation wait for the feed)",
       ]);
     });
 
@@ -550,7 +550,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       expect(await s.keel.kusd.balanceOf(s.aliceAddress)).to.equal(USD(2000n));
       expect(error, `repay threw after the repay was mined: ${String((error as Error)?.message).slice(0, 200)}`).to.equal(undefined);
       expect(lines![0]).to.equal(`repaid 1,000 kUSD of position ${s.id}`);
-      expect(lines![lines!.length - 1]).to.equal("  health  unknown: a price feed failed (repay and deposits still work)");
+      expect(lines![lines!.length - 1]).to.equal("  health  unknown: the price feed of WETH failed (repay and deposits still work; margin calls and liquidation wait for the feed)");
     });
   });
 });

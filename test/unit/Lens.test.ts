@@ -114,18 +114,20 @@ const columns = (s: HealthScan): [bigint[], bigint[], bigint[], boolean[]] => [[
  */
 async function expectScan(keel: Keel, scan: HealthScan, from: bigint, to: bigint): Promise<void> {
   const n = scan.ids.length;
-  expect([scan.hf.length, scan.debt.length, scan.priced.length], "parallel arrays").to.deep.equal([n, n, n]);
+  expect([scan.hf.length, scan.debt.length, scan.priced.length, scan.valued.length], "parallel arrays").to.deep.equal([n, n, n, n]);
   for (let i = 1; i < n; i++) expect(scan.ids[i]!, "ascending").to.be.gt(scan.ids[i - 1]!);
   const full = (await keel.lens.positions(from, to)).filter((v) => v.debt !== 0n);
   expect([...scan.ids], "ids = positions() with debt").to.deep.equal(ids(full));
   for (const [i, v] of full.entries()) {
     const what = `position ${v.id}`;
-    expect([scan.hf[i], scan.debt[i], scan.priced[i]], `${what} = positions()`).to.deep.equal([v.hf, v.debt, v.priced]);
+    expect([scan.hf[i], scan.debt[i], scan.priced[i], scan.valued[i]], `${what} = positions()`).to.deep.equal([v.hf, v.debt, v.priced, v.valued]);
     expect(scan.debt[i], `${what} debt = engine`).to.equal(await keel.engine.debtOf(v.id));
     if (scan.priced[i]) {
       expect(scan.hf[i], `${what} hf = engine`).to.equal((await keel.engine.healthFactor(v.id))[0]);
+    } else if (scan.valued[i]) {
+      expect(scan.hf[i], `${what} margin hf = engine.stateOf`).to.equal((await keel.engine.stateOf(v.id))[2]);
     } else {
-      expect(scan.hf[i], `${what} unpriced hf`).to.equal(0n);
+      expect(scan.hf[i], `${what} unvalued hf`).to.equal(0n);
     }
   }
 }
@@ -244,23 +246,24 @@ describe("Lens", () => {
 
       for (const id of [1n, 2n, 6n]) {
         const v = byId.get(id)!;
-        expect(v.priced, `position ${id}`).to.equal(false);
+        expect([v.priced, v.valued], `position ${id}`).to.deep.equal([false, false]);
         expect(valuesOf(v)).to.deep.equal([0n]);
         expect([v.value, v.hf, v.hfInitial]).to.deep.equal([0n, 0n, 0n]);
         expect(v.debt).to.equal(await mirrorDebt(keel, id));
         expect(v.amounts[0]).to.equal(await keel.engine.collateralOf(id, v.assets[0]!));
       }
-      // Cross positions keep the values of the assets that did price.
+      // Cross positions keep the values of the assets that did price, and the margin HF that values the others at
+      // zero (what margin calls and liquidation use); no initial HF (borrowing needs every price).
       const cross = byId.get(3n)!;
-      expect(cross.priced).to.equal(false);
+      expect([cross.priced, cross.valued]).to.deep.equal([false, true]);
       expect(valuesOf(cross)).to.deep.equal([0n, 0n, usdcValue(units(10_000n, 6))]);
       expect(cross.value).to.equal(10_000n * WAD);
-      expect([cross.hf, cross.hfInitial]).to.deep.equal([0n, 0n]);
+      expect([cross.hf, cross.hfInitial]).to.deep.equal([(await keel.engine.stateOf(3n))[2], 0n]);
       expect(cross.debt).to.equal(await mirrorDebt(keel, 3n));
       const bobCross = byId.get(7n)!;
-      expect(bobCross.priced).to.equal(false);
+      expect([bobCross.priced, bobCross.valued]).to.deep.equal([false, true]);
       expect(valuesOf(bobCross)).to.deep.equal([usdcValue(units(1_000n, 6)), 0n]);
-      expect([bobCross.hf, bobCross.hfInitial]).to.deep.equal([0n, 0n]);
+      expect([bobCross.hf, bobCross.hfInitial]).to.deep.equal([(await keel.engine.stateOf(7n))[2], 0n]);
 
       // USDC positions are still fully priced.
       await expectPricedView(keel, byId.get(4n)!, 4n);
@@ -281,7 +284,7 @@ describe("Lens", () => {
       const cross = views.find((v) => v.id === 3n)!;
       expect(valuesOf(cross)).to.deep.equal([15_000n * WAD, 0n, 10_000n * WAD]);
       expect(cross.value).to.equal(25_000n * WAD);
-      expect([cross.hf, cross.hfInitial]).to.deep.equal([0n, 0n]);
+      expect([cross.valued, cross.hf, cross.hfInitial]).to.deep.equal([true, (await keel.engine.stateOf(3n))[2], 0n]);
       const [page, next] = await keel.lens.positionsOf(await keel.nft.ownerOf(2n), 2n, 1n);
       expect(ids(page)).to.deep.equal([2n]);
       expect(page[0]!.priced).to.equal(false);
@@ -388,7 +391,7 @@ describe("Lens", () => {
       }
     });
 
-    it("test_healthScan_staleFeed: a stale WBTC feed gives priced=false, hf=0 on WBTC positions; the others stay priced", async () => {
+    it("test_healthScan_staleFeed: a stale WBTC feed gives priced=false; isolated WBTC positions hf=0, baskets the margin HF without WBTC", async () => {
       const { keel } = await loadFixture(lensFixture);
       await time.increase(3_601); // past WBTC's 1-hour heartbeat
       await refreshFeedsBut(keel, "WBTC");
@@ -397,7 +400,8 @@ describe("Lens", () => {
       const scan = await keel.lens.healthScan(1n, 8n);
       expect([...scan.ids]).to.deep.equal([1n, 2n, 3n, 6n, 7n, 8n]);
       expect([...scan.priced]).to.deep.equal([true, false, false, true, true, true]);
-      expect([scan.hf[1], scan.hf[2]]).to.deep.equal([0n, 0n]);
+      expect([...scan.valued]).to.deep.equal([true, false, true, true, true, true]);
+      expect([scan.hf[1], scan.hf[2]]).to.deep.equal([0n, (await keel.engine.stateOf(3n))[2]]);
       for (const [i, id] of scan.ids.entries()) {
         expect(scan.debt[i], `position ${id} debt = mirror`).to.equal(await mirrorDebt(keel, id));
         if (scan.priced[i]) expect(scan.hf[i], `position ${id} hf`).to.be.gt(0n);
@@ -418,7 +422,10 @@ describe("Lens", () => {
       expect([...scan.ids]).to.deep.equal([1n, 2n, 3n, 6n, 7n, 8n]);
       // 7 holds wstETH, priced through WETH.
       expect([...scan.priced]).to.deep.equal([false, true, false, false, false, true]);
-      expect([...scan.hf].filter((_, i) => !scan.priced[i])).to.deep.equal([0n, 0n, 0n, 0n]);
+      expect([...scan.hf].filter((_, i) => !scan.valued[i])).to.deep.equal(new Array<bigint>(scan.valued.filter((x) => !x).length).fill(0n));
+      for (const [i, id] of scan.ids.entries()) {
+        if (!scan.priced[i] && scan.valued[i]) expect(scan.hf[i], `basket ${id}: margin HF`).to.equal((await keel.engine.stateOf(id))[2]);
+      }
       await expectScan(keel, scan, 1n, 9n);
 
       await setFeedAnswer(keel, "WETH", wethAnswer);
@@ -426,7 +433,8 @@ describe("Lens", () => {
       scan = await keel.lens.healthScan(1n, 9n);
       expect([...scan.ids]).to.deep.equal([1n, 2n, 3n, 6n, 7n, 8n]);
       expect([...scan.priced]).to.deep.equal([true, false, false, true, true, true]);
-      expect([scan.hf[1], scan.hf[2]]).to.deep.equal([0n, 0n]);
+      expect([...scan.valued]).to.deep.equal([true, false, true, true, true, true]);
+      expect([scan.hf[1], scan.hf[2]]).to.deep.equal([0n, (await keel.engine.stateOf(3n))[2]]);
       await expectScan(keel, scan, 1n, 9n);
     });
 

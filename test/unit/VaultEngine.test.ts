@@ -205,16 +205,21 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("lets anyone deposit into any position", async () => {
+    it("lets anyone top up a holding; only the owner's side adds a new asset to a cross basket", async () => {
       const { keel, engine, alice, bob, WBTC } = await setup();
       const id = await open(keel, alice, Mode.Cross);
       await fund(keel, "WBTC", bob, 3n * 10n ** 8n);
-      await expect(engine.connect(bob).deposit(id, WBTC, 2n * 10n ** 8n))
+      await expect(engine.connect(bob).deposit(id, WBTC, 10n ** 8n))
+        .to.be.revertedWithCustomError(engine, "NotAuthorized")
+        .withArgs(id, bob.address);
+      await fund(keel, "WBTC", alice, 10n ** 8n);
+      await (await engine.connect(alice).deposit(id, WBTC, 10n ** 8n)).wait();
+      await expect(engine.connect(bob).deposit(id, WBTC, 10n ** 8n))
         .to.emit(engine, "PositionUpdated")
         .withArgs(id, Op.Deposit, WBTC, 2n * 10n ** 8n, 0n);
       expect(await engine.collateralOf(id, WBTC)).to.equal(2n * 10n ** 8n);
+      expect(await keel.assets.WBTC!.token.balanceOf(bob.address)).to.equal(2n * 10n ** 8n);
       expect([...(await engine.collateralAssets(id))]).to.deep.equal([WBTC]);
-      expect(await keel.assets.WBTC!.token.balanceOf(bob.address)).to.equal(10n ** 8n);
       expect(await keel.nft.ownerOf(id)).to.equal(alice.address);
       await checkInvariants(keel);
     });
