@@ -147,9 +147,10 @@ export interface PositionView {
   assetValues: readonly bigint[];
   value: bigint;
   debt: bigint;
-  hf: bigint;
-  hfInitial: bigint;
-  priced: boolean;
+  hf: bigint; // [wad] margin HF; 0 unless `valued`
+  hfInitial: bigint; // [wad]; 0 unless `priced`
+  priced: boolean; // every price of the position was read
+  valued: boolean; // the margin HF is known (a cross basket values a failed holding at zero)
 }
 
 /** Every position `owner` holds, in pages of the Lens's batch size. */

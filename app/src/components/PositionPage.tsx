@@ -64,7 +64,7 @@ function Loaded({ market, detail }: { market: Market; detail: PositionDetail }):
   const time = nextBlockTime(market, nowMs);
   const at = marketAt(market, time);
   const now = preview(state, at);
-  const ctx: PlanContext = { keel, market, state, time, account, balances, isOwner, payWithEth };
+  const ctx: PlanContext = { keel, market, state, time, account, balances, isOwner, payWithEth, priced: view.priced };
   const plans: Record<Form, Plan | undefined> = {
     deposit: texts.deposit ? planDeposit(ctx, depositAsset, texts.deposit) : undefined,
     withdraw: texts.withdraw ? planWithdraw(ctx, withdrawAsset, texts.withdraw) : undefined,
@@ -72,8 +72,8 @@ function Loaded({ market, detail }: { market: Market; detail: PositionDetail }):
     repay: texts.repay ? planRepay(ctx, texts.repay) : undefined,
   };
   const current = active ? plans[active] : undefined;
-  // Without a price the engine cannot say the state (stateOf reverts): show none rather than a guess.
-  const engineState = detail.engineState ?? (view.priced ? now.state : undefined);
+  // Without a margin HF the engine cannot say the state (stateOf reverts): show none rather than a guess.
+  const engineState = detail.engineState ?? (view.valued ? now.state : undefined);
   const deadline = state.deadline;
   const left = deadline > 0n ? deadline - chainNow(market, nowMs) : 0n;
 
@@ -107,8 +107,8 @@ function Loaded({ market, detail }: { market: Market; detail: PositionDetail }):
 
       {!view.priced && (
         <div className="banner warn" role="alert">
-          A price feed of this position failed: its health is unknown until the feed reports again. Deposits and
-          repayments still work; borrowing and withdrawing wait for the price.
+          A price feed of this position failed: {view.valued ? "its margin HF values that holding at zero" : "its health is unknown until the feed reports again"}.
+          Deposits and repayments still work; borrowing and withdrawing wait for every price.
         </div>
       )}
       {engineState !== undefined && <MarginCallPanel ctx={ctx} state={engineState} deadline={deadline} left={left} now={now} sender={sender} />}
@@ -116,7 +116,7 @@ function Loaded({ market, detail }: { market: Market; detail: PositionDetail }):
       <dl className="summary">
         <div>
           <dt>Health factor</dt>
-          <dd data-testid="hf" data-wad={view.hf.toString()}>{view.priced ? health(view.hf) : "unknown"}</dd>
+          <dd data-testid="hf" data-wad={view.hf.toString()}>{view.valued ? health(view.hf) : "unknown"}</dd>
         </div>
         <div>
           <dt>Initial HF</dt>
@@ -284,6 +284,8 @@ interface PlanContext {
   balances?: Balances;
   isOwner: boolean;
   payWithEth: boolean;
+  /** Every price of the position was read: borrowing and withdrawing with debt need them all (DESIGN §5). */
+  priced: boolean;
 }
 
 const at = (ctx: PlanContext) => marketAt(ctx.market, ctx.time);
@@ -318,6 +320,7 @@ function planWithdraw(ctx: PlanContext, asset: string, text: string): Plan {
   const held = ctx.state.holdings.get(info.token.toLowerCase()) ?? 0n;
   const parsed = parseInput(text, info.decimals, info.symbol, { balance: held, balanceWhat: "the position holds", maxAmount: held });
   if (!parsed.ok) return parsed;
+  if (!ctx.priced && ctx.state.normDebt > 0n) return { ok: false, error: "a price feed of this position failed: withdrawing with debt waits for it" };
   const m = at(ctx);
   const action: Action = { kind: "withdraw", asset: info.token, amount: parsed.amount };
   const after = preview(ctx.state, m, action);
@@ -331,6 +334,7 @@ function planWithdraw(ctx: PlanContext, asset: string, text: string): Plan {
 
 function planBorrow(ctx: PlanContext, text: string): Plan {
   if (!ctx.isOwner) return { ok: false, error: "only the position's owner (or an approved address) can borrow" };
+  if (!ctx.priced) return { ok: false, error: "a price feed of this position failed: borrowing waits for it" };
   const parsed = parseInput(text, 18, "kUSD");
   if (!parsed.ok) return parsed;
   const m = at(ctx);

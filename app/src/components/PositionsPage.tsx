@@ -84,9 +84,11 @@ function Row({ view, deadline, market }: { view: PositionView; deadline: bigint;
         })}
       </td>
       <td>{kusd(view.debt)}</td>
-      <td>{view.priced ? health(view.hf) : "unknown"}</td>
+      <td>{view.valued ? health(view.hf) : "unknown"}</td>
       <td>{view.priced ? health(view.hfInitial) : "unknown"}</td>
-      <td className={`state-${STATE_NAMES[state]?.toLowerCase()}`}>{view.priced ? STATE_NAMES[state] : "price failed"}
+      <td className={`state-${STATE_NAMES[state]?.toLowerCase()}`}>
+        {view.valued ? STATE_NAMES[state] : "unknown"}
+        {!view.priced && <div className="muted">a price feed failed</div>}
         {state === MarginState.Called && <div>{duration(deadline - now)} left</div>}
       </td>
       <td>{isolatedLiquidationPrice(view, market)}</td>
@@ -96,7 +98,7 @@ function Row({ view, deadline, market }: { view: PositionView; deadline: bigint;
 
 /** An isolated position's liquidation price (USD per token), "—" without debt or for a cross position. */
 export function isolatedLiquidationPrice(view: PositionView, market: Market): string {
-  if (view.mode !== 0 || view.debt === 0n || view.hf === INFINITE_HEALTH || !view.priced) return "—";
+  if (view.mode !== 0 || view.debt === 0n || view.hf === INFINITE_HEALTH || !view.valued) return "—";
   const asset = market.assets.find((a) => a.address.toLowerCase() === view.assets[0]?.toLowerCase());
   if (!asset) return "—";
   return usd(liquidationPriceFromHealth(asset.price, view.hf));
