@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { isAddress } from "ethers";
 import { formatFixed, parseAmount, parseDuration, parsePercent, parseWad, UnitError } from "../src/units";
-import { mulWadUp, perSecondFee, WAD } from "../src/math";
+import { choleskyPsd, mulWadUp, perSecondFee, WAD } from "../src/math";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -276,6 +276,15 @@ function convert(c: z.output<typeof rawConfigSchema>): KeelConfig {
       const key = pairKey(assets[i]!.symbol, assets[j]!.symbol);
       if (!correlations.has(key)) throw new ConfigError(`correlations: missing "${key}"`);
     }
+  }
+  // RiskModel refuses a listing that leaves the matrix not positive semi-definite: say so before deploying.
+  const rhoOf = (i: number, j: number): bigint =>
+    i === j ? WAD : correlations.get(i < j ? pairKey(assets[i]!.symbol, assets[j]!.symbol) : pairKey(assets[j]!.symbol, assets[i]!.symbol))!;
+  const psd = choleskyPsd(assets.flatMap((_, i) => assets.map((__, j) => rhoOf(i, j))), assets.length);
+  if (!psd.ok) {
+    throw new ConfigError(
+      `correlations: no set of returns has these correlations (the matrix is not positive semi-definite; it fails at ${assets[psd.failedAt]!.symbol})`,
+    );
   }
 
   const zMaintenance = inRange("confidence.maintenance", parseWad(c.confidence.maintenance, "confidence.maintenance"), LIMITS.z);

@@ -33,7 +33,7 @@ export function permissions(keel: Keel): { target: string; role: bigint; functio
       ],
     },
     { target: keel.engine.target as string, role: ROLES.GUARDIAN, functions: ["setPaused"] },
-    { target: keel.risk.target as string, role: ROLES.RISK, functions: ["setAssetRisk", "setCorrelation", "setConfidence"] },
+    { target: keel.risk.target as string, role: ROLES.RISK, functions: ["setAssetRisk", "setCorrelation", "setCorrelations", "setConfidence"] },
     { target: keel.vol.target as string, role: ROLES.RISK, functions: ["setParams"] },
     { target: keel.oracle.target as string, role: ROLES.ORACLE, functions: ["setFeed"] },
     { target: keel.oracle.target as string, role: ROLES.RISK, functions: ["setSequencer"] },

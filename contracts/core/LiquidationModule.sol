@@ -180,15 +180,14 @@ contract LiquidationModule is VaultEngineBase {
     /// @dev Every holding's terms, V and Lm, in one read of each price. A cross holding whose price fails gets zero
     /// terms and no value (RiskModel.marginBook); an isolated position's only price must be available.
     function _priceBook(Book memory b) internal view {
-        if (b.classKey != CROSS_CLASS) {
-            b.terms = new IRiskModel.LiquidationTerms[](1);
-            b.terms[0] = risk.liquidationTerms(b.classKey);
-        } else {
+        if (b.classKey == CROSS_CLASS) {
             IRiskModel.Valuation memory v;
             (v, b.terms) = risk.marginBook(b.assets, b.amounts);
             (b.value, b.maintenanceLoss) = (v.value, v.maintenanceLoss);
             return;
         }
+        b.terms = new IRiskModel.LiquidationTerms[](1);
+        b.terms[0] = risk.liquidationTerms(b.classKey);
         (b.value, b.maintenanceLoss) = _maintenance(b);
     }
 

@@ -140,6 +140,7 @@ contract RiskModel is IRiskModel, AccessManaged {
         for (uint256 i; i < listed; ++i) {
             _writeCorrelation(asset, _assets[i], correlations[i]);
         }
+        _requireCorrelationsPsd();
     }
 
     /// @inheritdoc IRiskModel
@@ -155,11 +156,24 @@ contract RiskModel is IRiskModel, AccessManaged {
 
     /// @inheritdoc IRiskModel
     function setCorrelation(address assetA, address assetB, uint256 rho) external restricted {
-        if (!_risk[assetA].listed) revert AssetNotListed(assetA);
-        if (!_risk[assetB].listed) revert AssetNotListed(assetB);
-        if (assetA == assetB) revert InvalidParameter("correlation", rho);
-        if (_correlation[assetA][assetB] == rho) revert NoChange();
-        _writeCorrelation(assetA, assetB, rho);
+        if (!_setPair(assetA, assetB, rho)) revert NoChange();
+        _requireCorrelationsPsd();
+    }
+
+    /// @inheritdoc IRiskModel
+    function setCorrelations(address[] calldata assetsA, address[] calldata assetsB, uint256[] calldata rhos)
+        external
+        restricted
+    {
+        uint256 n = assetsA.length;
+        if (assetsB.length != n) revert LengthMismatch(n, assetsB.length);
+        if (rhos.length != n) revert LengthMismatch(n, rhos.length);
+        bool changed;
+        for (uint256 i; i < n; ++i) {
+            changed = _setPair(assetsA[i], assetsB[i], rhos[i]) || changed;
+        }
+        if (!changed) revert NoChange();
+        _requireCorrelationsPsd();
     }
 
     /// @inheritdoc IRiskModel
@@ -298,14 +312,15 @@ contract RiskModel is IRiskModel, AccessManaged {
         t.maintenanceFactor = Math.max(KeelMath.mulWadUp(_zMaintenance, _sigma(asset, r)), r.maintenanceHaircut);
     }
 
-    /// @dev The oracle's price, or 0 when it refuses one. A read that ran out of gas is not a refusal: with at most
-    /// 1/64 of the gas left after it, the call was starved (EIP-150), and the whole call reverts instead.
+    /// @dev The oracle's price, or 0 when it refuses one. A read that ran out of gas is not a refusal: a starved call
+    /// leaves its caller about 1/64 of the gas per call level (EIP-150), so a failure with less than 1/8 of the gas
+    /// left reverts the whole call instead; a real refusal costs a few feed reads.
     function _tryPrice(address asset) internal view returns (uint256) {
         uint256 gasBefore = gasleft();
         try oracle.getPrice(asset) returns (uint256 price) {
             return price;
         } catch {
-            if (gasleft() <= gasBefore / 63) revert OracleOutOfGas(asset);
+            if (gasleft() < gasBefore / 8) revert OracleOutOfGas(asset);
             return 0;
         }
     }
@@ -340,6 +355,30 @@ contract RiskModel is IRiskModel, AccessManaged {
     function _requirePenaltyFits(address asset, uint256 penalty, uint256 haircut, uint256 criticalHF) internal pure {
         uint256 required = KeelMath.criticalHFFloorUp(penalty, haircut);
         if (required > criticalHF) revert PenaltyTooHighForCriticalHF(asset, required, criticalHF);
+    }
+
+    /// @dev Writes one pair after its checks; false when it already had that value.
+    function _setPair(address assetA, address assetB, uint256 rho) internal returns (bool) {
+        if (!_risk[assetA].listed) revert AssetNotListed(assetA);
+        if (!_risk[assetB].listed) revert AssetNotListed(assetB);
+        if (assetA == assetB) revert InvalidParameter("correlation", rho);
+        if (_correlation[assetA][assetB] == rho) return false;
+        _writeCorrelation(assetA, assetB, rho);
+        return true;
+    }
+
+    /// @dev The matrix over every listed asset must be positive semi-definite (KeelMath.choleskyPsd).
+    function _requireCorrelationsPsd() internal view {
+        uint256 n = _assets.length;
+        uint256[] memory rho = new uint256[](n * n);
+        for (uint256 i; i < n; ++i) {
+            rho[i * n + i] = KeelMath.WAD;
+            for (uint256 j; j < i; ++j) {
+                rho[i * n + j] = _correlation[_assets[i]][_assets[j]];
+            }
+        }
+        (bool ok, uint256 column) = KeelMath.choleskyPsd(rho, n);
+        if (!ok) revert CorrelationNotPositiveSemiDefinite(_assets[column]);
     }
 
     function _writeCorrelation(address assetA, address assetB, uint256 rho) internal {

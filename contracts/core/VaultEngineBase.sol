@@ -135,25 +135,29 @@ abstract contract VaultEngineBase is IVaultEngineTypes {
         return risk.assessForMargin(assets, amounts);
     }
 
-    /// @dev `_marginValuation`, or `ok = false` when it cannot be computed.
+    /// @dev `_marginValuation`, or `ok = false` when a price fails. A valuation starved of gas reverts instead: a
+    /// deposit or repayment sent with too little gas must not go through while silently leaving a cured position's
+    /// margin call open (L-2). A call that ran out of gas leaves its caller about 1/64 of the gas per call level
+    /// (EIP-150), so a failure with less than 1/8 of the gas left is taken as starved; a real price failure costs a
+    /// few oracle reads.
     function _tryMarginValuation(uint256 id, address classKey)
         internal
         view
         returns (bool ok, IRiskModel.Valuation memory v)
     {
+        uint256 gasBefore = gasleft();
         if (classKey != CROSS_CLASS) {
             try risk.assessOne(classKey, _collateral[id][classKey]) returns (IRiskModel.Valuation memory r) {
                 return (true, r);
-            } catch {
-                return (false, v);
-            }
+            } catch {}
+        } else {
+            (address[] memory assets, uint256[] memory amounts) = _holdings(id, classKey);
+            try risk.assessForMargin(assets, amounts) returns (IRiskModel.Valuation memory r) {
+                return (true, r);
+            } catch {}
         }
-        (address[] memory assets, uint256[] memory amounts) = _holdings(id, classKey);
-        try risk.assessForMargin(assets, amounts) returns (IRiskModel.Valuation memory r) {
-            return (true, r);
-        } catch {
-            return (false, v);
-        }
+        if (gasleft() < gasBefore / 8) revert ValuationOutOfGas(id);
+        return (false, v);
     }
 
     /// @dev The position's assets and amounts: one entry for isolated positions, the basket for cross ones.

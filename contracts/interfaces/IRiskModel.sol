@@ -49,6 +49,9 @@ interface IRiskModel {
     /// @notice (1 + ℓ)(1 − hm) of `asset` would exceed the engine's critical HF `criticalHF`, so a partial
     /// liquidation above the critical HF could lower the health factor.
     error PenaltyTooHighForCriticalHF(address asset, uint256 required, uint256 criticalHF);
+    /// @notice The correlation matrix would not be positive semi-definite (no real set of returns has it); the LDLᵀ
+    /// factorization failed at `asset`'s column (KeelMath.choleskyPsd).
+    error CorrelationNotPositiveSemiDefinite(address asset);
     /// @notice Reading the price of `asset` ran out of gas. Refused rather than taken for a failed feed, so that a
     /// caller cannot make a priced holding count as worth nothing by sending too little gas.
     error OracleOutOfGas(address asset);
@@ -97,7 +100,12 @@ interface IRiskModel {
     function listAsset(address asset, AssetRiskParams calldata params, uint256[] calldata correlations) external;
 
     function setAssetRisk(address asset, AssetRiskParams calldata params) external;
+    /// @notice Sets ρ(assetA, assetB) in [0, 1]; the whole matrix must stay positive semi-definite.
     function setCorrelation(address assetA, address assetB, uint256 correlation) external;
+    /// @notice Sets several correlations, then checks the whole matrix once: a change that is positive
+    /// semi-definite only as a whole (a new cluster of correlated assets) needs no refused intermediate step.
+    /// Reverts `NoChange` when no pair changes.
+    function setCorrelations(address[] calldata assetsA, address[] calldata assetsB, uint256[] calldata rhos) external;
     function setConfidence(uint256 zMaintenance, uint256 zInitial) external;
 
     function assetRisk(address asset) external view returns (AssetRiskParams memory);

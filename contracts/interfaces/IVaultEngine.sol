@@ -12,14 +12,17 @@ interface IVaultEngine is IVaultEngineTypes {
     // ---------------------------------------------------------------- positions
 
     /// @notice Opens a position and mints its NFT to `owner`. The caller may act on the new position for the rest
-    /// of the transaction, so a router can open, deposit and borrow for a user in one call.
-    /// @dev Warning: that transient authority survives a transfer of the NFT within the same transaction.
+    /// of the transaction while `owner` still holds the NFT, so a router can open, deposit and borrow for a user in
+    /// one call; a transfer of the NFT ends that authority (a seller cannot act on the buyer's position).
     /// @param asset The isolated collateral asset; ignored for `Mode.Cross`.
     /// @return id The position id, equal to the NFT's token id.
     function open(Mode mode, address asset, address owner) external returns (uint256 id);
 
-    /// @notice Pulls `amount` of `asset` from the caller into position `id`; anyone may deposit. The position is
-    /// credited with what actually arrived. Never reads the oracle.
+    /// @notice Pulls `amount` of `asset` from the caller into position `id`. Anyone may top up a holding; only the
+    /// owner's side (owner, approved, operator, or the opener in the same transaction) adds a new asset to a cross
+    /// basket, so no one can fill or plant in another owner's basket (DESIGN §4 liveness). The position is credited
+    /// with what actually arrived. Reads the oracle only to clear an open call, and never fails on a price.
+    /// @dev Reverts `ValuationOutOfGas` when clearing the call ran out of gas (send more).
     function deposit(uint256 id, address asset, uint256 amount) external;
 
     /// @notice Sends `amount` of `asset` from position `id` to `to`. Owner or approved only. With debt, requires
@@ -45,7 +48,9 @@ interface IVaultEngine is IVaultEngineTypes {
     // ---------------------------------------------------------------- margin calls and liquidation
 
     /// @notice Opens a margin call on a Callable position (HF < 1, no open call): it becomes liquidatable after
-    /// the grace period unless cured. Anyone may call. Reads the oracle.
+    /// the grace period unless cured. On a position with an open call that is healthy again (HF ≥ 1) it clears the
+    /// call instead, so the next dip gets a fresh grace period. Anyone may call. Values a cross basket with each
+    /// holding whose price fails at zero; an isolated position needs its price.
     function marginCall(uint256 id) external;
 
     /// @notice Clears the margin call of position `id` if its HF is now ≥ 1. Anyone may call.
@@ -56,8 +61,13 @@ interface IVaultEngine is IVaultEngineTypes {
     /// penalty in kUSD. A non-empty `data` calls `receiver.onKeelLiquidation` after the collateral is sent and
     /// before payment is taken. Insolvent positions lose all their collateral and the rest of the debt becomes
     /// bad debt, covered from the surplus buffer first. A partial liquidation must raise HF
-    /// (`LiquidationWouldLowerHealth`), except under criticalHF when it is limited only by what `asset` can pay for:
-    /// the whole debt is then due and each such step takes all of one asset, even if HF falls as the basket empties.
+    /// (`LiquidationWouldLowerHealth`), except when the whole debt is due (under criticalHF, or the rest would be
+    /// dust) and the step is limited only by what `asset` can pay for: it takes all of one asset, even if HF falls
+    /// as the basket empties, and may leave less than the dust, which the other holdings pay for in the next call.
+    /// A cross holding whose price fails is valued at zero and cannot be chosen (the oracle's error); while any
+    /// holding is unpriced no bad debt is booked: the priced ones are liquidated as if solvent (DESIGN §4 liveness).
+    /// `maxRepay` never leaves a remainder under the dust: it stops at the dust (`MaxRepayTooLow` when the debt is
+    /// at or under it).
     /// @param maxRepay Most kUSD [wad] the caller is willing to repay.
     /// @return repaid kUSD [wad] of debt repaid.
     /// @return seized Amount of `asset` (token decimals) sent to `receiver`.
@@ -154,7 +164,8 @@ interface IVaultEngine is IVaultEngineTypes {
     /// @notice Whether opening and borrowing are paused.
     function paused() external view returns (bool);
 
-    /// @notice Margin state of position `id`, its open call's deadline (0 if none) and its HF [wad]. Reads the oracle.
+    /// @notice Margin state of position `id`, its open call's deadline (0 if none) and its margin HF [wad]: a cross
+    /// holding whose price fails counts as worth nothing; reverts with the oracle's error when nothing can be priced.
     function stateOf(uint256 id) external view returns (State state, uint256 deadline, uint256 hf);
 
     /// @notice Deadline [s] of the open margin call of position `id`, or 0.

@@ -129,6 +129,8 @@ interface IVaultEngineTypes {
     error SupplyCapExceeded(address asset, uint256 total, uint256 cap);
     error AssetNotListed(address asset);
     error AssetAlreadyListed(address asset);
+    /// @notice Valuing position `id` ran out of gas inside a step that may skip a failed price: send more gas.
+    error ValuationOutOfGas(uint256 id);
     /// @notice `asset` can never be collateral: kUSD itself (debt backed by the debt token is no backing).
     error AssetNotListable(address asset);
     error TooManyAssets(uint256 id);

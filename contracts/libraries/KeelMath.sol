@@ -14,6 +14,9 @@ library KeelMath {
     uint256 internal constant RAY = 1e27;
     /// @dev The portfolio variance is summed in WAD-scaled USD²; its square root is in units of 1e-9 USD.
     uint256 internal constant SQRT_WAD = 1e9;
+    /// @dev Rounding slack [wad] of the positive semi-definiteness check: 1e-9.
+    int256 internal constant PSD_TOLERANCE = 1e9;
+    int256 private constant SIGNED_WAD = 1e18;
     /// @dev Health factor of a position without debt.
     uint256 internal constant INFINITE_HEALTH = type(uint256).max;
 
@@ -125,6 +128,50 @@ library KeelMath {
             }
         }
         return Math.sqrt(variance, Math.Rounding.Ceil) * SQRT_WAD;
+    }
+
+    /// @notice Whether a correlation matrix is positive semi-definite: the portfolio deviation is a norm (convex,
+    /// subadditive) only then, which the liquidation sizing bound for baskets relies on. An LDLᵀ factorization
+    /// (Cholesky without square roots) in signed WAD fixed point, every division truncating toward zero: a pivot
+    /// below −PSD_TOLERANCE fails; a pivot within ±PSD_TOLERANCE (a singular direction, e.g. ρ = 1 between two
+    /// assets) requires the rest of its column to vanish within the tolerance. Borderline matrices are refused.
+    /// @param rho Row-major n×n [wad], symmetric, ones on the diagonal; only i ≥ j is read.
+    /// @return ok True when positive semi-definite.
+    /// @return failedAt The first column whose pivot failed; n when `ok`.
+    function choleskyPsd(uint256[] memory rho, uint256 n) internal pure returns (bool ok, uint256 failedAt) {
+        int256[] memory lower = new int256[](n * n); // [wad] L below the diagonal
+        int256[] memory d = new int256[](n); // [wad] pivots, 0 for a singular direction
+        for (uint256 j; j < n; ++j) {
+            int256 pivot = _ldlResidual(rho, lower, d, n, j, j);
+            if (pivot < -PSD_TOLERANCE) return (false, j);
+            bool singular = pivot <= PSD_TOLERANCE;
+            if (!singular) d[j] = pivot;
+            for (uint256 i = j + 1; i < n; ++i) {
+                int256 a = _ldlResidual(rho, lower, d, n, i, j);
+                if (!singular) lower[i * n + j] = a * SIGNED_WAD / pivot;
+                else if (a > PSD_TOLERANCE || a < -PSD_TOLERANCE) return (false, j);
+            }
+        }
+        return (true, n);
+    }
+
+    /// @dev ρ_ij − Σ_{k<j} L_ik L_jk d_k [wad], each product truncated toward zero.
+    function _ldlResidual(
+        uint256[] memory rho,
+        int256[] memory lower,
+        int256[] memory d,
+        uint256 n,
+        uint256 i,
+        uint256 j
+    )
+        private
+        pure
+        returns (int256 a)
+    {
+        a = int256(rho[i * n + j]);
+        for (uint256 k; k < j; ++k) {
+            a -= lower[i * n + k] * lower[j * n + k] / SIGNED_WAD * d[k] / SIGNED_WAD;
+        }
     }
 
     /// @notice Maintenance and initial losses [wad] of a basket of valued holdings (DESIGN §3), rounded up:

@@ -81,4 +81,8 @@ contract KeelMathHarness {
     function stepToward(uint256 from, uint256 to, uint256 maxMove) external pure returns (uint256) {
         return KeelMath.stepToward(from, to, maxMove);
     }
+
+    function choleskyPsd(uint256[] memory rho, uint256 n) external pure returns (bool ok, uint256 failedAt) {
+        return KeelMath.choleskyPsd(rho, n);
+    }
 }

@@ -140,6 +140,34 @@ export function portfolioDeviationUp(weighted: readonly bigint[], correlation: r
   return u256(sqrtUp(variance) * SQRT_WAD);
 }
 
+/** Rounding slack [wad] of `choleskyPsd`: 1e-9, as `KeelMath.PSD_TOLERANCE`. */
+export const PSD_TOLERANCE = 10n ** 9n;
+
+/**
+ * Whether a correlation matrix is positive semi-definite, as `KeelMath.choleskyPsd`: LDLᵀ in signed WAD fixed
+ * point, every division truncating toward zero (BigInt division does, as Solidity's signed division).
+ * @param rho row-major n×n [wad], ones on the diagonal; only i ≥ j is read.
+ * @returns ok, and the first failing column (n when ok).
+ */
+export function choleskyPsd(rho: readonly bigint[], n: number): { ok: boolean; failedAt: number } {
+  const lower: bigint[] = new Array<bigint>(n * n).fill(0n);
+  const d: bigint[] = new Array<bigint>(n).fill(0n);
+  for (let j = 0; j < n; j++) {
+    let pivot = rho[j * n + j]!;
+    for (let k = 0; k < j; k++) pivot -= (((lower[j * n + k]! * lower[j * n + k]!) / WAD) * d[k]!) / WAD;
+    if (pivot < -PSD_TOLERANCE) return { ok: false, failedAt: j };
+    const singular = pivot <= PSD_TOLERANCE;
+    if (!singular) d[j] = pivot;
+    for (let i = j + 1; i < n; i++) {
+      let a = rho[i * n + j]!;
+      for (let k = 0; k < j; k++) a -= (((lower[i * n + k]! * lower[j * n + k]!) / WAD) * d[k]!) / WAD;
+      if (!singular) lower[i * n + j] = (a * WAD) / pivot;
+      else if (a > PSD_TOLERANCE || a < -PSD_TOLERANCE) return { ok: false, failedAt: j };
+    }
+  }
+  return { ok: true, failedAt: n };
+}
+
 export const stressLossUp = (deviation: bigint, z: bigint, floorLoss: bigint): bigint =>
   max(mulWadUp(z, deviation), floorLoss);
 

@@ -34,7 +34,11 @@ function sigmaBindingConfig(): RawKeelConfig {
   const usdc = cfg.assets.find((a) => a.symbol === "USDC")!;
   usdc.risk = { ...usdc.risk, sigmaMin: "3%", maintenanceHaircut: "2%", initialHaircut: "3%", liquidationPenalty: "0%" };
   cfg.liquidation = { ...cfg.liquidation, criticalHF: "0.99" };
+  // USDC = 0.3 WETH + independent noise: its ρ with WBTC and wstETH is 0.3 times WETH's, so the matrix is a
+  // correlation matrix (positive semi-definite, which listing checks).
   cfg.correlations["WETH/USDC"] = "0.3";
+  cfg.correlations["WBTC/USDC"] = "0.225";
+  cfg.correlations["USDC/wstETH"] = "0.285";
   return cfg;
 }
 
@@ -55,7 +59,12 @@ async function setRho(rho: bigint): Promise<Setup> {
   const [, alice] = await ethers.getSigners();
   const weth = await keel.assets.WETH!.token.getAddress();
   const usdc = await keel.assets.USDC!.token.getAddress();
-  await govern(keel, keel.risk, keel.risk.interface.encodeFunctionData("setCorrelation", [weth, usdc, rho]));
+  // USDC = ρ WETH + independent noise, so the whole matrix stays a correlation matrix (positive semi-definite):
+  // USDC's ρ with WBTC and wstETH is ρ times WETH's. The positions here hold only WETH and USDC.
+  const others = [await keel.assets.WBTC!.token.getAddress(), await keel.assets.wstETH!.token.getAddress()];
+  const scaled = await Promise.all(others.map(async (a) => (rho * (await keel.risk.correlation(weth, a))) / m.WAD));
+  const data = keel.risk.interface.encodeFunctionData("setCorrelations", [[weth, ...others.map(() => usdc)], [usdc, ...others], [rho, ...scaled]]);
+  await govern(keel, keel.risk, data);
   await refreshFeeds(keel); // the timelock delay outlasts the heartbeats
   expect(await keel.risk.correlation(usdc, weth)).to.equal(rho);
   return { keel, alice: alice!, weth, usdc };
@@ -299,14 +308,16 @@ describe("Cross margin (DESIGN §3)", () => {
       };
       expect(await check(new Prng(0xf1_00n), 25)).to.be.gt(0);
 
-      // ρ = 0 for every pair: the largest diversification benefit, and still never below the floors.
+      // ρ = 0 for every pair: the largest diversification benefit, and still never below the floors. One batch: the
+      // matrix passes through no inconsistent (non positive semi-definite) intermediate.
+      const pairs: [string, string][] = [];
       for (let i = 0; i < addresses.length; i++) {
         for (let j = i + 1; j < addresses.length; j++) {
-          if ((await keel.risk.correlation(addresses[i]!, addresses[j]!)) === 0n) continue;
-          const data = keel.risk.interface.encodeFunctionData("setCorrelation", [addresses[i]!, addresses[j]!, 0n]);
-          await govern(keel, keel.risk, data);
+          if ((await keel.risk.correlation(addresses[i]!, addresses[j]!)) !== 0n) pairs.push([addresses[i]!, addresses[j]!]);
         }
       }
+      const data = keel.risk.interface.encodeFunctionData("setCorrelations", [pairs.map((p) => p[0]), pairs.map((p) => p[1]), pairs.map(() => 0n)]);
+      await govern(keel, keel.risk, data);
       await refreshFeeds(keel);
       expect(await check(new Prng(0xf1_01n), 25)).to.be.gt(0);
       await checkInvariants(keel);

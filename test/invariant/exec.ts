@@ -99,7 +99,8 @@ function sameState(a: PositionState, b: PositionState): boolean {
     JSON.stringify([s.owner, s.assets.map((x, i) => [x, s.amounts[i]!.toString()]).sort(), s.debt.toString()]);
   if (key(a) !== key(b)) return false;
   if (a.priced && b.priced) return a.hf === b.hf && a.hfInitial === b.hfInitial;
-  return a.priced === b.priced;
+  if (a.valued && b.valued) return a.priced === b.priced && a.hf === b.hf;
+  return a.priced === b.priced && a.valued === b.valued;
 }
 
 /** Invariant 5: an action on one position changes no other position (compared at the same block time). */

@@ -11,7 +11,7 @@ import type { Action } from "./actions";
 import type { World } from "./model";
 
 const pct = (x: number): bigint => (BigInt(Math.round(x * 1e4)) * m.WAD) / 10_000n;
-const GOVERNANCE_ERRORS = ["InvalidParameter", "NoChange", "PenaltyTooHighForCriticalHF"];
+const GOVERNANCE_ERRORS = ["InvalidParameter", "NoChange", "PenaltyTooHighForCriticalHF", "CorrelationNotPositiveSemiDefinite"];
 
 async function proposal(w: World): Promise<{ label: string; target: string; data: string }> {
   const { engine, risk } = w.keel;

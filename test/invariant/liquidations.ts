@@ -22,6 +22,7 @@ export const actMarginCall: Action = async (w) => {
   const p = weak.length > 0 && chance(w, 0.8) ? pick(w, weak) : pick(w, indebted);
   const label = `marginCall ${p.id}`;
   note(w, label);
+  const deadlineBefore = await w.keel.engine.callDeadline(p.id);
   const r = await execute(w, {
     kind: "marginCall",
     label,
@@ -32,12 +33,16 @@ export const actMarginCall: Action = async (w) => {
     effect: "none",
   });
   const b = r.before.positions.get(p.id)!;
-  if (r.ok) {
+  if (r.ok && deadlineBefore !== 0n) {
+    // A call attempt that sees a recovered position ends its open call (L-2).
+    expect(await w.keel.engine.callDeadline(p.id), `${label}: a recovered position's call ends`).to.equal(0n);
+    w.stats.success("marginCall.clears-recovered");
+  } else if (r.ok) {
     expect(b.hf < m.WAD, `${label}: called at HF ${b.hf}`).to.equal(true);
     const grace = (await w.keel.engine.liquidationParams()).gracePeriod;
     expect(await w.keel.engine.callDeadline(p.id), `${label}: deadline`).to.equal(r.at + grace);
   } else if (r.revert.name === "NotCallable") {
-    expect(b.priced && b.hf >= m.WAD, `${label}: NotCallable at HF ${b.hf}`).to.equal(true);
+    expect(b.valued && b.hf >= m.WAD, `${label}: NotCallable at HF ${b.hf}`).to.equal(true);
   }
 };
 
@@ -102,7 +107,7 @@ async function liquidationTarget(w: World): Promise<{ p: GhostPosition; asset: s
   const candidates = [];
   for (const p of indebted) {
     const s = w.last?.positions.get(p.id);
-    if (!s?.priced || s.hf >= m.WAD) continue;
+    if (!s?.valued || s.hf >= m.WAD) continue;
     try {
       const [state] = await w.keel.engine.stateOf(p.id);
       if (state === 3n) candidates.push(p);

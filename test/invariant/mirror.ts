@@ -39,6 +39,18 @@ export async function marketAtPending(w: World): Promise<Market> {
 
 const indexOf = (mk: Market, asset: string): number => mk.assets.findIndex((a) => a.toLowerCase() === asset.toLowerCase());
 
+/**
+ * The margin valuation of a basket for margin calls and liquidation (RiskModel.marginBook): a holding whose price
+ * failed counts as worth nothing; undefined when nothing in it has a price, or an isolated position's does not.
+ */
+export function marginValuation(mk: Market, assets: string[], amounts: bigint[], cross: boolean): m.Valuation | undefined {
+  const idx = assets.map((a) => indexOf(mk, a));
+  if (idx.every((i) => mk.priced[i]!)) return valuation(mk, assets, amounts);
+  if (!cross || !idx.some((i, k) => mk.priced[i]! && amounts[k]! !== 0n)) return undefined;
+  const priced = amounts.map((x, k) => (mk.priced[idx[k]!]! ? x : 0n));
+  return valuation({ ...mk, priced: mk.priced.map(() => true) }, assets, priced);
+}
+
 /** The mirror's valuation of a basket; undefined when a price is unavailable. */
 export function valuation(mk: Market, assets: string[], amounts: bigint[]): m.Valuation | undefined {
   const idx = assets.map((a) => indexOf(mk, a));
@@ -81,8 +93,10 @@ export async function expectedLiquidationAtPending(w: World, id: bigint, asset: 
   const mk = await marketAtPending(w);
   const h = await holdings(w, id);
   const idx = h.assets.map((a) => indexOf(mk, a));
-  if (idx.some((i) => !mk.priced[i]!)) throw new Error("price unavailable");
+  const cross = h.classKey.toLowerCase() === w.crossClass.toLowerCase();
+  if (!marginValuation(mk, h.assets, h.amounts, cross)) throw new Error("price unavailable");
   const terms = idx.map((i) => {
+    if (!mk.priced[i]!) return { price: 0n, unit: 0n, penalty: 0n, maintenanceFactor: 0n };
     const zs = m.mulWadUp(mk.z.zMaintenance, mk.sigmas[i]!);
     return { price: mk.prices[i]!, unit: mk.units[i]!, penalty: mk.penalties[i]!, maintenanceFactor: zs > mk.maintenanceHaircuts[i]! ? zs : mk.maintenanceHaircuts[i]! };
   });
@@ -92,7 +106,7 @@ export async function expectedLiquidationAtPending(w: World, id: bigint, asset: 
     terms,
     normDebt: h.normDebt,
     rate: mk.rates.get(h.classKey)!,
-    valueOf: (amounts) => valuation(mk, h.assets, amounts)!,
+    valueOf: (amounts) => marginValuation(mk, h.assets, amounts, cross) ?? { value: 0n, maintenanceLoss: 0n, initialLoss: 0n },
     params: mk.liquidation,
     dust: await w.keel.engine.dust(),
   };

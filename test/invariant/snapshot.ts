@@ -16,6 +16,8 @@ export interface PositionState {
   hf: bigint;
   hfInitial: bigint;
   priced: boolean;
+  /** The margin HF could be computed (every price, or a basket with a failed holding valued at zero). */
+  valued: boolean;
 }
 
 export interface Snapshot {
@@ -42,6 +44,7 @@ export async function readSnapshot(w: World, blockTag: BlockTag): Promise<Snapsh
       hf: v.hf,
       hfInitial: v.hfInitial,
       priced: v.priced,
+      valued: v.valued,
     });
   }
   const prices = new Map<string, bigint>();

@@ -163,6 +163,7 @@ const ROWS: Row[] = [
     },
   },
   { contract: "risk", fn: "setCorrelation", role: ROLES.RISK, allowed: RISK_HOLDERS, args: async (s) => [await weth(s), await wbtc(s), 5n * 10n ** 17n] },
+  { contract: "risk", fn: "setCorrelations", role: ROLES.RISK, allowed: RISK_HOLDERS, args: async (s) => [[await weth(s)], [await wbtc(s)], [5n * 10n ** 17n]] },
   {
     contract: "risk",
     fn: "setConfidence",

@@ -6,12 +6,13 @@
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { time } from "@nomicfoundation/hardhat-network-helpers";
+import { takeSnapshot, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { MaxUint256, ZeroAddress } from "ethers";
 import type { Keel } from "../../deploy";
 import { refreshFeeds } from "../../deploy/local";
 import * as m from "../../src/math";
+import { decodeRevert } from "../../src/keeper/sender";
 import { MockCallSequence__factory } from "../../typechain-types";
 import { governed, listMockAssets, mockListing } from "../helpers/engine";
 import { loadKeel } from "../helpers/fixtures";
@@ -158,6 +159,28 @@ describe("Liveness findings (security review)", () => {
       await (await keel.engine.connect(owner!).repay(id, 1_000n * E18)).wait();
     });
 
+    it("test_M2_oracleReadStarvedOfGas_isRefused_neverValuedAtZero", async () => {
+      // A liquidator could send just enough gas for the oracle read of a healthy holding to run out, hoping it counts
+      // as a failed feed (worth zero). RiskModel refuses instead: OracleOutOfGas. Scan gas limits for that window.
+      const keel = await loadKeel();
+      const assets = [await keel.assets.WETH!.token.getAddress(), await keel.assets.USDC!.token.getAddress()];
+      const amounts = [10n * E18, 1_000n * 10n ** 6n];
+      const full = await keel.risk.marginBook(assets, amounts);
+      expect(full[0].value > 0n).to.equal(true);
+      const outcomes = new Set<string>();
+      for (let gas = 30_000n; gas <= 160_000n; gas += 500n) {
+        try {
+          const [v] = await keel.risk.marginBook.staticCall(assets, amounts, { gasLimit: gas });
+          // With enough gas the valuation is complete: never a holding silently left out.
+          expect(v.value).to.equal(full[0].value);
+          outcomes.add("complete");
+        } catch (error) {
+          outcomes.add(decodeRevert(error)?.name ?? "out of gas");
+        }
+      }
+      expect([...outcomes].sort()).to.include.members(["OracleOutOfGas", "complete"]);
+    });
+
     it("test_M2_unpricedHolding_neverBooksBadDebt", async () => {
       const keel = await loadKeel();
       const [, owner, keeper] = await ethers.getSigners();
@@ -268,6 +291,34 @@ describe("Liveness findings (security review)", () => {
       await expect(keel.engine.connect(keeper!).marginCall(id)).to.emit(keel.engine, "MarginCalled").withArgs(id, ts + grace);
       await expect(keel.engine.connect(keeper!).liquidate(id, await keel.assets.WETH!.token.getAddress(), MaxUint256, keeper!.address, "0x"))
         .to.be.revertedWithCustomError(keel.engine, "NotLiquidatable");
+    });
+  });
+
+  describe("L-2 under gas pressure", () => {
+    it("test_L2_cureSentWithTooLittleGas_neverLeavesTheCallOpen", async () => {
+      // The deposit that cures a call values the position inside a try (a failed price must not block the deposit).
+      // Starved of gas there, it must revert (ValuationOutOfGas), not succeed with the call still open.
+      const keel = await loadKeel();
+      const [, owner] = await ethers.getSigners();
+      const weth = keel.assets.WETH!.token;
+      const id = await openIsolatedDebt(keel, owner!, "WETH", 10n * E18, 25_000n * E18);
+      await setPrice(keel, "WETH", 2800);
+      await (await keel.engine.marginCall(id)).wait();
+      await (await weth.mint(owner!.address, 5n * E18)).wait();
+      const outcomes = new Set<string>();
+      for (let gas = 60_000n; gas <= 140_000n; gas += 1_000n) {
+        const snapshot = await takeSnapshot();
+        try {
+          await (await keel.engine.connect(owner!).deposit(id, await weth.getAddress(), 5n * E18, { gasLimit: gas })).wait();
+          expect(await keel.engine.callDeadline(id), `deposit with ${gas} gas cured but left the call open`).to.equal(0n);
+          outcomes.add("cured");
+        } catch (error) {
+          if (error instanceof Error && error.message.startsWith("deposit with")) throw error;
+          outcomes.add(decodeRevert(error)?.name ?? "out of gas");
+        }
+        await snapshot.restore();
+      }
+      expect([...outcomes]).to.include.members(["ValuationOutOfGas", "cured"]);
     });
   });
 

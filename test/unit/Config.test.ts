@@ -172,6 +172,7 @@ describe("parseKeelConfig", () => {
           asset(c, "USDC").risk.sigmaMax = asset(c, "USDC").risk.sigmaMin;
           asset(c, "USDC").risk.initialHaircut = asset(c, "USDC").risk.maintenanceHaircut;
           c.correlations["WETH/WBTC"] = "1";
+          c.correlations["WBTC/wstETH"] = "0.95"; // WBTC then moves exactly with WETH
           c.cross.stabilityFee = "0%";
           c.wrappedNative = "wstETH";
         }),
@@ -205,6 +206,21 @@ describe("parseKeelConfig", () => {
       expectConfigError(
         variant((c) => delete c.correlations["WBTC/USDC"]),
         `correlations: missing "WBTC/USDC"`,
+      );
+    });
+
+    it("test_correlations_notPositiveSemiDefinite: USDC at 0.9 with WETH but 0 with WBTC (0.75 with WETH)", () => {
+      expectConfigError(
+        variant((c) => (c.correlations["WETH/USDC"] = "0.9")),
+        "correlations: no set of returns has these correlations (the matrix is not positive semi-definite; it fails at USDC)",
+      );
+      // Consistent as a whole (USDC = 0.9 WETH + noise): accepted.
+      parseKeelConfig(
+        variant((c) => {
+          c.correlations["WETH/USDC"] = "0.9";
+          c.correlations["WBTC/USDC"] = "0.675";
+          c.correlations["USDC/wstETH"] = "0.855";
+        }),
       );
     });
 

@@ -884,6 +884,61 @@ describe("KeelMath ↔ src/math", () => {
     });
   });
 
+  describe("choleskyPsd", () => {
+    const psd = (rho: bigint[], n: number): Case => ({
+      label: `choleskyPsd([${rho.join(", ")}], ${n})`,
+      chain: () => h.choleskyPsd(rho, n).then(([ok, at]) => (ok ? 1000n : 0n) + at),
+      mirror: () => {
+        const r = m.choleskyPsd(rho, n);
+        return (r.ok ? 1000n : 0n) + BigInt(r.failedAt);
+      },
+    });
+    const pct = (x: number): bigint => (BigInt(Math.round(x * 100)) * WAD) / 100n;
+
+    it("test_choleskyPsd_anchors: identity, all ones (singular), the local config; a cluster no returns can have", async () => {
+      const identity = correlationMatrix(4, () => 0n);
+      const ones = correlationMatrix(3, () => WAD);
+      // WETH, WBTC, USDC, wstETH as deploy/networks/local.ts lists them.
+      const local = [[1, 0.75, 0, 0.95], [0.75, 1, 0, 0.72], [0, 0, 1, 0], [0.95, 0.72, 0, 1]].flat().map(pct);
+      // A correlated to B and C at 0.9, B and C uncorrelated: eigenvalue 1 − 0.9√2 < 0.
+      const cluster = correlationMatrix(3, (i) => (i === 0 ? pct(0.9) : 0n));
+      // ρ(A,B) = 1 and ρ(B,C) = 1 force ρ(A,C) = 1; 0 is impossible (singular pivot, column not zero).
+      const chain = correlationMatrix(3, (i, j) => (i === 0 && j === 2 ? 0n : WAD));
+      await expectParity([
+        { ...psd(identity, 4), expected: 1004n },
+        { ...psd(ones, 3), expected: 1003n },
+        { ...psd(local, 4), expected: 1004n },
+        { ...psd(cluster, 3), expected: 2n },
+        { ...psd(chain, 3), expected: 1n },
+      ]);
+    });
+
+    it(`test_choleskyPsd_random (seed ${SEED_HEX}): Gram matrices are PSD; arbitrary symmetric ρ in [0, 1], same verdict`, async () => {
+      const rng = new Rng(SEED ^ 12n);
+      const cases: Case[] = [];
+      const gram: boolean[] = [];
+      for (let k = 0; k < Math.min(CASES, 120); k++) {
+        const n = 2 + rng.index(9);
+        if (k % 2 === 0) {
+          // Normalized Gram matrix of n non-negative vectors: positive semi-definite by construction (test data in
+          // floats, rounded to WAD: within the check's tolerance).
+          const dim = 1 + rng.index(4);
+          const u = Array.from({ length: n }, () => Array.from({ length: dim }, () => Number(rng.between(0n, 1000n)) + 1));
+          const dot = (a: number[], b: number[]): number => a.reduce((acc, x, i) => acc + x * b[i]!, 0);
+          cases.push(psd(correlationMatrix(n, (i, j) => BigInt(Math.floor((dot(u[i]!, u[j]!) / Math.sqrt(dot(u[i]!, u[i]!) * dot(u[j]!, u[j]!))) * 1e15)) * 1000n), n));
+          gram.push(true);
+        } else {
+          cases.push(psd(correlationMatrix(n, () => (rng.index(4) === 0 ? 0n : rng.between(0n, WAD))), n));
+          gram.push(false);
+        }
+      }
+      const outcomes = await expectParity(cases);
+      const verdicts = values(outcomes).map((v) => v >= 1000n);
+      expect(verdicts.filter((ok, i) => gram[i] && !ok), "a Gram matrix was refused").to.deep.equal([]);
+      expect(verdicts.some((ok, i) => !gram[i] && !ok), "some random matrices are refused").to.equal(true);
+    });
+  });
+
   describe("sqrt (mirror only)", () => {
     it(`test_sqrt_random (seed ${SEED_HEX}): r² ≤ x < (r + 1)² and sqrtUp = ceil`, () => {
       const rng = new Rng(SEED ^ 13n);

@@ -7,6 +7,7 @@ import { MockAggregator__factory, MockERC20__factory } from "../../typechain-typ
 import type { IRiskModel } from "../../typechain-types/contracts/core/RiskModel";
 import type { IVaultEngineTypes as IVaultEngine } from "../../typechain-types/contracts/core/VaultEngine";
 import * as m from "../../src/math";
+import { governed } from "../helpers/engine";
 import { govern, loadKeel } from "../helpers/fixtures";
 import { expectedHealth, expectedValuation } from "../helpers/mirror";
 import { governTx, Prng, refreshFeeds } from "../helpers/risk";
@@ -400,7 +401,7 @@ describe("RiskModel", () => {
       const keel = await loadKeel();
       const weth = await addressOf(keel, "WETH");
       const usdc = await addressOf(keel, "USDC");
-      const rho = parseUnits("0.42", 18);
+      const rho = parseUnits("0.25", 18); // small enough to stay consistent with ρ(WETH, wstETH) = 0.95, ρ(USDC, wstETH) = 0
       await expect(governTx(keel, keel.risk, encode(keel, usdc, weth, rho)))
         .to.emit(keel.risk, "CorrelationSet")
         .withArgs(usdc, weth, rho);
@@ -411,9 +412,54 @@ describe("RiskModel", () => {
         keel.risk,
         "NoChange",
       );
-      // ρ = 1 is the upper bound and allowed.
-      await govern(keel, keel.risk, encode(keel, weth, usdc, WAD));
+      // ρ = 1 is the upper bound and allowed, when the rest of the matrix agrees: USDC then moves exactly with WETH.
+      const wbtc = await addressOf(keel, "WBTC");
+      const wsteth = await addressOf(keel, "wstETH");
+      const [wethWbtc, wethWsteth] = [await keel.risk.correlation(weth, wbtc), await keel.risk.correlation(weth, wsteth)];
+      await govern(
+        keel,
+        keel.risk,
+        keel.risk.interface.encodeFunctionData("setCorrelations", [[weth, usdc, usdc], [usdc, wbtc, wsteth], [WAD, wethWbtc, wethWsteth]]),
+      );
       expect(await keel.risk.correlation(usdc, weth)).to.equal(WAD);
+    });
+
+    it("refuses a matrix that is not positive semi-definite; setCorrelations reaches it in one step", async () => {
+      const keel = await loadKeel();
+      const [weth, wbtc, usdc, wsteth] = [
+        await addressOf(keel, "WETH"),
+        await addressOf(keel, "WBTC"),
+        await addressOf(keel, "USDC"),
+        await addressOf(keel, "wstETH"),
+      ];
+      const nine = parseUnits("0.9", 18);
+      // USDC at 0.9 with WETH while still 0 with wstETH (0.95 with WETH): no set of returns has these correlations.
+      const listed = [...(await keel.risk.listedAssets())];
+      const n = listed.length;
+      const matrix: bigint[] = [];
+      for (const a of listed) {
+        for (const b of listed) {
+          const pair = new Set([a, b]);
+          matrix.push(pair.has(weth) && pair.has(usdc) ? nine : await keel.risk.correlation(a, b));
+        }
+      }
+      const verdict = m.choleskyPsd(matrix, n);
+      expect(verdict.ok).to.equal(false);
+      await expect(governTx(keel, keel.risk, encode(keel, weth, usdc, nine)))
+        .to.be.revertedWithCustomError(keel.risk, "CorrelationNotPositiveSemiDefinite")
+        .withArgs(listed[verdict.failedAt]!);
+      expect(await keel.risk.correlation(weth, usdc)).to.equal(0n);
+      // USDC = 0.9 WETH + independent noise: ρ with each asset is 0.9 × WETH's. As one change it is consistent.
+      const toWbtc = (nine * (await keel.risk.correlation(weth, wbtc))) / WAD;
+      const toWsteth = (nine * (await keel.risk.correlation(weth, wsteth))) / WAD;
+      const batch = keel.risk.interface.encodeFunctionData("setCorrelations", [[weth, usdc, usdc], [usdc, wbtc, wsteth], [nine, toWbtc, toWsteth]]);
+      await expect(governTx(keel, keel.risk, batch)).to.emit(keel.risk, "CorrelationSet").withArgs(usdc, wsteth, toWsteth);
+      expect(await keel.risk.correlation(usdc, wbtc)).to.equal(toWbtc);
+      await expect(governed(keel, keel.risk, batch)).to.be.revertedWithCustomError(keel.risk, "NoChange");
+      const uneven = keel.risk.interface.encodeFunctionData("setCorrelations", [[weth], [usdc, wbtc], [nine]]);
+      await expect(governTx(keel, keel.risk, uneven)).to.be.revertedWithCustomError(keel.risk, "LengthMismatch").withArgs(1n, 2n);
+      const noRho = keel.risk.interface.encodeFunctionData("setCorrelations", [[weth], [usdc], []]);
+      await expect(governed(keel, keel.risk, noRho)).to.be.revertedWithCustomError(keel.risk, "LengthMismatch").withArgs(1n, 0n);
     });
 
     it("rejects ρ > 1, the same asset twice, unlisted assets and strangers", async () => {
@@ -449,7 +495,10 @@ describe("RiskModel", () => {
       await fund(keel, alice!, id, "WBTC", parseUnits("1", 8));
       await (await keel.engine.connect(alice!).borrow(id, parseUnits("60000", 18), alice!.address)).wait();
       const before = await expectHealthAgrees(keel, id);
-      await govern(keel, keel.risk, encode(keel, weth, wbtc, WAD)); // 0.75 → 1: less diversification
+      // 0.75 → 1: less diversification. WBTC then moves exactly with WETH, so it takes WETH's 0.95 with wstETH too.
+      const wsteth = await addressOf(keel, "wstETH");
+      const toWsteth = await keel.risk.correlation(weth, wsteth);
+      await govern(keel, keel.risk, keel.risk.interface.encodeFunctionData("setCorrelations", [[weth, wbtc], [wbtc, wsteth], [WAD, toWsteth]]));
       await refreshFeeds(keel);
       const after = await expectHealthAgrees(keel, id);
       expect(after.hf).to.be.lt(before.hf);
