@@ -10,6 +10,7 @@ import type { ContractMethodArgs, TypedContractMethod } from "../../typechain-ty
 import type { KeelConnection } from "../../deploy/manifest";
 import { decodeRevert } from "../keeper/sender";
 import { liquidationPriceFromHealth } from "../keeper/liquidationPrices";
+import { formatHealth, formatKusd, refusalReason } from "../protocol/refusals";
 import { formatFixed, parseAmount, parseWad, UnitError } from "../units";
 
 export class CliError extends Error {
@@ -251,18 +252,8 @@ async function send<A extends unknown[], R>(
 function explain(what: string, e: unknown): CliError {
   const r = decodeRevert(e);
   if (!r) return new CliError(`${what}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
-  const a = r.args as bigint[];
-  const reasons: Record<string, () => string> = {
-    Unhealthy: () => `it would leave the position at initial HF ${hf(a[1]!)}, below 1`,
-    DustDebt: () => `it would leave ${kusd(a[1]!)} kUSD of debt, below the minimum of ${kusd(a[2]!)} kUSD (repay all, or less)`,
-    DebtCeilingExceeded: () => `it would bring the debt to ${kusd(a[1]!)} kUSD, over the ceiling of ${kusd(a[2]!)} kUSD`,
-    SupplyCapExceeded: () => `it would bring the asset's total to ${a[1]}, over its supply cap of ${a[2]}`,
-    NotAuthorized: () => "you are neither the owner nor approved for this position",
-    Paused: () => "opening and borrowing are paused by the guardian",
-  };
-  const reason = reasons[r.name]?.() ?? `the protocol refused it: ${r.name}(${r.args.map(String).join(", ")})`;
-  return new CliError(`${what}: ${reason}`, { cause: e });
+  return new CliError(`${what}: ${refusalReason(r.name, [...r.args])}`, { cause: e });
 }
 
-const kusd = (wad: bigint): string => formatFixed(wad, 18, 2);
-const hf = (wad: bigint): string => formatFixed(wad, 18, 3);
+const kusd = formatKusd;
+const hf = formatHealth;
