@@ -9,7 +9,7 @@ import type { VaultEngine } from "../../typechain-types";
 import type { ContractMethodArgs, TypedContractMethod } from "../../typechain-types/common";
 import type { KeelConnection } from "../../deploy/manifest";
 import { decodeRevert } from "../keeper/sender";
-import { liquidationPriceFromHealth } from "../keeper/liquidationPrices";
+import { liquidationPriceFromHealth } from "../protocol/preview";
 import { formatHealth, formatKusd, refusalReason } from "../protocol/refusals";
 import { formatFixed, parseAmount, parseWad, UnitError } from "../units";
 

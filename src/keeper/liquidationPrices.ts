@@ -5,6 +5,7 @@
  * feed moves to P, every position with p* ≥ P is newly unsafe and is checked at once, before the next full sweep.
  */
 import { WAD } from "../math";
+import { liquidationPriceFromHealth } from "../protocol/preview";
 
 interface Entry {
   id: bigint;
@@ -50,9 +51,6 @@ export class LiquidationPriceIndex {
     return n;
   }
 }
-
-/** p* = price / hf [wad], rounded up: where an isolated position seen at HF `hf` and `price` reaches HF 1. */
-export const liquidationPriceFromHealth = (price: bigint, hf: bigint): bigint => (price * WAD + hf - 1n) / hf;
 
 /** The closed form [wad], rounded up: debt × unit / (amount × (1 − factor)), factor = max(zm σ, hm). */
 export function liquidationPrice(debt: bigint, amount: bigint, unit: bigint, factor: bigint): bigint {

@@ -7,8 +7,8 @@ import { KeeperConfigError, loadKeeperConfig, parseShard } from "../../src/keepe
 import {
   LiquidationPriceIndex,
   liquidationPrice,
-  liquidationPriceFromHealth,
 } from "../../src/keeper/liquidationPrices";
+import { liquidationPriceFromHealth } from "../../src/protocol/preview";
 import type { IndexedPosition } from "../../src/keeper/positionIndex";
 import { isTransient, mapLimit, sleep } from "../../src/keeper/rpc";
 import { ALREADY_DONE } from "../../src/keeper/sender";

@@ -12,7 +12,7 @@ import { devWallet } from "../../deploy/book";
 import { buildManifest, connectKeel } from "../../deploy/manifest";
 import * as cli from "../../src/cli/commands";
 import { type Cli, CliError } from "../../src/cli/commands";
-import { liquidationPriceFromHealth } from "../../src/keeper/liquidationPrices";
+import { liquidationPriceFromHealth } from "../../src/protocol/preview";
 import * as m from "../../src/math";
 import { formatFixed } from "../../src/units";
 import { loadKeel } from "../helpers/fixtures";
