@@ -56,11 +56,14 @@ export function amountForUsd(w: World, asset: string, usd: bigint): bigint {
 export async function ensureKusd(w: World, who: Actor, amount: bigint): Promise<void> {
   const balance = (a: Actor): Promise<bigint> => w.keel.kusd.balanceOf(a.address);
   let have = await balance(who);
-  if (have >= amount || who === w.bank) return;
   for (const source of [w.bank, w.keeper]) {
-    if (source === who || have >= amount) continue;
+    if (have >= amount) return;
     const gap = amount - have;
     if (source === w.bank && (await balance(w.bank)) < gap) await bankBorrows(w, (gap - (await balance(w.bank))) * 2n);
+    if (source === who) {
+      have = await balance(who); // the bank paying for itself (coverDeficit): what it just borrowed
+      continue;
+    }
     const spare = await balance(source);
     const sent = gap < spare ? gap : spare;
     if (sent !== 0n) await (await w.keel.kusd.connect(source.signer).transfer(who.address, sent)).wait();

@@ -279,10 +279,16 @@ export const actCoverDeficit: Action = async (w) => {
     label,
     actor: payer,
     send: () => w.keel.engine.connect(payer.signer).coverDeficit(amount),
-    allowed: ["NoDeficit"],
+    allowed: ["NoDeficit", KEEPER_SHORT],
     effect: "none",
   });
   if (!r.ok) {
+    if (r.revert.name === KEEPER_SHORT) {
+      // Only when no one could fund the payer (the bank's borrow refused on a stale feed, the keeper's float spent).
+      const needed = amount < deficit ? amount : deficit;
+      expect(kusdBefore < needed, `${label}: ERC20InsufficientBalance while holding ${kusdBefore}`).to.equal(true);
+      return;
+    }
     expect(deficit, "NoDeficit with a deficit").to.equal(0n);
     return;
   }
