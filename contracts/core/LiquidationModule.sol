@@ -212,6 +212,9 @@ contract LiquidationModule is VaultEngineBase {
         uint256 i = _indexOf(b, asset);
         IRiskModel.LiquidationTerms memory t = b.terms[i];
         (s.repaid, s.seized, fullDue) = _sizeLiquidation(b, b.amounts[i], maxRepay, t);
+        // A few wei left of a holding can pay for debt yet round to no collateral: the liquidator would pay for
+        // nothing and the position would not move. Refused; the other holdings (or all of it, insolvent) remain.
+        if (s.seized == 0) revert NothingToSeize(b.id, asset);
         uint256 removed = s.repaid == b.debt ? b.normDebt : KeelMath.toNormDebtDown(s.repaid, b.rate);
         _removeClassDebt(_classes[b.classKey], b.rate, removed);
         b.normDebt -= removed;

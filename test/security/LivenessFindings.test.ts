@@ -237,6 +237,29 @@ describe("Liveness findings (security review)", () => {
     });
   });
 
+  describe("found by the Foundry campaign", () => {
+    it("test_M1_weiLeftOfAHolding_isNeverSeizedForNothing", async () => {
+      // A close-out step can leave a satoshi of WBTC (seizure rounds down). That satoshi pays for a little debt but
+      // rounds to no collateral: a liquidation choosing it repaid debt for nothing and moved nothing, forever (a
+      // keeper looping on the same asset never finished). Now it reverts NothingToSeize and the rest is paid by the
+      // other holdings.
+      const keel = await loadKeel();
+      const [, owner, keeper] = await ethers.getSigners();
+      const wbtc = await keel.assets.WBTC!.token.getAddress();
+      const id = await openCrossDebt(keel, owner!, [["WETH", 10n * E18], ["WBTC", 20_000_000n]], 25_000n * E18);
+      await fundKusd(keel, keeper!, 40_000n * E18);
+      await staleFeed(keel, "WETH");
+      await pinNext();
+      await (await keel.engine.connect(keeper!).liquidate(id, wbtc, MaxUint256, keeper!.address, "0x")).wait();
+      expect(await keel.engine.collateralOf(id, wbtc)).to.equal(1n);
+      const [, , normDebt] = await keel.engine.positionInfo(id);
+      await expect(keel.engine.connect(keeper!).liquidate(id, wbtc, MaxUint256, keeper!.address, "0x"))
+        .to.be.revertedWithCustomError(keel.engine, "NothingToSeize")
+        .withArgs(id, wbtc);
+      expect((await keel.engine.positionInfo(id))[2]).to.equal(normDebt);
+    });
+  });
+
   describe("L-1: the opener's transient authority", () => {
     it("test_L1_openerAuthority_endsWithATransferOfTheNft", async () => {
       const keel = await loadKeel();
