@@ -20,23 +20,23 @@ abstract contract GovernanceActions is HandlerBase {
         1_000_000_003_022_265_980_097_387_650
     ];
 
-    function setStabilityFee(uint256 classSeed, uint256 feeSeed) external {
+    function _setStabilityFee(uint256 classSeed, uint256 feeSeed) internal {
         address[] memory classes = _classes();
         _govern("setStabilityFee", address(k.engine), abi.encodeCall(k.engine.setStabilityFee, (classes[classSeed % classes.length], _fees[feeSeed % 5])));
     }
 
-    function setDebtCeiling(uint256 classSeed, uint256 ceilingSeed) external {
+    function _setDebtCeiling(uint256 classSeed, uint256 ceilingSeed) internal {
         address[] memory classes = _classes();
         uint256 ceiling = _bound(ceilingSeed, 100_000e18, 20_000_000e18);
         _govern("setDebtCeiling", address(k.engine), abi.encodeCall(k.engine.setDebtCeiling, (classes[classSeed % classes.length], ceiling)));
     }
 
-    function setGlobalDebtCeiling(uint256 ceilingSeed) external {
+    function _setGlobalDebtCeiling(uint256 ceilingSeed) internal {
         _govern("setGlobalDebtCeiling", address(k.engine), abi.encodeCall(k.engine.setGlobalDebtCeiling, (_bound(ceilingSeed, 1_000_000e18, 60_000_000e18))));
     }
 
     /// @notice A supply cap: unlimited, near the current total (deposits soon refused), or zero (frozen).
-    function setSupplyCap(uint256 assetSeed, uint256 capSeed) external {
+    function _setSupplyCap(uint256 assetSeed, uint256 capSeed) internal {
         address asset = address(_token(_assetIndex(assetSeed)));
         (, uint256 total,) = k.engine.collateralConfig(asset);
         uint256 cap = capSeed % 3 == 0 ? type(uint120).max : capSeed % 3 == 1 ? total + total / 10 : 0;
@@ -44,11 +44,11 @@ abstract contract GovernanceActions is HandlerBase {
     }
 
     /// @notice Dust from 0 to 2,000 kUSD (raising it leaves smaller debts in place).
-    function setDust(uint256 dustSeed) external {
+    function _setDust(uint256 dustSeed) internal {
         _govern("setDust", address(k.engine), abi.encodeCall(k.engine.setDust, (_bound(dustSeed, 0, 2000) * 1e18)));
     }
 
-    function setLiquidationParams(uint256 graceSeed, uint256 criticalSeed, uint256 targetSeed, uint256 shareSeed) external {
+    function _setLiquidationParams(uint256 graceSeed, uint256 criticalSeed, uint256 targetSeed, uint256 shareSeed) internal {
         LiquidationParams memory p = LiquidationParams({
             gracePeriod: _bound(graceSeed, 0, 2 days),
             criticalHF: _bound(criticalSeed, 0.95e18, 0.99e18),
@@ -60,7 +60,7 @@ abstract contract GovernanceActions is HandlerBase {
     }
 
     /// @notice New σ bounds, haircuts and penalty for one asset, around its listing values.
-    function setAssetRisk(uint256 assetSeed, uint256 sigmaSeed, uint256 haircutSeed, uint256 penaltySeed) external {
+    function _setAssetRisk(uint256 assetSeed, uint256 sigmaSeed, uint256 haircutSeed, uint256 penaltySeed) internal {
         address asset = address(_token(_assetIndex(assetSeed)));
         IRiskModel.AssetRiskParams memory r = k.risk.assetRisk(asset);
         uint256 sigmaMin = _bound(sigmaSeed, 0.005e18, 0.10e18);
@@ -76,20 +76,20 @@ abstract contract GovernanceActions is HandlerBase {
         _govern("setAssetRisk", address(k.risk), abi.encodeCall(k.risk.setAssetRisk, (asset, r)), true);
     }
 
-    function setCorrelation(uint256 aSeed, uint256 bSeed, uint256 rhoSeed) external {
+    function _setCorrelation(uint256 aSeed, uint256 bSeed, uint256 rhoSeed) internal {
         address a = address(_token(_assetIndex(aSeed)));
         address b = address(_token(_assetIndex(bSeed)));
         if (a == b) return;
         _govern("setCorrelation", address(k.risk), abi.encodeCall(k.risk.setCorrelation, (a, b, _bound(rhoSeed, 0, 1e18))));
     }
 
-    function setConfidence(uint256 zSeed, uint256 gapSeed) external {
+    function _setConfidence(uint256 zSeed, uint256 gapSeed) internal {
         uint256 zm = _bound(zSeed, 1.5e18, 3e18);
         uint256 zi = zm + _bound(gapSeed, 0.1e18, 1.5e18);
         _govern("setConfidence", address(k.risk), abi.encodeCall(k.risk.setConfidence, (zm, zi)));
     }
 
-    function setVolatilityParams(uint256 horizonSeed, uint256 halfLifeSeed, uint256 stepSeed) external {
+    function _setVolatilityParams(uint256 horizonSeed, uint256 halfLifeSeed, uint256 stepSeed) internal {
         IVolatilityOracle.Params memory p = IVolatilityOracle.Params({
             horizon: uint32(_bound(horizonSeed, 1 hours, 7 days)),
             halfLife: uint32(_bound(halfLifeSeed, 1 hours, 30 days)),
@@ -99,14 +99,33 @@ abstract contract GovernanceActions is HandlerBase {
         _govern("setVolatilityParams", address(k.vol), abi.encodeCall(k.vol.setParams, (p)), true);
     }
 
-    function setFlashMintTerms(uint256 feeSeed, uint256 capSeed) external {
+    function _setFlashMintTerms(uint256 feeSeed, uint256 capSeed) internal {
         _govern("setFlashFee", address(k.kusd), abi.encodeCall(k.kusd.setFlashFee, (_bound(feeSeed, 0, 0.01e18))));
         _govern("setFlashCap", address(k.kusd), abi.encodeCall(k.kusd.setFlashCap, (_bound(capSeed, 0, 100_000_000e18))));
     }
 
-    /// @notice The guardian pauses or resumes opening and borrowing.
-    function setPaused(bool pause) external {
+    /// @notice The guardian pauses (one time in three) or resumes opening and borrowing.
+    function _setPaused(bool pause) internal {
         _govern("setPaused", address(k.engine), abi.encodeCall(k.engine.setPaused, (pause)));
+    }
+
+    /// @notice One governed change (one selector, so governance is about as frequent as any one user action): fees,
+    /// ceilings, supply caps, dust, liquidation terms, risk parameters, correlations, confidence, volatility
+    /// parameters, flash-mint terms, pause.
+    function govern(uint256 which, uint256 a, uint256 b, uint256 c, uint256 d) external {
+        which %= 12;
+        if (which == 0) _setStabilityFee(a, b);
+        else if (which == 1) _setDebtCeiling(a, b);
+        else if (which == 2) _setGlobalDebtCeiling(a);
+        else if (which == 3) _setSupplyCap(a, b);
+        else if (which == 4) _setDust(a);
+        else if (which == 5) _setLiquidationParams(a, b, c, d);
+        else if (which == 6) _setAssetRisk(a, b, c, d);
+        else if (which == 7) _setCorrelation(a, b, c);
+        else if (which == 8) _setConfidence(a, b);
+        else if (which == 9) _setVolatilityParams(a, b, c);
+        else if (which == 10) _setFlashMintTerms(a, b);
+        else _setPaused(a % 3 == 0);
     }
 
     function _govern(string memory action, address target, bytes memory data) internal {

@@ -64,10 +64,7 @@ abstract contract HandlerBase is Assertions, IVaultEngineTypes {
     // ---------------------------------------------------------------- ghost: postconditions and statistics
     /// @dev First violation recorded per invariant (by name); empty when none.
     mapping(string name => string) public violation;
-    mapping(string action => uint256) public calls;
-    mapping(string action => uint256) public successes;
-    string[] internal _actionNames;
-    mapping(string action => bool) internal _named;
+    string internal _reverted; // the action whose protocol call reverted in this call, if any
     bool public liquidationSucceededOnStaleCall; // known liveness bug (issue 15): see invariant_freshGraceAfterRecovery
 
     constructor(Keel memory keel, Asset[] memory listed) {
@@ -114,6 +111,22 @@ abstract contract HandlerBase is Assertions, IVaultEngineTypes {
             if (isOpen[id]) return id;
         }
         return 0;
+    }
+
+    /// @dev An open position in `state` (three times in four, when one exists), else any open position: most
+    /// margin calls and liquidations then meet a position they can act on.
+    function _positionIn(State state, uint256 seed) internal view returns (uint256) {
+        if (seed % 4 != 0) {
+            uint256 n = ids.length;
+            for (uint256 j; j < n; ++j) {
+                uint256 id = ids[(seed + j) % n];
+                if (!isOpen[id]) continue;
+                try k.engine.stateOf(id) returns (State s, uint256, uint256) {
+                    if (s == state) return id;
+                } catch {}
+            }
+        }
+        return _position(seed);
     }
 
     function _assetIndex(uint256 seed) internal view returns (uint256) {
@@ -180,10 +193,6 @@ abstract contract HandlerBase is Assertions, IVaultEngineTypes {
         return ids.length;
     }
 
-    function actionNames() external view returns (string[] memory) {
-        return _actionNames;
-    }
-
     function assetCount() external view returns (uint256) {
         return assets.length;
     }
@@ -211,14 +220,13 @@ abstract contract HandlerBase is Assertions, IVaultEngineTypes {
 
     // ---------------------------------------------------------------- bookkeeping
 
-    /// @dev Counts a call of `action`; `ok` when it went through.
+    /// @notice The protocol call an action made reverted: the whole action is undone, and forge's metrics count it
+    /// as a revert of that action's selector.
+    error ActionReverted(string action);
+
+    /// @dev Records the outcome of `action`'s protocol call; a revert undoes the action when it ends (`_observe`).
     function _count(string memory action, bool ok) internal {
-        if (!_named[action]) {
-            _named[action] = true;
-            _actionNames.push(action);
-        }
-        ++calls[action];
-        if (ok) ++successes[action];
+        if (!ok && bytes(_reverted).length == 0) _reverted = action;
     }
 
     /// @dev Records the first violation of invariant `name` (checked by the invariant of that name).
@@ -262,7 +270,7 @@ abstract contract HandlerBase is Assertions, IVaultEngineTypes {
     // ---------------------------------------------------------------- observation after every action
 
     /// @dev Run at the end of every action: accumulators never fall, σ moves at most maxStep per hour, and margin
-    /// calls of positions seen at HF ≥ 1 are remembered.
+    /// calls of positions seen at HF ≥ 1 are remembered. Then an action whose protocol call reverted is undone.
     function _observe() internal {
         address[] memory classes = _classes();
         for (uint256 i; i < classes.length; ++i) {
@@ -306,6 +314,7 @@ abstract contract HandlerBase is Assertions, IVaultEngineTypes {
             (bool ok, uint256 hf,) = _health(id);
             if (ok && hf >= KeelMath.WAD) healthySinceCall[id] = deadline;
         }
+        if (bytes(_reverted).length != 0) revert ActionReverted(_reverted);
     }
 
     /// @dev σ bounds or steps changed by governance: the step check restarts from the new σ.

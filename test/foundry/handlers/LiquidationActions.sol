@@ -13,7 +13,7 @@ import {KeelMath} from "../../../contracts/libraries/KeelMath.sol";
 abstract contract LiquidationActions is HandlerBase {
     /// @notice Anyone margin-calls a position (succeeds only on a Callable one).
     function marginCall(uint256 idSeed, uint256 callerSeed) external {
-        uint256 id = _position(idSeed);
+        uint256 id = _positionIn(State.Callable, idSeed);
         if (id == 0) return;
         vm.prank(_actor(callerSeed));
         try k.engine.marginCall(id) {
@@ -41,7 +41,7 @@ abstract contract LiquidationActions is HandlerBase {
     /// @notice An actor liquidates with its own kUSD, capped at a share of its balance; one time in three the
     /// seized collateral goes to a receiver contract called back before payment.
     function liquidate(uint256 idSeed, uint256 assetSeed, uint256 shareSeed, uint256 liquidatorSeed) external {
-        uint256 id = _position(idSeed);
+        uint256 id = _positionIn(State.Liquidatable, idSeed);
         if (id == 0) return;
         address liquidator = _actor(liquidatorSeed);
         uint256 balance = k.kusd.balanceOf(liquidator);
@@ -58,7 +58,7 @@ abstract contract LiquidationActions is HandlerBase {
             uint256 repaid, uint256 seized
         ) {
             uint256 fee = _settle(id, asset, liquidator, receiver, repaid, seized, b);
-            _check(k.kusd.balanceOf(liquidator) == balance - repaid - fee, "invariant_noActorRicher", "liquidator paid other than repaid + fee");
+            if (!(k.kusd.balanceOf(liquidator) == balance - repaid - fee)) _violate("invariant_noActorRicher", "liquidator paid other than repaid + fee");
             if (stale) liquidationSucceededOnStaleCall = true;
             _count(callback ? "liquidate.callback" : "liquidate", true);
         } catch {
@@ -69,7 +69,7 @@ abstract contract LiquidationActions is HandlerBase {
 
     /// @notice A keeper liquidates capital-free: flash-mint, liquidate, sell on the AMM, repay, keep the profit.
     function flashLiquidate(uint256 idSeed, uint256 assetSeed, uint256 keeperSeed) external {
-        uint256 id = _position(idSeed);
+        uint256 id = _positionIn(State.Liquidatable, idSeed);
         if (id == 0) return;
         address keeper = _actor(keeperSeed);
         address asset = _assetOf(id, assetSeed, false);

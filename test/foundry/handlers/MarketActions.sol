@@ -53,23 +53,29 @@ abstract contract MarketActions is HandlerBase {
     /// @notice The sequencer goes down, restarts (prices refused for the grace period), or has been up for long.
     function sequencer(uint8 kind) external {
         kind %= 3;
-        if (kind == 0) k.sequencerFeed.updateRoundData(2, 1, block.timestamp, block.timestamp);
-        else if (kind == 1) k.sequencerFeed.updateRoundData(3, 0, block.timestamp, block.timestamp);
-        else k.sequencerFeed.updateRoundData(4, 0, block.timestamp - 2 days, block.timestamp - 2 days);
+        uint80 round = uint80(k.sequencerFeed.latestRound() + 1);
+        if (kind == 0) k.sequencerFeed.updateRoundData(round, 1, block.timestamp, block.timestamp);
+        else if (kind == 1) k.sequencerFeed.updateRoundData(round, 0, block.timestamp, block.timestamp);
+        else k.sequencerFeed.updateRoundData(round, 0, block.timestamp - 2 days, block.timestamp - 2 days);
         _count("sequencer", true);
         _observe();
     }
 
-    /// @notice Time passes (1 minute to 2 days); working feeds publish their last answer again.
+    /// @notice Time passes (1 minute to 2 days); working feeds publish their last answer again, a failing feed
+    /// is repaired one time in two, and a sequencer that was down is back up (since the start of the jump).
     function warp(uint256 secondsSeed) external {
         uint256 dt = _bound(secondsSeed, 60, 2 days);
-        vm.warp(block.timestamp + dt);
+        uint256 from = block.timestamp;
+        vm.warp(from + dt);
         vm.roll(block.number + dt / 12 + 1);
         for (uint256 i; i < assets.length; ++i) {
             address t = address(_token(i));
+            if (fault[t] != FeedFault.None && (secondsSeed >> i) & 1 == 0) fault[t] = FeedFault.None;
             if (fault[t] == FeedFault.None) assets[i].feed.updateAnswer(answer[t]);
             else _applyFault(assets[i].feed, fault[t], answer[t]);
         }
+        (, int256 status,,,) = k.sequencerFeed.latestRoundData();
+        if (status != 0) k.sequencerFeed.updateRoundData(uint80(k.sequencerFeed.latestRound() + 1), 0, from, from);
         _count("warp", true);
         _observe();
     }

@@ -13,6 +13,7 @@ interface Vm {
     function deal(address account, uint256 balance) external;
     function assume(bool condition) external pure;
     function skip(bool skipTest, string calldata reason) external;
+    function expectRevert() external;
     function expectRevert(bytes4 revertData) external;
     function expectRevert(bytes calldata revertData) external;
     function snapshotState() external returns (uint256 snapshotId);
