@@ -8,6 +8,7 @@ import {IVaultEngineTypes} from "../../../contracts/interfaces/IVaultEngineTypes
 import {VaultEngine} from "../../../contracts/core/VaultEngine.sol";
 import {PositionNFT} from "../../../contracts/core/PositionNFT.sol";
 import {MockERC20} from "../../../contracts/mocks/MockERC20.sol";
+import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 
 /// @title KnownLivenessBugs
 /// @notice Regression tests for the liquidation-liveness bugs of issue 15, each named after its bug and asserting
@@ -201,7 +202,7 @@ contract KnownLivenessBugs is KeelFixture, Assertions {
                     progressed = true;
                 } catch (bytes memory reason) {
                     if (j == held.length - 1) {
-                        _fail(name, string.concat("stuck at debt ", _s(k.engine.debtOf(id)), ", last revert selector ", _s(uint256(uint32(bytes4(reason))))));
+                        _fail(name, string.concat("stuck at debt ", _s(k.engine.debtOf(id)), ", last revert ", Strings.toHexString(uint256(uint32(bytes4(reason))), 4)));
                     }
                 }
             }
