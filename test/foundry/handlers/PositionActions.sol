@@ -16,7 +16,8 @@ import {PositionManager} from "../../../contracts/periphery/PositionManager.sol"
 abstract contract PositionActions is HandlerBase {
     // ---------------------------------------------------------------- open
 
-    /// @notice Opens a position with collateral worth $500–$2M in 1–8 assets and borrows a share of its room.
+    /// @notice Opens a position with collateral worth $150–$2.4M (log-uniform, so debts near the dust are common) in
+    /// 1–8 assets and borrows a share of its room.
     function open(uint256 actorSeed, uint256 assetSeed, uint256 usdSeed, uint256 borrowSeed, bool cross) external {
         if (openCount >= MAX_OPEN) return;
         address actor = _actor(actorSeed);
@@ -26,7 +27,7 @@ abstract contract PositionActions is HandlerBase {
         try k.engine.open(mode, address(_token(first)), actor) returns (uint256 id) {
             _track(id, actor);
             uint256 n = cross ? 1 + (assetSeed / 11) % 8 : 1;
-            uint256 usd = _bound(usdSeed, 500e18, 2_000_000e18) / n;
+            uint256 usd = _logUniformUsd(usdSeed) / n;
             for (uint256 j; j < n; ++j) {
                 uint256 i = (first + j * 5) % assets.length;
                 _depositAs(actor, id, i, _amountForUsd(i, usd));
@@ -279,6 +280,12 @@ abstract contract PositionActions is HandlerBase {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /// @dev $150 × 2^k × (1 + f), k ∈ [0, 13], f ∈ [0, 1): from about the dust to a few million, evenly per decade.
+    function _logUniformUsd(uint256 seed) internal pure returns (uint256) {
+        uint256 base = 150e18 << (seed % 14);
+        return base + KeelMath.mulWadDown(base, (seed >> 8) % 1e18);
+    }
 
     /// @dev Funds `actor` with `amount` of asset `i` and deposits it into `id` (credit follows the collateral).
     function _depositAs(address actor, uint256 id, uint256 i, uint256 amount) internal returns (bool ok) {
