@@ -67,7 +67,8 @@ abstract contract LiquidationActions is HandlerBase {
         _observe();
     }
 
-    /// @notice A keeper liquidates capital-free: flash-mint, liquidate, sell on the AMM, repay, keep the profit.
+    /// @notice A keeper liquidates capital-free: flash-mint, liquidate, sell on the AMM, repay, keep the profit. The
+    /// repayment is capped at $1k–$20k (one time in four: the whole debt), so the sale fits the AMM's $500k pools.
     function flashLiquidate(uint256 idSeed, uint256 assetSeed, uint256 keeperSeed) external {
         uint256 id = _positionIn(State.Liquidatable, idSeed);
         if (id == 0) return;
@@ -75,9 +76,10 @@ abstract contract LiquidationActions is HandlerBase {
         address asset = _assetOf(id, assetSeed, false);
         Before memory b = _before(id);
         bool stale = _onStaleCall(id);
-        (uint256 badDebt, uint256 fee) = _preview(id, asset, b.debt);
+        uint256 maxRepay = keeperSeed % 4 == 0 ? b.debt : _bound(keeperSeed >> 8, 1_000e18, 20_000e18);
+        (uint256 badDebt, uint256 fee) = _preview(id, asset, maxRepay < b.debt ? maxRepay : b.debt);
         vm.prank(keeper);
-        try k.flashLiquidator.liquidate(id, asset, type(uint256).max, ISwapVenue(address(k.amm)), 0) returns (
+        try k.flashLiquidator.liquidate(id, asset, maxRepay, ISwapVenue(address(k.amm)), 0) returns (
             uint256 profit
         ) {
             creditKusd[keeper] += int256(profit);
