@@ -18,7 +18,7 @@ export interface Campaign {
 }
 
 export const CAMPAIGNS: Record<"ci" | "long", Campaign> = {
-  // 18 invariant functions × 45 runs × 250 calls = 202,500 calls: about 5–6 minutes on 2 idle cores.
+  // 18 invariant functions × 45 runs × 250 calls = 202,500 calls: about 5 minutes on 2 cores.
   ci: { name: "fuzz", runs: 45, depth: 250, fuzzRuns: 2_000, seed: "0x4b45454c" },
   // 18 × 445 × 250 = 2,002,500 calls, with a fresh seed each time.
   long: { name: "fuzz:long", runs: 445, depth: 250, fuzzRuns: 20_000 },
