@@ -56,7 +56,7 @@ abstract contract HandlerBase is Assertions, IVaultEngineTypes {
     mapping(address classKey => uint256) public lastRate; // [ray]
     mapping(address asset => uint256) public lastSigma; // [wad]
     mapping(address asset => uint256) public lastSigmaAt; // [s]
-    /// @dev The call deadline of a position that was observed at HF ≥ 1 while that call was open (0: none).
+    /// @dev The call deadline of a position a keeper's call attempt saw at HF ≥ 1 while that call was open (0: none).
     mapping(uint256 id => uint256) public healthySinceCall;
     mapping(address asset => FeedFault) public fault;
     mapping(address asset => int256) public answer; // feed decimals: the last published (good) answer
@@ -270,8 +270,8 @@ abstract contract HandlerBase is Assertions, IVaultEngineTypes {
 
     // ---------------------------------------------------------------- observation after every action
 
-    /// @dev Run at the end of every action: accumulators never fall, σ moves at most maxStep per hour, and margin
-    /// calls of positions seen at HF ≥ 1 are remembered. Then an action whose protocol call reverted is undone.
+    /// @dev Run at the end of every action: accumulators never fall, σ moves at most maxStep per hour, a call that
+    /// ended is forgotten. Then an action whose protocol call reverted is undone.
     function _observe() internal {
         address[] memory classes = _classes();
         for (uint256 i; i < classes.length; ++i) {
@@ -307,14 +307,9 @@ abstract contract HandlerBase is Assertions, IVaultEngineTypes {
         }
         for (uint256 j; j < ids.length; ++j) {
             uint256 id = ids[j];
-            if (!isOpen[id]) continue;
-            uint256 deadline = k.engine.callDeadline(id);
-            if (deadline == 0) {
-                delete healthySinceCall[id];
-                continue;
+            if (isOpen[id] && healthySinceCall[id] != 0 && k.engine.callDeadline(id) != healthySinceCall[id]) {
+                delete healthySinceCall[id]; // that call ended
             }
-            (bool ok, uint256 hf,) = _health(id);
-            if (ok && hf >= KeelMath.WAD) healthySinceCall[id] = deadline;
         }
         if (bytes(_reverted).length != 0) revert ActionReverted(_reverted);
     }

@@ -138,18 +138,19 @@ abstract contract LiquidationActions is HandlerBase {
         _observe();
     }
 
-    /// @notice Any actor can start a keeper's day: margin-call every Callable position, clear every healed call.
+    /// @notice A keeper's sweep: a call attempt on every position. An attempt on a position with an open call and
+    /// HF ≥ 1 "sees" it healthy: that call may no longer make it Liquidatable without a fresh grace period
+    /// (invariant_freshGraceAfterRecovery).
     function keeperSweep() external {
         for (uint256 j; j < ids.length; ++j) {
             uint256 id = ids[j];
             if (!isOpen[id]) continue;
+            uint256 deadline = k.engine.callDeadline(id);
+            (bool priced, uint256 hf,) = _health(id);
+            bool seenHealthy = deadline != 0 && priced && hf >= KeelMath.WAD;
             (bool called,) = address(k.engine).call(abi.encodeCall(k.engine.marginCall, (id)));
-            if (called) {
-                delete healthySinceCall[id];
-            } else {
-                (bool cleared,) = address(k.engine).call(abi.encodeCall(k.engine.clearMarginCall, (id)));
-                cleared; // either outcome is fine: the position may still be short
-            }
+            if (called) delete healthySinceCall[id];
+            else if (seenHealthy && k.engine.callDeadline(id) == deadline) healthySinceCall[id] = deadline;
         }
         _count("keeperSweep", true);
         _observe();

@@ -297,7 +297,8 @@ contract KeelInvariants is KeelFixture, Assertions {
         vm.revertToStateAndDelete(snapshot);
     }
 
-    /// @notice A margin call on a position seen at HF ≥ 1 never lets it be liquidated without a fresh grace period:
+    /// @notice A margin call on a position seen at HF ≥ 1 (by a keeper's call attempt) never lets it be liquidated
+    /// without a fresh grace period:
     /// no position is Liquidatable (above criticalHF) on a call it recovered from, and no liquidation went through
     /// on one. Known failure (issue 15: calls are not reset after recovery) while KEEL_KNOWN_LIVENESS_BUGS=1.
     function invariant_freshGraceAfterRecovery() public view {

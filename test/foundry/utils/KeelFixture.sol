@@ -218,12 +218,17 @@ abstract contract KeelFixture {
         assets.push(Asset(token, feed, MockAggregator(baseFeed), feedDecimals, answer));
     }
 
-    /// @dev ρ of asset `a` against an earlier asset `b`: wstETH follows WETH closely, stable coins and gold are
-    /// uncorrelated with crypto, the rest moderately correlated.
+    /// @dev ρ of asset `a` against an earlier asset `b`, from one market factor: ρ_ab = β_a β_b (rounded down), so the
+    /// matrix is positive semi-definite (ββᵀ plus a non-negative diagonal). Crypto assets load heavily on the factor,
+    /// gold lightly, the stable coins not at all.
     function _correlation(uint256 a, uint256 b) internal pure returns (uint256) {
-        if (a == 3 && b == 0) return 0.95e18;
-        if (a == 2 || b == 2 || a == 6 || a == 7) return 0;
-        return 0.6e18 + ((a * 7 + b * 3) % 4) * 0.05e18;
+        return _beta(a) * _beta(b) / WAD;
+    }
+
+    /// @dev Loadings of WETH, WBTC, USDC, wstETH, LINK, SOL, XAU, EURS, ARB on the market factor [wad].
+    function _beta(uint256 i) internal pure returns (uint256) {
+        uint256[9] memory betas = [uint256(0.95e18), 0.85e18, 0, 0.95e18, 0.8e18, 0.8e18, 0.1e18, 0, 0.75e18];
+        return betas[i];
     }
 
     function _risk(uint256 sigmaMin, uint256 sigmaMax, uint256 hm, uint256 hi, uint256 penalty)
