@@ -23,7 +23,7 @@ contract KeelInvariants is KeelFixture, Assertions {
     function setUp() public {
         _deployKeel();
         h = Handler(vm.deployCode("Handler.sol:Handler", abi.encode(k, assets)));
-        knownLivenessBugs = vm.envOr("KEEL_KNOWN_LIVENESS_BUGS", true);
+        knownLivenessBugs = vm.envOr("KEEL_KNOWN_LIVENESS_BUGS", false);
     }
 
     /// @notice The fuzzer's only target (forge-std's StdInvariant protocol).
