@@ -249,9 +249,12 @@ abstract contract HandlerBase is Assertions, IVaultEngineTypes {
         delete healthySinceCall[id];
     }
 
-    /// @dev The position's debt changed through a user action or a liquidation: the dust now in force is its floor.
+    /// @dev The position's debt changed through a user action or a liquidation: the dust now in force is its floor,
+    /// or what a liquidation step capped by its holding left under it (the other holdings pay for that, issue 15).
     function _debtChanged(uint256 id) internal {
-        dustFloor[id] = k.engine.dust();
+        uint256 dust = k.engine.dust();
+        uint256 debt = k.engine.debtOf(id);
+        dustFloor[id] = debt != 0 && debt < dust ? debt : dust;
         ++debtOps;
     }
 

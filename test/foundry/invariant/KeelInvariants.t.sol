@@ -215,8 +215,10 @@ contract KeelInvariants is KeelFixture, Assertions {
                             ? IVaultEngineTypes.State.Callable
                             : block.timestamp >= deadline ? IVaultEngineTypes.State.Liquidatable : IVaultEngineTypes.State.Called;
                 _eq(uint256(state), uint256(expected), "invariant_stateMachine", string.concat("state of ", _s(id)));
-                (uint256 hf2,) = k.engine.healthFactor(id);
-                _eq(hf, hf2, "invariant_stateMachine", "stateOf hf vs healthFactor");
+                // healthFactor needs every price; stateOf values a failed cross holding at zero (issue 15).
+                try k.engine.healthFactor(id) returns (uint256 hf2, uint256) {
+                    _eq(hf, hf2, "invariant_stateMachine", "stateOf hf vs healthFactor");
+                } catch {}
             } catch {}
         }
     }
