@@ -116,7 +116,6 @@ export function sizeLiquidation(x: LiquidationInput, asset: string, maxRepay: bi
     repaid = limited;
   }
   const seized = min(m.seizeDown(repaid, t.penalty, t.price, t.unit), amounts[i]!);
-  if (seized === 0n) throw new Error("NothingToSeize");
   const removed = repaid === debt ? normDebt : m.toNormDebtDown(repaid, rate);
   const debtAfter = m.toDebtUp(normDebt - removed, rate);
   const after = [...amounts];

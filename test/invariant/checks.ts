@@ -22,6 +22,7 @@ import { checkInvariants } from "../helpers/invariant";
 import { State, termsOf } from "../helpers/liquidation";
 import { expectedHealth } from "../helpers/mirror";
 import { openPositions, symbolOf, type World } from "./model";
+import { ORACLE_ERRORS } from "./exec";
 import { readSnapshot, type PositionState, type Snapshot } from "./snapshot";
 
 export async function checkStep(w: World): Promise<Snapshot> {
@@ -124,6 +125,7 @@ async function liquidateToTheEnd(w: World, p: PositionState): Promise<void> {
         .map((x) => x.a);
       if (!allPriced && steps.length > 0) return;
       const failures: string[] = [];
+      const reasons: string[] = [];
       let done = false;
       for (const asset of order) {
         try {
@@ -137,10 +139,12 @@ async function liquidateToTheEnd(w: World, p: PositionState): Promise<void> {
           if (error instanceof Error && error.message.startsWith("inv7")) throw error;
           const r = w.decoder.decode(error);
           failures.push(`${symbolOf(w, asset)}: ${r.name}${r.detail}`);
+          reasons.push(r.name);
         }
       }
-      // (Nothing priced left to seize: the rest waits for the feeds.)
-      if (!done && order.some((a) => terms[p.assets.indexOf(a)]!.price !== 0n)) {
+      // Nothing priced left worth seizing (only wei that rounds to no collateral): the rest waits for the feeds.
+      const waits = !allPriced && reasons.every((r) => r === "NothingToSeize" || (ORACLE_ERRORS as readonly string[]).includes(r));
+      if (!done && !waits && order.some((a) => terms[p.assets.indexOf(a)]!.price !== 0n)) {
         const holdings = p.assets.map((a, i) => `${symbolOf(w, a)} ${values[i]}`).join(", ");
         throw new Error(
           `inv7: Liquidatable position ${p.id} (hf ${p.hf}, debt ${debt}, holdings ${holdings}, after ${steps.join(" → ") || "no step"}) cannot be liquidated by seizing any asset: ${failures.join("; ")}`,
