@@ -5,7 +5,7 @@
  * and no deposit, transfer or feed failure of one asset can block that or its owner.
  */
 import { expect } from "chai";
-import { ethers } from "hardhat";
+import hre, { ethers } from "hardhat";
 import { takeSnapshot, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { MaxUint256, ZeroAddress } from "ethers";
@@ -180,7 +180,9 @@ describe("Liveness findings (security review)", () => {
           outcomes.add(decodeRevert(error)?.name ?? "out of gas");
         }
       }
-      expect([...outcomes].sort()).to.include.members(["OracleOutOfGas", "complete"]);
+      // Under solidity-coverage the catch path's own counters use the gas the check needs: the call just runs out.
+      const instrumented = (hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING === true;
+      expect([...outcomes].sort()).to.include.members(instrumented ? ["complete"] : ["OracleOutOfGas", "complete"]);
     });
 
     it("test_M2_unpricedHolding_neverBooksBadDebt", async () => {
