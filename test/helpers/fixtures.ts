@@ -9,7 +9,16 @@ export async function keelFixture(): Promise<Keel> {
   return deployKeel(deployer!);
 }
 
-export const loadKeel = (): Promise<Keel> => loadFixture(keelFixture);
+/**
+ * The fixture, restored from its snapshot, with the clock pinned to one second after the fixture's block. Without
+ * the pin, the chain's clock follows the wall clock since the snapshot was taken, so a test that runs late in a slow
+ * run starts with feeds older than the fixture made them and may see them stale (test_loadKeel_clockStartsAtFixture).
+ */
+export async function loadKeel(): Promise<Keel> {
+  const keel = await loadFixture(keelFixture);
+  await time.setNextBlockTimestamp((await time.latest()) + 1);
+  return keel;
+}
 
 /** Runs a governed call through the timelock: schedule, wait out the delay, execute. */
 export async function govern(keel: Keel, target: { getAddress(): Promise<string> }, data: string): Promise<void> {

@@ -212,7 +212,8 @@ describe("RiskModel", () => {
       ids.push(cross);
 
       for (const id of ids) await expectHealthAgrees(keel, id);
-      await time.increase(1800); // debt accrues; every heartbeat still holds
+      await time.increase(1800); // debt accrues
+      await refreshFeeds(keel); // prices unchanged but fresh, whatever else ran before this test
       for (const id of ids) await expectHealthAgrees(keel, id);
       await (await keel.assets.WETH!.feed.updateAnswer(2_750n * 10n ** 8n)).wait(); // WETH and wstETH move
       await (await keel.assets.WBTC!.feed.updateAnswer(51_234_56789012n)).wait();
