@@ -3,7 +3,7 @@
  * TimelockController. Roles and which functions each one may call are defined here, once.
  */
 import { id as keccakId, type BaseContract, type BytesLike, type Signer, ZeroHash } from "ethers";
-import type { Keel } from "./index";
+import type { Keel } from "./keel";
 
 /** AccessManager role ids. ADMIN (0) is AccessManager's built-in admin role. */
 export const ROLES = {

@@ -22,63 +22,18 @@ import {
   SurplusBuffer__factory,
   VaultEngine__factory,
   VolatilityOracle__factory,
-  type KeelAccessManager,
-  type KeelTimelock,
-  type KeelUSD,
-  type FlashLiquidator,
-  type MockAMM,
-  type LiquidationModule,
-  type Lens,
   type MockAggregator,
   type MockERC20,
-  type PositionManager,
-  type PositionNFT,
-  type PriceOracle,
-  type RiskModel,
-  type SurplusBuffer,
-  type VaultEngine,
-  type VolatilityOracle,
 } from "../typechain-types";
 import type { IPriceOracle } from "../typechain-types/contracts/interfaces/IPriceOracle";
-import { ConfigError, pairKey, parseKeelConfig, type AssetConfig, type KeelConfig, type RawKeelConfig } from "./config";
+import { ConfigError, pairKey, parseKeelConfig, type AssetConfig, type KeelConfig, type RawKeelConfig } from "../src/client/config";
 import { localConfig } from "./networks/local";
 import { grantRoles, ROLES } from "./governance";
 import { preflight } from "./preflight";
+import type { Keel, KeelAsset } from "./keel";
 
 export { localConfig, parseKeelConfig, ConfigError, ROLES };
-export type { RawKeelConfig, KeelConfig };
-
-/** A listed asset: its token and its (primary) price feed. Mocks on local networks. */
-export interface KeelAsset {
-  token: MockERC20;
-  feed: MockAggregator;
-  /** For composite prices: the feed of the base asset (price = feed × baseFeed). */
-  baseFeed?: MockAggregator;
-  config: AssetConfig;
-}
-
-export interface Keel {
-  engine: VaultEngine;
-  risk: RiskModel;
-  oracle: PriceOracle;
-  /** The EWMA volatility oracle margin reads σ from; poked by keepers. */
-  vol: VolatilityOracle;
-  kusd: KeelUSD;
-  nft: PositionNFT;
-  surplus: SurplusBuffer;
-  manager: PositionManager;
-  lens: Lens;
-  flashLiquidator: FlashLiquidator;
-  /** The local swap venue (constant-product kUSD pools); empty until seeded (deploy/local.ts `seedAmm`). */
-  amm: MockAMM;
-  liquidationModule: LiquidationModule;
-  accessManager: KeelAccessManager;
-  timelock: KeelTimelock;
-  assets: Record<string, KeelAsset>;
-  config: KeelConfig;
-  /** Block of the first deployment transaction: where indexers start. */
-  deploymentBlock: number;
-}
+export type { RawKeelConfig, KeelConfig, Keel, KeelAsset };
 
 /** Int192 max: what an aggregator without bounds is treated as allowing. */
 const INT192_MAX = 2n ** 191n - 1n;

@@ -6,7 +6,7 @@
  */
 import type { Provider } from "ethers";
 import { MockAggregator__factory, MockERC20__factory } from "../typechain-types";
-import { ConfigError, type KeelConfig } from "./config";
+import { ConfigError, type KeelConfig } from "../src/client/config";
 
 export async function preflight(cfg: KeelConfig, provider: Provider): Promise<void> {
   for (const a of cfg.assets) {

@@ -8,7 +8,7 @@ import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { ContractTransactionResponse, Signer } from "ethers";
 import { deployKeel, type Keel } from "../deploy";
-import { refreshFeeds, seedAmm } from "../deploy/local";
+import { refreshFeeds, seedAmm } from "../dev/localMarket";
 import { formatFixed } from "../src/units";
 
 interface Row {

@@ -23,7 +23,7 @@ import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import { id as topicOf, type Provider } from "ethers";
 import type { Keel } from "../deploy";
-import { connectKeel, readManifest } from "../deploy/manifest";
+import { connectKeel, readManifest } from "../src/client/manifest";
 import { loadKeeperConfig } from "../src/keeper/config";
 import { evaluate, toSnapshot } from "../src/keeper/evaluate";
 import { DEFAULT_KEEPER } from "../src/keeper/keeper";
@@ -34,7 +34,10 @@ import { Rpc, sleep } from "../src/keeper/rpc";
 import { type Health, HealthSweeper, planRanges } from "../src/keeper/sweep";
 import { WAD } from "../src/math";
 import { type Lens, VaultEngine__factory } from "../typechain-types";
-import { deployOnNode, devWallet, type Node, openBook, openPositions, refreshFeeds, startNode } from "./lib/localNode";
+import { devWallet } from "../dev/accounts";
+import { refreshFeeds } from "../dev/localMarket";
+import { deployOnNode, type Node, startNode } from "../dev/localNode";
+import { openBook, openPositions } from "../dev/samplePositions";
 
 // ------------------------------------------------------------------ targets (the issue's, for a local node)
 

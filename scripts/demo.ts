@@ -10,9 +10,9 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ethers, network } from "hardhat";
-import { replay, type ReplayResult, type StepRecord } from "../src/risk/replay";
-import { demoCrash } from "../src/risk/scenario";
-import { progressLine, summaryTable, toJson } from "../src/risk/summary";
+import { replay, type ReplayResult, type StepRecord } from "../scenario/replay";
+import { demoCrash } from "../scenario/crash";
+import { progressLine, summaryTable, toJson } from "../scenario/summary";
 
 const DEFAULTS = { positions: 300, seed: 1 };
 

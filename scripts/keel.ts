@@ -15,8 +15,8 @@
  */
 import { parseArgs } from "node:util";
 import { JsonRpcProvider, NonceManager, Wallet } from "ethers";
-import { devWallet } from "../deploy/book";
-import { connectKeel, readManifest } from "../deploy/manifest";
+import { devWallet } from "../dev/accounts";
+import { connectKeel, readManifest } from "../src/client/manifest";
 import * as commands from "../src/cli/commands";
 import { CliError } from "../src/cli/commands";
 

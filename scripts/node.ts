@@ -11,14 +11,15 @@ import { basename, dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { NonceManager } from "ethers";
 import { deployKeel, type Keel, localConfig, type RawKeelConfig } from "../deploy";
-import { devWallet, openBook } from "../deploy/book";
-import { dealFunder, mintFunder } from "../deploy/funding";
-import { seedAmm } from "../deploy/local";
+import { devWallet } from "../dev/accounts";
+import { openBook } from "../dev/samplePositions";
+import { dealFunder, mintFunder } from "../dev/funding";
+import { seedAmm } from "../dev/localMarket";
 import { writeManifest } from "../deploy/manifest";
 import { mainnetForkConfig } from "../deploy/networks/mainnet";
 import { formatFixed } from "../src/units";
-import { DEFAULT_AMM_DEPTH } from "../src/risk/scenario";
-import { freePort, startNode, type Node } from "./lib/localNode";
+import { DEFAULT_AMM_DEPTH } from "../scenario/crash";
+import { freePort, startNode, type Node } from "../dev/localNode";
 
 /** Where the CLI looks for the manifest by default. */
 const DEFAULT_OUT = "deployments/localhost.json";

@@ -1,18 +1,18 @@
 /**
  * `npm run plot:volatility`: dynamic margin along a crash path, computed with the TypeScript model of the
- * VolatilityOracle (src/risk/volatility, bit for bit the contract). Writes docs/dynamic-margin.svg and prints the
+ * VolatilityOracle (src/math/volatility, bit for bit the contract). Writes docs/dynamic-margin.svg and prints the
  * README's worked example. Parameters come from the local deployment config (deploy/networks/local.ts).
  *
  *   npm run plot:volatility -- [--out docs/dynamic-margin.svg] [--seed 7]
  */
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { parseKeelConfig } from "../deploy/config";
+import { parseKeelConfig } from "../src/client/config";
 import { localConfig } from "../deploy/networks/local";
 import { healthFactorDown, isolatedLossUp, valueDown, WAD } from "../src/math";
 import { gbmPath, Prng } from "../src/risk/random";
 import { lineChart, stack } from "../src/risk/svg";
-import { replay, sigmaAt, toVolatilityParams, type PokeStep, type VolatilityState } from "../src/risk/volatility";
+import { replay, sigmaAt, toVolatilityParams, type PokeStep, type VolatilityState } from "../src/math/volatility";
 import { formatFixed, formatPercent } from "../src/units";
 
 const HOUR = 3600;

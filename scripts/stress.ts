@@ -12,14 +12,14 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ethers, network } from "hardhat";
 import { localConfig } from "../deploy";
-import { SCENARIOS } from "../src/risk/crashes";
-import { replay, type ReplayResult, type StepRecord } from "../src/risk/replay";
-import { buildReport, reportHtml, reportJson } from "../src/risk/report";
-import { loadScenario } from "../src/risk/scenarioFile";
+import { SCENARIOS } from "../scenario/crashes";
+import { replay, type ReplayResult, type StepRecord } from "../scenario/replay";
+import { buildReport, reportHtml, reportJson } from "../scenario/report";
+import { loadScenario } from "../scenario/crashFile";
 import { loadSeries } from "../src/risk/series";
-import { DEFAULT_RISK_OPTIONS, recommendationSection, riskTable, startMarket } from "../src/risk/stressRisk";
-import { progressLine } from "../src/risk/summary";
-import { compareVariants, type Variant, VARIANTS, variantsTable } from "../src/risk/variants";
+import { DEFAULT_RISK_OPTIONS, recommendationSection, riskTable, startMarket } from "../scenario/stressRisk";
+import { progressLine } from "../scenario/summary";
+import { compareVariants, type Variant, VARIANTS, variantsTable } from "../scenario/variants";
 
 const DEFAULTS = { scenario: "black-thursday", positions: 100, seed: "1", out: "stress-report", history: "data/sample-history.csv" };
 

@@ -7,7 +7,7 @@ import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { parseUnits } from "ethers";
 import type { Page } from "playwright-core";
-import { refreshFeeds } from "../../deploy/local";
+import { refreshFeeds } from "../../dev/localMarket";
 import { formatPercent } from "../../src/units";
 import { openApp, SCREENSHOTS, startWorld, type World } from "./harness";
 

@@ -11,10 +11,10 @@ import chromiumBinary from "@sparticuz/chromium";
 import { NonceManager, parseUnits, type Signer } from "ethers";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { deployKeel, type Keel } from "../../deploy";
-import { devWallet } from "../../deploy/book";
-import { borrowAgainstUsdc } from "../../deploy/local";
+import { devWallet } from "../../dev/accounts";
+import { borrowAgainstUsdc } from "../../dev/localMarket";
 import { writeManifest } from "../../deploy/manifest";
-import { freePort, killGroup, type Node, startNode } from "../../scripts/lib/localNode";
+import { freePort, killGroup, type Node, startNode } from "../../dev/localNode";
 import { TestWallet } from "./wallet";
 
 const ROOT = join(__dirname, "..", "..");

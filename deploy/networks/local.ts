@@ -1,4 +1,4 @@
-import type { RawKeelConfig } from "../config";
+import type { RawKeelConfig } from "../../src/client/config";
 
 /**
  * The default local deployment: mock WETH, WBTC, USDC and wstETH with mock Chainlink feeds.

@@ -1,4 +1,4 @@
-import type { RawKeelConfig } from "../config";
+import type { RawKeelConfig } from "../../src/client/config";
 import { localConfig } from "./local";
 
 /**

@@ -7,8 +7,8 @@
 import { type ContractTransactionResponse, type Signer, ZeroAddress } from "ethers";
 import type { VaultEngine } from "../../typechain-types";
 import type { ContractMethodArgs, TypedContractMethod } from "../../typechain-types/common";
-import type { KeelConnection } from "../../deploy/manifest";
-import { decodeRevert } from "../keeper/sender";
+import type { KeelConnection } from "../client/manifest";
+import { decodeRevert } from "../client/errors";
 import { liquidationPriceFromHealth } from "../protocol/preview";
 import { formatHealth, formatKusd, refusalReason } from "../protocol/refusals";
 import { formatFixed, parseAmount, parseWad, UnitError } from "../units";

@@ -5,14 +5,16 @@
  * HealthSweeper and LiquidationPriceIndex (evaluation), this file (strategy) and TxSender (sending).
  */
 import { MaxUint256, ZeroAddress } from "ethers";
-import type { KeelConnection } from "../../deploy/manifest";
+import type { KeelConnection } from "../client/manifest";
 import { MarginState, marginStateAt, protocolFeeUp, valueDown, WAD } from "../math";
 import type { Logger } from "./log";
 import type { KeeperMetrics, HealthReport } from "./metrics";
 import { LiquidationPriceIndex } from "./liquidationPrices";
 import type { IndexedPosition, PositionIndex } from "./positionIndex";
-import { mapLimit, type Rpc, short, sleep } from "./rpc";
-import { revertReason, type SendOutcome, type TxRequest, type TxSender } from "./sender";
+import { shortMessage } from "../client/errors";
+import { mapLimit, type Rpc, sleep } from "./rpc";
+import { revertReason } from "../client/errors";
+import type { SendOutcome, TxRequest, TxSender } from "./sender";
 import { evaluate, type MarketSnapshot, toSnapshot } from "./evaluate";
 import { type Health, HealthSweeper } from "./sweep";
 import type { Webhook } from "./webhook";
@@ -275,7 +277,7 @@ export class Keeper {
       } catch (e) {
         this.rpcUp = false;
         this.d.metrics.rpcErrors.inc();
-        this.d.log.error({ error: short(e), retryInMs: backoff }, "pass failed; retrying");
+        this.d.log.error({ error: shortMessage(e), retryInMs: backoff }, "pass failed; retrying");
         await sleep(backoff, signal);
         backoff = Math.min(backoff * 2, 30_000);
       }

@@ -4,7 +4,7 @@
  */
 import type { Server } from "node:http";
 import { Wallet } from "ethers";
-import { connectKeel, readManifest } from "../../deploy/manifest";
+import { connectKeel, readManifest } from "../client/manifest";
 import type { KeeperConfig } from "./config";
 import { Keeper, type PassReport } from "./keeper";
 import { createLogger, type Logger } from "./log";

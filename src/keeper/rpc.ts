@@ -4,6 +4,7 @@
  * Reverts are not retried: they are answers.
  */
 import { type FetchCancelSignal, FetchRequest, type GetUrlResponse, JsonRpcProvider, type Provider } from "ethers";
+import { shortMessage } from "../client/errors";
 
 export class RpcError extends Error {
   override name = "RpcError";
@@ -63,7 +64,7 @@ export class Rpc {
         this.errors++;
         this.onError?.(method, e);
         if (attempt >= this.options.attempts) {
-          throw new RpcError(`${method}: RPC unavailable after ${attempt} attempts (${short(e)})`, method, { cause: e });
+          throw new RpcError(`${method}: RPC unavailable after ${attempt} attempts (${shortMessage(e)})`, method, { cause: e });
         }
         await sleep(delay);
         delay *= 2;
@@ -107,8 +108,6 @@ export function isTransient(e: unknown): boolean {
     text,
   );
 }
-
-export const short = (e: unknown): string => `${(e as Error)?.message ?? e}`.split("\n")[0]!.slice(0, 200);
 
 /**
  * `fn` over `items` with at most `limit` calls in flight, results in order. A node executes calls one at a time:

@@ -4,35 +4,14 @@
  * outcome. A revert that means "someone was first" (the position is no longer liquidatable, the call is already
  * open, …) is success, not an error.
  */
-import { Interface, Transaction, type TransactionReceipt, type Wallet } from "ethers";
-import {
-  FlashLiquidator__factory,
-  KeelUSD__factory,
-  PriceOracle__factory,
-  RiskModel__factory,
-  VaultEngine__factory,
-  VolatilityOracle__factory,
-} from "../../typechain-types";
+import { Transaction, type TransactionReceipt, type Wallet } from "ethers";
 import type { Logger } from "./log";
 import { NonceLock } from "./nonceLock";
-import { isTransient, mapLimit, type Rpc, short, sleep } from "./rpc";
+import { revertReason, shortMessage } from "../client/errors";
+import { isTransient, mapLimit, type Rpc, sleep } from "./rpc";
 
 /** Simulations in flight at once: enough to overlap round trips, few enough not to queue past the RPC timeout. */
 const SIMULATIONS_IN_FLIGHT = 8;
-
-/** Every custom error a keeper transaction can revert with, so reverts are reported by name. */
-const ERRORS = new Interface(
-  [
-    VaultEngine__factory.abi,
-    FlashLiquidator__factory.abi,
-    VolatilityOracle__factory.abi,
-    PriceOracle__factory.abi,
-    RiskModel__factory.abi,
-    KeelUSD__factory.abi,
-  ]
-    .flat()
-    .filter((f, i, all) => f.type === "error" && all.findIndex((g) => g.type === "error" && g.name === f.name) === i),
-);
 
 /** Reverts that mean the work was already done (by another keeper, the owner, or an earlier block). */
 export const ALREADY_DONE = new Set([
@@ -93,37 +72,6 @@ export const DEFAULT_SENDER: SenderOptions = {
   pollMs: 250,
 };
 
-/** A decoded revert: the custom error's name and arguments, or the raw message. */
-export function revertReason(e: unknown): string {
-  const decoded = decodeRevert(e);
-  if (decoded) return `${decoded.name}(${decoded.args.map(String).join(", ")})`;
-  const data = findRevertData(e);
-  return data && data !== "0x" ? `revert ${data.slice(0, 74)}` : short(e);
-}
-
-/** The Keel custom error a failed call or transaction reverted with, if it is one of ours. */
-export function decodeRevert(e: unknown): { name: string; args: readonly unknown[] } | undefined {
-  const data = findRevertData(e);
-  if (!data || data === "0x") return undefined;
-  try {
-    const parsed = ERRORS.parseError(data);
-    return parsed ? { name: parsed.name, args: [...parsed.args] } : undefined;
-  } catch {
-    return undefined; // not one of ours
-  }
-}
-
-function findRevertData(e: unknown): string | undefined {
-  let cur = e as { data?: unknown; error?: unknown; info?: { error?: { data?: unknown } } } | undefined;
-  for (let depth = 0; cur && depth < 5; depth++) {
-    if (typeof cur.data === "string" && cur.data.startsWith("0x")) return cur.data;
-    const infoData = cur.info?.error?.data;
-    if (typeof infoData === "string" && infoData.startsWith("0x")) return infoData;
-    cur = (cur.error ?? undefined) as typeof cur;
-  }
-  return undefined;
-}
-
 export class TxSender {
   readonly address: string;
   private readonly lock: NonceLock;
@@ -170,12 +118,12 @@ export class TxSender {
       for (const f of result.failed) outcomes[f.i] = { status: "failed", error: f.error };
     } catch (e) {
       this.nextNonce = undefined;
-      for (const r of ready) outcomes[r.i] = { status: "failed", error: short(e) };
-      this.log?.error({ error: short(e) }, "broadcast failed");
+      for (const r of ready) outcomes[r.i] = { status: "failed", error: shortMessage(e) };
+      this.log?.error({ error: shortMessage(e) }, "broadcast failed");
       return outcomes as SendOutcome[];
     }
     await mapLimit(sent, SIMULATIONS_IN_FLIGHT, async (s) => {
-      outcomes[s.i] = await this.waitWithBumps(s).catch((e: unknown) => ({ status: "failed", error: short(e) }) as const);
+      outcomes[s.i] = await this.waitWithBumps(s).catch((e: unknown) => ({ status: "failed", error: shortMessage(e) }) as const);
     });
     return outcomes as SendOutcome[];
   }
@@ -194,7 +142,7 @@ export class TxSender {
       this.estimates.set(req, gas);
       return undefined;
     } catch (e) {
-      if (isTransient(e)) return { status: "failed", error: short(e) };
+      if (isTransient(e)) return { status: "failed", error: shortMessage(e) };
       const reason = revertReason(e);
       if (ALREADY_DONE.has(reason.split("(")[0]!)) {
         this.log?.info({ ...ctx, reason }, "already done");
@@ -228,10 +176,10 @@ export class TxSender {
           break;
         } catch (e) {
           this.nextNonce = undefined;
-          const nonceRace = /nonce|already known|underpriced/i.test(short(e));
+          const nonceRace = /nonce|already known|underpriced/i.test(shortMessage(e));
           if (!nonceRace || attempt >= 5) {
-            failed.push({ i, error: short(e) });
-            this.log?.error({ kind: req.kind, ...req.context, error: short(e) }, "broadcast failed");
+            failed.push({ i, error: shortMessage(e) });
+            this.log?.error({ kind: req.kind, ...req.context, error: shortMessage(e) }, "broadcast failed");
             nonce = await this.pendingNonce().catch(() => nonce);
             break;
           }
@@ -275,7 +223,7 @@ export class TxSender {
         this.log?.info({ ...ctx, nonce: s.nonce, maxFeePerGas: fees.maxFeePerGas }, "replaced a stuck transaction");
       } catch (e) {
         // "nonce too low": one of our transactions with this nonce was mined meanwhile; the wait finds it.
-        if (!/nonce|already known|underpriced/i.test(short(e))) throw e;
+        if (!/nonce|already known|underpriced/i.test(shortMessage(e))) throw e;
       }
     }
   }

@@ -5,7 +5,7 @@
  * price; the liquidation repays value / (1 + ℓ) (`repayForDown`). Covered means no window leaves bad debt.
  */
 import { isolatedLossUp, repayForDown, valueDown } from "../math";
-import { replay, sigmaAt, type SigmaBounds, type VolatilityParams, type VolatilityState } from "./volatility";
+import { replay, sigmaAt, type SigmaBounds, type VolatilityParams, type VolatilityState } from "../math/volatility";
 
 /** A float price (USD) as [wad] at the edge: 9 significant fractional digits. */
 export const priceToWad = (price: number): bigint => BigInt(Math.round(price * 1e9)) * 10n ** 9n;

@@ -3,7 +3,7 @@
  * protocol's units), the margin correlation matrix and confidence multipliers. Built from a parsed deploy config or
  * from on-chain reads.
  */
-import type { KeelConfig } from "../../deploy/config";
+import type { KeelConfig } from "../client/config";
 import { mulDivDown, WAD, type Confidence } from "../math";
 
 export class MarketError extends Error {

@@ -11,19 +11,16 @@
  *   what the config's criticalHF rule requires. Initial haircut: the maintenance one plus (zi − zm) × the median σ.
  * - ρ: a stressed correlation, the larger of the full-sample and an upper quantile of the rolling correlation.
  *
- * Floats inside; `applyRecommendation` turns the result into human-unit config strings and `configDiff` into a diff.
+ * Floats inside; ./recommendConfig turns the result into human-unit config strings (`applyRecommendation`) and a
+ * diff (`configDiff`).
  */
-import { parseKeelConfig, type RawKeelConfig } from "../../deploy/config";
-import { checkCoverage, fractionToWad, sigmaInForce, windowLosses, type AssetCoverage } from "./coverage";
+import { parseKeelConfig, type RawKeelConfig } from "../client/config";
+import { checkCoverage, fractionToWad, sigmaInForce, windowLosses } from "./coverage";
 import { normalQuantile } from "./normal";
-import { RecommendationError } from "./recommendError";
+import { type AssetRecommendation, type Recommendation, RecommendationError } from "./recommendation";
 import type { PriceSeries } from "./series";
 import { correlation, ewmaVariances, logReturns, quantile, rollingCorrelation, samplingInterval } from "./stats";
-import { toVolatilityParams } from "./volatility";
-
-export { RecommendationError };
-/** The recommendation as config: `configDiff`, `configChanges`, `applyRecommendation` (from ./recommendConfig). */
-export { applyRecommendation, configChanges, configDiff, type ConfigChange } from "./recommendConfig";
+import { toVolatilityParams } from "../math/volatility";
 
 export interface RecommendOptions {
   /** Confidence of the maintenance and initial requirements (default 0.99 and 0.999). */
@@ -45,43 +42,6 @@ export const DEFAULT_RECOMMEND_OPTIONS: RecommendOptions = {
   correlationWindowSeconds: 14 * 86_400,
   fatTails: true,
 };
-
-/** Proposed parameters of one asset (fractions on the config's grid) and the evidence behind them. */
-export interface AssetRecommendation {
-  symbol: string;
-  sigmaMin: number;
-  sigmaMax: number;
-  maintenanceHaircut: number;
-  initialHaircut: number;
-  evidence: {
-    /** Rolling EWMA σ over the horizon: the calm quantile, the median and the peak. */
-    calmSigma: number;
-    medianSigma: number;
-    peakSigma: number;
-    /** Worst loss within one horizon in the history. */
-    worstLoss: number;
-    /** Haircut the windows require, and the one the criticalHF rule requires (before rounding). */
-    haircutFromHistory: number;
-    haircutFromCriticalHF: number;
-  };
-  /** The bad-debt check with the recommended (rounded) parameters. */
-  coverage: AssetCoverage;
-}
-
-export interface Recommendation {
-  /** Horizon σ is measured over [s], and the history's sampling interval [s]. */
-  horizonSeconds: number;
-  stepSeconds: number;
-  zMaintenance: number;
-  zInitial: number;
-  assets: AssetRecommendation[];
-  /** Stressed ρ keyed "A/B" in config listing order. */
-  correlations: Record<string, number>;
-  /** Config assets without a price column in the history: left unchanged. */
-  skipped: string[];
-  /** True when every recommended asset's check found no window with bad debt. */
-  covered: boolean;
-}
 
 /** Rounded to the grid (up or to the nearest), free of binary noise (0.07, not 0.07000000000000001). */
 const onGrid = (steps: number, grid: number): number => Number((steps * grid).toFixed(10));

@@ -2,9 +2,8 @@
  * A recommendation as config: the human-unit strings it sets, a governance-ready diff against the current config
  * ("WETH.risk.sigmaMax: 25% → 11%"), and the updated `RawKeelConfig`, checked by `parseKeelConfig`.
  */
-import { ConfigError, parseKeelConfig, type RawKeelConfig } from "../../deploy/config";
-import type { Recommendation } from "./recommend";
-import { RecommendationError } from "./recommendError";
+import { ConfigError, parseKeelConfig, type RawKeelConfig } from "../client/config";
+import { type Recommendation, RecommendationError } from "./recommendation";
 
 /** One config field the recommendation changes (or confirms). */
 export interface ConfigChange {

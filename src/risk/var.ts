@@ -5,11 +5,11 @@
  * `bookRisk`, re-exported here from `./book`.
  */
 import { normalPdf, normalQuantile } from "./normal";
-import { simulatePriceRatios, type ReturnModel, type SimulationOptions } from "./scenarios";
+import { simulatePriceRatios, type ReturnModel, type SimulationOptions } from "./shocks";
 import { quantile, sorted, StatsError } from "./stats";
 import { tailCount } from "./tail";
 
-export { bookRisk, positionOutcome, type BookPosition, type BookRisk, type BookRiskOptions, type PositionRisk } from "./book";
+export { bookRisk, positionOutcome, type BookPosition, type BookRisk, type BookRiskOptions, type PositionRisk } from "./portfolio";
 export { tailCount } from "./tail";
 
 /** A VaR and ES pair in the unit of the losses. */

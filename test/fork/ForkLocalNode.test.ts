@@ -9,10 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JsonRpcProvider, NonceManager } from "ethers";
 import { localConfig } from "../../deploy";
-import { devWallet } from "../../deploy/book";
-import { connectKeel, readManifest } from "../../deploy/manifest";
+import { devWallet } from "../../dev/accounts";
+import { connectKeel, readManifest } from "../../src/client/manifest";
 import { type ExistingAssets, withExistingAssets } from "../../deploy/networks/mainnet";
-import { freePort, type Node, startNode } from "../../scripts/lib/localNode";
+import { freePort, type Node, startNode } from "../../dev/localNode";
 import { MockAggregator__factory, MockERC20__factory } from "../../typechain-types";
 import {
   acceptsConnections,

@@ -92,7 +92,7 @@ export async function openCross(
 }
 
 /** Re-publishes every feed's latest answer now: the timelock delay outlasts the heartbeats. */
-export { refreshFeeds } from "../../deploy/local";
+export { refreshFeeds } from "../../dev/localMarket";
 
 /** An isolated WETH position of `user` holding `collateral` that borrowed `amount` kUSD to `user`; returns its id. */
 export async function borrowAgainstWeth(

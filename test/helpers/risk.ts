@@ -29,7 +29,7 @@ export async function governTx(
   return keel.timelock.connect(deployer!).execute(call.target, 0, call.data, ZeroHash, saltHash);
 }
 
-export { refreshFeeds } from "../../deploy/local";
+export { refreshFeeds } from "../../dev/localMarket";
 
 export { Prng } from "../../src/risk/random";
 

@@ -1,13 +1,13 @@
 /**
  * VolatilityOracle test helpers: a poke mined at a pinned timestamp right after the feed update it samples, and
- * the state, event and σ the TypeScript model (`src/risk/volatility`) predicts for it, checked exactly.
+ * the state, event and σ the TypeScript model (`src/math/volatility`) predicts for it, checked exactly.
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { ContractTransactionReceipt, ContractTransactionResponse } from "ethers";
 import type { Keel } from "../../deploy";
-import * as v from "../../src/risk/volatility";
+import * as v from "../../src/math/volatility";
 
 export const HOUR = 3600n;
 

@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { MaxUint256 } from "ethers";
-import { refreshFeeds } from "../../deploy/local";
+import { refreshFeeds } from "../../dev/localMarket";
 import * as m from "../../src/math";
 import { loadKeel } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";

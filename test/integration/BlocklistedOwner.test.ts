@@ -3,7 +3,7 @@ import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { MockAggregator__factory, MockBlocklistERC20__factory } from "../../typechain-types";
 import { keelFixture } from "../helpers/fixtures";
-import { refreshFeeds } from "../../deploy/local";
+import { refreshFeeds } from "../../dev/localMarket";
 import { governBatch, mockListing } from "../helpers/engine";
 import { checkInvariants } from "../helpers/invariant";
 import { fundKusd } from "../helpers/liquidation";

@@ -1,6 +1,6 @@
 /**
  * Dynamic margin (DESIGN §3): WETH's σ measured on-chain by `VolatilityOracle` from seeded price paths, replayed
- * poke by poke through the TypeScript model (`src/risk/volatility`), which must agree bit for bit; and what the
+ * poke by poke through the TypeScript model (`src/math/volatility`), which must agree bit for bit; and what the
  * step-limited σ does to a position's health factor after a volatility shock.
  *
  * Every poke is mined in a block of its own at a pinned timestamp, together with the feed update it samples
@@ -11,7 +11,7 @@ import { ethers, network } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { ContractTransactionResponse } from "ethers";
 import type { Keel } from "../../deploy";
-import { refreshFeeds } from "../../deploy/local";
+import { refreshFeeds } from "../../dev/localMarket";
 import * as m from "../../src/math";
 import {
   annualizedVolatility,
@@ -26,7 +26,7 @@ import {
   type SigmaBounds,
   type VolatilityParams,
   type VolatilityState,
-} from "../../src/risk/volatility";
+} from "../../src/math/volatility";
 import { gbmPath } from "../../src/risk/random";
 import { govern, loadKeel } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";

@@ -8,7 +8,7 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { MaxUint256 } from "ethers";
 import type { Keel } from "../../deploy";
-import { refreshFeeds, seedAmm } from "../../deploy/local";
+import { refreshFeeds, seedAmm } from "../../dev/localMarket";
 import * as m from "../../src/math";
 import { loadKeel } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";

@@ -8,7 +8,7 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { MaxUint256 } from "ethers";
 import type { Keel } from "../../deploy";
-import { refreshFeeds } from "../../deploy/local";
+import { refreshFeeds } from "../../dev/localMarket";
 import * as m from "../../src/math";
 import { govern, loadKeel } from "../helpers/fixtures";
 import { expectedHealth } from "../helpers/mirror";

@@ -3,7 +3,7 @@
  * stale and are usually refreshed afterwards), or the guardian pausing/resuming opening and borrowing.
  */
 import { ZeroAddress } from "ethers";
-import { refreshFeeds } from "../../deploy/local";
+import { refreshFeeds } from "../../dev/localMarket";
 import * as m from "../../src/math";
 import { governBatch } from "../helpers/engine";
 import { UndocumentedRevert } from "./errors";

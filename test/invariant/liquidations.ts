@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import { MaxUint256, type ContractTransactionReceipt } from "ethers";
-import { refreshFeeds } from "../../deploy/local";
+import { refreshFeeds } from "../../dev/localMarket";
 import * as m from "../../src/math";
 import { governBatch } from "../helpers/engine";
 import type { ExpectedLiquidation } from "../helpers/liquidation";

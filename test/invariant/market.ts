@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
-import { refreshFeeds } from "../../deploy/local";
+import { refreshFeeds } from "../../dev/localMarket";
 import { mirrorFeesAt } from "../helpers/periphery";
 import { chance, note, ORACLE, pick, type Action } from "./actions";
 import { execute, pinNextBlock } from "./exec";

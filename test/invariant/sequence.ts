@@ -8,7 +8,7 @@ import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { MaxUint256, ZeroAddress } from "ethers";
 import { deployKeel, type Keel } from "../../deploy";
-import { refreshFeeds, seedAmm } from "../../deploy/local";
+import { refreshFeeds, seedAmm } from "../../dev/localMarket";
 import * as m from "../../src/math";
 import { Prng } from "../../src/risk/random";
 import * as liq from "./liquidations";

@@ -4,7 +4,7 @@
  * accrued to the action's own timestamp; read at "latest" afterwards, the state it left, at the same timestamp.
  */
 import type { BlockTag } from "ethers";
-import type { World } from "./model";
+import type { Keel } from "../../deploy";
 
 export interface PositionState {
   id: bigint;
@@ -27,7 +27,7 @@ export interface Snapshot {
   rates: Map<string, bigint>; // class → accumulator [ray] as of `timestamp`
 }
 
-export async function readSnapshot(w: World, blockTag: BlockTag): Promise<Snapshot> {
+export async function readSnapshot(w: { keel: Keel }, blockTag: BlockTag): Promise<Snapshot> {
   const { lens, engine } = w.keel;
   const last = await engine.lastPositionId({ blockTag });
   const market = await lens.market({ blockTag });

@@ -3,7 +3,7 @@ import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { MaxUint256 } from "ethers";
 import type { Keel } from "../../deploy";
-import { refreshFeeds, seedAmm } from "../../deploy/local";
+import { refreshFeeds, seedAmm } from "../../dev/localMarket";
 import { evaluate, toSnapshot } from "../../src/keeper/evaluate";
 import { PositionIndex } from "../../src/keeper/positionIndex";
 import { Rpc } from "../../src/keeper/rpc";

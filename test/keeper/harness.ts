@@ -1,8 +1,8 @@
 /**
  * Keeper tests run against a real JSON-RPC node: `hardhat node` started on 127.0.0.1 by the test and stopped by
  * it. Keel is deployed there with the production deploy code, the AMM is seeded for flash liquidations, and a book
- * of positions is opened across the four assets in both modes. Those parts live in scripts/lib/localNode.ts (shared
- * with `npm run bench:keeper`) and are re-exported here; the helpers below are the tests' own.
+ * of positions is opened across the four assets in both modes. Those parts live in dev/ (shared with `npm run
+ * bench:keeper`) and are re-exported here; the helpers below are the tests' own.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -13,23 +13,10 @@ import type { Keel } from "../../deploy";
 import { type KeeperConfig, loadKeeperConfig } from "../../src/keeper/config";
 import { createLogger } from "../../src/keeper/log";
 
-export {
-  type BookOptions,
-  type Deployed,
-  DEV_MNEMONIC,
-  deployOnNode,
-  devWallet,
-  freePort,
-  killGroup,
-  movePrice,
-  type Node,
-  openBook,
-  type OpenOptions,
-  openPositions,
-  type PositionSpec,
-  refreshFeeds,
-  startNode,
-} from "../../scripts/lib/localNode";
+export { DEV_MNEMONIC, devWallet } from "../../dev/accounts";
+export { movePrice, refreshFeeds } from "../../dev/localMarket";
+export { type Deployed, deployOnNode, freePort, killGroup, type Node, startNode } from "../../dev/localNode";
+export { type BookOptions, openBook, type OpenOptions, openPositions, type PositionSpec } from "../../dev/samplePositions";
 
 // ------------------------------------------------------------------ helpers for the restart, race and failure tests
 

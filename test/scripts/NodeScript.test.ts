@@ -8,9 +8,9 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JsonRpcProvider } from "ethers";
-import { devWallet } from "../../deploy/book";
-import { connectKeel, readManifest } from "../../deploy/manifest";
-import { freePort } from "../../scripts/lib/localNode";
+import { devWallet } from "../../dev/accounts";
+import { connectKeel, readManifest } from "../../src/client/manifest";
+import { freePort } from "../../dev/localNode";
 import { formatFixed } from "../../src/units";
 import {
   acceptsConnections,

@@ -3,10 +3,10 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SCENARIOS } from "../../src/risk/crashes";
-import { CHART_IDS } from "../../src/risk/report";
-import { ScenarioError } from "../../src/risk/scenario";
-import { loadScenario, parseScenario } from "../../src/risk/scenarioFile";
+import { SCENARIOS } from "../../scenario/crashes";
+import { CHART_IDS } from "../../scenario/report";
+import { ScenarioError } from "../../scenario/crash";
+import { loadScenario, parseScenario } from "../../scenario/crashFile";
 import { barChart, histogram } from "../../src/risk/svg";
 
 /**

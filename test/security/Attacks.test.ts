@@ -9,7 +9,7 @@ import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helper
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { MaxUint256, id as keccakId } from "ethers";
 import type { Keel } from "../../deploy";
-import { refreshFeeds } from "../../deploy/local";
+import { refreshFeeds } from "../../dev/localMarket";
 import * as m from "../../src/math";
 import { MockFlashBorrower__factory, MockLiquidationReceiver__factory } from "../../typechain-types";
 import { keelFixture } from "../helpers/fixtures";

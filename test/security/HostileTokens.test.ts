@@ -12,7 +12,7 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { MaxUint256 } from "ethers";
 import type { Keel } from "../../deploy";
-import { refreshFeeds } from "../../deploy/local";
+import { refreshFeeds } from "../../dev/localMarket";
 import * as m from "../../src/math";
 import {
   MockAggregator__factory,

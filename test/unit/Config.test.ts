@@ -3,7 +3,7 @@
  * ConfigError whose message names the offending field.
  */
 import { expect } from "chai";
-import { ConfigError, parseKeelConfig, type KeelConfig, type RawKeelConfig } from "../../deploy/config";
+import { ConfigError, parseKeelConfig, type KeelConfig, type RawKeelConfig } from "../../src/client/config";
 import { localConfig } from "../../deploy/networks/local";
 import { perSecondFee } from "../../src/math";
 import { UnitError } from "../../src/units";

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { deployKeel, localConfig } from "../../deploy";
-import { ConfigError } from "../../deploy/config";
+import { ConfigError } from "../../src/client/config";
 import { withExistingAssets, type ExistingAssets } from "../../deploy/networks/mainnet";
 import { MockAggregator__factory, MockERC20__factory } from "../../typechain-types";
 
@@ -65,7 +65,7 @@ describe("deployKeel against existing tokens and feeds", () => {
 describe("the mainnet fork config", () => {
   it("parses, and points every asset at an existing token and feed (no mocks)", async () => {
     const { mainnetForkConfig } = await import("../../deploy/networks/mainnet");
-    const { parseKeelConfig } = await import("../../deploy/config");
+    const { parseKeelConfig } = await import("../../src/client/config");
     const parsed = parseKeelConfig(mainnetForkConfig);
     expect(parsed.assets.map((a) => a.symbol)).to.deep.equal(["WETH", "WBTC", "USDC", "wstETH"]);
     for (const a of parsed.assets) {

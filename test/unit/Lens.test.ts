@@ -4,7 +4,7 @@ import hre, { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { Keel } from "../../deploy";
-import { refreshFeeds, setFeedAnswer } from "../../deploy/local";
+import { refreshFeeds, setFeedAnswer } from "../../dev/localMarket";
 import * as m from "../../src/math";
 import type { Lens } from "../../typechain-types";
 import { keelFixture } from "../helpers/fixtures";

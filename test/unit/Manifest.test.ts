@@ -3,7 +3,8 @@ import { ethers } from "hardhat";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connectKeel, ManifestError, readManifest, writeManifest, type Manifest } from "../../deploy/manifest";
+import { writeManifest } from "../../deploy/manifest";
+import { connectKeel, ManifestError, readManifest, type Manifest } from "../../src/client/manifest";
 import { loadKeel } from "../helpers/fixtures";
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), "keel-manifest-"));

@@ -5,7 +5,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { MaxUint256, ZeroAddress } from "ethers";
 import type { Keel } from "../../deploy";
 import * as m from "../../src/math";
-import { refreshFeeds } from "../../deploy/local";
+import { refreshFeeds } from "../../dev/localMarket";
 import { keelFixture } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";
 import { expectedHealth } from "../helpers/mirror";

@@ -1,13 +1,13 @@
 /**
  * VolatilityOracle: deployment, pokes (state and events bit for bit against the TypeScript model in
- * `src/risk/volatility`), the poke rate limit, price failures, `pokeAll`, the step limit on σ, the outlier cap, the
+ * `src/math/volatility`), the poke rate limit, price failures, `pokeAll`, the step limit on σ, the outlier cap, the
  * RiskModel bounds as a clamp, governed parameters with re-anchoring, and how the RiskModel reads the dynamic σ.
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Keel } from "../../deploy";
-import { refreshFeeds } from "../../deploy/local";
+import { refreshFeeds } from "../../dev/localMarket";
 import * as m from "../../src/math";
 import {
   reanchor,
@@ -16,7 +16,7 @@ import {
   toVolatilityParams,
   UNPOKED,
   type VolatilityParams,
-} from "../../src/risk/volatility";
+} from "../../src/math/volatility";
 import { loadKeel } from "../helpers/fixtures";
 import { governTx, Prng } from "../helpers/risk";
 import {

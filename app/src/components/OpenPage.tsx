@@ -1,7 +1,7 @@
 /** Opens an isolated position (one asset, fixed) or a cross position (a basket), then goes to it. */
 import { useState } from "react";
 import { parseEventLogs, zeroAddress } from "viem";
-import { go } from "../App";
+import { go } from "../route";
 import { useApp } from "../context";
 import { useAccount, TxStatusLine, useSender } from "../wallet";
 

@@ -2,7 +2,7 @@
 import type { Address } from "viem";
 import { INFINITE_HEALTH, marginStateAt, MarginState } from "../../../src/math";
 import { liquidationPriceFromHealth } from "../../../src/protocol/preview";
-import { go } from "../App";
+import { go } from "../route";
 import { chainNow, type Market, type PositionView } from "../chain";
 import { useApp, useTick } from "../context";
 import { duration, health, kusd, STATE_NAMES, token, usd } from "../format";

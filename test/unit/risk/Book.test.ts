@@ -3,7 +3,7 @@
  * `src/math` mirror, deterministic Monte Carlo, and fatter tails raising the book's ES.
  */
 import { expect } from "chai";
-import { parseKeelConfig } from "../../../deploy/config";
+import { parseKeelConfig } from "../../../src/client/config";
 import { localConfig } from "../../../deploy/networks/local";
 import { WAD } from "../../../src/math";
 import { marketFromConfig, MarketError } from "../../../src/risk/market";

@@ -4,19 +4,14 @@
  * the current local parameters do not, and the diff reads in human units.
  */
 import { expect } from "chai";
-import { parseKeelConfig, type RawKeelConfig } from "../../../deploy/config";
+import { parseKeelConfig, type RawKeelConfig } from "../../../src/client/config";
 import { localConfig } from "../../../deploy/networks/local";
 import { checkCoverage, sigmaInForce, windowLosses } from "../../../src/risk/coverage";
-import {
-  applyRecommendation,
-  configChanges,
-  configDiff,
-  recommend,
-  RecommendationError,
-  type Recommendation,
-} from "../../../src/risk/recommend";
+import { recommend } from "../../../src/risk/recommend";
+import { type Recommendation, RecommendationError } from "../../../src/risk/recommendation";
+import { applyRecommendation, configChanges, configDiff } from "../../../src/risk/recommendConfig";
 import { loadSeries, type PriceSeries } from "../../../src/risk/series";
-import { toVolatilityParams } from "../../../src/risk/volatility";
+import { toVolatilityParams } from "../../../src/math/volatility";
 
 describe("risk parameter recommendations", () => {
   let history: PriceSeries;

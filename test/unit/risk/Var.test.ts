@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import { studentT } from "../../../src/risk/draws";
 import { Prng } from "../../../src/risk/random";
-import { simulatePriceRatios } from "../../../src/risk/scenarios";
+import { simulatePriceRatios } from "../../../src/risk/shocks";
 import { logReturns, sampleVolatility, StatsError } from "../../../src/risk/stats";
 import {
   historicalES,

@@ -7,18 +7,19 @@
  * runs again (the cascade). The §6 ledger is checked after every step.
  */
 import { NonceManager, type Wallet } from "ethers";
-import { deployKeel, type Keel, localConfig, type RawKeelConfig } from "../../deploy";
-import { devWallet, type DevProvider, openBook } from "../../deploy/book";
-import { borrowAgainstUsdc, seedAmm } from "../../deploy/local";
-import { toSnapshot } from "../keeper/evaluate";
-import { createInProcessKeeper, type InProcessKeeper } from "../keeper/inProcess";
-import type { Health } from "../keeper/sweep";
-import { WAD } from "../math";
+import { deployKeel, type Keel, localConfig, type RawKeelConfig } from "../deploy";
+import { devWallet, type DevProvider } from "../dev/accounts";
+import { openBook } from "../dev/samplePositions";
+import { borrowAgainstUsdc, seedAmm } from "../dev/localMarket";
+import { toSnapshot } from "../src/keeper/evaluate";
+import { createInProcessKeeper, type InProcessKeeper } from "./inProcessKeeper";
+import type { Health } from "../src/keeper/sweep";
+import { WAD } from "../src/math";
 import { arbitrageTo } from "./arbitrage";
 import { type LedgerReading, readLedger } from "./ledger";
-import { Prng } from "./random";
+import { Prng } from "../src/risk/random";
 import { hfAtEnd, type PreLiquidation, readPreLiquidation, recovered } from "./recovery";
-import { type Scenario, ScenarioError } from "./scenario";
+import { type Scenario, ScenarioError } from "./crash";
 
 export interface ReplayOptions {
   positions: number;

@@ -5,10 +5,10 @@
  * cascade liquidations, cumulative bad debt per variant, margin calls and cures, and the variants side by side;
  * tables: the variant comparison, the cascade, VaR/ES of the starting book, the recommended parameters.
  */
-import { formatFixed } from "../units";
+import { formatFixed } from "../src/units";
 import type { ReplayResult } from "./replay";
 import type { RecommendationSection, RiskTable } from "./stressRisk";
-import { barChart, histogram, lineChart, type Series } from "./svg";
+import { barChart, histogram, lineChart, type Series } from "../src/risk/svg";
 import type { Variant, VariantRow } from "./variants";
 
 export interface StressReport {

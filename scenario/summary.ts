@@ -2,7 +2,7 @@
  * How a replay reads on a terminal: a one-line progress bar per step, the summary table `npm run demo` ends with,
  * and the result as JSON (bigints as decimal strings, so nothing is rounded).
  */
-import { formatFixed } from "../units";
+import { formatFixed } from "../src/units";
 import type { ReplayResult, StepRecord } from "./replay";
 
 const BAR = 24;

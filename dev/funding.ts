@@ -6,7 +6,7 @@
  */
 import { AbiCoder, keccak256, toBeHex, zeroPadValue } from "ethers";
 import type { MockERC20 } from "../typechain-types";
-import type { DevProvider } from "./book";
+import type { DevProvider } from "./accounts";
 
 /** Gives `to` `amount` more of `token` (token units). */
 export type Funder = (token: MockERC20, to: string, amount: bigint) => Promise<void>;

@@ -9,7 +9,7 @@ import {
   mulDivDown,
   returnVarianceUp,
   stepToward,
-} from "../math";
+} from ".";
 
 const HOUR = 3600n;
 /** Scale of a variance: [1e36 per second] (a squared [wad] return per second). */

@@ -4,10 +4,10 @@
  * prices, σ in force and debt rates through the keeper's `src/math` evaluation (the same numbers as
  * Lens.healthScan). HF ≥ 1 there means the liquidation took a position that the path alone would have left Safe.
  */
-import type { KeelConnection } from "../../deploy/manifest";
-import { evaluate, type MarketSnapshot } from "../keeper/evaluate";
-import type { IndexedPosition } from "../keeper/positionIndex";
-import { WAD } from "../math";
+import type { KeelConnection } from "../src/client/manifest";
+import { evaluate, type MarketSnapshot } from "../src/keeper/evaluate";
+import type { IndexedPosition } from "../src/keeper/positionIndex";
+import { WAD } from "../src/math";
 
 /** A position as it stood before its first liquidation. */
 export interface PreLiquidation {

@@ -4,8 +4,8 @@
  */
 import { z } from "zod";
 import { isAddress } from "ethers";
-import { formatFixed, parseAmount, parseDuration, parsePercent, parseWad, UnitError } from "../src/units";
-import { choleskyPsd, mulWadUp, perSecondFee, WAD } from "../src/math";
+import { formatFixed, parseAmount, parseDuration, parsePercent, parseWad, UnitError } from "../units";
+import { choleskyPsd, mulWadUp, perSecondFee, WAD } from "../math";
 
 export class ConfigError extends Error {
   override name = "ConfigError";

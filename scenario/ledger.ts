@@ -4,9 +4,9 @@
  * and its token balance covers it. Debts come from Lens.healthScan (post-accrual), collateral from the positions
  * as mirrored from events. Used after every step of the demo and the stress replays.
  */
-import type { IndexedPosition } from "../keeper/positionIndex";
-import type { Health } from "../keeper/sweep";
-import type { KeelConnection } from "../../deploy/manifest";
+import type { IndexedPosition } from "../src/keeper/positionIndex";
+import type { Health } from "../src/keeper/sweep";
+import type { KeelConnection } from "../src/client/manifest";
 
 /** Rounding the protocol may keep per position (debts round up by < 1 wei, each operation leaves < 2 wei). */
 const SLACK_PER_POSITION = 4n;

@@ -3,7 +3,7 @@
  * the keeper never pokes the VolatilityOracle, so every σ stays at its floor) and with the configured grace period or
  * none ("0s": a Callable position is liquidatable at once), each set against the protocol as configured.
  */
-import { formatFixed } from "../units";
+import { formatFixed } from "../src/units";
 import type { ReplayResult } from "./replay";
 
 export interface Variant {

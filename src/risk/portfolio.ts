@@ -6,7 +6,7 @@
 import { assess, healthFactors, INFINITE_HEALTH, repayForDown, WAD, type Holding } from "../math";
 import { tailCount } from "./tail";
 import { assetIndex, correlationFloats, MarketError, rhoOf, type Market } from "./market";
-import { horizonVolatility, simulatePriceRatios, type SimulationOptions } from "./scenarios";
+import { horizonVolatility, simulatePriceRatios, type SimulationOptions } from "./shocks";
 import { quantile } from "./stats";
 
 /** A position: collateral per asset symbol (token decimals) and debt [wad kUSD]. */

@@ -5,13 +5,15 @@
  * `src/math` mirror through `positionOutcome`/`bookRisk`); and the parameters `recommend` proposes from the history,
  * with the diff against the config. Floats only here, as display numbers.
  */
-import { parseKeelConfig, type RawKeelConfig } from "../../deploy/config";
-import { marketFromConfig, type Market } from "./market";
-import { configChanges, configDiff, recommend, type ConfigChange, type Recommendation } from "./recommend";
-import type { PriceSeries } from "./series";
-import { correlation, logReturns, samplingInterval, sampleVolatility, scaleVolatility } from "./stats";
-import { bookRisk, historicalTailRisk, monteCarloTailRisk, positionOutcome, type BookPosition } from "./var";
-import { scalePrice } from "./book";
+import { parseKeelConfig, type RawKeelConfig } from "../src/client/config";
+import { marketFromConfig, type Market } from "../src/risk/market";
+import { recommend } from "../src/risk/recommend";
+import type { Recommendation } from "../src/risk/recommendation";
+import { configChanges, configDiff, type ConfigChange } from "../src/risk/recommendConfig";
+import type { PriceSeries } from "../src/risk/series";
+import { correlation, logReturns, samplingInterval, sampleVolatility, scaleVolatility } from "../src/risk/stats";
+import { bookRisk, historicalTailRisk, monteCarloTailRisk, positionOutcome, type BookPosition } from "../src/risk/var";
+import { scalePrice } from "../src/risk/portfolio";
 import type { ReplayStart } from "./replay";
 
 export interface RiskRow {

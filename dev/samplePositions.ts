@@ -1,30 +1,13 @@
 /**
- * Books of positions for local networks (a `hardhat node` or the in-process network): Hardhat's development
+ * Sample positions for local networks (a `hardhat node` or the in-process network): Hardhat's development
  * accounts, and positions opened through the PositionManager in pipelined blocks. Used by the keeper tests and
  * benchmarks, `npm run node`, `npm run demo` and the stress replays.
  */
-import {
-  HDNodeWallet,
-  Mnemonic,
-  type Provider,
-  type TransactionReceipt,
-  type TransactionResponse,
-  Wallet,
-} from "ethers";
+import type { TransactionReceipt, TransactionResponse } from "ethers";
+import { type DevProvider, devWallet } from "./accounts";
 import type { Funder } from "./funding";
-import type { Keel } from "./index";
+import type { Keel } from "../deploy";
 import { Prng } from "../src/risk/random";
-
-/** A provider that also takes raw JSON-RPC requests (a JsonRpcProvider, or Hardhat's in-process provider). */
-export type DevProvider = Provider & { send(method: string, params: unknown[]): Promise<unknown> };
-
-/** Hardhat's well-known development mnemonic: the node funds these accounts. */
-export const DEV_MNEMONIC = "test test test test test test test test test test test junk";
-export const devWallet = (i: number, provider?: Provider): Wallet => {
-  const w = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(DEV_MNEMONIC), `m/44'/60'/0'/0/${i}`);
-  return new Wallet(w.privateKey, provider);
-};
-
 
 export interface BookOptions extends OpenOptions {
   positions: number;

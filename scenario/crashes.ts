@@ -3,7 +3,7 @@
  * the starting price), the AMM depth liquidations sell into, the feedback of those sales into the oracle price, and
  * how often margin-called owners cure. A composite asset (wstETH) follows its base; its own path is the ratio.
  */
-import { DEFAULT_AMM_DEPTH, demoCrash, fromKeyframes, type Scenario } from "./scenario";
+import { DEFAULT_AMM_DEPTH, demoCrash, fromKeyframes, type Scenario } from "./crash";
 
 /**
  * 12 March 2020: ETH fell 43% within the day, most of it in a few hours, with a sharp wick at the low; BTC followed

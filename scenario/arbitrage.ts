@@ -4,8 +4,8 @@
  * y (kUSD wad), x·y = k and spot P = y·unit/x, so the pool is at price P when x = √(k·unit/P), y = √(k·P/unit).
  */
 import type { Signer } from "ethers";
-import { sqrtDown } from "../math";
-import type { KeelUSD, MockAMM, MockERC20 } from "../../typechain-types";
+import { sqrtDown } from "../src/math";
+import type { KeelUSD, MockAMM, MockERC20 } from "../typechain-types";
 
 const BPS = 10_000n;
 

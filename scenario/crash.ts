@@ -4,7 +4,7 @@
  * multiple of the starting price) and sampled at the scenario's step; prices are floats here (the risk engine's
  * statistics side) and become feed answers, in bigint, only where the replay publishes them.
  */
-import type { PoolDepths } from "../../deploy/local";
+import type { PoolDepths } from "../dev/localMarket";
 
 export class ScenarioError extends Error {
   override name = "ScenarioError";

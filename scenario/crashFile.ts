@@ -10,9 +10,9 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
-import { parseDuration } from "../units";
+import { parseDuration } from "../src/units";
 import { SCENARIOS } from "./crashes";
-import { DEFAULT_AMM_DEPTH, fromKeyframes, type Keyframe, type Scenario, ScenarioError } from "./scenario";
+import { DEFAULT_AMM_DEPTH, fromKeyframes, type Keyframe, type Scenario, ScenarioError } from "./crash";
 
 /** Steps a replay may take at most: a step costs a keeper pass on the real contracts. */
 export const MAX_STEPS = 500;

@@ -5,14 +5,15 @@
  * pass with `runOnce()`.
  */
 import type { Provider, Wallet } from "ethers";
-import type { Keel } from "../../deploy";
-import { buildManifest, connectKeel, type KeelConnection } from "../../deploy/manifest";
-import { DEFAULT_KEEPER, Keeper, type KeeperOptions } from "./keeper";
-import { createLogger, type Logger } from "./log";
-import { KeeperMetrics } from "./metrics";
-import { PositionIndex } from "./positionIndex";
-import { Rpc } from "./rpc";
-import { DEFAULT_SENDER, type SenderOptions, TxSender } from "./sender";
+import type { Keel } from "../deploy";
+import { buildManifest } from "../deploy/manifest";
+import { connectKeel, type KeelConnection } from "../src/client/manifest";
+import { DEFAULT_KEEPER, Keeper, type KeeperOptions } from "../src/keeper/keeper";
+import { createLogger, type Logger } from "../src/keeper/log";
+import { KeeperMetrics } from "../src/keeper/metrics";
+import { PositionIndex } from "../src/keeper/positionIndex";
+import { Rpc } from "../src/keeper/rpc";
+import { DEFAULT_SENDER, type SenderOptions, TxSender } from "../src/keeper/sender";
 
 export interface InProcessKeeperOptions {
   keel: Keel;

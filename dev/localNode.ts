@@ -1,7 +1,7 @@
 /**
  * A local Keel chain for keeper tests and benchmarks: `hardhat node` started on 127.0.0.1 (random port, request
  * logging off) and stopped by its caller, Keel deployed there with the production deploy code, the AMM seeded for
- * flash liquidations; books of positions come from deploy/book.ts (re-exported). test/keeper/harness.ts re-exports this.
+ * flash liquidations. Sample positions come from dev/samplePositions.ts.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -9,12 +9,11 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JsonRpcProvider, NonceManager, type Signer } from "ethers";
-import { deployKeel, type Keel } from "../../deploy";
-import { devWallet } from "../../deploy/book";
-import { refreshFeeds, seedAmm } from "../../deploy/local";
-import { writeManifest } from "../../deploy/manifest";
+import { deployKeel, type Keel } from "../deploy";
+import { devWallet } from "./accounts";
+import { seedAmm } from "./localMarket";
+import { writeManifest } from "../deploy/manifest";
 
-export * from "../../deploy/book";
 
 /** The repository root (where `npx hardhat node` must run). */
 const ROOT = join(__dirname, "..", "..");
@@ -121,13 +120,3 @@ export async function deployOnNode(node: Node): Promise<Deployed> {
   const manifest = await writeManifest(keel, "keeper-test", mkdtempSync(join(tmpdir(), "keel-keeper-")));
   return { keel, manifest, deployer };
 }
-
-
-/** Moves a mock feed by `percent` (negative = down) and refreshes the others' heartbeat. */
-export async function movePrice(keel: Keel, symbol: string, percent: number): Promise<void> {
-  const feed = keel.assets[symbol]!.feed;
-  const answer = await feed.latestAnswer();
-  await (await feed.updateAnswer((answer * BigInt(Math.round((100 + percent) * 100))) / 10_000n)).wait();
-}
-
-export { refreshFeeds };

@@ -3,7 +3,7 @@
  */
 import { type Signer, ZeroAddress } from "ethers";
 import { type Funder, mintFunder } from "./funding";
-import type { Keel } from "./index";
+import type { Keel } from "../deploy";
 import { parseAmount } from "../src/units";
 import { valueDown } from "../src/math";
 
@@ -21,6 +21,13 @@ export async function setFeedAnswer(keel: Keel, symbol: string, answer: bigint):
   if (!asset) throw new Error(`setFeedAnswer: unknown asset ${symbol}`);
   if (asset.baseFeed) throw new Error(`setFeedAnswer: ${symbol} is priced through ${asset.config.price.base}; move that`);
   await (await asset.feed.updateAnswer(answer)).wait();
+}
+
+/** Moves a mock feed by `percent` (negative = down) (the others keep their timestamps). */
+export async function movePrice(keel: Keel, symbol: string, percent: number): Promise<void> {
+  const feed = keel.assets[symbol]!.feed;
+  const answer = await feed.latestAnswer();
+  await (await feed.updateAnswer((answer * BigInt(Math.round((100 + percent) * 100))) / 10_000n)).wait();
 }
 
 /** Depth of one MockAMM pool: whole tokens of the asset, paired with kUSD at the oracle price. */

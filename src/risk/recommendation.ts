@@ -1,0 +1,47 @@
+/** What a recommendation is: the proposed parameters per asset with their evidence, and the error its steps raise. */
+import type { AssetCoverage } from "./coverage";
+
+/** Proposed parameters of one asset (fractions on the config's grid) and the evidence behind them. */
+export interface AssetRecommendation {
+  symbol: string;
+  sigmaMin: number;
+  sigmaMax: number;
+  maintenanceHaircut: number;
+  initialHaircut: number;
+  evidence: {
+    /** Rolling EWMA σ over the horizon: the calm quantile, the median and the peak. */
+    calmSigma: number;
+    medianSigma: number;
+    peakSigma: number;
+    /** Worst loss within one horizon in the history. */
+    worstLoss: number;
+    /** Haircut the windows require, and the one the criticalHF rule requires (before rounding). */
+    haircutFromHistory: number;
+    haircutFromCriticalHF: number;
+  };
+  /** The bad-debt check with the recommended (rounded) parameters. */
+  coverage: AssetCoverage;
+}
+
+export interface Recommendation {
+  /** Horizon σ is measured over [s], and the history's sampling interval [s]. */
+  horizonSeconds: number;
+  stepSeconds: number;
+  zMaintenance: number;
+  zInitial: number;
+  assets: AssetRecommendation[];
+  /** Stressed ρ keyed "A/B" in config listing order. */
+  correlations: Record<string, number>;
+  /** Config assets without a price column in the history: left unchanged. */
+  skipped: string[];
+  /** True when every recommended asset's check found no window with bad debt. */
+  covered: boolean;
+}
+
+/** A recommendation that cannot be made (too little history, a config it cannot read or write). */
+export class RecommendationError extends Error {
+  override name = "RecommendationError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
