@@ -1,5 +1,5 @@
 /**
- * The money invariant of DESIGN §6, read at one block for a whole book: kUSD.totalSupply() == TD − F + B up to
+ * The money invariant of docs/spec.md §6, read at one block for a whole book: kUSD.totalSupply() == TD − F + B up to
  * rounding in the protocol's favour, and for every asset the engine's recorded total equals the sum over positions
  * and its token balance covers it. Debts come from Lens.healthScan (post-accrual), collateral from the positions
  * as mirrored from events. Used after every step of the demo and the stress replays.

@@ -1,5 +1,5 @@
 /**
- * The deployment manifest (DESIGN §8, pinned), fetched at run time from `deployments/<network>.json` next to the
+ * The deployment manifest (docs/spec.md §8, pinned), fetched at run time from `deployments/<network>.json` next to the
  * app, so one build serves any deployment. ABIs come from the manifest; their types from TypeChain (type-only
  * imports: nothing of ethers reaches the bundle).
  */

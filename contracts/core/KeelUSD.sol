@@ -11,7 +11,7 @@ import {KeelMath} from "../libraries/KeelMath.sol";
 /// @title KeelUSD
 /// @notice kUSD, Keel's USD stablecoin: ERC-20, ERC-2612 permit, ERC-3156 flash mint with a governed fee and cap.
 /// @dev Flash-mint fees are transferred to the surplus buffer, never burnt, so they leave the supply unchanged and
-/// the accounting identity of DESIGN §6 holds outside a flash mint.
+/// the accounting identity of docs/spec.md §6 holds outside a flash mint.
 contract KeelUSD is IKeelUSD, ERC20, ERC20Permit, ERC20FlashMint, AccessManaged {
     /// @notice Largest flash-mint fee: 1% [wad].
     uint256 public constant MAX_FLASH_FEE = 0.01e18;

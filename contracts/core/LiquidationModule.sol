@@ -13,7 +13,7 @@ import {ILiquidationReceiver} from "../interfaces/ILiquidationReceiver.sol";
 import {KeelMath} from "../libraries/KeelMath.sol";
 
 /// @title LiquidationModule
-/// @notice Margin calls and liquidation of DESIGN §4, run by the VaultEngine through DELEGATECALL on the engine's
+/// @notice Margin calls and liquidation of docs/spec.md §4, run by the VaultEngine through DELEGATECALL on the engine's
 /// own storage (the engine alone would exceed the 24 KiB contract size limit). The engine's wrappers hold the
 /// reentrancy guard; see IVaultEngine for each function's specification.
 /// @dev Called directly rather than through the engine, every entry point reverts with `OnlyDelegateCall`.

@@ -10,7 +10,7 @@ import {KeelMath} from "../libraries/KeelMath.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 /// @title RiskModel
-/// @notice Risk parameters and the portfolio margin formula of DESIGN §3 (see IRiskModel).
+/// @notice Risk parameters and the portfolio margin formula of docs/spec.md §3 (see IRiskModel).
 contract RiskModel is IRiskModel, AccessManaged {
     /// @dev One asset's parameters as stored: the first slot is everything `assess` reads.
     struct StoredRisk {

@@ -14,7 +14,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 /// @title VaultEngineBase
 /// @notice The VaultEngine's storage and the internal rules shared by the engine and its LiquidationModule.
 /// @dev Both contracts inherit this first, so the module, reached by DELEGATECALL, sees the engine's storage at the
-/// same slots (checked by test/unit/StorageLayout.test.ts). Accounting (DESIGN §6): `_globalDebt` is kept equal to
+/// same slots (checked by test/unit/StorageLayout.test.ts). Accounting (docs/spec.md §6): `_globalDebt` is kept equal to
 /// Σ_class ceil(normDebt × rate) at each class's last accrual; every borrow adds at least what it mints, every
 /// repayment removes at most what it burns, and accrual adds to `_globalDebt` and `_fees` alike. Hence kUSD supply
 /// ≤ Σ debt − fees + bad debt, the gap being rounding in the protocol's favour.
@@ -127,7 +127,7 @@ abstract contract VaultEngineBase is IVaultEngineTypes {
         return risk.assess(assets, amounts);
     }
 
-    /// @dev The valuation margin calls and liquidation use (DESIGN §4, liveness): a cross holding whose price fails
+    /// @dev The valuation margin calls and liquidation use (docs/spec.md §4, liveness): a cross holding whose price fails
     /// counts as worth nothing. An isolated position's only price must be available.
     function _marginValuation(uint256 id, address classKey) internal view returns (IRiskModel.Valuation memory) {
         if (classKey != CROSS_CLASS) return risk.assessOne(classKey, _collateral[id][classKey]);

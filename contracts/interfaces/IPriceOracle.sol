@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 
 /// @title IPriceOracle
-/// @notice USD prices [wad per whole token] from Chainlink feeds with every safety check of DESIGN §5.
+/// @notice USD prices [wad per whole token] from Chainlink feeds with every safety check of docs/spec.md §5.
 /// @dev A price is `feed` alone, or `feed × baseFeed` for a composite (for example wstETH = wstETH/ETH × ETH/USD).
 interface IPriceOracle {
     /// @notice One Chainlink feed with its own limits.

@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 /// @title IRiskModel
-/// @notice Risk-based portfolio margin of DESIGN §3, computed on-chain.
+/// @notice Risk-based portfolio margin of docs/spec.md §3, computed on-chain.
 /// @dev For collateral values v_c = amount_c × price_c [wad USD], V = Σ v_c:
 ///   stress(z, h) = max( z × sqrt(Σ_i Σ_j v_i v_j σ_i σ_j ρ_ij), Σ_c h_c v_c )
 ///   Lm = stress(zm, hm), Li = stress(zi, hi); HF = (V − Lm)/D, HFi = (V − Li)/D.
@@ -64,7 +64,7 @@ interface IRiskModel {
     /// @notice `assess` of a single holding (the isolated closed form), without array encoding.
     function assessOne(address asset, uint256 amount) external view returns (Valuation memory);
 
-    /// @notice A basket valued for margin calls and liquidation (DESIGN §4, liveness): a holding whose price fails
+    /// @notice A basket valued for margin calls and liquidation (docs/spec.md §4, liveness): a holding whose price fails
     /// counts as worth nothing, so one failing feed can neither block a liquidation that the rest of the basket pays
     /// for nor hide a shortfall. With every price available it equals `assess` exactly.
     /// @dev Warning: never for borrowing or withdrawing, which need every price (`assess`). Reverts with the oracle's

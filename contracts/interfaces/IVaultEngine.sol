@@ -5,7 +5,7 @@ import {IVaultEngineTypes} from "./IVaultEngineTypes.sol";
 
 /// @title IVaultEngine
 /// @notice The core of Keel: positions, collateral, debt, accrual, margin checks, margin calls and liquidation
-/// (DESIGN §2–§4, §6).
+/// (docs/spec.md §2–§4, §6).
 /// @dev Units: collateral amounts in the token's own decimals, debt and kUSD in 18 decimals ([wad]), rates and
 /// accumulators in [ray]. A position belongs to one debt class: its asset when isolated, `CROSS_CLASS` when cross.
 interface IVaultEngine is IVaultEngineTypes {
@@ -20,7 +20,7 @@ interface IVaultEngine is IVaultEngineTypes {
 
     /// @notice Pulls `amount` of `asset` from the caller into position `id`. Anyone may top up a holding; only the
     /// owner's side (owner, approved, operator, or the opener in the same transaction) adds a new asset to a cross
-    /// basket, so no one can fill or plant in another owner's basket (DESIGN §4 liveness). The position is credited
+    /// basket, so no one can fill or plant in another owner's basket (docs/spec.md §4 liveness). The position is credited
     /// with what actually arrived. Reads the oracle only to clear an open call, and never fails on a price.
     /// @dev Reverts `ValuationOutOfGas` when clearing the call ran out of gas (send more).
     function deposit(uint256 id, address asset, uint256 amount) external;
@@ -65,7 +65,7 @@ interface IVaultEngine is IVaultEngineTypes {
     /// dust) and the step is limited only by what `asset` can pay for: it takes all of one asset, even if HF falls
     /// as the basket empties, and may leave less than the dust, which the other holdings pay for in the next call.
     /// A cross holding whose price fails is valued at zero and cannot be chosen (the oracle's error); while any
-    /// holding is unpriced no bad debt is booked: the priced ones are liquidated as if solvent (DESIGN §4 liveness).
+    /// holding is unpriced no bad debt is booked: the priced ones are liquidated as if solvent (docs/spec.md §4 liveness).
     /// `maxRepay` never leaves a remainder under the dust: it stops at the dust (`MaxRepayTooLow` when the debt is
     /// at or under it).
     /// @param maxRepay Most kUSD [wad] the caller is willing to repay.

@@ -29,7 +29,7 @@ interface IVaultEngineTypes {
         Liquidate
     }
 
-    /// @notice Margin state of a position (DESIGN §4). Positions without debt are Safe.
+    /// @notice Margin state of a position (docs/spec.md §4). Positions without debt are Safe.
     enum State {
         Safe, // HF ≥ 1
         Callable, // HF < 1, no open call

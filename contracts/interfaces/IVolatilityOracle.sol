@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 /// @title IVolatilityOracle
-/// @notice Dynamic volatility of DESIGN §3: per asset, an EWMA of squared returns of the `PriceOracle` price,
+/// @notice Dynamic volatility of docs/spec.md §3: per asset, an EWMA of squared returns of the `PriceOracle` price,
 /// normalized per second, sampled by permissionless pokes. Margin uses σ = clamp(sqrt(variance × horizon), σmin,
 /// σmax), reached gradually: the σ in force moves toward that target by at most `maxStep` per hour.
 /// @dev Manipulation limits:

@@ -5,7 +5,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 /// @title KeelMath
 /// @notice Every piece of Keel's arithmetic: fixed point, rate accrual, debt normalization, valuation and the
-/// portfolio margin formula of DESIGN §3. Mirrored bit for bit by `src/math` (TypeScript, bigint).
+/// portfolio margin formula of docs/spec.md §3. Mirrored bit for bit by `src/math` (TypeScript, bigint).
 /// @dev Every helper names its rounding direction. The rule: rounding always favours the protocol — debt and
 /// losses round up, values and amounts paid out round down. Products go through 512-bit `Math.mulDiv`, so no
 /// helper overflows unless its result does not fit in 256 bits.
@@ -174,7 +174,7 @@ library KeelMath {
         }
     }
 
-    /// @notice Maintenance and initial losses [wad] of a basket of valued holdings (DESIGN §3), rounded up:
+    /// @notice Maintenance and initial losses [wad] of a basket of valued holdings (docs/spec.md §3), rounded up:
     /// max(z × sqrt(Σ_i Σ_j v_i v_j σ_i σ_j ρ_ij), Σ_c h_c v_c) with (zm, hm) and (zi, hi).
     /// @param values v_c [wad USD], already rounded down; zero entries contribute nothing.
     function basketLossesUp(
@@ -257,7 +257,7 @@ library KeelMath {
         return mulDivDown(value - loss, WAD, debt);
     }
 
-    // ---------------------------------------------------------------- volatility (DESIGN §3, dynamic)
+    // ---------------------------------------------------------------- volatility (docs/spec.md §3, dynamic)
 
     /// @dev ln 2 [wad], rounded down.
     uint256 internal constant LN2 = 693_147_180_559_945_309;

@@ -27,7 +27,7 @@ contract Lens {
         uint256 hfInitial; // [wad]; type(uint256).max without debt; 0 unless `priced` (borrowing needs every price)
         bool priced; // false when any oracle read for this position failed
         bool valued; // the margin HF could be computed: every price, or a cross position with a failed holding
-        // valued at zero (DESIGN §4 liveness), as margin calls and liquidation value it
+        // valued at zero (docs/spec.md §4 liveness), as margin calls and liquidation value it
     }
 
     /// @notice A position's liquidation status, for keepers.

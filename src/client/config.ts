@@ -56,7 +56,7 @@ export const rawConfigSchema = z.object({
   cross: z.object({ stabilityFee: text, debtCeiling: text }),
   globalDebtCeiling: text,
   dust: text,
-  /** Margin calls and liquidation (DESIGN §4). */
+  /** Margin calls and liquidation (docs/spec.md §4). */
   liquidation: z.object({
     /** From a margin call to liquidation; "0s" gives classic immediate liquidation. */
     gracePeriod: text,
@@ -69,7 +69,7 @@ export const rawConfigSchema = z.object({
     /** Share of the liquidation penalty paid to the surplus buffer, e.g. "20%". */
     protocolShare: text,
   }),
-  /** The volatility oracle (DESIGN §3, dynamic): shared by every asset. */
+  /** The volatility oracle (docs/spec.md §3, dynamic): shared by every asset. */
   volatility: z
     .object({
       /** The horizon σ is measured over; every asset's sigmaMin/sigmaMax are σ over this horizon. */

@@ -1,5 +1,5 @@
 /**
- * The deployment manifest `deployments/<network>.json` (DESIGN §8, pinned): chain id, every contract's address
+ * The deployment manifest `deployments/<network>.json` (docs/spec.md §8, pinned): chain id, every contract's address
  * and ABI under the names `deployKeel` returns, and each asset's token and feed. The keeper, the CLI and a web
  * app read it; `connectKeel` turns it back into typed TypeChain handles.
  */

@@ -556,7 +556,7 @@ export class Keeper {
   /**
    * Positions with a failing feed are never skipped silently: one warning per failing asset with the oracle's
    * error, how many positions hold it, and which of them cannot be valued at all (those wait for the feed; the
-   * others are valued with that holding at zero and margin-called or liquidated on the rest, DESIGN §4).
+   * others are valued with that holding at zero and margin-called or liquidated on the rest, docs/spec.md §4).
    */
   private async reportFailingFeeds(
     items: readonly { p: IndexedPosition; h: Health }[],

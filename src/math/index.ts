@@ -288,7 +288,7 @@ export const repayForDown = (amount: bigint, penalty: bigint, price: bigint, uni
 export const protocolFeeUp = (repaid: bigint, penalty: bigint, share: bigint): bigint =>
   mulWadUp(mulWadUp(repaid, penalty), share);
 
-// ------------------------------------------------------------------ volatility (DESIGN §3, dynamic)
+// ------------------------------------------------------------------ volatility (docs/spec.md §3, dynamic)
 
 /** ln 2 [wad], rounded down (as `KeelMath.LN2`). */
 export const LN2 = 693_147_180_559_945_309n;
@@ -331,7 +331,7 @@ export function stepToward(from: bigint, to: bigint, maxMove: bigint): bigint {
   return from - to > maxMove ? from - maxMove : to;
 }
 
-// ------------------------------------------------------------------ margin states (DESIGN §4)
+// ------------------------------------------------------------------ margin states (docs/spec.md §4)
 
 /** `IVaultEngineTypes.State`. */
 export const MarginState = { Safe: 0, Callable: 1, Called: 2, Liquidatable: 3 } as const;

@@ -1,5 +1,5 @@
 /**
- * DESIGN §6: kUSD.totalSupply() == TD − F + B up to rounding in the protocol's favour, where TD is the sum of all
+ * docs/spec.md §6: kUSD.totalSupply() == TD − F + B up to rounding in the protocol's favour, where TD is the sum of all
  * positions' debt, F the accrued uncollected fees and B the uncovered bad debt. Also: the engine holds at least
  * the sum over positions of every collateral token, and each asset's recorded total equals that sum.
  */

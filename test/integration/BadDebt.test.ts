@@ -1,5 +1,5 @@
 /**
- * Insolvent liquidation (DESIGN §4, §6): all collateral seized, the uncovered debt recorded as bad debt, the surplus
+ * Insolvent liquidation (docs/spec.md §4, §6): all collateral seized, the uncovered debt recorded as bad debt, the surplus
  * buffer's kUSD burnt first, the remaining deficit paid down by anyone, and kUSD supply == TD − F + B throughout.
  */
 import { expect } from "chai";

@@ -1,5 +1,5 @@
 /**
- * The headline of Keel's margin model (DESIGN §3): a cross position's requirement is a portfolio stress loss, so
+ * The headline of Keel's margin model (docs/spec.md §3): a cross position's requirement is a portfolio stress loss, so
  * uncorrelated collateral borrows strictly more together than apart; fully correlated collateral borrows exactly
  * what the isolated positions would (up to the 1e-9 USD grain of the portfolio deviation); and the per-asset floors
  * always hold.
@@ -152,7 +152,7 @@ async function crossAndIsolated(
   };
 }
 
-describe("Cross margin (DESIGN §3)", () => {
+describe("Cross margin (docs/spec.md §3)", () => {
   const X = parseUnits("10.123456789012345678", 18); // WETH: $30,370.37…
   const Y = parseUnits("20000.123456", 6); // USDC
 

@@ -1,5 +1,5 @@
 /**
- * Dynamic margin (DESIGN §3): WETH's σ measured on-chain by `VolatilityOracle` from seeded price paths, replayed
+ * Dynamic margin (docs/spec.md §3): WETH's σ measured on-chain by `VolatilityOracle` from seeded price paths, replayed
  * poke by poke through the TypeScript model (`src/math/volatility`), which must agree bit for bit; and what the
  * step-limited σ does to a position's health factor after a volatility shock.
  *

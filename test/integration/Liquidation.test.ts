@@ -1,5 +1,5 @@
 /**
- * Liquidation (DESIGN §4) end to end on the default local deployment: every repayment, seizure and protocol fee is
+ * Liquidation (docs/spec.md §4) end to end on the default local deployment: every repayment, seizure and protocol fee is
  * asserted exactly against the mirror (`test/helpers/liquidation.ts` over `src/math`) at a pinned block time.
  */
 import { expect } from "chai";

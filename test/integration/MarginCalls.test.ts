@@ -1,5 +1,5 @@
 /**
- * Margin calls (DESIGN §4): every state transition of a position, read through `engine.stateOf`, with the errors'
+ * Margin calls (docs/spec.md §4): every state transition of a position, read through `engine.stateOf`, with the errors'
  * health-factor arguments computed by the mirror at the pinned block time.
  */
 import { expect } from "chai";

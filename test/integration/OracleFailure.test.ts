@@ -1,5 +1,5 @@
 /**
- * DESIGN §5: borrowing and withdrawing with debt never proceed on a failed price, while repay, deposit, close and
+ * docs/spec.md §5: borrowing and withdrawing with debt never proceed on a failed price, while repay, deposit, close and
  * withdraw with zero debt never read the oracle and keep working through every oracle failure.
  */
 import { expect } from "chai";

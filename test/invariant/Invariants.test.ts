@@ -1,5 +1,5 @@
 /**
- * Stateful invariant fuzzing (DESIGN §3–§6): seeded random sequences of user, keeper, market and governance
+ * Stateful invariant fuzzing (docs/spec.md §3–§6): seeded random sequences of user, keeper, market and governance
  * actions over the real deployment, with every invariant checked after every step (see checks.ts, exec.ts and
  * actions.ts for the list). Sizes and seeds come from the environment (config.ts); a failure prints the seed, the
  * step and the action log up to it, and `INVARIANT_SEED=<seed> INVARIANT_RUNS=1` replays it.

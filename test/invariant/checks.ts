@@ -5,7 +5,7 @@
  *     every position holds exactly the ghost's collateral and owner, and owes exactly ceil(ghost normDebt × rate).
  *  3. Debt is 0 or at least the dust in force when it last changed.
  *  6. No rate accumulator decreases.
- *  7. Liveness (DESIGN §4): every Liquidatable position can be liquidated, and one whose priced collateral pays for
+ *  7. Liveness (docs/spec.md §4): every Liquidatable position can be liquidated, and one whose priced collateral pays for
  *     its debt at the penalty is liquidated by a sequence of `liquidate` calls the suite finds (on a snapshot,
  *     reverted) until it owes nothing or is no longer Liquidatable, with zero bad debt. A failing feed of one
  *     holding never blocks it: that holding counts as worth nothing.

@@ -1,5 +1,5 @@
 /**
- * Several keepers on one book (DESIGN §9: "can run as several instances at once"), each started with --once right
+ * Several keepers on one book (docs/spec.md §9: "can run as several instances at once"), each started with --once right
  * after the same crash: two with different keys racing for the same positions, two sharing one key (and so its
  * nonce lock), and two shards splitting the ids. Whoever wins, every Callable position must be called exactly
  * once, every Liquidatable one liquidated, every transaction that reverted on chain must be one another keeper

@@ -1,5 +1,5 @@
 /**
- * Access-control matrix (DESIGN §7 governance): every privileged entry point of every Keel contract, called from every
+ * Access-control matrix (docs/spec.md §7 governance): every privileged entry point of every Keel contract, called from every
  * role holder and from outsiders. A caller either may call (the call succeeds or fails for a reason other than
  * authorization) or gets the contract's authorization error naming it. The list of functions is checked against the
  * ABIs: every state-changing function of every contract is either a row of the matrix or declared open, so a new

@@ -1,5 +1,5 @@
 /**
- * Hostile oracle answers (DESIGN §5) against the margin-call and liquidation paths, which
+ * Hostile oracle answers (docs/spec.md §5) against the margin-call and liquidation paths, which
  * test/integration/OracleFailure.test.ts does not exercise: on every failure mode no borrow, withdrawal with debt,
  * margin call, call clearing, liquidation or liquidation preview proceeds (each refused with the oracle's named error
  * and its arguments), while deposit, repay and withdrawal without debt still work. Plus a huge price jump: refused at
@@ -198,7 +198,7 @@ describe("Hostile oracles: margin calls and liquidations stop, deposits and repa
   }
 
   it("test_oracle_hugeJumpInsideBounds_isTrusted_sigmaMovesAtMostMaxStepPerHour", async () => {
-    // DESIGN §5 has no deviation breaker: inside the aggregator's bounds a 10× move is a price like any other.
+    // docs/spec.md §5 has no deviation breaker: inside the aggregator's bounds a 10× move is a price like any other.
     // What limits its effect on margin is σ's step limit (§3): one poke cannot move σ by more than maxStep per hour.
     const { keel, weth, feed, callable } = await loadFixture(sceneFixture);
     await (await keel.vol.poke(weth)).wait();

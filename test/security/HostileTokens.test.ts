@@ -1,5 +1,5 @@
 /**
- * Hostile ERC-20s as collateral (STYLE "weird tokens", DESIGN §2 and §6): each is listed through governance and run
+ * Hostile ERC-20s as collateral (STYLE "weird tokens", docs/spec.md §2 and §6): each is listed through governance and run
  * through deposit, borrow, repay, withdraw, liquidation and close. Each either works with exact balances and the
  * §6 invariants intact, or is refused with a named error; none can take or lock anyone's funds.
  *
@@ -406,7 +406,7 @@ describe("Hostile tokens as collateral", () => {
         keel.engine.connect(liq).liquidate(id, t.asset, MaxUint256, receiver.address, "0x"),
       ).to.be.revertedWithCustomError(keel.engine, "ReentrancyGuardReentrantCall");
       expect(await keel.engine.debtOf(id)).to.equal(5_000n * E18);
-      // A hook can block liquidations of its token (why DESIGN §2 makes tokens with hooks unlistable); disarmed, the
+      // A hook can block liquidations of its token (why docs/spec.md §2 makes tokens with hooks unlistable); disarmed, the
       // liquidation goes through.
       await disarm(t, keel);
       await (await keel.engine.connect(liq).liquidate(id, t.asset, MaxUint256, receiver.address, "0x")).wait();

@@ -1,6 +1,6 @@
 /**
  * The security review's liveness findings (issue "Liquidation can never be blocked"), one regression test each,
- * named after the finding. Each failed on the code before the fix; DESIGN §4's liveness rule is what they assert:
+ * named after the finding. Each failed on the code before the fix; docs/spec.md §4's liveness rule is what they assert:
  * a Liquidatable position whose collateral covers debt × (1 + ℓ) can be liquidated to zero debt with zero bad debt,
  * and no deposit, transfer or feed failure of one asset can block that or its owner.
  */

@@ -1,7 +1,7 @@
 /**
  * KeelMath (Solidity, through KeelMathHarness) against its bigint mirror `src/math`: exact parity on edge cases and
  * seeded random inputs, rounding direction, rate accrual over long horizons, the per-second fee bisection and the
- * portfolio deviation formula of DESIGN §3.
+ * portfolio deviation formula of docs/spec.md §3.
  *
  * Parity means: the harness returns exactly the mirror's value, or both fail the same way. The mirror has no 256-bit
  * range, so "fails the same way" is: mirror throws on division by zero ⇔ Panic(0x12); mirror result > 2^256 − 1 ⇔

@@ -284,7 +284,7 @@ interface PlanContext {
   balances?: Balances;
   isOwner: boolean;
   payWithEth: boolean;
-  /** Every price of the position was read: borrowing and withdrawing with debt need them all (DESIGN §5). */
+  /** Every price of the position was read: borrowing and withdrawing with debt need them all (docs/spec.md §5). */
   priced: boolean;
 }
 

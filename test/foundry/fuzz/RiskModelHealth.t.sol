@@ -8,7 +8,7 @@ import {IVaultEngineTypes} from "../../../contracts/interfaces/IVaultEngineTypes
 import {IRiskModel} from "../../../contracts/interfaces/IRiskModel.sol";
 
 /// @title RiskModelHealthFuzz
-/// @notice Stateless fuzz tests of the margin formula (DESIGN §3) for 1–8 assets: RiskModel.assess and the engine's
+/// @notice Stateless fuzz tests of the margin formula (docs/spec.md §3) for 1–8 assets: RiskModel.assess and the engine's
 /// healthFactor against a straightforward reimplementation from the public parameters (prices, σ, haircuts,
 /// correlations, z), with the documented rounding (values down, losses up), on a deployment whose σ have moved off
 /// their floors.

@@ -12,9 +12,9 @@ import {MockERC20} from "../../../contracts/mocks/MockERC20.sol";
 
 /// @title KeelInvariants
 /// @notice Keel's Foundry invariant campaign: the Handler drives every state-changing entry point; after every call
-/// each `invariant_*` below must hold, and each names itself in its failure message. Liveness properties that
-/// today's main breaks (issue 15) are soft while KEEL_KNOWN_LIVENESS_BUGS=1 (the default): their known failure
-/// cases are skipped and the rest stays strict. Set KEEL_KNOWN_LIVENESS_BUGS=0 to check them in full.
+/// each `invariant_*` below must hold, and each names itself in its failure message. Liveness is checked in full by
+/// default; KEEL_KNOWN_LIVENESS_BUGS=1 skips the failure cases of the liveness bugs fixed in issue 15 (for running
+/// this campaign against a build from before the fix, docs/known-issues.md).
 contract KeelInvariants is KeelFixture, Assertions {
     Handler internal h;
     bool internal knownLivenessBugs;
@@ -32,7 +32,7 @@ contract KeelInvariants is KeelFixture, Assertions {
         targets[0] = address(h);
     }
 
-    // ================================================================ accounting (DESIGN §6)
+    // ================================================================ accounting (docs/spec.md §6)
 
     /// @notice kUSD supply == TD − F + B + P (P = 0: no peg module yet), the gap being rounding in the protocol's
     /// favour: at most 3 wei per debt operation plus 1 per open position (each position's debt rounds up).
@@ -194,7 +194,7 @@ contract KeelInvariants is KeelFixture, Assertions {
         }
     }
 
-    /// @notice Margin state agrees with HF and the call's deadline (DESIGN §4); a position without debt has no call.
+    /// @notice Margin state agrees with HF and the call's deadline (docs/spec.md §4); a position without debt has no call.
     function invariant_stateMachine() public view {
         uint256[] memory open = h.openIds();
         uint256 critical = k.engine.liquidationParams().criticalHF;
@@ -260,7 +260,7 @@ contract KeelInvariants is KeelFixture, Assertions {
         }
     }
 
-    // ================================================================ liveness (DESIGN §4, issue 15)
+    // ================================================================ liveness (docs/spec.md §4, issue 15)
 
     /// @notice Every Liquidatable position whose working-price collateral pays for its debt × (1 + ℓ) can be
     /// liquidated until it is no longer Liquidatable (zero debt, or back to health), with zero bad debt, by a

@@ -12,7 +12,7 @@ import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 
 /// @title KnownLivenessBugs
 /// @notice Regression tests for the liquidation-liveness bugs of issue 15, each named after its bug and asserting
-/// the behaviour DESIGN §4 requires (liquidation "to the end" means until the position is no longer Liquidatable,
+/// the behaviour docs/spec.md §4 requires (liquidation "to the end" means until the position is no longer Liquidatable,
 /// without bad debt), so each fails on the main this branch started from. Skipped (reported as known failures) while
 /// KEEL_KNOWN_LIVENESS_BUGS=1, the default; the fix for issue 15 sets it to 0 and they must pass.
 contract KnownLivenessBugs is KeelFixture, Assertions {
