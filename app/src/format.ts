@@ -1,5 +1,5 @@
 /** Numbers for people: thousands separators, fixed fractions, ∞ for no debt. */
-import { INFINITE_HEALTH, MarginState } from "../../src/math";
+import { INFINITE_HEALTH } from "../../src/math";
 import { formatFixed, formatPercent } from "../../src/units";
 
 export const usd = (wad: bigint): string => `$${formatFixed(wad, 18, 2)}`;
@@ -8,12 +8,6 @@ export const token = (amount: bigint, decimals: number, symbol: string): string 
 export const health = (wad: bigint): string => (wad === INFINITE_HEALTH ? "∞" : formatFixed(wad, 18, 3));
 export const percent = (wad: bigint): string => formatPercent(wad, 2);
 
-export const STATE_NAMES: Record<number, string> = {
-  [MarginState.Safe]: "Safe",
-  [MarginState.Callable]: "Callable",
-  [MarginState.Called]: "Called",
-  [MarginState.Liquidatable]: "Liquidatable",
-};
 
 /** "2 h 05 min 09 s" */
 export function duration(seconds: bigint): string {

@@ -9,6 +9,7 @@ import type { VaultEngine } from "../../typechain-types";
 import type { ContractMethodArgs, TypedContractMethod } from "../../typechain-types/common";
 import type { KeelConnection } from "../client/manifest";
 import { decodeRevert } from "../client/errors";
+import { MARGIN_STATE_NAMES, type MarginState, Mode, MODE_NAMES } from "../math";
 import { liquidationPriceFromHealth } from "../protocol/preview";
 import { formatHealth, formatKusd, refusalReason } from "../protocol/refusals";
 import { formatFixed, parseAmount, parseWad, UnitError } from "../units";
@@ -26,7 +27,6 @@ export interface Cli {
   signer?: Signer;
 }
 
-const STATES = ["Safe", "Callable", "Called", "Liquidatable"] as const;
 const MAX_UINT = 2n ** 256n - 1n;
 
 /** `open --mode isolated --asset WETH` or `open --mode cross`: prints the new position id. */
@@ -125,7 +125,7 @@ export async function status(cli: Cli, id: bigint): Promise<string[]> {
     cli.keel.engine.callDeadline(id),
     cli.keel.lens.market(),
   ]);
-  const lines = [`position ${id} (${Number(v.mode) === 0 ? "isolated" : "cross"}), owner ${v.owner}`];
+  const lines = [`position ${id} (${MODE_NAMES[Number(v.mode) as Mode]}), owner ${v.owner}`];
   for (let i = 0; i < v.assets.length; i++) {
     if (v.amounts[i] === 0n) continue; // withdrawn in full
     const a = symbolOf(cli, v.assets[i]!);
@@ -149,7 +149,7 @@ export async function status(cli: Cli, id: bigint): Promise<string[]> {
   } else {
     lines.push(`  health  HF ${noDebt ? "∞" : hf(v.hf)}, initial HF ${noDebt ? "∞" : hf(v.hfInitial)} (borrow and withdraw need ≥ 1)`);
   }
-  lines.push(`  state   ${STATES[Number(state)]}${deadline !== 0n ? `, margin call deadline ${new Date(Number(deadline) * 1000).toISOString()}` : ""}`);
+  lines.push(`  state   ${MARGIN_STATE_NAMES[Number(state) as MarginState]}${deadline !== 0n ? `, margin call deadline ${new Date(Number(deadline) * 1000).toISOString()}` : ""}`);
   if (Number(v.mode) === 0 && !noDebt && v.assets.length === 1) {
     const i = market.assets.findIndex((a) => a.toLowerCase() === v.assets[0]!.toLowerCase());
     const p = liquidationPriceFromHealth(market.prices[i]!, v.hf);
@@ -170,7 +170,7 @@ export async function list(cli: Cli, owner?: string): Promise<string[]> {
     for (const v of views) {
       const assets = v.assets.map((a) => symbolOf(cli, a).symbol).join("+") || "(empty)";
       const health = !v.valued ? "HF unknown" : v.debt === 0n ? "no debt" : `HF ${hf(v.hf)}${v.priced ? "" : " (a feed failing: valued at 0)"}`;
-      lines.push(`${String(v.id).padStart(6)}  ${Number(v.mode) === 0 ? "isolated" : "cross   "}  ${assets.padEnd(18)} debt ${kusd(v.debt).padStart(14)} kUSD  ${health}`);
+      lines.push(`${String(v.id).padStart(6)}  ${MODE_NAMES[Number(v.mode) as Mode].padEnd(8)}  ${assets.padEnd(18)} debt ${kusd(v.debt).padStart(14)} kUSD  ${health}`);
     }
   }
   return lines.length > 0 ? [`positions of ${who}:`, ...lines] : [`${who} holds no positions`];

@@ -8,11 +8,10 @@
 import { type EventFragment, type Interface, type Log, type Provider } from "ethers";
 import { z } from "zod";
 import { VaultEngine__factory } from "../../typechain-types";
+import { Mode } from "../math";
 import { JsonFile } from "./checkpoint";
 import type { Logger } from "./log";
 import type { Rpc } from "./rpc";
-
-export const MODE = { Isolated: 0, Cross: 1 } as const;
 
 export class IndexError extends Error {
   override name = "IndexError";
@@ -21,7 +20,7 @@ export class IndexError extends Error {
 /** One position as the events describe it. */
 export interface IndexedPosition {
   id: bigint;
-  mode: 0 | 1;
+  mode: Mode;
   /** The isolated asset; undefined for cross positions. */
   asset?: string;
   /** Asset address (lower case) → amount in token decimals. */
@@ -176,9 +175,9 @@ export class PositionIndex {
     const id = args.getValue("id") as bigint;
     switch (name) {
       case "PositionOpened": {
-        const mode = Number(args.getValue("mode")) as 0 | 1;
+        const mode = Number(args.getValue("mode")) as Mode;
         const asset = (args.getValue("asset") as string).toLowerCase();
-        return { id, mode, asset: mode === MODE.Isolated ? asset : undefined, collateral: {}, normDebt: 0n, deadline: 0n };
+        return { id, mode, asset: mode === Mode.Isolated ? asset : undefined, collateral: {}, normDebt: 0n, deadline: 0n };
       }
       case "PositionClosed":
         return undefined;

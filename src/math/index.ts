@@ -336,6 +336,14 @@ export function stepToward(from: bigint, to: bigint, maxMove: bigint): bigint {
 /** `IVaultEngineTypes.State`. */
 export const MarginState = { Safe: 0, Callable: 1, Called: 2, Liquidatable: 3 } as const;
 export type MarginState = (typeof MarginState)[keyof typeof MarginState];
+/** Each state's name, indexed by its value (as the contracts' enum names it). */
+export const MARGIN_STATE_NAMES = ["Safe", "Callable", "Called", "Liquidatable"] as const satisfies readonly string[] & { [K in MarginState]: string };
+
+/** `IVaultEngineTypes.Mode`: one collateral asset, or a basket of them backing one debt (docs/spec.md §2). */
+export const Mode = { Isolated: 0, Cross: 1 } as const;
+export type Mode = (typeof Mode)[keyof typeof Mode];
+/** Each mode's name, indexed by its value, as the CLI and the app print it. */
+export const MODE_NAMES = ["isolated", "cross"] as const satisfies readonly string[] & { [K in Mode]: string };
 
 /** A position's state from its HF, open call deadline [s] (0 = none) and the time, as `VaultEngineBase._stateAt`. */
 export function marginStateAt(hf: bigint, deadline: bigint, criticalHF: bigint, now: bigint): MarginState {

@@ -5,14 +5,14 @@
  */
 import { useState } from "react";
 import { type Address, erc20Abi, maxUint256 } from "viem";
-import { MarginState, WAD } from "../../../src/math";
+import { MARGIN_STATE_NAMES, MarginState, WAD } from "../../../src/math";
 import { type Action, depositToClear, type Health, maxBorrow, maxWithdraw, preview, type PositionState, repayToClear } from "../../../src/protocol/preview";
 import { formatHealth, formatKusd } from "../../../src/protocol/refusals";
 import { formatFixed } from "../../../src/units";
 import { parseInput } from "../amounts";
 import { chainNow, type Market, marketAt, nextBlockTime, type PositionDetail } from "../chain";
 import { useApp, useTick } from "../context";
-import { duration, health, kusd, STATE_NAMES, token, usd } from "../format";
+import { duration, health, kusd, token, usd } from "../format";
 import { type AssetInfo, assetAt, type Keel } from "../manifest";
 import { type Balances, useBalances, useMarket, usePosition } from "../queries";
 import type { Call } from "../tx";
@@ -124,8 +124,8 @@ function Loaded({ market, detail }: { market: Market; detail: PositionDetail }):
         </div>
         <div>
           <dt>State</dt>
-          <dd data-testid="state" className={engineState === undefined ? "" : `state-${STATE_NAMES[engineState]?.toLowerCase()}`}>
-            {engineState === undefined ? "unknown" : STATE_NAMES[engineState]}
+          <dd data-testid="state" className={engineState === undefined ? "" : `state-${MARGIN_STATE_NAMES[engineState]?.toLowerCase()}`}>
+            {engineState === undefined ? "unknown" : MARGIN_STATE_NAMES[engineState]}
           </dd>
         </div>
         <div>
@@ -180,7 +180,7 @@ function Loaded({ market, detail }: { market: Market; detail: PositionDetail }):
         {current?.after ? (
           <>
             After this {active}: HF <strong>{health(current.after.hf)}</strong>, initial HF <strong>{health(current.after.hfInitial)}</strong>, debt {kusd(current.after.debt)}
-            {current.after.debt > 0n ? `, state ${STATE_NAMES[current.after.state]}` : ""}
+            {current.after.debt > 0n ? `, state ${MARGIN_STATE_NAMES[current.after.state]}` : ""}
           </>
         ) : (
           <>Type an amount to see the HF after the action. Now: HF {health(now.hf)}, initial HF {health(now.hfInitial)}.</>
@@ -416,7 +416,7 @@ function MarginCallPanel({ ctx, state, deadline, left, now, sender }: { ctx: Pla
   };
   const title = state === MarginState.Called ? "Margin call" : state === MarginState.Liquidatable ? "Liquidatable" : "Below maintenance (HF < 1)";
   return (
-    <div className={`banner margin-call state-${STATE_NAMES[state]?.toLowerCase()}`} role="alert" data-testid="margin-call">
+    <div className={`banner margin-call state-${MARGIN_STATE_NAMES[state]?.toLowerCase()}`} role="alert" data-testid="margin-call">
       <h2>{title}</h2>
       {deadline > 0n && (
         <p>

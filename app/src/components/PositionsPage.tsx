@@ -1,11 +1,11 @@
 /** The account's positions: id, mode, collateral with USD values, debt, HF, initial HF, state, liquidation price. */
 import type { Address } from "viem";
-import { INFINITE_HEALTH, marginStateAt, MarginState } from "../../../src/math";
+import { INFINITE_HEALTH, MARGIN_STATE_NAMES, marginStateAt, MarginState } from "../../../src/math";
 import { liquidationPriceFromHealth } from "../../../src/protocol/preview";
 import { go } from "../route";
 import { chainNow, type Market, type PositionView } from "../chain";
 import { useApp, useTick } from "../context";
-import { duration, health, kusd, STATE_NAMES, token, usd } from "../format";
+import { duration, health, kusd, token, usd } from "../format";
 import { assetAt } from "../manifest";
 import { useMarket, usePositionsOf } from "../queries";
 import { useAccount } from "../wallet";
@@ -86,8 +86,8 @@ function Row({ view, deadline, market }: { view: PositionView; deadline: bigint;
       <td>{kusd(view.debt)}</td>
       <td>{view.valued ? health(view.hf) : "unknown"}</td>
       <td>{view.priced ? health(view.hfInitial) : "unknown"}</td>
-      <td className={`state-${STATE_NAMES[state]?.toLowerCase()}`}>
-        {view.valued ? STATE_NAMES[state] : "unknown"}
+      <td className={`state-${MARGIN_STATE_NAMES[state].toLowerCase()}`}>
+        {view.valued ? MARGIN_STATE_NAMES[state] : "unknown"}
         {!view.priced && <div className="muted">a price feed failed</div>}
         {state === MarginState.Called && <div>{duration(deadline - now)} left</div>}
       </td>
