@@ -83,10 +83,13 @@ describe("VaultEngine liquidation parameters", () => {
   it("test_constructor_moduleMismatch: an engine refuses a module built for other contracts", async () => {
     const keel = await loadKeel();
     const [deployer] = await ethers.getSigners();
-    const addr = async (c: { getAddress(): Promise<string> }): Promise<string> => c.getAddress();
-    const [kusd, nft, risk, oracle, surplus] = await Promise.all(
-      [keel.kusd, keel.nft, keel.risk, keel.oracle, keel.surplus].map(addr),
-    );
+    const [kusd, nft, risk, oracle, surplus] = await Promise.all([
+      keel.kusd.getAddress(),
+      keel.nft.getAddress(),
+      keel.risk.getAddress(),
+      keel.oracle.getAddress(),
+      keel.surplus.getAddress(),
+    ]);
     const setup = {
       crossStabilityFee: 10n ** 27n,
       crossDebtCeiling: 0n,
