@@ -12,12 +12,11 @@ import { localConfig } from "../../deploy";
 import { devWallet } from "../../dev/accounts";
 import { connectKeel, readManifest } from "../../src/client/manifest";
 import { type ExistingAssets, withExistingAssets } from "../../deploy/networks/mainnet";
-import { freePort, type Node, startNode } from "../../dev/localNode";
+import { freePort, killGroup, type Node, startNode } from "../../dev/localNode";
 import { MockAggregator__factory, MockERC20__factory } from "../../typechain-types";
 import {
   acceptsConnections,
   cleanEnv,
-  killGroupLeftovers,
   type RunResult,
   runScript,
   type ScriptProcess,
@@ -61,8 +60,7 @@ describe("npm run node in fork mode, against a local upstream node", function ()
   });
 
   after(async () => {
-    await nodeScript?.kill("SIGKILL");
-    killGroupLeftovers(nodeScript);
+    if (nodeScript) await killGroup(nodeScript.child);
     await upstream?.stop();
   });
 

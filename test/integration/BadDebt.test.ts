@@ -7,10 +7,10 @@ import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { MaxUint256 } from "ethers";
 import { refreshFeeds } from "../../dev/localMarket";
-import * as m from "../../src/math";
-import { loadKeel } from "../helpers/fixtures";
+import { loadKeel, pinNext } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";
-import { expectedLiquidation, fundKusd, openCrossDebt, openIsolatedDebt, pinNext, setPrice } from "../helpers/liquidation";
+import { expectedLiquidation, fundKusd, openCrossDebt, openIsolatedDebt, setPrice } from "../helpers/liquidation";
+import * as m from "../../src/math";
 
 const E18 = m.WAD;
 

@@ -10,10 +10,12 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { parseUnits, type Signer } from "ethers";
 import { deployKeel, localConfig, type Keel, type RawKeelConfig } from "../../deploy";
 import * as m from "../../src/math";
-import { govern, loadKeel } from "../helpers/fixtures";
+import { refreshFeeds } from "../../dev/localMarket";
+import { Prng } from "../../src/risk/random";
+import { loadKeel } from "../helpers/fixtures";
+import { govern } from "../helpers/governance";
 import { checkInvariants } from "../helpers/invariant";
-import { expectedHealth, expectedValuation } from "../helpers/mirror";
-import { debtAfterBorrow, initialHealthAt, largestBorrow, Prng, refreshFeeds } from "../helpers/risk";
+import { debtAfterBorrow, expectedHealth, expectedValuation, initialHealthAt, largestBorrow } from "../helpers/mirror";
 
 const WAD = m.WAD;
 
@@ -258,14 +260,14 @@ describe("Cross margin (docs/spec.md §3)", () => {
       // The largest amount the floors allow, at pinned block times (cross debt accrues at 3% a year). A refused
       // borrow is still mined, so the refusal of max + 1 and the successful max borrow are one second apart.
       const ts = BigInt(await time.latest()) + 10n;
-      const tooMuch = (await largestBorrow(keel, id, ts)) + 1n;
+      const tooMuch = (await largestBorrow(keel, id, ts)).amount + 1n;
       const refused = await initialHealthAt(keel, id, await debtAfterBorrow(keel, id, tooMuch, ts));
       expect(refused).to.be.lt(WAD);
       await time.setNextBlockTimestamp(ts);
       await expect(keel.engine.connect(alice!).borrow(id, tooMuch, alice!.address))
         .to.be.revertedWithCustomError(keel.engine, "Unhealthy")
         .withArgs(id, refused);
-      const max = await largestBorrow(keel, id, ts + 1n);
+      const { amount: max } = await largestBorrow(keel, id, ts + 1n);
       await time.setNextBlockTimestamp(ts + 1n);
       await (await keel.engine.connect(alice!).borrow(id, max, alice!.address)).wait();
       const debt = await keel.engine.debtOf(id);

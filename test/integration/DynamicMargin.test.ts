@@ -12,6 +12,12 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { ContractTransactionResponse } from "ethers";
 import type { Keel } from "../../deploy";
 import { refreshFeeds } from "../../dev/localMarket";
+import { gbmPath, Prng } from "../../src/risk/random";
+import { loadKeel } from "../helpers/fixtures";
+import { govern } from "../helpers/governance";
+import { checkInvariants } from "../helpers/invariant";
+import { openIsolatedDebt, State } from "../helpers/liquidation";
+import { expectedHealth } from "../helpers/mirror";
 import * as m from "../../src/math";
 import {
   annualizedVolatility,
@@ -27,12 +33,6 @@ import {
   type VolatilityParams,
   type VolatilityState,
 } from "../../src/math/volatility";
-import { gbmPath } from "../../src/risk/random";
-import { govern, loadKeel } from "../helpers/fixtures";
-import { checkInvariants } from "../helpers/invariant";
-import { State, openIsolatedDebt } from "../helpers/liquidation";
-import { expectedHealth } from "../helpers/mirror";
-import { Prng } from "../helpers/risk";
 
 const WAD = m.WAD;
 const HOUR = 3600n;

@@ -9,10 +9,10 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { MaxUint256 } from "ethers";
 import type { Keel } from "../../deploy";
 import { refreshFeeds, seedAmm } from "../../dev/localMarket";
-import * as m from "../../src/math";
-import { loadKeel } from "../helpers/fixtures";
+import { loadKeel, pinNext } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";
-import { State, expectedLiquidation, openIsolatedDebt, pinNext, setPrice } from "../helpers/liquidation";
+import { expectedLiquidation, openIsolatedDebt, setPrice, State } from "../helpers/liquidation";
+import * as m from "../../src/math";
 
 const E18 = m.WAD;
 

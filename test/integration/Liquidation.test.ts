@@ -9,18 +9,11 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { MaxUint256, ZeroAddress } from "ethers";
 import type { Keel } from "../../deploy";
 import { refreshFeeds } from "../../dev/localMarket";
-import * as m from "../../src/math";
-import { govern, loadKeel } from "../helpers/fixtures";
+import { loadKeel, pinNext } from "../helpers/fixtures";
+import { govern } from "../helpers/governance";
 import { checkInvariants } from "../helpers/invariant";
-import {
-  State,
-  expectedLiquidation,
-  fundKusd,
-  openCrossDebt,
-  openIsolatedDebt,
-  pinNext,
-  setPrice,
-} from "../helpers/liquidation";
+import { expectedLiquidation, fundKusd, openCrossDebt, openIsolatedDebt, setPrice, State } from "../helpers/liquidation";
+import * as m from "../../src/math";
 
 const E18 = m.WAD;
 const GRACE = 6n * 3600n;

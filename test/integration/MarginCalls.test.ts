@@ -9,11 +9,12 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { MaxUint256 } from "ethers";
 import type { Keel } from "../../deploy";
 import { refreshFeeds } from "../../dev/localMarket";
-import * as m from "../../src/math";
-import { govern, loadKeel } from "../helpers/fixtures";
-import { expectedHealth } from "../helpers/mirror";
+import { loadKeel, pinNext } from "../helpers/fixtures";
+import { govern } from "../helpers/governance";
 import { checkInvariants } from "../helpers/invariant";
-import { State, expectedLiquidation, openIsolatedDebt, pinNext, setPrice } from "../helpers/liquidation";
+import { expectedLiquidation, openIsolatedDebt, setPrice, State } from "../helpers/liquidation";
+import { expectedHealth } from "../helpers/mirror";
+import * as m from "../../src/math";
 
 const E18 = m.WAD;
 const GRACE = 6n * 3600n;

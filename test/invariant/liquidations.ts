@@ -6,8 +6,8 @@
 import { expect } from "chai";
 import { MaxUint256, type ContractTransactionReceipt } from "ethers";
 import { refreshFeeds } from "../../dev/localMarket";
+import { governBatch } from "../helpers/governance";
 import * as m from "../../src/math";
-import { governBatch } from "../helpers/engine";
 import type { ExpectedLiquidation } from "../helpers/liquidation";
 import { chance, classRate, ensureKusd, fraction, note, ORACLE, pick, withDebt, type Action } from "./actions";
 import { richestAsset } from "./checks";

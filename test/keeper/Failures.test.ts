@@ -27,6 +27,7 @@ import {
   devWallet,
   type KeeperProcess,
   keeperEnv,
+  killGroup,
   type LineCollector,
   movePrice,
   type Node,
@@ -287,7 +288,7 @@ describe("keeper: failures around it", function () {
     }
     debugLines.length = 0;
     for (const k of keepers.splice(0)) await k.stop();
-    for (const p of processes.splice(0)) await p.kill("SIGKILL");
+    for (const p of processes.splice(0)) await killGroup(p.child);
     for (const c of closers.splice(0)) await c();
   });
   after(async () => {

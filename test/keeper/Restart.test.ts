@@ -17,6 +17,7 @@ import {
   devWallet,
   type KeeperProcess,
   keeperEnv,
+  killGroup,
   movePrice,
   type Node,
   openBook,
@@ -40,7 +41,7 @@ describe("keeper CLI: killed mid-run and restarted", function () {
     node = await startNode();
   });
   after(async () => {
-    for (const p of processes) await p.kill("SIGKILL");
+    for (const p of processes) await killGroup(p.child);
     await node?.stop();
   });
 
@@ -81,7 +82,7 @@ describe("keeper CLI: killed mid-run and restarted", function () {
       if (Date.now() > deadline) throw new Error(`the keeper sent nothing after the crash:\n${first.stdout.raw.slice(-3000)}`);
       await sleep(20);
     }
-    await first.kill("SIGKILL");
+    process.kill(-first.child.pid!, "SIGKILL"); // the whole group: npx and the keeper it runs
     expect((await first.exited).signal).to.equal("SIGKILL");
     const lockLeft = existsSync(new NonceLock(keeper).path); // killed mid-broadcast: usually still holding it
     const killedAt = await statesOf(keel, ids);

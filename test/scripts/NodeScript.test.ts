@@ -10,12 +10,11 @@ import { join } from "node:path";
 import { JsonRpcProvider } from "ethers";
 import { devWallet } from "../../dev/accounts";
 import { connectKeel, readManifest } from "../../src/client/manifest";
-import { freePort } from "../../dev/localNode";
+import { freePort, killGroup } from "../../dev/localNode";
 import { formatFixed } from "../../src/units";
 import {
   acceptsConnections,
   cleanEnv,
-  killGroupLeftovers,
   type RunResult,
   runScript,
   type ScriptProcess,
@@ -49,8 +48,7 @@ describe("npm run node + npm run keel (processes)", function () {
   });
 
   after(async () => {
-    await nodeScript?.kill("SIGKILL");
-    killGroupLeftovers(nodeScript);
+    if (nodeScript) await killGroup(nodeScript.child);
   });
 
   it("prints where it runs and writes a manifest that validates and connects", async () => {

@@ -5,9 +5,9 @@ import { encodeBytes32String, parseUnits, recoverAddress, type Signature, TypedD
 import type { Keel } from "../../deploy";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import * as m from "../../src/math";
-import { govern, loadKeel } from "../helpers/fixtures";
-import { governTx } from "../helpers/risk";
 import { borrowAgainstWeth } from "../helpers/engine";
+import { loadKeel } from "../helpers/fixtures";
+import { govern, governTx } from "../helpers/governance";
 import { KUSD_PERMIT_TYPES } from "../helpers/periphery";
 
 

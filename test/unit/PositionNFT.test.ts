@@ -6,7 +6,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import type { Keel } from "../../deploy";
 import { loadKeel } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";
-import { debtAfterBorrow } from "../helpers/risk";
+import { debtAfterBorrow } from "../helpers/mirror";
 
 /** An isolated WETH position of `owner` holding 10 WETH ($30,000), without debt. */
 async function wethPosition(keel: Keel, owner: HardhatEthersSigner): Promise<bigint> {

@@ -7,10 +7,11 @@ import { MockAggregator__factory, MockERC20__factory } from "../../typechain-typ
 import type { IRiskModel } from "../../typechain-types/contracts/core/RiskModel";
 import type { IVaultEngineTypes as IVaultEngine } from "../../typechain-types/contracts/core/VaultEngine";
 import * as m from "../../src/math";
-import { governed } from "../helpers/engine";
-import { govern, loadKeel } from "../helpers/fixtures";
+import { refreshFeeds } from "../../dev/localMarket";
+import { Prng } from "../../src/risk/random";
+import { loadKeel } from "../helpers/fixtures";
+import { govern, governTx } from "../helpers/governance";
 import { expectedHealth, expectedValuation } from "../helpers/mirror";
-import { governTx, Prng, refreshFeeds } from "../helpers/risk";
 
 const SYMBOLS = ["WETH", "WBTC", "USDC", "wstETH"] as const;
 type Sym = (typeof SYMBOLS)[number];
@@ -456,11 +457,11 @@ describe("RiskModel", () => {
       const batch = keel.risk.interface.encodeFunctionData("setCorrelations", [[weth, usdc, usdc], [usdc, wbtc, wsteth], [nine, toWbtc, toWsteth]]);
       await expect(governTx(keel, keel.risk, batch)).to.emit(keel.risk, "CorrelationSet").withArgs(usdc, wsteth, toWsteth);
       expect(await keel.risk.correlation(usdc, wbtc)).to.equal(toWbtc);
-      await expect(governed(keel, keel.risk, batch)).to.be.revertedWithCustomError(keel.risk, "NoChange");
+      await expect(governTx(keel, keel.risk, batch)).to.be.revertedWithCustomError(keel.risk, "NoChange");
       const uneven = keel.risk.interface.encodeFunctionData("setCorrelations", [[weth], [usdc, wbtc], [nine]]);
       await expect(governTx(keel, keel.risk, uneven)).to.be.revertedWithCustomError(keel.risk, "LengthMismatch").withArgs(1n, 2n);
       const noRho = keel.risk.interface.encodeFunctionData("setCorrelations", [[weth], [usdc], []]);
-      await expect(governed(keel, keel.risk, noRho)).to.be.revertedWithCustomError(keel.risk, "LengthMismatch").withArgs(1n, 0n);
+      await expect(governTx(keel, keel.risk, noRho)).to.be.revertedWithCustomError(keel.risk, "LengthMismatch").withArgs(1n, 0n);
     });
 
     it("rejects ρ > 1, the same asset twice, unlisted assets and strangers", async () => {

@@ -5,10 +5,10 @@ import { parseUnits, ZeroAddress } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { Keel } from "../../deploy";
 import * as m from "../../src/math";
-import { govern, loadKeel } from "../helpers/fixtures";
 import { borrowAgainstWeth } from "../helpers/engine";
+import { loadKeel } from "../helpers/fixtures";
+import { govern, governTx } from "../helpers/governance";
 import { checkInvariants } from "../helpers/invariant";
-import { governTx } from "../helpers/risk";
 
 const YEAR = 31_536_000n;
 

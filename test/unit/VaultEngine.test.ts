@@ -6,29 +6,27 @@ import { type ContractTransactionResponse, encodeBytes32String, type Interface, 
 import type { IVaultEngineTypes as IVaultEngine } from "../../typechain-types/contracts/core/VaultEngine";
 import type { Keel } from "../../deploy";
 import * as m from "../../src/math";
-import { loadKeel } from "../helpers/fixtures";
-import { checkInvariants } from "../helpers/invariant";
-import { expectedHealth, expectedRate, expectedValuation } from "../helpers/mirror";
+import { refreshFeeds } from "../../dev/localMarket";
 import {
   deployMockAsset,
   E18,
   fund,
-  governed,
   listMockAssets,
-  Mode,
   mockListing,
-  nextTimestamp,
+  Mode,
   Op,
   open,
   openCross,
   openIsolated,
   pendingFeesAt,
-  prepareGoverned,
   rateAt,
-  refreshFeeds,
   storedGlobalDebt,
   YEAR,
 } from "../helpers/engine";
+import { loadKeel, pinNext } from "../helpers/fixtures";
+import { governTx, prepareGoverned } from "../helpers/governance";
+import { checkInvariants } from "../helpers/invariant";
+import { expectedHealth, expectedRate, expectedValuation } from "../helpers/mirror";
 
 const U120_MAX = 2n ** 120n - 1n;
 const MAX_DEBT_CEILING = 10n ** 28n;
@@ -83,7 +81,7 @@ async function borrowPinned(
   to = signer.address,
 ): Promise<{ ts: bigint; rate: bigint; normDebt: bigint }> {
   const [, classKey, before] = await keel.engine.positionInfo(id);
-  const ts = await nextTimestamp();
+  const ts = await pinNext();
   const rate = await rateAt(keel, classKey, ts);
   await (await keel.engine.connect(signer).borrow(id, amount, to)).wait();
   const normDebt = before + m.toNormDebtUp(amount, rate);
@@ -293,7 +291,7 @@ describe("VaultEngine", () => {
 
     it("reverts SupplyCapExceeded across positions once governance lowers the cap; exactly the cap is fine", async () => {
       const { keel, engine, alice, bob, WETH } = await setup();
-      await expect(governed(keel, engine, engine.interface.encodeFunctionData("setSupplyCap", [WETH, 5n * E18])))
+      await expect(governTx(keel, engine, engine.interface.encodeFunctionData("setSupplyCap", [WETH, 5n * E18])))
         .to.emit(engine, "SupplyCapSet")
         .withArgs(WETH, 5n * E18);
       const a = await openIsolated(keel, alice, "WETH", 3n * E18);
@@ -407,7 +405,7 @@ describe("VaultEngine", () => {
       const { keel, engine, alice, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const { normDebt } = await borrowPinned(keel, alice, id, 20_000n * E18);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const debt = m.toDebtUp(normDebt, await rateAt(keel, WETH, ts));
       const v = await expectedValuation(keel, [WETH], [7n * E18]);
       expect(v.value).to.equal(21_000n * E18);
@@ -522,7 +520,7 @@ describe("VaultEngine", () => {
       const { keel, engine, alice, bob, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const amount = 10_000n * E18;
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, WETH, ts);
       expect(rate).to.be.gt(m.RAY); // the class has accrued since listing
       const normDebt = m.toNormDebtUp(amount, rate);
@@ -554,7 +552,7 @@ describe("VaultEngine", () => {
       const cap = m.maxDebt(v);
       expect(cap).to.equal(25_365n * E18);
 
-      let ts = await nextTimestamp();
+      let ts = await pinNext();
       let rate = await rateAt(keel, WETH, ts);
       const over = m.toDebtUp(m.toNormDebtUp(cap + 1n, rate), rate);
       await expect(engine.connect(alice).borrow(id, cap + 1n, alice.address))
@@ -562,7 +560,7 @@ describe("VaultEngine", () => {
         .withArgs(id, m.healthFactorDown(v.value, v.initialLoss, over));
 
       // The largest amount whose debt (rounded up twice) fits under maxDebt; it lands exactly on it.
-      ts = await nextTimestamp();
+      ts = await pinNext();
       rate = await rateAt(keel, WETH, ts);
       const debtFor = (a: bigint): bigint => m.toDebtUp(m.toNormDebtUp(a, rate), rate);
       let amount = cap;
@@ -577,7 +575,7 @@ describe("VaultEngine", () => {
       expect(hfInitial).to.equal(m.WAD);
 
       // One more wei is too much.
-      ts = await nextTimestamp();
+      ts = await pinNext();
       rate = await rateAt(keel, WETH, ts);
       const normAfter = (await normDebtOf(keel, id)) + m.toNormDebtUp(1n, rate);
       await expect(engine.connect(alice).borrow(id, 1n, alice.address))
@@ -590,7 +588,7 @@ describe("VaultEngine", () => {
       const { keel, engine, alice, WETH, dust } = await setup();
       expect(dust).to.equal(100n * E18);
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, WETH, ts);
       const amount = 99n * E18;
       await expect(engine.connect(alice).borrow(id, amount, alice.address))
@@ -605,12 +603,12 @@ describe("VaultEngine", () => {
     it("reverts DebtCeilingExceeded for the isolated asset's class", async () => {
       const { keel, engine, alice, bob, WETH } = await setup();
       const ceiling = 1_000n * E18;
-      await (await governed(keel, engine, engine.interface.encodeFunctionData("setDebtCeiling", [WETH, ceiling]))).wait();
+      await (await governTx(keel, engine, engine.interface.encodeFunctionData("setDebtCeiling", [WETH, ceiling]))).wait();
       await refreshFeeds(keel);
       const a = await openIsolated(keel, alice, "WETH", 10n * E18);
       const b = await openIsolated(keel, bob, "WETH", 10n * E18);
       const first = await borrowPinned(keel, alice, a, 600n * E18);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, WETH, ts);
       const classDebt = m.toDebtUp(first.normDebt + m.toNormDebtUp(500n * E18, rate), rate);
       await expect(engine.connect(bob).borrow(b, 500n * E18, bob.address))
@@ -625,12 +623,12 @@ describe("VaultEngine", () => {
     it("reverts DebtCeilingExceeded for CROSS_CLASS", async () => {
       const { keel, engine, alice, CROSS } = await setup();
       const ceiling = 1_000n * E18;
-      await expect(governed(keel, engine, engine.interface.encodeFunctionData("setDebtCeiling", [CROSS, ceiling])))
+      await expect(governTx(keel, engine, engine.interface.encodeFunctionData("setDebtCeiling", [CROSS, ceiling])))
         .to.emit(engine, "DebtCeilingSet")
         .withArgs(CROSS, ceiling);
       await refreshFeeds(keel);
       const id = await openCross(keel, alice, [["WETH", 10n * E18]]);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, CROSS, ts);
       const amount = 1_000n * E18 + 1n;
       await expect(engine.connect(alice).borrow(id, amount, alice.address))
@@ -643,7 +641,7 @@ describe("VaultEngine", () => {
     it("reverts DebtCeilingExceeded(address(0), global, ceiling) for the global ceiling", async () => {
       const { keel, engine, alice, bob } = await setup();
       const ceiling = 2_000n * E18;
-      await expect(governed(keel, engine, engine.interface.encodeFunctionData("setGlobalDebtCeiling", [ceiling])))
+      await expect(governTx(keel, engine, engine.interface.encodeFunctionData("setGlobalDebtCeiling", [ceiling])))
         .to.emit(engine, "GlobalDebtCeilingSet")
         .withArgs(ceiling);
       expect(await engine.globalDebtCeiling()).to.equal(ceiling);
@@ -652,7 +650,7 @@ describe("VaultEngine", () => {
       await borrowPinned(keel, alice, iso, 1_500n * E18);
       const cross = await openCross(keel, bob, [["WETH", 10n * E18]]);
       const stored = await engine.globalDebt();
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, await engine.CROSS_CLASS(), ts);
       const amount = 600n * E18;
       await expect(engine.connect(bob).borrow(cross, amount, bob.address))
@@ -730,7 +728,7 @@ describe("VaultEngine", () => {
       const { keel, engine, alice, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const b = await borrowPinned(keel, alice, id, 10_000n * E18);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, WETH, ts);
       const removed = m.toNormDebtDown(4_000n * E18, rate);
       const fees = m.toDebtUp(b.normDebt, rate) - m.toDebtUp(b.normDebt, b.rate);
@@ -760,7 +758,7 @@ describe("VaultEngine", () => {
       expect(await engine.connect(alice).repay.staticCall(id, MaxUint256)).to.equal(
         m.toDebtUp(b.normDebt, await rateAt(keel, WETH, latest)),
       );
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const debt = m.toDebtUp(b.normDebt, await rateAt(keel, WETH, ts));
       const classBefore = (await engine.debtClass(WETH)).normDebt;
       await expect(engine.connect(alice).repay(id, MaxUint256))
@@ -787,7 +785,7 @@ describe("VaultEngine", () => {
       expect(await engine.connect(alice).repay.staticCall(id, above)).to.equal(
         m.toDebtUp(b.normDebt, await rateAt(keel, WETH, latest)),
       );
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const debt = m.toDebtUp(b.normDebt, await rateAt(keel, WETH, ts));
       await expect(engine.connect(alice).repay(id, above))
         .to.emit(keel.kusd, "Transfer")
@@ -817,7 +815,7 @@ describe("VaultEngine", () => {
       const { keel, engine, alice, WETH, dust } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const b = await borrowPinned(keel, alice, id, 1_000n * E18);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, WETH, ts);
       const rest = m.toDebtUp(b.normDebt - m.toNormDebtDown(950n * E18, rate), rate);
       await expect(engine.connect(alice).repay(id, 950n * E18))
@@ -835,7 +833,7 @@ describe("VaultEngine", () => {
       const b = await borrowPinned(keel, alice, id, 1_000n * E18);
       await giveKusd(keel, carol, bob.address, 500n * E18);
       await (await keel.assets.WETH!.feed.updateAnswer(-1n)).wait();
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, WETH, ts);
       const left = b.normDebt - m.toNormDebtDown(300n * E18, rate);
       await expect(engine.connect(bob).repay(id, 300n * E18))
@@ -856,7 +854,7 @@ describe("VaultEngine", () => {
       await expect(engine.connect(alice).repay(id, 500n * E18))
         .to.be.revertedWithCustomError(keel.kusd, "ERC20InsufficientBalance")
         .withArgs(alice.address, 100n * E18, 500n * E18);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const debt = m.toDebtUp(b.normDebt, await rateAt(keel, WETH, ts));
       await expect(engine.connect(alice).repay(id, MaxUint256))
         .to.be.revertedWithCustomError(keel.kusd, "ERC20InsufficientBalance")
@@ -907,7 +905,7 @@ describe("VaultEngine", () => {
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const b = await borrowPinned(keel, alice, id, 5_000n * E18);
       await giveKusd(keel, carol, alice.address, 500n * E18);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, WETH, ts);
       const debt = m.toDebtUp(b.normDebt, rate);
       const classBefore = (await engine.debtClass(WETH)).normDebt;
@@ -983,7 +981,7 @@ describe("VaultEngine", () => {
       await expect(engine.connect(carol).borrow(id, 1_000n * E18, carol.address))
         .to.be.revertedWithCustomError(engine, "NotAuthorized")
         .withArgs(id, carol.address);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, WETH, ts);
       await expect(engine.connect(bob).borrow(id, 1_000n * E18, bob.address))
         .to.emit(engine, "PositionUpdated")
@@ -1035,7 +1033,7 @@ describe("VaultEngine", () => {
       const fees = debt - m.toDebtUp(b.normDebt, b.rate);
       expect(await engine.accruedFees()).to.equal(fees);
 
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const r2 = await rateAt(keel, WETH, ts);
       const collected = m.toDebtUp(b.normDebt, r2) - m.toDebtUp(b.normDebt, b.rate);
       const surplus = await keel.surplus.getAddress();
@@ -1068,7 +1066,7 @@ describe("VaultEngine", () => {
         (m.toDebtUp(c.normDebt, await rateAt(keel, CROSS, now)) - m.toDebtUp(c.normDebt, c.rate));
       expect(await engine.accruedFees()).to.equal(expected);
       expect(await engine.debtOf(cross)).to.equal(m.toDebtUp(c.normDebt, await rateAt(keel, CROSS, now)));
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const collected = (await pendingFeesAt(keel, WETH, ts)) + (await pendingFeesAt(keel, CROSS, ts));
       await expect(engine.collectFees()).to.emit(engine, "FeesCollected").withArgs(collected);
       await checkInvariants(keel);
@@ -1090,7 +1088,7 @@ describe("VaultEngine", () => {
       const b = await borrowPinned(keel, alice, id, 10_000n * E18);
       const newFee = m.perSecondFee(10n ** 17n); // 10% a year
       const execute = await prepareGoverned(keel, engine, engine.interface.encodeFunctionData("setStabilityFee", [WETH, newFee]));
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, WETH, ts);
       await expect(execute())
         .to.emit(engine, "Accrued")
@@ -1116,7 +1114,7 @@ describe("VaultEngine", () => {
         await (await engine.connect(ctx.carol).borrow(spare, 100n * E18, alice.address)).wait();
         const maxFee = await engine.MAX_STABILITY_FEE();
         expect(maxFee).to.equal(m.perSecondFee(m.WAD)); // 100% a year
-        await (await governed(keel, engine, engine.interface.encodeFunctionData("setStabilityFee", [WETH, maxFee]))).wait();
+        await (await governTx(keel, engine, engine.interface.encodeFunctionData("setStabilityFee", [WETH, maxFee]))).wait();
         const c = await engine.debtClass(WETH);
         const T = c.updatedAt + 100n * YEAR;
         await time.increaseTo(T);
@@ -1136,7 +1134,7 @@ describe("VaultEngine", () => {
 
       it("test_collectFees_maxFee100Years: mints exactly the accrued fees, which outgrow 128 bits", async () => {
         const { keel, engine, b, WETH, CROSS } = await century();
-        const ts = await nextTimestamp();
+        const ts = await pinNext();
         const rate = await rateAt(keel, WETH, ts);
         const wethFees = m.toDebtUp(b.normDebt, rate) - m.toDebtUp(b.normDebt, b.rate);
         expect(wethFees).to.be.gt(2n ** 128n); // beyond uint128: the width of `_fees` and `_globalDebt`
@@ -1194,18 +1192,18 @@ describe("VaultEngine", () => {
     it("setStabilityFee: range, unknown class, NoChange, stranger, event", async () => {
       const { keel, engine, guardian, stranger, WETH, CROSS } = await setup();
       const max = await engine.MAX_STABILITY_FEE();
-      await expect(governed(keel, engine, encode(keel, "setStabilityFee", [WETH, m.RAY - 1n])))
+      await expect(governTx(keel, engine, encode(keel, "setStabilityFee", [WETH, m.RAY - 1n])))
         .to.be.revertedWithCustomError(engine, "InvalidParameter")
         .withArgs(bytes32("stabilityFee"), m.RAY - 1n);
-      await expect(governed(keel, engine, encode(keel, "setStabilityFee", [WETH, max + 1n])))
+      await expect(governTx(keel, engine, encode(keel, "setStabilityFee", [WETH, max + 1n])))
         .to.be.revertedWithCustomError(engine, "InvalidParameter")
         .withArgs(bytes32("stabilityFee"), max + 1n);
       const current = (await engine.debtClass(WETH)).stabilityFee;
-      await expect(governed(keel, engine, encode(keel, "setStabilityFee", [WETH, current]))).to.be.revertedWithCustomError(
+      await expect(governTx(keel, engine, encode(keel, "setStabilityFee", [WETH, current]))).to.be.revertedWithCustomError(
         engine,
         "NoChange",
       );
-      await expect(governed(keel, engine, encode(keel, "setStabilityFee", [ZeroAddress, m.RAY])))
+      await expect(governTx(keel, engine, encode(keel, "setStabilityFee", [ZeroAddress, m.RAY])))
         .to.be.revertedWithCustomError(engine, "AssetNotListed")
         .withArgs(ZeroAddress);
       await expect(engine.connect(stranger).setStabilityFee(WETH, m.RAY))
@@ -1214,10 +1212,10 @@ describe("VaultEngine", () => {
       await expect(engine.connect(guardian).setStabilityFee(WETH, m.RAY))
         .to.be.revertedWithCustomError(engine, "AccessManagedUnauthorized")
         .withArgs(guardian.address);
-      await expect(governed(keel, engine, encode(keel, "setStabilityFee", [WETH, m.RAY])))
+      await expect(governTx(keel, engine, encode(keel, "setStabilityFee", [WETH, m.RAY])))
         .to.emit(engine, "StabilityFeeSet")
         .withArgs(WETH, m.RAY);
-      await expect(governed(keel, engine, encode(keel, "setStabilityFee", [CROSS, max])))
+      await expect(governTx(keel, engine, encode(keel, "setStabilityFee", [CROSS, max])))
         .to.emit(engine, "StabilityFeeSet")
         .withArgs(CROSS, max);
       expect((await engine.debtClass(WETH)).stabilityFee).to.equal(m.RAY);
@@ -1227,27 +1225,27 @@ describe("VaultEngine", () => {
 
     it("setDebtCeiling: range, unknown class, NoChange, stranger, event", async () => {
       const { keel, engine, stranger, WBTC, CROSS } = await setup();
-      await expect(governed(keel, engine, encode(keel, "setDebtCeiling", [WBTC, MAX_DEBT_CEILING + 1n])))
+      await expect(governTx(keel, engine, encode(keel, "setDebtCeiling", [WBTC, MAX_DEBT_CEILING + 1n])))
         .to.be.revertedWithCustomError(engine, "InvalidParameter")
         .withArgs(bytes32("debtCeiling"), MAX_DEBT_CEILING + 1n);
       const current = (await engine.debtClass(WBTC)).debtCeiling;
       expect(current).to.equal(keel.assets.WBTC!.config.debtCeiling);
-      await expect(governed(keel, engine, encode(keel, "setDebtCeiling", [WBTC, current]))).to.be.revertedWithCustomError(
+      await expect(governTx(keel, engine, encode(keel, "setDebtCeiling", [WBTC, current]))).to.be.revertedWithCustomError(
         engine,
         "NoChange",
       );
       const { token } = await deployMockAsset("UNLISTED");
       const unlisted = await token.getAddress();
-      await expect(governed(keel, engine, encode(keel, "setDebtCeiling", [unlisted, E18])))
+      await expect(governTx(keel, engine, encode(keel, "setDebtCeiling", [unlisted, E18])))
         .to.be.revertedWithCustomError(engine, "AssetNotListed")
         .withArgs(unlisted);
       await expect(engine.connect(stranger).setDebtCeiling(WBTC, 0n))
         .to.be.revertedWithCustomError(engine, "AccessManagedUnauthorized")
         .withArgs(stranger.address);
-      await expect(governed(keel, engine, encode(keel, "setDebtCeiling", [WBTC, MAX_DEBT_CEILING])))
+      await expect(governTx(keel, engine, encode(keel, "setDebtCeiling", [WBTC, MAX_DEBT_CEILING])))
         .to.emit(engine, "DebtCeilingSet")
         .withArgs(WBTC, MAX_DEBT_CEILING);
-      await expect(governed(keel, engine, encode(keel, "setDebtCeiling", [CROSS, 0n])))
+      await expect(governTx(keel, engine, encode(keel, "setDebtCeiling", [CROSS, 0n])))
         .to.emit(engine, "DebtCeilingSet")
         .withArgs(CROSS, 0n);
       expect((await engine.debtClass(WBTC)).debtCeiling).to.equal(MAX_DEBT_CEILING);
@@ -1257,24 +1255,24 @@ describe("VaultEngine", () => {
 
     it("setSupplyCap: range, unlisted asset, NoChange, stranger, event; zero freezes deposits", async () => {
       const { keel, engine, alice, stranger, USDC, CROSS } = await setup();
-      await expect(governed(keel, engine, encode(keel, "setSupplyCap", [USDC, U120_MAX + 1n])))
+      await expect(governTx(keel, engine, encode(keel, "setSupplyCap", [USDC, U120_MAX + 1n])))
         .to.be.revertedWithCustomError(engine, "InvalidParameter")
         .withArgs(bytes32("supplyCap"), U120_MAX + 1n);
       const [current] = await engine.collateralConfig(USDC);
-      await expect(governed(keel, engine, encode(keel, "setSupplyCap", [USDC, current]))).to.be.revertedWithCustomError(
+      await expect(governTx(keel, engine, encode(keel, "setSupplyCap", [USDC, current]))).to.be.revertedWithCustomError(
         engine,
         "NoChange",
       );
-      await expect(governed(keel, engine, encode(keel, "setSupplyCap", [CROSS, 1n])))
+      await expect(governTx(keel, engine, encode(keel, "setSupplyCap", [CROSS, 1n])))
         .to.be.revertedWithCustomError(engine, "AssetNotListed")
         .withArgs(CROSS);
       await expect(engine.connect(stranger).setSupplyCap(USDC, 1n))
         .to.be.revertedWithCustomError(engine, "AccessManagedUnauthorized")
         .withArgs(stranger.address);
-      await expect(governed(keel, engine, encode(keel, "setSupplyCap", [USDC, U120_MAX])))
+      await expect(governTx(keel, engine, encode(keel, "setSupplyCap", [USDC, U120_MAX])))
         .to.emit(engine, "SupplyCapSet")
         .withArgs(USDC, U120_MAX);
-      await expect(governed(keel, engine, encode(keel, "setSupplyCap", [USDC, 0n])))
+      await expect(governTx(keel, engine, encode(keel, "setSupplyCap", [USDC, 0n])))
         .to.emit(engine, "SupplyCapSet")
         .withArgs(USDC, 0n);
       const id = await open(keel, alice, Mode.Cross);
@@ -1287,19 +1285,19 @@ describe("VaultEngine", () => {
 
     it("setGlobalDebtCeiling: range, NoChange, stranger, event", async () => {
       const { keel, engine, stranger } = await setup();
-      await expect(governed(keel, engine, encode(keel, "setGlobalDebtCeiling", [MAX_DEBT_CEILING + 1n])))
+      await expect(governTx(keel, engine, encode(keel, "setGlobalDebtCeiling", [MAX_DEBT_CEILING + 1n])))
         .to.be.revertedWithCustomError(engine, "InvalidParameter")
         .withArgs(bytes32("debtCeiling"), MAX_DEBT_CEILING + 1n);
       const current = await engine.globalDebtCeiling();
       expect(current).to.equal(keel.config.globalDebtCeiling);
-      await expect(governed(keel, engine, encode(keel, "setGlobalDebtCeiling", [current]))).to.be.revertedWithCustomError(
+      await expect(governTx(keel, engine, encode(keel, "setGlobalDebtCeiling", [current]))).to.be.revertedWithCustomError(
         engine,
         "NoChange",
       );
       await expect(engine.connect(stranger).setGlobalDebtCeiling(1n))
         .to.be.revertedWithCustomError(engine, "AccessManagedUnauthorized")
         .withArgs(stranger.address);
-      await expect(governed(keel, engine, encode(keel, "setGlobalDebtCeiling", [MAX_DEBT_CEILING])))
+      await expect(governTx(keel, engine, encode(keel, "setGlobalDebtCeiling", [MAX_DEBT_CEILING])))
         .to.emit(engine, "GlobalDebtCeilingSet")
         .withArgs(MAX_DEBT_CEILING);
       expect(await engine.globalDebtCeiling()).to.equal(MAX_DEBT_CEILING);
@@ -1308,31 +1306,31 @@ describe("VaultEngine", () => {
 
     it("setDust: range, NoChange, stranger, event; a new dust applies to the next borrow", async () => {
       const { keel, engine, alice, stranger, WETH } = await setup();
-      await expect(governed(keel, engine, encode(keel, "setDust", [MAX_DUST + 1n])))
+      await expect(governTx(keel, engine, encode(keel, "setDust", [MAX_DUST + 1n])))
         .to.be.revertedWithCustomError(engine, "InvalidParameter")
         .withArgs(bytes32("dust"), MAX_DUST + 1n);
-      await expect(governed(keel, engine, encode(keel, "setDust", [100n * E18]))).to.be.revertedWithCustomError(
+      await expect(governTx(keel, engine, encode(keel, "setDust", [100n * E18]))).to.be.revertedWithCustomError(
         engine,
         "NoChange",
       );
       await expect(engine.connect(stranger).setDust(0n))
         .to.be.revertedWithCustomError(engine, "AccessManagedUnauthorized")
         .withArgs(stranger.address);
-      await expect(governed(keel, engine, encode(keel, "setDust", [MAX_DUST])))
+      await expect(governTx(keel, engine, encode(keel, "setDust", [MAX_DUST])))
         .to.emit(engine, "DustSet")
         .withArgs(MAX_DUST);
-      await expect(governed(keel, engine, encode(keel, "setDust", [500n * E18])))
+      await expect(governTx(keel, engine, encode(keel, "setDust", [500n * E18])))
         .to.emit(engine, "DustSet")
         .withArgs(500n * E18);
       expect(await engine.dust()).to.equal(500n * E18);
       await refreshFeeds(keel);
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, WETH, ts);
       await expect(engine.connect(alice).borrow(id, 400n * E18, alice.address))
         .to.be.revertedWithCustomError(engine, "DustDebt")
         .withArgs(id, m.toDebtUp(m.toNormDebtUp(400n * E18, rate), rate), 500n * E18);
-      await expect(governed(keel, engine, encode(keel, "setDust", [0n])))
+      await expect(governTx(keel, engine, encode(keel, "setDust", [0n])))
         .to.emit(engine, "DustSet")
         .withArgs(0n);
       await refreshFeeds(keel);
@@ -1366,14 +1364,14 @@ describe("VaultEngine", () => {
       const config = { stabilityFee: m.perSecondFee(5n * 10n ** 16n), debtCeiling: 1_000_000n * E18, supplyCap: 50_000n * E18 };
       const listing = mockListing(feed, listed, config);
 
-      await expect(governed(keel, engine, encode(keel, "listAsset", [WETH, mockListing(feed, listed)])))
+      await expect(governTx(keel, engine, encode(keel, "listAsset", [WETH, mockListing(feed, listed)])))
         .to.be.revertedWithCustomError(engine, "AssetAlreadyListed")
         .withArgs(WETH);
-      await expect(governed(keel, engine, encode(keel, "listAsset", [ZeroAddress, listing]))).to.be.revertedWithCustomError(
+      await expect(governTx(keel, engine, encode(keel, "listAsset", [ZeroAddress, listing]))).to.be.revertedWithCustomError(
         engine,
         "ZeroAddress",
       );
-      await expect(governed(keel, engine, encode(keel, "listAsset", [CROSS, listing]))).to.be.revertedWithCustomError(
+      await expect(governTx(keel, engine, encode(keel, "listAsset", [CROSS, listing]))).to.be.revertedWithCustomError(
         engine,
         "ZeroAddress",
       );
