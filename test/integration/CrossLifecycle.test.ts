@@ -27,7 +27,7 @@ import * as m from "../../src/math";
 const WAD = m.WAD;
 
 describe("Cross position lifecycle", () => {
-  it("opens a 3-asset basket at the limit, pays a year of fees, reshapes the basket, closes", async () => {
+  it("test_lifecycle_cross: opens a 3-asset basket at the limit, pays a year of fees, reshapes the basket, closes", async () => {
     const keel = await loadKeel();
     const [, alice, bob] = await ethers.getSigners();
     const user = alice!;

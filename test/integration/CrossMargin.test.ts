@@ -158,7 +158,7 @@ describe("Cross margin (docs/spec.md §3)", () => {
   const X = parseUnits("10.123456789012345678", 18); // WETH: $30,370.37…
   const Y = parseUnits("20000.123456", 6); // USDC
 
-  it("the σ term binds over the floors for WETH and USDC in the custom config", async () => {
+  it("test_sigmaTerm_bindsOverFloors: the σ term binds over the floors for WETH and USDC in the custom config", async () => {
     const keel = await loadFixture(sigmaBindingFixture);
     const [zm, zi] = await keel.risk.confidence();
     for (const symbol of ["WETH", "USDC"]) {
@@ -170,7 +170,7 @@ describe("Cross margin (docs/spec.md §3)", () => {
     }
   });
 
-  it("ρ = 0: the cross position borrows exactly maxDebt, strictly more than the two isolated positions together", async () => {
+  it("test_maxDebt_rhoZero_beatsIsolated: ρ = 0: the cross position borrows exactly maxDebt, strictly more than the two isolated positions together", async () => {
     const s = await setRho(0n);
     const { keel, alice, weth, usdc } = s;
     const r = await crossAndIsolated(s, X, Y);
@@ -202,7 +202,7 @@ describe("Cross margin (docs/spec.md §3)", () => {
     await checkInvariants(keel);
   });
 
-  it("ρ = 1: the cross maximum equals the sum of the isolated maxima up to the 1e-9 USD deviation grain", async () => {
+  it("test_maxDebt_rhoOne_equalsIsolatedSum: ρ = 1: the cross maximum equals the sum of the isolated maxima up to the 1e-9 USD deviation grain", async () => {
     const s = await setRho(WAD);
     const { keel, alice } = s;
     const [, zi] = await keel.risk.confidence();
@@ -239,7 +239,7 @@ describe("Cross margin (docs/spec.md §3)", () => {
   });
 
   describe("with the default config (floors binding)", () => {
-    it("a cross position's losses are exactly the floors when they bind, and borrowing stops there", async () => {
+    it("test_losses_floorsBind_borrowStops: a cross position's losses are exactly the floors when they bind, and borrowing stops there", async () => {
       const keel = await loadKeel();
       const [, alice] = await ethers.getSigners();
       const a = async (symbol: string): Promise<string> => keel.assets[symbol]!.token.getAddress();
@@ -279,7 +279,7 @@ describe("Cross margin (docs/spec.md §3)", () => {
       await checkInvariants(keel);
     });
 
-    it("never charges less than the floors: Li ≥ Σ hi v and Lm ≥ Σ hm v for random baskets, even at ρ = 0", async () => {
+    it("test_losses_neverBelowFloors: never charges less than the floors: Li ≥ Σ hi v and Lm ≥ Σ hm v for random baskets, even at ρ = 0", async () => {
       const keel = await loadKeel();
       const symbols = ["WETH", "WBTC", "USDC", "wstETH"];
       const addresses = await Promise.all(symbols.map((s) => keel.assets[s]!.token.getAddress()));

@@ -26,7 +26,7 @@ import * as m from "../../src/math";
 const WAD = m.WAD;
 
 describe("Isolated position lifecycle", () => {
-  it("opens at the limit, accrues a year, repays part, withdraws part, closes with repay-all", async () => {
+  it("test_lifecycle_isolated: opens at the limit, accrues a year, repays part, withdraws part, closes with repay-all", async () => {
     const keel = await loadKeel();
     const [, alice, bob] = await ethers.getSigners();
     const user = alice!;

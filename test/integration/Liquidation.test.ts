@@ -51,7 +51,7 @@ async function calledAndLapsed(c: Ctx, price: number): Promise<bigint> {
 }
 
 describe("Liquidation", () => {
-  it("isolated WETH: Safe → Callable → Called → Liquidatable, then a partial liquidation exactly as the mirror", async () => {
+  it("test_liquidate_isolated_statesThenPartial: isolated WETH: Safe → Callable → Called → Liquidatable, then a partial liquidation exactly as the mirror", async () => {
     const c = await setup();
     const { keel, liq, user } = c;
     const id = await openIsolatedDebt(keel, user, "WETH", 10n * E18, 25_000n * E18);
@@ -103,7 +103,7 @@ describe("Liquidation", () => {
     await checkInvariants(keel);
   });
 
-  it("the close factor caps a liquidation; a second one in the same block reverts and never over-liquidates", async () => {
+  it("test_liquidate_closeFactor_caps: the close factor caps a liquidation; a second one in the same block reverts and never over-liquidates", async () => {
     const c = await setup();
     const { keel, liq, other } = c;
     const id = await calledAndLapsed(c, 2750);
@@ -146,7 +146,7 @@ describe("Liquidation", () => {
     await checkInvariants(keel);
   });
 
-  it("under criticalHF: liquidatable without a call and repaid in full; the owner (a contract) receives nothing", async () => {
+  it("test_liquidate_underCriticalHF_full: under criticalHF: liquidatable without a call and repaid in full; the owner (a contract) receives nothing", async () => {
     const c = await setup();
     const { keel, liq, user, other } = c;
     const id = await openIsolatedDebt(keel, user, "WETH", 10n * E18, 25_000n * E18);
@@ -184,7 +184,7 @@ describe("Liquidation", () => {
     await checkInvariants(keel);
   });
 
-  it("NotLiquidatable(id, hf) on Safe, Callable and Called-before-deadline positions; argument checks", async () => {
+  it("test_liquidate_notLiquidatable_andArguments: NotLiquidatable(id, hf) on Safe, Callable and Called-before-deadline positions; argument checks", async () => {
     const c = await setup();
     const { keel, liq, user } = c;
     const id = await openIsolatedDebt(keel, user, "WETH", 10n * E18, 25_000n * E18);
@@ -280,7 +280,7 @@ describe("Liquidation", () => {
     await checkInvariants(keel);
   });
 
-  it("a cross position liquidated in two calls, WETH then WBTC, each exactly as the mirror", async () => {
+  it("test_liquidate_cross_twoCalls: a cross position liquidated in two calls, WETH then WBTC, each exactly as the mirror", async () => {
     const c = await setup();
     const { keel, liq, user } = c;
     const id = await openCrossDebt(keel, user, [["WETH", 5n * E18], ["WBTC", 25_000_000n]], 25_000n * E18);
@@ -320,7 +320,7 @@ describe("Liquidation", () => {
     await checkInvariants(keel);
   });
 
-  it("liquidation at the maximum stability fee accrues to the liquidation block exactly", async () => {
+  it("test_liquidate_maxStabilityFee_accrues: liquidation at the maximum stability fee accrues to the liquidation block exactly", async () => {
     const c = await setup();
     const { keel, liq, user } = c;
     const id = await openIsolatedDebt(keel, user, "WETH", 10n * E18, 24_000n * E18);
@@ -345,7 +345,7 @@ describe("Liquidation", () => {
     await checkInvariants(keel);
   });
 
-  it("callback data to a receiver without onKeelLiquidation reverts, and nothing moves", async () => {
+  it("test_liquidate_callbackNoReceiver_reverts: callback data to a receiver without onKeelLiquidation reverts, and nothing moves", async () => {
     const c = await setup();
     const { keel, liq } = c;
     const id = await calledAndLapsed(c, 2800);

@@ -14,7 +14,7 @@ import { expectManagerEmpty, gasCost, mirrorDebt, mirrorNewDebt, supplyKusd, uni
 const WAD = m.WAD;
 
 describe("Native ether lifecycle", () => {
-  it("opens with ETH, adds ETH, withdraws to ETH, closes to ETH with exact ether balances", async () => {
+  it("test_lifecycle_nativeEth: opens with ETH, adds ETH, withdraws to ETH, closes to ETH with exact ether balances", async () => {
     const keel = await loadKeel();
     const [, alice, bob] = await ethers.getSigners();
     const user = alice!;

@@ -45,7 +45,7 @@ describe("keeper CLI: killed mid-run and restarted", function () {
     await node?.stop();
   });
 
-  it("resumes from its checkpoint and misses nothing", async () => {
+  it("test_restart_resumesFromCheckpoint: resumes from its checkpoint and misses nothing", async () => {
     const { keel, manifest } = await deployOnNode(node);
     await openBook(keel, node, { positions: BOOK, seed: 11n });
     const key = devWallet(11).privateKey;
@@ -143,7 +143,7 @@ describe("keeper CLI: killed mid-run and restarted", function () {
     );
   });
 
-  it("a nonce lock left by a killed keeper is taken over at once, not after 30 s", async () => {
+  it("test_nonceLock_takenOverAtOnce: a nonce lock left by a killed keeper is taken over at once, not after 30 s", async () => {
     // What SIGKILL during a broadcast leaves behind: the lock file, holding the pid of a process that is gone.
     const dir = mkdtempSync(join(tmpdir(), "keel-lock-"));
     const address = devWallet(11).address;

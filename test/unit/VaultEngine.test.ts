@@ -99,7 +99,7 @@ describe("VaultEngine", () => {
   // ================================================================ open
 
   describe("open", () => {
-    it("opens an isolated position: PositionOpened, NFT minted to the owner, no debt", async () => {
+    it("test_open_isolated: opens an isolated position: PositionOpened, NFT minted to the owner, no debt", async () => {
       const { keel, engine, alice, bob, WETH } = await setup();
       await expect(engine.connect(alice).open(Mode.Isolated, WETH, bob.address))
         .to.emit(engine, "PositionOpened")
@@ -116,7 +116,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("opens a cross position and reports the asset as zero even when one is passed", async () => {
+    it("test_open_cross_assetZero: opens a cross position and reports the asset as zero even when one is passed", async () => {
       const { keel, engine, alice, WETH, CROSS } = await setup();
       await open(keel, alice, Mode.Isolated, WETH);
       await expect(engine.connect(alice).open(Mode.Cross, WETH, alice.address))
@@ -134,7 +134,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts Paused in both modes while the guardian has paused", async () => {
+    it("test_open_paused: reverts Paused in both modes while the guardian has paused", async () => {
       const { keel, engine, guardian, alice, WETH } = await setup();
       await (await engine.connect(guardian).setPaused(true)).wait();
       await expect(engine.connect(alice).open(Mode.Isolated, WETH, alice.address)).to.be.revertedWithCustomError(
@@ -149,7 +149,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts AssetNotListed for an isolated position of an unlisted or zero asset", async () => {
+    it("test_open_assetNotListed: reverts AssetNotListed for an isolated position of an unlisted or zero asset", async () => {
       const { engine, alice } = await setup();
       const { token } = await deployMockAsset("UNLISTED");
       const unlisted = await token.getAddress();
@@ -162,7 +162,7 @@ describe("VaultEngine", () => {
       expect(await engine.lastPositionId()).to.equal(0n);
     });
 
-    it("reverts ZeroAddress for a zero owner", async () => {
+    it("test_open_zeroOwner: reverts ZeroAddress for a zero owner", async () => {
       const { engine, alice, WETH } = await setup();
       await expect(engine.connect(alice).open(Mode.Isolated, WETH, ZeroAddress)).to.be.revertedWithCustomError(
         engine,
@@ -178,7 +178,7 @@ describe("VaultEngine", () => {
   // ================================================================ deposit
 
   describe("deposit", () => {
-    it("credits the position and the asset total and emits the new collateral and normDebt", async () => {
+    it("test_deposit_credits: credits the position and the asset total and emits the new collateral and normDebt", async () => {
       const { keel, engine, alice, WETH } = await setup();
       const id = await open(keel, alice, Mode.Isolated, WETH);
       await fund(keel, "WETH", alice, 15n * E18);
@@ -203,7 +203,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("lets anyone top up a holding; only the owner's side adds a new asset to a cross basket", async () => {
+    it("test_deposit_anyoneTopsUp_ownerAddsAsset: lets anyone top up a holding; only the owner's side adds a new asset to a cross basket", async () => {
       const { keel, engine, alice, bob, WBTC } = await setup();
       const id = await open(keel, alice, Mode.Cross);
       await fund(keel, "WBTC", bob, 3n * 10n ** 8n);
@@ -222,7 +222,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("never reads the oracle: deposits go through with a broken feed", async () => {
+    it("test_deposit_brokenFeed: never reads the oracle: deposits go through with a broken feed", async () => {
       const { keel, engine, alice, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       await borrowPinned(keel, alice, id, 1_000n * E18);
@@ -235,7 +235,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts ZeroAmount and AmountTooLarge (> 2^120 − 1)", async () => {
+    it("test_deposit_zeroOrTooLarge: reverts ZeroAmount and AmountTooLarge (> 2^120 − 1)", async () => {
       const { keel, engine, alice, WETH } = await setup();
       const id = await open(keel, alice, Mode.Isolated, WETH);
       await fund(keel, "WETH", alice, 2n ** 121n);
@@ -254,7 +254,7 @@ describe("VaultEngine", () => {
       expect(await engine.collateralOf(id, WETH)).to.equal(0n);
     });
 
-    it("reverts PositionNotFound for an unknown id and for a closed one", async () => {
+    it("test_deposit_positionNotFound: reverts PositionNotFound for an unknown id and for a closed one", async () => {
       const { keel, engine, alice, bob, WETH } = await setup();
       await fund(keel, "WETH", alice, 10n * E18);
       await expect(engine.connect(alice).deposit(1n, WETH, E18))
@@ -268,7 +268,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts AssetNotListed for an unlisted asset and WrongAsset into an isolated position", async () => {
+    it("test_deposit_assetNotListed_wrongAsset: reverts AssetNotListed for an unlisted asset and WrongAsset into an isolated position", async () => {
       const { keel, engine, alice, WETH, WBTC } = await setup();
       const { token } = await deployMockAsset("UNLISTED");
       const unlisted = await token.getAddress();
@@ -289,7 +289,7 @@ describe("VaultEngine", () => {
       expect(await engine.collateralOf(isolated, WBTC)).to.equal(0n);
     });
 
-    it("reverts SupplyCapExceeded across positions once governance lowers the cap; exactly the cap is fine", async () => {
+    it("test_deposit_supplyCap: reverts SupplyCapExceeded across positions once governance lowers the cap; exactly the cap is fine", async () => {
       const { keel, engine, alice, bob, WETH } = await setup();
       await expect(governTx(keel, engine, engine.interface.encodeFunctionData("setSupplyCap", [WETH, 5n * E18])))
         .to.emit(engine, "SupplyCapSet")
@@ -313,7 +313,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("cross basket: grows to 8 distinct assets, the 9th reverts TooManyAssets, and shrinks when an asset reaches zero", async () => {
+    it("test_deposit_crossBasket_maxEight: cross basket: grows to 8 distinct assets, the 9th reverts TooManyAssets, and shrinks when an asset reaches zero", async () => {
       const { keel, engine, alice, WETH, WBTC, USDC, WSTETH } = await setup();
       const extra = await listMockAssets(keel, 5);
       expect((await keel.risk.listedAssets()).length).to.equal(9);
@@ -369,7 +369,7 @@ describe("VaultEngine", () => {
   // ================================================================ withdraw
 
   describe("withdraw", () => {
-    it("withdraws without debt and without reading the oracle", async () => {
+    it("test_withdraw_noDebt: withdraws without debt and without reading the oracle", async () => {
       const { keel, engine, alice, bob, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       await (await keel.assets.WETH!.feed.updateAnswer(0n)).wait(); // any oracle read would revert
@@ -388,7 +388,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("withdraws with debt while HFi stays ≥ 1 (health equals the mirror)", async () => {
+    it("test_withdraw_withDebt_healthy: withdraws with debt while HFi stays ≥ 1 (health equals the mirror)", async () => {
       const { keel, engine, alice, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const { normDebt } = await borrowPinned(keel, alice, id, 10_000n * E18);
@@ -401,7 +401,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts Unhealthy(id, hfInitial) with the mirror's exact HFi", async () => {
+    it("test_withdraw_unhealthy: reverts Unhealthy(id, hfInitial) with the mirror's exact HFi", async () => {
       const { keel, engine, alice, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const { normDebt } = await borrowPinned(keel, alice, id, 20_000n * E18);
@@ -422,7 +422,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts Unhealthy(id, 0) when a cross position with debt withdraws its whole basket", async () => {
+    it("test_withdraw_wholeBasketWithDebt: reverts Unhealthy(id, 0) when a cross position with debt withdraws its whole basket", async () => {
       const { keel, engine, alice, USDC } = await setup();
       const id = await openCross(keel, alice, [["USDC", 10_000n * 10n ** 6n]]);
       await borrowPinned(keel, alice, id, 1_000n * E18);
@@ -433,7 +433,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts InsufficientCollateral, WrongAsset, ZeroAmount, ZeroAddress and PositionNotFound", async () => {
+    it("test_withdraw_badInput: reverts InsufficientCollateral, WrongAsset, ZeroAmount, ZeroAddress and PositionNotFound", async () => {
       const { keel, engine, alice, WETH, WBTC } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       await expect(engine.connect(alice).withdraw(id, WETH, 10n * E18 + 1n, alice.address))
@@ -460,7 +460,7 @@ describe("VaultEngine", () => {
       expect(await engine.collateralOf(id, WETH)).to.equal(10n * E18);
     });
 
-    it("reverts NotAuthorized for a stranger", async () => {
+    it("test_withdraw_stranger: reverts NotAuthorized for a stranger", async () => {
       const { keel, engine, alice, stranger, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       await expect(engine.connect(stranger).withdraw(id, WETH, E18, stranger.address))
@@ -469,7 +469,7 @@ describe("VaultEngine", () => {
       expect(await engine.collateralOf(id, WETH)).to.equal(10n * E18);
     });
 
-    it("works for the NFT-approved address and for an operator, for that owner's positions only", async () => {
+    it("test_withdraw_approvedAndOperator: works for the NFT-approved address and for an operator, for that owner's positions only", async () => {
       const { keel, engine, alice, bob, carol, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const other = await openIsolated(keel, bob, "WETH", 10n * E18);
@@ -492,7 +492,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("shrinks the cross basket when an asset reaches zero", async () => {
+    it("test_withdraw_shrinksBasket: shrinks the cross basket when an asset reaches zero", async () => {
       const { keel, engine, alice, WETH, USDC } = await setup();
       const id = await openCross(keel, alice, [
         ["WETH", 2n * E18],
@@ -516,7 +516,7 @@ describe("VaultEngine", () => {
   // ================================================================ borrow
 
   describe("borrow", () => {
-    it("mints kUSD to `to` and records normDebt = toNormDebtUp(amount, rate)", async () => {
+    it("test_borrow_mintsAndRecords: mints kUSD to `to` and records normDebt = toNormDebtUp(amount, rate)", async () => {
       const { keel, engine, alice, bob, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const amount = 10_000n * E18;
@@ -545,7 +545,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("borrows up to exactly maxDebt(valuation); maxDebt + 1 wei reverts Unhealthy", async () => {
+    it("test_borrow_upToMaxDebt: borrows up to exactly maxDebt(valuation); maxDebt + 1 wei reverts Unhealthy", async () => {
       const { keel, engine, alice, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const v = await expectedValuation(keel, [WETH], [10n * E18]);
@@ -584,7 +584,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts DustDebt(id, debt, dust) below the minimum debt", async () => {
+    it("test_borrow_dust: reverts DustDebt(id, debt, dust) below the minimum debt", async () => {
       const { keel, engine, alice, WETH, dust } = await setup();
       expect(dust).to.equal(100n * E18);
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
@@ -600,7 +600,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts DebtCeilingExceeded for the isolated asset's class", async () => {
+    it("test_borrow_classCeiling: reverts DebtCeilingExceeded for the isolated asset's class", async () => {
       const { keel, engine, alice, bob, WETH } = await setup();
       const ceiling = 1_000n * E18;
       await (await governTx(keel, engine, engine.interface.encodeFunctionData("setDebtCeiling", [WETH, ceiling]))).wait();
@@ -620,7 +620,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts DebtCeilingExceeded for CROSS_CLASS", async () => {
+    it("test_borrow_crossCeiling: reverts DebtCeilingExceeded for CROSS_CLASS", async () => {
       const { keel, engine, alice, CROSS } = await setup();
       const ceiling = 1_000n * E18;
       await expect(governTx(keel, engine, engine.interface.encodeFunctionData("setDebtCeiling", [CROSS, ceiling])))
@@ -638,7 +638,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts DebtCeilingExceeded(address(0), global, ceiling) for the global ceiling", async () => {
+    it("test_borrow_globalCeiling: reverts DebtCeilingExceeded(address(0), global, ceiling) for the global ceiling", async () => {
       const { keel, engine, alice, bob } = await setup();
       const ceiling = 2_000n * E18;
       await expect(governTx(keel, engine, engine.interface.encodeFunctionData("setGlobalDebtCeiling", [ceiling])))
@@ -662,7 +662,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts Paused while paused by the guardian; repay, deposit, withdraw and close still work", async () => {
+    it("test_borrow_paused: reverts Paused while paused by the guardian; repay, deposit, withdraw and close still work", async () => {
       const { keel, engine, guardian, alice, bob, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const spare = await openIsolated(keel, alice, "WETH", E18);
@@ -684,7 +684,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts ZeroAmount, ZeroAddress, AmountTooLarge, PositionNotFound and NotAuthorized", async () => {
+    it("test_borrow_badInput: reverts ZeroAmount, ZeroAddress, AmountTooLarge, PositionNotFound and NotAuthorized", async () => {
       const { keel, engine, alice, stranger } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       await expect(engine.connect(alice).borrow(id, 0n, alice.address)).to.be.revertedWithCustomError(engine, "ZeroAmount");
@@ -707,7 +707,7 @@ describe("VaultEngine", () => {
       expect(await keel.kusd.totalSupply()).to.equal(0n);
     });
 
-    it("never proceeds on a failed price (StalePrice)", async () => {
+    it("test_borrow_failedPrice: never proceeds on a failed price (StalePrice)", async () => {
       const { keel, engine, alice, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const feed = keel.assets.WETH!.feed;
@@ -724,7 +724,7 @@ describe("VaultEngine", () => {
   // ================================================================ repay
 
   describe("repay", () => {
-    it("repays partially, crediting toNormDebtDown(amount, rate)", async () => {
+    it("test_repay_partial: repays partially, crediting toNormDebtDown(amount, rate)", async () => {
       const { keel, engine, alice, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const b = await borrowPinned(keel, alice, id, 10_000n * E18);
@@ -749,7 +749,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("repays everything with type(uint256).max and returns the debt", async () => {
+    it("test_repay_max: repays everything with type(uint256).max and returns the debt", async () => {
       const { keel, engine, alice, carol, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const b = await borrowPinned(keel, alice, id, 10_000n * E18);
@@ -775,7 +775,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("repays everything when the amount exceeds the debt and burns only the debt", async () => {
+    it("test_repay_overDebt: repays everything when the amount exceeds the debt and burns only the debt", async () => {
       const { keel, engine, alice, carol, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const b = await borrowPinned(keel, alice, id, 2_000n * E18);
@@ -797,7 +797,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts NoDebt, ZeroAmount (zero, or too small to credit) and PositionNotFound", async () => {
+    it("test_repay_badInput: reverts NoDebt, ZeroAmount (zero, or too small to credit) and PositionNotFound", async () => {
       const { keel, engine, alice } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       await expect(engine.connect(alice).repay(id, 1_000n * E18)).to.be.revertedWithCustomError(engine, "NoDebt").withArgs(id);
@@ -811,7 +811,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts DustDebt when a partial repayment leaves less than the dust", async () => {
+    it("test_repay_leavesDust: reverts DustDebt when a partial repayment leaves less than the dust", async () => {
       const { keel, engine, alice, WETH, dust } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const b = await borrowPinned(keel, alice, id, 1_000n * E18);
@@ -827,7 +827,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("lets anyone repay any position, and never reads the oracle", async () => {
+    it("test_repay_anyone: lets anyone repay any position, and never reads the oracle", async () => {
       const { keel, engine, alice, bob, carol, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const b = await borrowPinned(keel, alice, id, 1_000n * E18);
@@ -846,7 +846,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts ERC20InsufficientBalance when the payer lacks the kUSD", async () => {
+    it("test_repay_insufficientBalance: reverts ERC20InsufficientBalance when the payer lacks the kUSD", async () => {
       const { keel, engine, alice, bob, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const b = await borrowPinned(keel, alice, id, 1_000n * E18);
@@ -867,7 +867,7 @@ describe("VaultEngine", () => {
   // ================================================================ close
 
   describe("close", () => {
-    it("closes without debt: collateral to `to`, NFT burnt, PositionClosed, then PositionNotFound everywhere", async () => {
+    it("test_close_noDebt: closes without debt: collateral to `to`, NFT burnt, PositionClosed, then PositionNotFound everywhere", async () => {
       const { keel, engine, alice, bob, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       await (await keel.assets.WETH!.feed.updateAnswer(0n)).wait(); // close never reads the oracle
@@ -900,7 +900,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("closes with debt: burns the debt from the caller and returns the collateral", async () => {
+    it("test_close_withDebt: closes with debt: burns the debt from the caller and returns the collateral", async () => {
       const { keel, engine, alice, carol, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const b = await borrowPinned(keel, alice, id, 5_000n * E18);
@@ -923,7 +923,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("closes a cross position and returns every asset", async () => {
+    it("test_close_cross: closes a cross position and returns every asset", async () => {
       const { keel, engine, alice, bob, carol, WETH, WBTC, USDC, WSTETH } = await setup();
       const holdings = [
         ["WETH", 2n * E18],
@@ -949,7 +949,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts NotAuthorized for a stranger, ZeroAddress for `to`; the approved address may close", async () => {
+    it("test_close_authorization: reverts NotAuthorized for a stranger, ZeroAddress for `to`; the approved address may close", async () => {
       const { keel, engine, alice, bob, stranger } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       await expect(engine.connect(stranger).close(id, stranger.address))
@@ -966,7 +966,7 @@ describe("VaultEngine", () => {
   // ================================================================ control
 
   describe("control", () => {
-    it("an NFT transfer transfers control: the old owner gets NotAuthorized, the new owner can borrow", async () => {
+    it("test_transfer_movesControl: an NFT transfer transfers control: the old owner gets NotAuthorized, the new owner can borrow", async () => {
       const { keel, engine, alice, bob, carol, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       await (await keel.nft.connect(alice).approve(carol.address, id)).wait();
@@ -990,7 +990,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("the opener who is not the owner has no authority in a later transaction", async () => {
+    it("test_opener_noAuthority: the opener who is not the owner has no authority in a later transaction", async () => {
       const { keel, engine, bob, carol, WETH } = await setup();
       await (await engine.connect(carol).open(Mode.Isolated, WETH, bob.address)).wait();
       const id = await engine.lastPositionId();
@@ -1013,7 +1013,7 @@ describe("VaultEngine", () => {
   // ================================================================ accrual and fees
 
   describe("accrual", () => {
-    it("after exactly one year at the WETH fee the debt and accruedFees equal the mirror; collectFees mints them", async () => {
+    it("test_accrual_oneYear: after exactly one year at the WETH fee the debt and accruedFees equal the mirror; collectFees mints them", async () => {
       const { keel, engine, alice, WETH } = await setup();
       const fee = (await engine.debtClass(WETH)).stabilityFee;
       expect(fee).to.equal(keel.assets.WETH!.config.stabilityFee);
@@ -1052,7 +1052,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("accruedFees sums every class (isolated WETH at 2%, cross at 3%)", async () => {
+    it("test_accruedFees_everyClass: accruedFees sums every class (isolated WETH at 2%, cross at 3%)", async () => {
       const { keel, engine, alice, bob, WETH, CROSS } = await setup();
       const iso = await openIsolated(keel, alice, "WETH", 10n * E18);
       const cross = await openCross(keel, bob, [["WBTC", 10n ** 8n]]);
@@ -1072,7 +1072,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts NothingToCollect when nothing has accrued", async () => {
+    it("test_collectFees_nothing: reverts NothingToCollect when nothing has accrued", async () => {
       const { keel, engine, alice } = await setup();
       await expect(engine.collectFees()).to.be.revertedWithCustomError(engine, "NothingToCollect");
       // Positions without debt accrue nothing either.
@@ -1082,7 +1082,7 @@ describe("VaultEngine", () => {
       await expect(engine.collectFees()).to.be.revertedWithCustomError(engine, "NothingToCollect");
     });
 
-    it("setStabilityFee accrues at the old fee first, then the new fee applies", async () => {
+    it("test_setStabilityFee_accruesFirst: setStabilityFee accrues at the old fee first, then the new fee applies", async () => {
       const { keel, engine, alice, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const b = await borrowPinned(keel, alice, id, 10_000n * E18);
@@ -1121,7 +1121,7 @@ describe("VaultEngine", () => {
         return { ...ctx, id, b, T };
       }
 
-      it("debtOf and accruedFees do not overflow and equal the mirror", async () => {
+      it("test_maxStabilityFee_noOverflow: debtOf and accruedFees do not overflow and equal the mirror", async () => {
         const { keel, engine, id, b, T, WETH, CROSS } = await century();
         const rate = await rateAt(keel, WETH, T);
         const debt = m.toDebtUp(b.normDebt, rate);
@@ -1189,7 +1189,7 @@ describe("VaultEngine", () => {
     const encode = (keel: Keel, fn: string, args: readonly unknown[]): string =>
       (keel.engine.interface as Interface).encodeFunctionData(fn, args);
 
-    it("setStabilityFee: range, unknown class, NoChange, stranger, event", async () => {
+    it("test_setStabilityFee_guards: setStabilityFee: range, unknown class, NoChange, stranger, event", async () => {
       const { keel, engine, guardian, stranger, WETH, CROSS } = await setup();
       const max = await engine.MAX_STABILITY_FEE();
       await expect(governTx(keel, engine, encode(keel, "setStabilityFee", [WETH, m.RAY - 1n])))
@@ -1223,7 +1223,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("setDebtCeiling: range, unknown class, NoChange, stranger, event", async () => {
+    it("test_setDebtCeiling_guards: setDebtCeiling: range, unknown class, NoChange, stranger, event", async () => {
       const { keel, engine, stranger, WBTC, CROSS } = await setup();
       await expect(governTx(keel, engine, encode(keel, "setDebtCeiling", [WBTC, MAX_DEBT_CEILING + 1n])))
         .to.be.revertedWithCustomError(engine, "InvalidParameter")
@@ -1253,7 +1253,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("setSupplyCap: range, unlisted asset, NoChange, stranger, event; zero freezes deposits", async () => {
+    it("test_setSupplyCap_guards: setSupplyCap: range, unlisted asset, NoChange, stranger, event; zero freezes deposits", async () => {
       const { keel, engine, alice, stranger, USDC, CROSS } = await setup();
       await expect(governTx(keel, engine, encode(keel, "setSupplyCap", [USDC, U120_MAX + 1n])))
         .to.be.revertedWithCustomError(engine, "InvalidParameter")
@@ -1283,7 +1283,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("setGlobalDebtCeiling: range, NoChange, stranger, event", async () => {
+    it("test_setGlobalDebtCeiling_guards: setGlobalDebtCeiling: range, NoChange, stranger, event", async () => {
       const { keel, engine, stranger } = await setup();
       await expect(governTx(keel, engine, encode(keel, "setGlobalDebtCeiling", [MAX_DEBT_CEILING + 1n])))
         .to.be.revertedWithCustomError(engine, "InvalidParameter")
@@ -1304,7 +1304,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("setDust: range, NoChange, stranger, event; a new dust applies to the next borrow", async () => {
+    it("test_setDust_guards: setDust: range, NoChange, stranger, event; a new dust applies to the next borrow", async () => {
       const { keel, engine, alice, stranger, WETH } = await setup();
       await expect(governTx(keel, engine, encode(keel, "setDust", [MAX_DUST + 1n])))
         .to.be.revertedWithCustomError(engine, "InvalidParameter")
@@ -1338,7 +1338,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("setPaused: guardian only (no timelock), NoChange, event", async () => {
+    it("test_setPaused_guardianOnly: setPaused: guardian only (no timelock), NoChange, event", async () => {
       const { keel, engine, guardian, stranger } = await setup();
       await expect(engine.connect(guardian).setPaused(false)).to.be.revertedWithCustomError(engine, "NoChange");
       await expect(engine.connect(stranger).setPaused(true))
@@ -1350,7 +1350,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("listAsset: lists with its class and cap; AssetAlreadyListed, ZeroAddress, InvalidParameter, stranger", async () => {
+    it("test_listAsset_guards: listAsset: lists with its class and cap; AssetAlreadyListed, ZeroAddress, InvalidParameter, stranger", async () => {
       const { keel, engine, alice, stranger, WETH, CROSS } = await setup();
       const { token, feed, aggregator } = await deployMockAsset("NEW");
       const asset = await token.getAddress();
@@ -1415,7 +1415,7 @@ describe("VaultEngine", () => {
   // ================================================================ failed calls
 
   describe("bad input leaves state untouched", () => {
-    it("zero amounts, unknown ids, wrong assets and oversized amounts change nothing", async () => {
+    it("test_badInput_changesNothing: zero amounts, unknown ids, wrong assets and oversized amounts change nothing", async () => {
       const { keel, engine, alice, stranger, WETH, WBTC } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       await borrowPinned(keel, alice, id, 5_000n * E18);
