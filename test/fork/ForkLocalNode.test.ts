@@ -12,12 +12,11 @@ import { localConfig } from "../../deploy";
 import { devWallet } from "../../dev/accounts";
 import { connectKeel, readManifest } from "../../src/client/manifest";
 import { type ExistingAssets, withExistingAssets } from "../../deploy/networks/mainnet";
-import { freePort, type Node, startNode } from "../../dev/localNode";
+import { freePort, killGroup, type Node, startNode } from "../../dev/localNode";
 import { MockAggregator__factory, MockERC20__factory } from "../../typechain-types";
 import {
   acceptsConnections,
   cleanEnv,
-  killGroupLeftovers,
   type RunResult,
   runScript,
   type ScriptProcess,
@@ -61,12 +60,11 @@ describe("npm run node in fork mode, against a local upstream node", function ()
   });
 
   after(async () => {
-    await nodeScript?.kill("SIGKILL");
-    killGroupLeftovers(nodeScript);
+    if (nodeScript) await killGroup(nodeScript.child);
     await upstream?.stop();
   });
 
-  it("FORK_URL=<a local Hardhat node> starts, deploys and prints the ready line", async () => {
+  it("test_forkUrl_startsAndPrintsReady: FORK_URL=<a local Hardhat node> starts, deploys and prints the ready line", async () => {
     // Today the script stops at "Deploying Keel …" with "node: config.assets.WETH.token: 0x… does not answer
     // decimals() like an ERC-20": every eth_call at the fork block fails on the forked node with "No known hardfork
     // for execution on historical block N (relative to fork block number N) in chain with id 31337. The node was
@@ -82,7 +80,7 @@ describe("npm run node in fork mode, against a local upstream node", function ()
     ready = true;
   });
 
-  it("deploys Keel against the upstream tokens and feeds, not new mocks", async () => {
+  it("test_deploy_usesUpstreamTokensAndFeeds: deploys Keel against the upstream tokens and feeds, not new mocks", async () => {
     expect(ready, "the node script is not running").to.equal(true);
     expect(nodeScript!.stdout).to.include(`Forking ${upstream!.url} …`);
     expect(nodeScript!.stdout).to.include("Opening 3 sample positions …");
@@ -111,7 +109,7 @@ describe("npm run node in fork mode, against a local upstream node", function ()
     }
   });
 
-  it("account 1 is funded by storage writes and opens, deposits and borrows through the CLI", async () => {
+  it("test_cli_fundedAccountBorrows: account 1 is funded by storage writes and opens, deposits and borrows through the CLI", async () => {
     expect(ready, "the node script is not running").to.equal(true);
     const me = devWallet(1).address;
     const provider = new JsonRpcProvider(url, 31337, { staticNetwork: true });
@@ -145,7 +143,7 @@ describe("npm run node in fork mode, against a local upstream node", function ()
     }
   });
 
-  it("Ctrl-C (SIGINT) stops the node script and the forked node; node A keeps running", async () => {
+  it("test_sigint_stopsScriptAndFork: Ctrl-C (SIGINT) stops the node script and the forked node; node A keeps running", async () => {
     expect(ready, "the node script is not running").to.equal(true);
     expect(await acceptsConnections(port)).to.equal(true);
     process.kill(-nodeScript!.child.pid!, "SIGINT");

@@ -1,16 +1,15 @@
 /**
- * Helpers for the VaultEngine unit tests: pinned block times (so accrual in a block is known exactly), the
- * mirror's class accumulator at a given time, funded positions, governed calls that return their transaction,
- * and extra mock listings.
+ * Engine actions for the tests: the engine's enums, the mirror's class accumulator at a given time, funded positions,
+ * and extra mock listings (listed through one timelock batch).
  */
 import { ethers } from "hardhat";
-import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { type ContractTransactionResponse, MaxUint256, ZeroAddress, ZeroHash, id as keccakId } from "ethers";
+import { MaxUint256, ZeroAddress } from "ethers";
 import type { Keel } from "../../deploy";
 import * as m from "../../src/math";
 import { MockAggregator__factory, MockERC20__factory, type MockAggregator, type MockERC20 } from "../../typechain-types";
 import type { IVaultEngineTypes as IVaultEngine } from "../../typechain-types/contracts/core/VaultEngine";
+import { governBatch } from "./governance";
 
 /** `IVaultEngine.Mode` as returned by ethers (uint8 → bigint). */
 export const Mode = { Isolated: 0n, Cross: 1n } as const;
@@ -19,13 +18,6 @@ export const Op = { Deposit: 0n, Withdraw: 1n, Borrow: 2n, Repay: 3n, Close: 4n 
 
 export const E18 = 10n ** 18n;
 export const YEAR = m.SECONDS_PER_YEAR;
-
-/** Pins the next block's timestamp to `latest + step` and returns it. */
-export async function nextTimestamp(step = 1n): Promise<bigint> {
-  const ts = BigInt(await time.latest()) + step;
-  await time.setNextBlockTimestamp(ts);
-  return ts;
-}
 
 /** The mirror's accumulator [ray] of `classKey` at block time `ts`, from the class as stored now. */
 export async function rateAt(keel: Keel, classKey: string, ts: bigint): Promise<bigint> {
@@ -91,9 +83,6 @@ export async function openCross(
   return id;
 }
 
-/** Re-publishes every feed's latest answer now: the timelock delay outlasts the heartbeats. */
-export { refreshFeeds } from "../../dev/localMarket";
-
 /** An isolated WETH position of `user` holding `collateral` that borrowed `amount` kUSD to `user`; returns its id. */
 export async function borrowAgainstWeth(
   keel: Keel,
@@ -104,49 +93,6 @@ export async function borrowAgainstWeth(
   const id = await openIsolated(keel, user, "WETH", collateral);
   await (await keel.engine.connect(user).borrow(id, amount, user.address)).wait();
   return id;
-}
-
-let saltCounter = 0;
-
-/**
- * Schedules a governed call on the timelock and waits out its delay. Returns the executor, so a test can pin the
- * execution block's time and assert the execute transaction's events or revert.
- */
-export async function prepareGoverned(
-  keel: Keel,
-  target: { getAddress(): Promise<string> },
-  data: string,
-): Promise<() => Promise<ContractTransactionResponse>> {
-  const [deployer] = await ethers.getSigners();
-  const address = await target.getAddress();
-  const salt = keccakId(`engine-test-${saltCounter++}`);
-  const delay = await keel.timelock.getMinDelay();
-  await (await keel.timelock.connect(deployer!).schedule(address, 0, data, ZeroHash, salt, delay)).wait();
-  await time.increase(delay);
-  return () => keel.timelock.connect(deployer!).execute(address, 0, data, ZeroHash, salt);
-}
-
-/** Schedules, waits and executes; returns the execute transaction (for `.to.emit` / revert matchers). */
-export async function governed(
-  keel: Keel,
-  target: { getAddress(): Promise<string> },
-  data: string,
-): Promise<ContractTransactionResponse> {
-  return (await prepareGoverned(keel, target, data))();
-}
-
-/** Governs several calls as one timelock batch. */
-export async function governBatch(keel: Keel, calls: readonly { target: string; data: string }[]): Promise<void> {
-  const [deployer] = await ethers.getSigners();
-  const targets = calls.map((c) => c.target);
-  const values = calls.map(() => 0n);
-  const payloads = calls.map((c) => c.data);
-  const salt = keccakId(`engine-test-${saltCounter++}`);
-  const delay = await keel.timelock.getMinDelay();
-  const timelock = keel.timelock.connect(deployer!);
-  await (await timelock.scheduleBatch(targets, values, payloads, ZeroHash, salt, delay)).wait();
-  await time.increase(delay);
-  await (await timelock.executeBatch(targets, values, payloads, ZeroHash, salt)).wait();
 }
 
 /** A listing of a mock asset priced by `feed` (8 decimals, 7-day heartbeat), uncorrelated with `listed` assets. */

@@ -1,7 +1,7 @@
+/** The deployed fixture (the production `deployKeel`, through `loadFixture`) and the chain's clock. */
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { deployKeel, type Keel } from "../../deploy";
-import { execute, schedule, type TimelockCall } from "../../deploy/governance";
 
 /** Keel with the default local config, deployed by signer 0 (also the guardian and timelock proposer). */
 export async function keelFixture(): Promise<Keel> {
@@ -20,11 +20,9 @@ export async function loadKeel(): Promise<Keel> {
   return keel;
 }
 
-/** Runs a governed call through the timelock: schedule, wait out the delay, execute. */
-export async function govern(keel: Keel, target: { getAddress(): Promise<string> }, data: string): Promise<void> {
-  const [deployer] = await ethers.getSigners();
-  const call: TimelockCall = { target: await target.getAddress(), data };
-  await schedule(keel, deployer!, call);
-  await time.increase(await keel.timelock.getMinDelay());
-  await execute(keel, deployer!, call);
+/** Pins the next block's timestamp to `latest + step` and returns it (so accrual in that block is known exactly). */
+export async function pinNext(step = 1n): Promise<bigint> {
+  const ts = BigInt(await time.latest()) + step;
+  await time.setNextBlockTimestamp(ts);
+  return ts;
 }

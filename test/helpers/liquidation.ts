@@ -4,7 +4,6 @@
  * liquidation tests assert exact equality. Also small helpers shared by the liquidation test files.
  */
 import { ethers } from "hardhat";
-import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { MaxUint256 } from "ethers";
 import type { Keel } from "../../deploy";
@@ -151,13 +150,6 @@ export async function expectedLiquidation(
   };
   return sizeLiquidation(input, asset, maxRepay);
 }
-/** Pins the next block's time to `latest + step`; returns it. */
-export async function pinNext(step = 1n): Promise<bigint> {
-  const ts = BigInt(await time.latest()) + step;
-  await time.setNextBlockTimestamp(ts);
-  return ts;
-}
-
 /** Sets `symbol`'s feed to `usd` dollars (8-decimal feeds). */
 export async function setPrice(keel: Keel, symbol: string, usd: bigint | number): Promise<void> {
   const answer = typeof usd === "bigint" ? usd * 10n ** 8n : BigInt(Math.round(usd * 1e8));

@@ -1,14 +1,13 @@
 /**
  * Oracle test helpers: extra mock feeds, feed configurations and the governed oracle setters (through the
- * timelock, like production).
+ * timelock, like production: `governTx`).
  */
 import { ethers } from "hardhat";
-import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { type ContractTransactionResponse, ZeroAddress } from "ethers";
 import type { Keel } from "../../deploy";
-import { schedule } from "../../deploy/governance";
 import { MockAggregator__factory, type MockAggregator } from "../../typechain-types";
 import type { IPriceOracle } from "../../typechain-types/contracts/interfaces/IPriceOracle";
+import { governTx } from "./governance";
 
 export type FeedConfig = IPriceOracle.FeedStruct;
 
@@ -39,25 +38,6 @@ export async function feedConfig(feed: MockAggregator, heartbeat: number): Promi
   };
 }
 
-let operations = 0;
-
-/**
- * Schedules a governed call on the timelock, waits out the delay and sends the execution, returning the pending
- * transaction so a test can assert its events or its (bubbled-up) revert.
- */
-export async function governTx(
-  keel: Keel,
-  target: { getAddress(): Promise<string> },
-  data: string,
-): Promise<ContractTransactionResponse> {
-  const [deployer] = await ethers.getSigners();
-  // A fresh salt per call, so the same configuration can be proposed twice (e.g. to observe NoChange).
-  const call = { target: await target.getAddress(), data, salt: `oracle-test-${++operations}` };
-  await schedule(keel, deployer!, call);
-  await time.increase(await keel.timelock.getMinDelay());
-  return keel.timelock.connect(deployer!).execute(call.target, 0, call.data, ethers.ZeroHash, ethers.id(call.salt));
-}
-
 /** `oracle.setFeed(asset, { primary, base })` through the timelock. */
 export function governSetFeed(
   keel: Keel,
@@ -76,14 +56,4 @@ export function governSetSequencer(
 ): Promise<ContractTransactionResponse> {
   const data = keel.oracle.interface.encodeFunctionData("setSequencer", [{ uptimeFeed, gracePeriod }]);
   return governTx(keel, keel.oracle, data);
-}
-
-/** Republishes every local feed's latest answer at the current time (governance waits make them all stale). */
-export async function refreshFeeds(keel: Keel): Promise<void> {
-  const feeds = new Set<MockAggregator>();
-  for (const { feed, baseFeed } of Object.values(keel.assets)) {
-    feeds.add(feed);
-    if (baseFeed) feeds.add(baseFeed);
-  }
-  for (const feed of feeds) await (await feed.updateAnswer(await feed.latestAnswer())).wait();
 }

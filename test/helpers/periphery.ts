@@ -1,7 +1,7 @@
 /**
- * Helpers for the periphery tests (PositionManager, Lens) and the user-flow integration tests: funded users,
- * pinned block times, the mirror's debt at a given time, the largest borrow the mirror allows, kUSD permits, gas
- * cost of a transaction, and the check that the manager holds nothing between transactions.
+ * Helpers for the periphery tests (PositionManager, Lens) and the user-flow integration tests: funded users, the
+ * mirror's debt at a given time, kUSD permits, gas cost of a transaction, and the check that the manager holds
+ * nothing between transactions.
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
@@ -11,10 +11,8 @@ import { type ContractTransactionResponse, MaxUint256, Signature } from "ethers"
 import type { Keel } from "../../deploy";
 import * as m from "../../src/math";
 import { MockWETH__factory } from "../../typechain-types";
+import { classKeys, rateAt } from "./engine";
 import { expectedValuation } from "./mirror";
-
-/** `IVaultEngine.Mode` as ethers returns it. */
-export { Mode, Op, YEAR } from "./engine";
 
 /** `amount` whole units of a token with `decimals` decimals. */
 export const units = (amount: bigint, decimals: number): bigint => amount * 10n ** BigInt(decimals);
@@ -39,8 +37,6 @@ export async function fundForManager(keel: Keel, symbol: string, who: HardhatEth
   return token.getAddress();
 }
 
-export { nextTimestamp, rateAt } from "./engine";
-import { rateAt } from "./engine";
 
 /** The mirror's debt [wad] of position `id` at block time `ts` (default: the latest block, as views see it). */
 export async function mirrorDebt(keel: Keel, id: bigint, ts?: bigint): Promise<bigint> {
@@ -49,37 +45,10 @@ export async function mirrorDebt(keel: Keel, id: bigint, ts?: bigint): Promise<b
   return m.toDebtUp(normDebt, await rateAt(keel, classKey, at));
 }
 
-/** The mirror's debt [wad] of position `id` after borrowing `amount` at block time `ts`. */
-export async function mirrorDebtAfterBorrow(keel: Keel, id: bigint, amount: bigint, ts: bigint): Promise<bigint> {
-  const [, classKey, normDebt] = await keel.engine.positionInfo(id);
-  const rate = await rateAt(keel, classKey, ts);
-  return m.toDebtUp(normDebt + m.toNormDebtUp(amount, rate), rate);
-}
-
 /** The mirror's debt [wad] of a new position of `classKey` borrowing `amount` at block time `ts`. */
 export async function mirrorNewDebt(keel: Keel, classKey: string, amount: bigint, ts: bigint): Promise<bigint> {
   const rate = await rateAt(keel, classKey, ts);
   return m.toDebtUp(m.toNormDebtUp(amount, rate), rate);
-}
-
-/**
- * The largest amount a position of `classKey` holding `normDebt` and the basket (`assets`, `amounts`) can borrow at
- * block time `ts`: the debt after the borrow may not exceed the mirror's `maxDebt` (V − Li).
- */
-export async function largestBorrow(
-  keel: Keel,
-  classKey: string,
-  normDebt: bigint,
-  assets: string[],
-  amounts: bigint[],
-  ts: bigint,
-): Promise<{ amount: bigint; limit: bigint }> {
-  const limit = m.maxDebt(await expectedValuation(keel, assets, amounts));
-  const rate = await rateAt(keel, classKey, ts);
-  const debtAfter = (x: bigint): bigint => m.toDebtUp(normDebt + m.toNormDebtUp(x, rate), rate);
-  let amount = limit - m.toDebtUp(normDebt, rate);
-  while (debtAfter(amount) > limit) amount--;
-  return { amount, limit };
 }
 
 /** The mirror's (HF, HFi) of `assets`/`amounts` against `debt`. */
@@ -146,17 +115,12 @@ export async function supplyKusd(keel: Keel, lender: HardhatEthersSigner, to: st
   await (await keel.manager.connect(lender).openAndBorrow(usdc, collateral, amount, to)).wait();
 }
 
-/** Every debt class: the listed assets and CROSS_CLASS. */
-export async function debtClassKeys(keel: Keel): Promise<string[]> {
-  return [...(await keel.risk.listedAssets()), await keel.engine.CROSS_CLASS()];
-}
-
 /** The mirror's fees [wad] `collectFees` mints at block time `ts`: stored fees plus every class's accrual to `ts`. */
 export async function mirrorFeesAt(keel: Keel, ts: bigint): Promise<bigint> {
   const latest = BigInt(await time.latest());
   let pendingNow = 0n;
   let pendingAt = 0n;
-  for (const key of await debtClassKeys(keel)) {
+  for (const key of await classKeys(keel)) {
     const c = await keel.engine.debtClass(key);
     const stored = m.toDebtUp(c.normDebt, c.rate);
     pendingNow += m.toDebtUp(c.normDebt, m.accrueRateUp(c.rate, c.stabilityFee, latest - c.updatedAt)) - stored;

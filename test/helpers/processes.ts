@@ -1,10 +1,12 @@
 /**
  * The repository's scripts run as child processes, each in its own process group (npx → node), so a test can stop
- * the whole tree; every test that spawns one kills its group in `after`, whatever happened.
+ * the whole tree; every test that spawns one kills its group in `after` (`killGroup` from dev/localNode.ts),
+ * whatever happened.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createConnection } from "node:net";
 import { join } from "node:path";
+import { killGroup } from "../../dev/localNode";
 
 /** The repository root. */
 export const ROOT = join(__dirname, "..", "..");
@@ -18,8 +20,6 @@ export interface ScriptProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Resolves once stdout contains `text`; rejects after `timeoutMs`, or if the process exits first. */
   waitForStdout(text: string, timeoutMs: number): Promise<void>;
-  /** Sends `signal` to the whole group and waits for the exit (SIGKILL after `graceMs`). */
-  kill(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
 }
 
 /** `npx ts-node --transpile-only <script> ...args` in its own process group. */
@@ -79,34 +79,7 @@ export function spawnScript(script: string, args: readonly string[], env: NodeJS
         check();
       });
     },
-    async kill(signal = "SIGTERM", graceMs = 10_000) {
-      if (gone() || child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        return; // already gone
-      }
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-child.pid!, "SIGKILL");
-        } catch {
-          // gone
-        }
-      }, graceMs);
-      await exited;
-      clearTimeout(timer);
-    },
   };
-}
-
-/** Kills whatever is left of a script's process group (after the leader exited, its children may not have). */
-export function killGroupLeftovers(p: ScriptProcess | undefined): void {
-  if (p?.child.pid === undefined) return;
-  try {
-    process.kill(-p.child.pid, "SIGKILL");
-  } catch {
-    // nothing left
-  }
 }
 
 export interface RunResult {
@@ -115,7 +88,7 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs a script to its end (killed with its group after `timeoutMs`). */
+/** Runs a script to its end (its group killed after `timeoutMs`). */
 export async function runScript(
   script: string,
   args: readonly string[],
@@ -123,13 +96,12 @@ export async function runScript(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<RunResult> {
   const p = spawnScript(script, args, env);
-  const timer = setTimeout(() => void p.kill("SIGKILL"), timeoutMs);
+  const timer = setTimeout(() => void killGroup(p.child), timeoutMs);
   try {
     const { code } = await p.exited;
     return { code, stdout: p.stdout, stderr: p.stderr };
   } finally {
     clearTimeout(timer);
-    killGroupLeftovers(p);
   }
 }
 

@@ -7,15 +7,15 @@ import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { MaxUint256 } from "ethers";
 import { refreshFeeds } from "../../dev/localMarket";
-import * as m from "../../src/math";
-import { loadKeel } from "../helpers/fixtures";
+import { loadKeel, pinNext } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";
-import { expectedLiquidation, fundKusd, openCrossDebt, openIsolatedDebt, pinNext, setPrice } from "../helpers/liquidation";
+import { expectedLiquidation, fundKusd, openCrossDebt, openIsolatedDebt, setPrice } from "../helpers/liquidation";
+import * as m from "../../src/math";
 
 const E18 = m.WAD;
 
 describe("Bad debt", () => {
-  it("a price gap makes an isolated position insolvent: everything seized, surplus burnt first, deficit covered by anyone", async () => {
+  it("test_badDebt_isolatedGap_surplusThenCover: a price gap makes an isolated position insolvent: everything seized, surplus burnt first, deficit covered by anyone", async () => {
     const keel = await loadKeel();
     const [, user, liq, payer] = await ethers.getSigners();
     const weth = await keel.assets.WETH!.token.getAddress();
@@ -82,7 +82,7 @@ describe("Bad debt", () => {
     await checkInvariants(keel);
   });
 
-  it("an insolvent cross position hands every asset to the receiver; a surplus larger than the bad debt covers it all", async () => {
+  it("test_badDebt_cross_surplusCoversAll: an insolvent cross position hands every asset to the receiver; a surplus larger than the bad debt covers it all", async () => {
     const keel = await loadKeel();
     const [, user, liq, , receiver] = await ethers.getSigners();
     const weth = await keel.assets.WETH!.token.getAddress();

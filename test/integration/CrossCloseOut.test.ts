@@ -11,9 +11,9 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { MaxUint256 } from "ethers";
 import * as m from "../../src/math";
+import { loadKeel, pinNext } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";
-import { loadKeel } from "../helpers/fixtures";
-import { expectedLiquidation, fundKusd, openCrossDebt, pinNext, setPrice, State } from "../helpers/liquidation";
+import { expectedLiquidation, fundKusd, openCrossDebt, setPrice, State } from "../helpers/liquidation";
 
 describe("cross close-out under criticalHF (LiquidationModule)", () => {
   async function stuckBasket() {

@@ -8,29 +8,26 @@ import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { MaxUint256 } from "ethers";
 import { refreshFeeds } from "../../dev/localMarket";
-import * as m from "../../src/math";
-import { loadKeel } from "../helpers/fixtures";
+import { rateAt, YEAR } from "../helpers/engine";
+import { loadKeel, pinNext } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";
-import { expectedHealth } from "../helpers/mirror";
+import { expectedHealth, largestBorrow } from "../helpers/mirror";
 import {
   expectManagerEmpty,
   fundForManager,
-  largestBorrow,
   mirrorDebt,
   mirrorFeesAt,
   mirrorHealth,
   mirrorNewDebt,
-  nextTimestamp,
-  rateAt,
   supplyKusd,
   units,
-  YEAR,
 } from "../helpers/periphery";
+import * as m from "../../src/math";
 
 const WAD = m.WAD;
 
 describe("Cross position lifecycle", () => {
-  it("opens a 3-asset basket at the limit, pays a year of fees, reshapes the basket, closes", async () => {
+  it("test_lifecycle_cross: opens a 3-asset basket at the limit, pays a year of fees, reshapes the basket, closes", async () => {
     const keel = await loadKeel();
     const [, alice, bob] = await ethers.getSigners();
     const user = alice!;
@@ -59,8 +56,8 @@ describe("Cross position lifecycle", () => {
     const basket = [weth, wbtc, usdc];
     const basketAmounts = [amounts.WETH, amounts.WBTC, amounts.USDC];
     const id = (await keel.engine.lastPositionId()) + 1n;
-    let ts = await nextTimestamp();
-    const { amount: borrowed, limit } = await largestBorrow(keel, cross, 0n, basket, basketAmounts, ts);
+    let ts = await pinNext();
+    const { amount: borrowed, limit } = await largestBorrow(keel, { classKey: cross, assets: basket, amounts: basketAmounts }, ts);
     expect(borrowed).to.be.gte(limit - 2n);
     const openDebt = await mirrorNewDebt(keel, cross, borrowed, ts);
     await (await manager.openCrossAndBorrow(basket, basketAmounts, borrowed, user.address)).wait();
@@ -86,7 +83,7 @@ describe("Cross position lifecycle", () => {
     await step();
 
     // 3. Fees are collected to the surplus buffer: exactly the mirror's accrual.
-    ts = await nextTimestamp();
+    ts = await pinNext();
     const fees = await mirrorFeesAt(keel, ts);
     expect(fees).to.equal((await mirrorDebt(keel, id, ts)) - openDebt);
     const surplusAddress = await keel.surplus.getAddress();
@@ -98,7 +95,7 @@ describe("Cross position lifecycle", () => {
 
     // 4. Repay down to 35,000 kUSD of debt.
     await (await keel.kusd.connect(user).approve(managerAddress, MaxUint256)).wait();
-    ts = await nextTimestamp();
+    ts = await pinNext();
     const repayAmount = (await mirrorDebt(keel, id, ts)) - 35_000n * WAD;
     const rate = await rateAt(keel, cross, ts);
     const [, , normBefore] = await keel.engine.positionInfo(id);
@@ -133,7 +130,7 @@ describe("Cross position lifecycle", () => {
     // 7. Close: exactly the debt is pulled; WETH, USDC and wstETH come back; the NFT is burnt.
     await supplyKusd(keel, bob!, user.address, 5_000n * WAD); // alice repaid part with kUSD she had borrowed
     const kusdBeforeClose = await keel.kusd.balanceOf(user.address);
-    ts = await nextTimestamp(3_600n);
+    ts = await pinNext(3_600n);
     const closeDebt = await mirrorDebt(keel, id, ts);
     await expect(manager.closePosition(id, user.address)).to.emit(keel.engine, "PositionClosed").withArgs(id);
     expect(await keel.kusd.balanceOf(user.address)).to.equal(kusdBeforeClose - closeDebt);

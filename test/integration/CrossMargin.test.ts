@@ -10,10 +10,12 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { parseUnits, type Signer } from "ethers";
 import { deployKeel, localConfig, type Keel, type RawKeelConfig } from "../../deploy";
 import * as m from "../../src/math";
-import { govern, loadKeel } from "../helpers/fixtures";
+import { refreshFeeds } from "../../dev/localMarket";
+import { Prng } from "../../src/risk/random";
+import { loadKeel } from "../helpers/fixtures";
+import { govern } from "../helpers/governance";
 import { checkInvariants } from "../helpers/invariant";
-import { expectedHealth, expectedValuation } from "../helpers/mirror";
-import { debtAfterBorrow, initialHealthAt, largestBorrow, Prng, refreshFeeds } from "../helpers/risk";
+import { debtAfterBorrow, expectedHealth, expectedValuation, initialHealthAt, largestBorrow } from "../helpers/mirror";
 
 const WAD = m.WAD;
 
@@ -156,7 +158,7 @@ describe("Cross margin (docs/spec.md §3)", () => {
   const X = parseUnits("10.123456789012345678", 18); // WETH: $30,370.37…
   const Y = parseUnits("20000.123456", 6); // USDC
 
-  it("the σ term binds over the floors for WETH and USDC in the custom config", async () => {
+  it("test_sigmaTerm_bindsOverFloors: the σ term binds over the floors for WETH and USDC in the custom config", async () => {
     const keel = await loadFixture(sigmaBindingFixture);
     const [zm, zi] = await keel.risk.confidence();
     for (const symbol of ["WETH", "USDC"]) {
@@ -168,7 +170,7 @@ describe("Cross margin (docs/spec.md §3)", () => {
     }
   });
 
-  it("ρ = 0: the cross position borrows exactly maxDebt, strictly more than the two isolated positions together", async () => {
+  it("test_maxDebt_rhoZero_beatsIsolated: ρ = 0: the cross position borrows exactly maxDebt, strictly more than the two isolated positions together", async () => {
     const s = await setRho(0n);
     const { keel, alice, weth, usdc } = s;
     const r = await crossAndIsolated(s, X, Y);
@@ -200,7 +202,7 @@ describe("Cross margin (docs/spec.md §3)", () => {
     await checkInvariants(keel);
   });
 
-  it("ρ = 1: the cross maximum equals the sum of the isolated maxima up to the 1e-9 USD deviation grain", async () => {
+  it("test_maxDebt_rhoOne_equalsIsolatedSum: ρ = 1: the cross maximum equals the sum of the isolated maxima up to the 1e-9 USD deviation grain", async () => {
     const s = await setRho(WAD);
     const { keel, alice } = s;
     const [, zi] = await keel.risk.confidence();
@@ -237,7 +239,7 @@ describe("Cross margin (docs/spec.md §3)", () => {
   });
 
   describe("with the default config (floors binding)", () => {
-    it("a cross position's losses are exactly the floors when they bind, and borrowing stops there", async () => {
+    it("test_losses_floorsBind_borrowStops: a cross position's losses are exactly the floors when they bind, and borrowing stops there", async () => {
       const keel = await loadKeel();
       const [, alice] = await ethers.getSigners();
       const a = async (symbol: string): Promise<string> => keel.assets[symbol]!.token.getAddress();
@@ -258,14 +260,14 @@ describe("Cross margin (docs/spec.md §3)", () => {
       // The largest amount the floors allow, at pinned block times (cross debt accrues at 3% a year). A refused
       // borrow is still mined, so the refusal of max + 1 and the successful max borrow are one second apart.
       const ts = BigInt(await time.latest()) + 10n;
-      const tooMuch = (await largestBorrow(keel, id, ts)) + 1n;
+      const tooMuch = (await largestBorrow(keel, id, ts)).amount + 1n;
       const refused = await initialHealthAt(keel, id, await debtAfterBorrow(keel, id, tooMuch, ts));
       expect(refused).to.be.lt(WAD);
       await time.setNextBlockTimestamp(ts);
       await expect(keel.engine.connect(alice!).borrow(id, tooMuch, alice!.address))
         .to.be.revertedWithCustomError(keel.engine, "Unhealthy")
         .withArgs(id, refused);
-      const max = await largestBorrow(keel, id, ts + 1n);
+      const { amount: max } = await largestBorrow(keel, id, ts + 1n);
       await time.setNextBlockTimestamp(ts + 1n);
       await (await keel.engine.connect(alice!).borrow(id, max, alice!.address)).wait();
       const debt = await keel.engine.debtOf(id);
@@ -277,7 +279,7 @@ describe("Cross margin (docs/spec.md §3)", () => {
       await checkInvariants(keel);
     });
 
-    it("never charges less than the floors: Li ≥ Σ hi v and Lm ≥ Σ hm v for random baskets, even at ρ = 0", async () => {
+    it("test_losses_neverBelowFloors: never charges less than the floors: Li ≥ Σ hi v and Lm ≥ Σ hm v for random baskets, even at ρ = 0", async () => {
       const keel = await loadKeel();
       const symbols = ["WETH", "WBTC", "USDC", "wstETH"];
       const addresses = await Promise.all(symbols.map((s) => keel.assets[s]!.token.getAddress()));

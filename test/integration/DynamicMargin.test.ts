@@ -12,6 +12,12 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { ContractTransactionResponse } from "ethers";
 import type { Keel } from "../../deploy";
 import { refreshFeeds } from "../../dev/localMarket";
+import { gbmPath, Prng } from "../../src/risk/random";
+import { loadKeel } from "../helpers/fixtures";
+import { govern } from "../helpers/governance";
+import { checkInvariants } from "../helpers/invariant";
+import { openIsolatedDebt, State } from "../helpers/liquidation";
+import { expectedHealth } from "../helpers/mirror";
 import * as m from "../../src/math";
 import {
   annualizedVolatility,
@@ -27,12 +33,6 @@ import {
   type VolatilityParams,
   type VolatilityState,
 } from "../../src/math/volatility";
-import { gbmPath } from "../../src/risk/random";
-import { govern, loadKeel } from "../helpers/fixtures";
-import { checkInvariants } from "../helpers/invariant";
-import { State, openIsolatedDebt } from "../helpers/liquidation";
-import { expectedHealth } from "../helpers/mirror";
-import { Prng } from "../helpers/risk";
 
 const WAD = m.WAD;
 const HOUR = 3600n;
@@ -122,7 +122,7 @@ async function pokeAt(c: Ctx, ts: bigint, answer: bigint, refreshAll = false): P
 const abs = (x: bigint): bigint => (x < 0n ? -x : x);
 
 describe("Dynamic margin", () => {
-  it("calm path: a week of hourly 1%-a-day moves keeps σ at σmin; stateOf equals the TS replay", async () => {
+  it("test_sigma_calmPath_staysAtMin: calm path: a week of hourly 1%-a-day moves keeps σ at σmin; stateOf equals the TS replay", async () => {
     const c = await context();
     const { keel, weth, bounds, params } = c;
     const gaps = new Array<bigint>(7 * 24).fill(HOUR);
@@ -148,7 +148,7 @@ describe("Dynamic margin", () => {
     expect(await keel.risk.sigma(weth)).to.equal(bounds.sigmaMin);
   });
 
-  it("stressed path: a week of 8%-a-day moves, pokes 1–2 h apart; σ follows the TS model within the step limit", async () => {
+  it("test_sigma_stressedPath_followsModel: stressed path: a week of 8%-a-day moves, pokes 1–2 h apart; σ follows the TS model within the step limit", async () => {
     const c = await context();
     const { keel, weth, bounds, params } = c;
     const rng = new Prng(4n);
@@ -206,7 +206,7 @@ describe("Dynamic margin", () => {
     expect(await keel.risk.sigma(weth)).to.equal(last.sigma);
   });
 
-  it("a volatility shock lowers HF one step an hour: Safe until hour N (from the TS model), Callable at N", async () => {
+  it("test_healthFactor_volShock_stepPerHour: a volatility shock lowers HF one step an hour: Safe until hour N (from the TS model), Callable at N", async () => {
     const c = await context();
     const { keel, weth, bounds, params } = c;
     const [, user] = await ethers.getSigners();
@@ -297,7 +297,7 @@ describe("Dynamic margin", () => {
     await checkInvariants(keel);
   });
 
-  it("GBM at 80% a year, 4-hourly pokes for 60 days: the EWMA recovers the volatility within 10%", async () => {
+  it("test_ewma_gbm_recoversVolatility: GBM at 80% a year, 4-hourly pokes for 60 days: the EWMA recovers the volatility within 10%", async () => {
     const c = await context();
     const { keel, weth, bounds } = c;
     // A 10-day half-life averages ~60 four-hour returns per half-life; horizon, minInterval, maxStep unchanged.

@@ -9,10 +9,10 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { MaxUint256 } from "ethers";
 import type { Keel } from "../../deploy";
 import { refreshFeeds, seedAmm } from "../../dev/localMarket";
-import * as m from "../../src/math";
-import { loadKeel } from "../helpers/fixtures";
+import { loadKeel, pinNext } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";
-import { State, expectedLiquidation, openIsolatedDebt, pinNext, setPrice } from "../helpers/liquidation";
+import { expectedLiquidation, openIsolatedDebt, setPrice, State } from "../helpers/liquidation";
+import * as m from "../../src/math";
 
 const E18 = m.WAD;
 
@@ -60,7 +60,7 @@ async function expectedFlash(c: Ctx, ts: bigint) {
 }
 
 describe("FlashLiquidator", () => {
-  it("a keeper with no kUSD liquidates and earns exactly proceeds − (repaid + fee + flash fee)", async () => {
+  it("test_flashLiquidate_noKusd_exactProfit: a keeper with no kUSD liquidates and earns exactly proceeds − (repaid + fee + flash fee)", async () => {
     const c = await liquidatable();
     const { keel, keeper } = c;
     expect(await keel.kusd.balanceOf(keeper.address)).to.equal(0n);
@@ -105,7 +105,7 @@ describe("FlashLiquidator", () => {
     await checkInvariants(keel);
   });
 
-  it("Lens.liquidationStatus reports the preview, and profitAt has the right sign", async () => {
+  it("test_liquidationStatus_previewAndProfitSign: Lens.liquidationStatus reports the preview, and profitAt has the right sign", async () => {
     const c = await liquidatable();
     const { keel } = c;
     const ts = await pinNext();
@@ -132,7 +132,7 @@ describe("FlashLiquidator", () => {
     await checkInvariants(keel);
   });
 
-  it("guards: untrusted flash callbacks, direct module calls, nothing to repay", async () => {
+  it("test_flashLiquidate_guards: guards: untrusted flash callbacks, direct module calls, nothing to repay", async () => {
     const c = await liquidatable();
     const { keel, stranger } = c;
     const kusd = await keel.kusd.getAddress();

@@ -8,28 +8,25 @@ import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { MaxUint256 } from "ethers";
 import { refreshFeeds } from "../../dev/localMarket";
-import * as m from "../../src/math";
-import { loadKeel } from "../helpers/fixtures";
+import { rateAt, YEAR } from "../helpers/engine";
+import { loadKeel, pinNext } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";
-import { expectedHealth, expectedValuation } from "../helpers/mirror";
+import { expectedHealth, expectedValuation, largestBorrow } from "../helpers/mirror";
 import {
   expectManagerEmpty,
   fundForManager,
-  largestBorrow,
   mirrorDebt,
   mirrorHealth,
   mirrorNewDebt,
-  nextTimestamp,
-  rateAt,
   supplyKusd,
   units,
-  YEAR,
 } from "../helpers/periphery";
+import * as m from "../../src/math";
 
 const WAD = m.WAD;
 
 describe("Isolated position lifecycle", () => {
-  it("opens at the limit, accrues a year, repays part, withdraws part, closes with repay-all", async () => {
+  it("test_lifecycle_isolated: opens at the limit, accrues a year, repays part, withdraws part, closes with repay-all", async () => {
     const keel = await loadKeel();
     const [, alice, bob] = await ethers.getSigners();
     const user = alice!;
@@ -45,8 +42,8 @@ describe("Isolated position lifecycle", () => {
 
     // 1. Open and borrow the mirror's maxDebt (V − Li), as far as debt rounding allows.
     const id = (await keel.engine.lastPositionId()) + 1n;
-    let ts = await nextTimestamp();
-    const { amount: borrowed, limit } = await largestBorrow(keel, weth, 0n, [weth], [collateral], ts);
+    let ts = await pinNext();
+    const { amount: borrowed, limit } = await largestBorrow(keel, { classKey: weth, assets: [weth], amounts: [collateral] }, ts);
     expect(limit).to.equal(m.maxDebt(await expectedValuation(keel, [weth], [collateral])));
     // 20 WETH at $3000, Li = max(3.09 × 5%, 15%) = 15.45% of the value.
     expect(limit).to.equal(60_000n * WAD - 9_270n * WAD);
@@ -81,7 +78,7 @@ describe("Isolated position lifecycle", () => {
     // 3. Partial repay of 20,000 kUSD through the manager.
     await (await keel.kusd.connect(user).approve(managerAddress, MaxUint256)).wait();
     const repayAmount = 20_000n * WAD;
-    ts = await nextTimestamp();
+    ts = await pinNext();
     const [, , normBefore] = await keel.engine.positionInfo(id);
     const rate = await rateAt(keel, weth, ts);
     const kusdBefore = await keel.kusd.balanceOf(user.address);
@@ -95,7 +92,7 @@ describe("Isolated position lifecycle", () => {
     // 4. Withdraw 5 WETH (the manager as NFT operator); HFi stays ≥ 1 and equals the mirror.
     await (await keel.nft.connect(user).setApprovalForAll(managerAddress, true)).wait();
     const withdrawn = units(5n, 18);
-    await nextTimestamp();
+    await pinNext();
     await (await manager.withdraw(id, weth, withdrawn, user.address)).wait();
     expect(await keel.engine.collateralOf(id, weth)).to.equal(collateral - withdrawn);
     expect(await wethToken.balanceOf(user.address)).to.equal(withdrawn);
@@ -108,7 +105,7 @@ describe("Isolated position lifecycle", () => {
     // 5. Close with repay-all: exactly the debt is pulled, all collateral comes back, the NFT is burnt.
     await supplyKusd(keel, bob!, user.address, 2_000n * WAD); // the fees accrued exceed what alice still holds
     const kusdBeforeClose = await keel.kusd.balanceOf(user.address);
-    ts = await nextTimestamp(86_400n);
+    ts = await pinNext(86_400n);
     const closeDebt = await mirrorDebt(keel, id, ts);
     await expect(manager.closePosition(id, user.address)).to.emit(keel.engine, "PositionClosed").withArgs(id);
     expect(await keel.kusd.balanceOf(user.address)).to.equal(kusdBeforeClose - closeDebt);

@@ -9,18 +9,11 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { MaxUint256, ZeroAddress } from "ethers";
 import type { Keel } from "../../deploy";
 import { refreshFeeds } from "../../dev/localMarket";
-import * as m from "../../src/math";
-import { govern, loadKeel } from "../helpers/fixtures";
+import { loadKeel, pinNext } from "../helpers/fixtures";
+import { govern } from "../helpers/governance";
 import { checkInvariants } from "../helpers/invariant";
-import {
-  State,
-  expectedLiquidation,
-  fundKusd,
-  openCrossDebt,
-  openIsolatedDebt,
-  pinNext,
-  setPrice,
-} from "../helpers/liquidation";
+import { expectedLiquidation, fundKusd, openCrossDebt, openIsolatedDebt, setPrice, State } from "../helpers/liquidation";
+import * as m from "../../src/math";
 
 const E18 = m.WAD;
 const GRACE = 6n * 3600n;
@@ -58,7 +51,7 @@ async function calledAndLapsed(c: Ctx, price: number): Promise<bigint> {
 }
 
 describe("Liquidation", () => {
-  it("isolated WETH: Safe → Callable → Called → Liquidatable, then a partial liquidation exactly as the mirror", async () => {
+  it("test_liquidate_isolated_statesThenPartial: isolated WETH: Safe → Callable → Called → Liquidatable, then a partial liquidation exactly as the mirror", async () => {
     const c = await setup();
     const { keel, liq, user } = c;
     const id = await openIsolatedDebt(keel, user, "WETH", 10n * E18, 25_000n * E18);
@@ -110,7 +103,7 @@ describe("Liquidation", () => {
     await checkInvariants(keel);
   });
 
-  it("the close factor caps a liquidation; a second one in the same block reverts and never over-liquidates", async () => {
+  it("test_liquidate_closeFactor_caps: the close factor caps a liquidation; a second one in the same block reverts and never over-liquidates", async () => {
     const c = await setup();
     const { keel, liq, other } = c;
     const id = await calledAndLapsed(c, 2750);
@@ -153,7 +146,7 @@ describe("Liquidation", () => {
     await checkInvariants(keel);
   });
 
-  it("under criticalHF: liquidatable without a call and repaid in full; the owner (a contract) receives nothing", async () => {
+  it("test_liquidate_underCriticalHF_full: under criticalHF: liquidatable without a call and repaid in full; the owner (a contract) receives nothing", async () => {
     const c = await setup();
     const { keel, liq, user, other } = c;
     const id = await openIsolatedDebt(keel, user, "WETH", 10n * E18, 25_000n * E18);
@@ -191,7 +184,7 @@ describe("Liquidation", () => {
     await checkInvariants(keel);
   });
 
-  it("NotLiquidatable(id, hf) on Safe, Callable and Called-before-deadline positions; argument checks", async () => {
+  it("test_liquidate_notLiquidatable_andArguments: NotLiquidatable(id, hf) on Safe, Callable and Called-before-deadline positions; argument checks", async () => {
     const c = await setup();
     const { keel, liq, user } = c;
     const id = await openIsolatedDebt(keel, user, "WETH", 10n * E18, 25_000n * E18);
@@ -287,7 +280,7 @@ describe("Liquidation", () => {
     await checkInvariants(keel);
   });
 
-  it("a cross position liquidated in two calls, WETH then WBTC, each exactly as the mirror", async () => {
+  it("test_liquidate_cross_twoCalls: a cross position liquidated in two calls, WETH then WBTC, each exactly as the mirror", async () => {
     const c = await setup();
     const { keel, liq, user } = c;
     const id = await openCrossDebt(keel, user, [["WETH", 5n * E18], ["WBTC", 25_000_000n]], 25_000n * E18);
@@ -327,7 +320,7 @@ describe("Liquidation", () => {
     await checkInvariants(keel);
   });
 
-  it("liquidation at the maximum stability fee accrues to the liquidation block exactly", async () => {
+  it("test_liquidate_maxStabilityFee_accrues: liquidation at the maximum stability fee accrues to the liquidation block exactly", async () => {
     const c = await setup();
     const { keel, liq, user } = c;
     const id = await openIsolatedDebt(keel, user, "WETH", 10n * E18, 24_000n * E18);
@@ -352,7 +345,7 @@ describe("Liquidation", () => {
     await checkInvariants(keel);
   });
 
-  it("callback data to a receiver without onKeelLiquidation reverts, and nothing moves", async () => {
+  it("test_liquidate_callbackNoReceiver_reverts: callback data to a receiver without onKeelLiquidation reverts, and nothing moves", async () => {
     const c = await setup();
     const { keel, liq } = c;
     const id = await calledAndLapsed(c, 2800);

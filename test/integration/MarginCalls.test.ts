@@ -9,11 +9,12 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { MaxUint256 } from "ethers";
 import type { Keel } from "../../deploy";
 import { refreshFeeds } from "../../dev/localMarket";
-import * as m from "../../src/math";
-import { govern, loadKeel } from "../helpers/fixtures";
-import { expectedHealth } from "../helpers/mirror";
+import { loadKeel, pinNext } from "../helpers/fixtures";
+import { govern } from "../helpers/governance";
 import { checkInvariants } from "../helpers/invariant";
-import { State, expectedLiquidation, openIsolatedDebt, pinNext, setPrice } from "../helpers/liquidation";
+import { expectedLiquidation, openIsolatedDebt, setPrice, State } from "../helpers/liquidation";
+import { expectedHealth } from "../helpers/mirror";
+import * as m from "../../src/math";
 
 const E18 = m.WAD;
 const GRACE = 6n * 3600n;
@@ -49,7 +50,7 @@ async function call(c: Ctx): Promise<bigint> {
 }
 
 describe("Margin calls", () => {
-  it("Safe → Callable → Called → cured by a deposit (MarginCallCleared, Safe)", async () => {
+  it("test_marginCall_curedByDeposit: Safe → Callable → Called → cured by a deposit (MarginCallCleared, Safe)", async () => {
     const c = await position();
     const { keel } = c;
     let [state, deadline, hf] = await keel.engine.stateOf(c.id);
@@ -80,7 +81,7 @@ describe("Margin calls", () => {
     await checkInvariants(keel);
   });
 
-  it("a call that lapses: Called → Liquidatable at the deadline; under criticalHF Liquidatable without a call", async () => {
+  it("test_marginCall_lapses: a call that lapses: Called → Liquidatable at the deadline; under criticalHF Liquidatable without a call", async () => {
     const c = await position();
     const { keel } = c;
     const other = await openIsolatedDebt(keel, c.user, "WETH", 10n * E18, 25_000n * E18);
@@ -100,7 +101,7 @@ describe("Margin calls", () => {
     await checkInvariants(keel);
   });
 
-  it("marginCall reverts NotCallable on a Safe position and AlreadyCalled when called twice", async () => {
+  it("test_marginCall_notCallable_alreadyCalled: marginCall reverts NotCallable on a Safe position and AlreadyCalled when called twice", async () => {
     const c = await position();
     const { keel } = c;
     const hf = await hfNext(c);
@@ -119,7 +120,7 @@ describe("Margin calls", () => {
     await checkInvariants(keel);
   });
 
-  it("clearMarginCall: NotCalled, StillUnhealthy(id, hf), then succeeds after a price recovery", async () => {
+  it("test_clearMarginCall_errorsThenRecovery: clearMarginCall: NotCalled, StillUnhealthy(id, hf), then succeeds after a price recovery", async () => {
     const c = await position();
     const { keel } = c;
     await expect(keel.engine.clearMarginCall(c.id)).to.be.revertedWithCustomError(keel.engine, "NotCalled").withArgs(c.id);
@@ -140,7 +141,7 @@ describe("Margin calls", () => {
     await checkInvariants(keel);
   });
 
-  it("a grace period of 0 makes a called position Liquidatable at once", async () => {
+  it("test_marginCall_zeroGrace_liquidatable: a grace period of 0 makes a called position Liquidatable at once", async () => {
     const c = await position();
     const { keel } = c;
     const p = await keel.engine.liquidationParams();
@@ -163,7 +164,7 @@ describe("Margin calls", () => {
     await checkInvariants(keel);
   });
 
-  it("a repayment that restores HF ≥ 1 clears the call; one that does not keeps it", async () => {
+  it("test_repay_clearsCallOnlyIfHealthy: a repayment that restores HF ≥ 1 clears the call; one that does not keeps it", async () => {
     const c = await position();
     const { keel } = c;
     await setPrice(keel, "WETH", 2800);
@@ -182,7 +183,7 @@ describe("Margin calls", () => {
     await checkInvariants(keel);
   });
 
-  it("a margin call on a failed price reverts with the oracle's error", async () => {
+  it("test_marginCall_failedPrice_reverts: a margin call on a failed price reverts with the oracle's error", async () => {
     const c = await position();
     const { keel } = c;
     const feed = keel.assets.WETH!.feed;

@@ -6,24 +6,15 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { MaxUint256 } from "ethers";
 import * as m from "../../src/math";
-import { loadKeel } from "../helpers/fixtures";
+import { loadKeel, pinNext } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";
-import { expectedHealth } from "../helpers/mirror";
-import {
-  expectManagerEmpty,
-  gasCost,
-  mirrorDebt,
-  mirrorDebtAfterBorrow,
-  mirrorNewDebt,
-  nextTimestamp,
-  supplyKusd,
-  units,
-} from "../helpers/periphery";
+import { debtAfterBorrow, expectedHealth } from "../helpers/mirror";
+import { expectManagerEmpty, gasCost, mirrorDebt, mirrorNewDebt, supplyKusd, units } from "../helpers/periphery";
 
 const WAD = m.WAD;
 
 describe("Native ether lifecycle", () => {
-  it("opens with ETH, adds ETH, withdraws to ETH, closes to ETH with exact ether balances", async () => {
+  it("test_lifecycle_nativeEth: opens with ETH, adds ETH, withdraws to ETH, closes to ETH with exact ether balances", async () => {
     const keel = await loadKeel();
     const [, alice, bob] = await ethers.getSigners();
     const user = alice!;
@@ -44,7 +35,7 @@ describe("Native ether lifecycle", () => {
     const opened = units(5n, 18);
     const borrowed = 5_000n * WAD;
     let before = await balance();
-    let ts = await nextTimestamp();
+    let ts = await pinNext();
     const openDebt = await mirrorNewDebt(keel, weth, borrowed, ts);
     let tx = await manager.openWithEthAndBorrow(borrowed, user.address, { value: opened });
     expect(await balance()).to.equal(before - opened - (await gasCost(tx)));
@@ -64,8 +55,8 @@ describe("Native ether lifecycle", () => {
 
     // 3. With the manager as NFT operator: borrow a little more, then withdraw 2 ETH as ether.
     await (await keel.nft.connect(user).setApprovalForAll(managerAddress, true)).wait();
-    ts = await nextTimestamp();
-    const moreDebt = await mirrorDebtAfterBorrow(keel, id, 1_000n * WAD, ts);
+    ts = await pinNext();
+    const moreDebt = await debtAfterBorrow(keel, id, 1_000n * WAD, ts);
     await (await manager.borrow(id, 1_000n * WAD, user.address)).wait();
     expect(await keel.engine.debtOf(id)).to.equal(moreDebt);
     const withdrawn = units(2n, 18);
@@ -85,7 +76,7 @@ describe("Native ether lifecycle", () => {
     await (await keel.kusd.connect(user).approve(managerAddress, MaxUint256)).wait();
     const kusdBefore = await keel.kusd.balanceOf(user.address);
     before = await balance();
-    ts = await nextTimestamp(7_200n);
+    ts = await pinNext(7_200n);
     const closeDebt = await mirrorDebt(keel, id, ts);
     tx = await manager.closePositionToEth(id, user.address);
     const remaining = opened + added - withdrawn;

@@ -9,10 +9,11 @@ import { MaxUint256, type Signer } from "ethers";
 import type { Keel } from "../../deploy";
 import * as m from "../../src/math";
 import type { MockAggregator } from "../../typechain-types";
+import { refreshFeeds } from "../../dev/localMarket";
 import { keelFixture } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";
 import { expectedHealth } from "../helpers/mirror";
-import { deployAggregator, feedConfig, governSetFeed, governSetSequencer, refreshFeeds } from "../helpers/oracle";
+import { deployAggregator, feedConfig, governSetFeed, governSetSequencer } from "../helpers/oracle";
 
 const WAD = m.WAD;
 const HOUR = 3600;

@@ -13,7 +13,7 @@ describe("Invariants: stateful random action sequences", function () {
   this.timeout(0);
   const cfg = campaignConfig();
 
-  it(`${cfg.runs} sequence(s) × ${cfg.steps} steps from seed ${cfg.seed} keep every invariant`, async () => {
+  it(`test_campaign_keepsEveryInvariant: ${cfg.runs} sequence(s) × ${cfg.steps} steps from seed ${cfg.seed} keep every invariant`, async () => {
     const stats = new Stats();
     const started = Date.now();
     const uninstallClock = installDeterministicClock();

@@ -1,5 +1,5 @@
 /**
- * Invariant 10 across transactions: one user sends several actions on one of its positions — borrow, withdraw,
+ * I12 no actor richer, across transactions: one user sends several actions on one of its positions — borrow, withdraw,
  * repay, deposit, in random order and sizes — that are mined together in a single block. Whatever succeeds, the
  * user may not end the block richer at oracle prices, and no other position may change. (Reverts inside the
  * block carry no decodable reason without tracing; the per-transaction actions classify reasons.)
@@ -58,11 +58,11 @@ export const actBurst: Action = async (w) => {
   expect(after.timestamp, "the burst shares one block").to.equal(at);
   const valueAfter = (await values(w, [user.address], after, "latest"))?.get(user.address);
   if (valueBefore !== undefined && valueAfter !== undefined) {
-    expect(valueAfter <= valueBefore, `inv10: ${user.name} ended the block richer by ${valueAfter - valueBefore}`).to.equal(true);
+    expect(valueAfter <= valueBefore, `I12 no actor richer: ${user.name} ended the block richer by ${valueAfter - valueBefore}`).to.equal(true);
   }
   for (const [id, b] of before.positions) {
     if (id === p.id) continue;
-    expect(JSON.stringify(after.positions.get(id), (_, v) => (typeof v === "bigint" ? v.toString() : v)), `inv5: burst changed position ${id}`)
+    expect(JSON.stringify(after.positions.get(id), (_, v) => (typeof v === "bigint" ? v.toString() : v)), `I7 other positions untouched: burst changed position ${id}`)
       .to.equal(JSON.stringify(b, (_, v) => (typeof v === "bigint" ? v.toString() : v)));
   }
   // Book the block's net effect on the ghost from the chain's own result, then the per-step checks verify it.

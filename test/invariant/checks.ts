@@ -1,17 +1,15 @@
 /**
- * Invariants checked after every step of a sequence, from chain reads and the ghost state:
- *  1. §6 accounting (`checkInvariants`: kUSD supply == TD − F + B, slack ≥ 0 and small).
- *  2. The engine holds at least Σ positions of each asset, and records exactly that sum (`checkInvariants`);
- *     every position holds exactly the ghost's collateral and owner, and owes exactly ceil(ghost normDebt × rate).
- *  3. Debt is 0 or at least the dust in force when it last changed.
- *  6. No rate accumulator decreases.
- *  7. Liveness (docs/spec.md §4): every Liquidatable position can be liquidated, and one whose priced collateral pays for
- *     its debt at the penalty is liquidated by a sequence of `liquidate` calls the suite finds (on a snapshot,
- *     reverted) until it owes nothing or is no longer Liquidatable, with zero bad debt. A failing feed of one
- *     holding never blocks it: that holding counts as worth nothing.
- * 12. The deficit equals the ghost's (bad debt appears only where a liquidation of an insolvent position put it).
- * And, every few steps and at the end, invariant 9: each owner can repay everything and withdraw everything —
- * with fresh prices, or with every feed stale — on a snapshot reverted afterwards.
+ * Invariants checked after every step of a sequence, from chain reads and the ghost state (numbered in
+ * docs/invariants.md):
+ *  - I1 ledger and I2 collateral totals (`checkInvariants`);
+ *  - I4 positions as modelled (`checkGhost`: collateral, owner and debt against the ghost);
+ *  - I5 dust (`checkGhost`);
+ *  - I8 rates never decrease (`checkRates`);
+ *  - I9 liveness, docs/spec.md §4.6 (`checkLiquidatable`, `liquidateToTheEnd`, on a snapshot reverted afterwards);
+ *  - I14 deficit (`checkStep`);
+ *  - I17 one margin formula, for one priced position per step (`checkHealthAgainstMirror`).
+ * And, every few steps and at the end, I11 owners can exit (`checkOwnersCanExit`, with fresh prices and with every
+ * feed stale, on a snapshot reverted afterwards).
  */
 import { expect } from "chai";
 import { impersonateAccount, setBalance, takeSnapshot, time } from "@nomicfoundation/hardhat-network-helpers";
@@ -30,7 +28,7 @@ export async function checkStep(w: World): Promise<Snapshot> {
   await checkInvariants(w.keel);
   checkGhost(w, s);
   checkRates(w, s);
-  expect(await w.keel.engine.deficit(), "inv12: deficit differs from the bad debt liquidations recorded").to.equal(w.deficit);
+  expect(await w.keel.engine.deficit(), "I14 deficit: deficit differs from the bad debt liquidations recorded").to.equal(w.deficit);
   await checkLiquidatable(w, s);
   await checkHealthAgainstMirror(w, s);
   for (const [asset, price] of s.prices) w.lastPrices.set(asset, price);
@@ -43,33 +41,33 @@ function checkGhost(w: World, s: Snapshot): void {
   expect([...s.positions.keys()].sort(), "open positions").to.deep.equal(ghosts.map((p) => p.id).sort());
   for (const g of ghosts) {
     const p = s.positions.get(g.id)!;
-    expect(p.owner, `position ${g.id} owner`).to.equal(g.owner);
+    expect(p.owner, `I4 positions as modelled: position ${g.id} owner`).to.equal(g.owner);
     const held = new Map<string, bigint>();
     p.assets.forEach((a, i) => {
       if (p.amounts[i]! !== 0n) held.set(a, p.amounts[i]!);
     });
-    expect([...held.entries()].sort(), `inv2: position ${g.id} collateral`).to.deep.equal([...g.collateral.entries()].sort());
+    expect([...held.entries()].sort(), `I4 positions as modelled: position ${g.id} collateral`).to.deep.equal([...g.collateral.entries()].sort());
     const rate = s.rates.get(g.classKey)!;
-    expect(p.debt, `position ${g.id} debt = ceil(normDebt × rate)`).to.equal(m.toDebtUp(g.normDebt, rate));
-    expect(p.debt === 0n || p.debt >= g.dustFloor, `inv3: position ${g.id} debt ${p.debt} under dust ${g.dustFloor}`).to.equal(true);
+    expect(p.debt, `I4 positions as modelled: position ${g.id} debt = ceil(normDebt × rate)`).to.equal(m.toDebtUp(g.normDebt, rate));
+    expect(p.debt === 0n || p.debt >= g.dustFloor, `I5 dust: position ${g.id} debt ${p.debt} under dust ${g.dustFloor}`).to.equal(true);
   }
 }
 
-/** One priced position with debt per step: Lens, `engine.healthFactor` and the math mirror agree exactly. */
+/** I17 one margin formula, for one priced position with debt per step: Lens, `engine.healthFactor` and the math mirror agree exactly. */
 async function checkHealthAgainstMirror(w: World, s: Snapshot): Promise<void> {
   const priced = [...s.positions.values()].filter((p) => p.priced && p.debt !== 0n);
   if (priced.length === 0) return;
   const p = priced[w.prng.int(0, priced.length - 1)]!;
   const [hf, hfInitial] = await w.keel.engine.healthFactor(p.id);
-  expect([hf, hfInitial], `position ${p.id}: engine.healthFactor vs Lens`).to.deep.equal([p.hf, p.hfInitial]);
+  expect([hf, hfInitial], `I17 one margin formula: position ${p.id}: engine.healthFactor vs Lens`).to.deep.equal([p.hf, p.hfInitial]);
   const mirror = await expectedHealth(w.keel, p.id);
-  expect([hf, hfInitial], `position ${p.id}: engine.healthFactor vs the math mirror`).to.deep.equal([mirror.hf, mirror.hfInitial]);
+  expect([hf, hfInitial], `I17 one margin formula: position ${p.id}: engine.healthFactor vs the math mirror`).to.deep.equal([mirror.hf, mirror.hfInitial]);
 }
 
 function checkRates(w: World, s: Snapshot): void {
   for (const [cls, rate] of s.rates) {
     const prev = w.rates.get(cls) ?? m.RAY;
-    expect(rate >= prev, `inv6: accumulator of ${cls} fell ${prev} → ${rate}`).to.equal(true);
+    expect(rate >= prev, `I8 rates never decrease: accumulator of ${cls} fell ${prev} → ${rate}`).to.equal(true);
     w.rates.set(cls, rate);
   }
 }
@@ -93,7 +91,7 @@ async function checkLiquidatable(w: World, s: Snapshot): Promise<void> {
   }
 }
 
-/** Invariant 7 for one Liquidatable position, on a snapshot reverted afterwards. */
+/** I9 liveness for one Liquidatable position, on a snapshot reverted afterwards. */
 async function liquidateToTheEnd(w: World, p: PositionState): Promise<void> {
   const terms = await Promise.all(p.assets.map((a) => termsOf(w.keel, a)));
   let coverable = 0n;
@@ -132,11 +130,11 @@ async function liquidateToTheEnd(w: World, p: PositionState): Promise<void> {
           const receipt = await (await keeper.liquidate(p.id, asset, MaxUint256, w.keeper.address, "0x")).wait();
           const badDebt = liquidatedBadDebt(w, receipt!);
           steps.push(`${symbolOf(w, asset)}${badDebt ? ` (bad debt ${badDebt})` : ""}`);
-          if (solvent) expect(badDebt, `inv7: solvent position ${p.id} booked bad debt after ${steps.join(" → ")}`).to.equal(0n);
+          if (solvent) expect(badDebt, `I9 liveness: solvent position ${p.id} booked bad debt after ${steps.join(" → ")}`).to.equal(0n);
           done = true;
           break;
         } catch (error) {
-          if (error instanceof Error && error.message.startsWith("inv7")) throw error;
+          if (error instanceof Error && error.message.startsWith("I9 liveness")) throw error;
           const r = w.decoder.decode(error);
           failures.push(`${symbolOf(w, asset)}: ${r.name}${r.detail}`);
           reasons.push(r.name);
@@ -147,12 +145,12 @@ async function liquidateToTheEnd(w: World, p: PositionState): Promise<void> {
       if (!done && !waits && order.some((a) => terms[p.assets.indexOf(a)]!.price !== 0n)) {
         const holdings = p.assets.map((a, i) => `${symbolOf(w, a)} ${values[i]}`).join(", ");
         throw new Error(
-          `inv7: Liquidatable position ${p.id} (hf ${p.hf}, debt ${debt}, holdings ${holdings}, after ${steps.join(" → ") || "no step"}) cannot be liquidated by seizing any asset: ${failures.join("; ")}`,
+          `I9 liveness: Liquidatable position ${p.id} (hf ${p.hf}, debt ${debt}, holdings ${holdings}, after ${steps.join(" → ") || "no step"}) cannot be liquidated by seizing any asset: ${failures.join("; ")}`,
         );
       }
       if (!done) return;
     }
-    throw new Error(`inv7: position ${p.id} still Liquidatable after ${steps.length} liquidations: ${steps.join(" → ")}`);
+    throw new Error(`I9 liveness: position ${p.id} still Liquidatable after ${steps.length} liquidations: ${steps.join(" → ")}`);
   } finally {
     await snapshot.restore();
   }
@@ -177,7 +175,7 @@ async function mintKusd(w: World, to: string, amount: bigint): Promise<void> {
 }
 
 /**
- * Invariant 9 on a snapshot: every owner repays everything and withdraws every asset, or closes; with `stale`, after
+ * I11 owners can exit, on a snapshot: every owner repays everything and withdraws every asset, or closes; with `stale`, after
  * every feed has gone stale. Owners short of kUSD get it minted by the impersonated engine (accrued fees make total
  * debt exceed supply, so not everyone could otherwise exit at once). Afterwards no collateral and no debt remain.
  * Reverted afterwards.
@@ -203,7 +201,7 @@ export async function checkOwnersCanExit(w: World, stale: boolean): Promise<void
       const need = debt + m.WAD;
       const have = await w.keel.kusd.balanceOf(owner.address);
       if (have < need) await (await minter.mint(owner.address, need - have)).wait();
-      const label = `inv9${stale ? " (stale oracle)" : ""}: owner of ${g.id}`;
+      const label = `I11 owners can exit${stale ? " (stale oracle)" : ""}: owner of ${g.id}`;
       try {
         // The owner can always deposit (a wei of a holding, or of the isolated asset), whatever the feeds do.
         const topUp = g.cross ? [...g.collateral.keys()][0] : g.classKey;
@@ -235,9 +233,9 @@ export async function checkOwnersCanExit(w: World, stale: boolean): Promise<void
     }
     for (const a of w.assets) {
       const [, total] = await w.keel.engine.collateralConfig(a.address);
-      expect(total, `inv9: ${a.symbol} left in the engine after every owner exited`).to.equal(0n);
+      expect(total, `I11 owners can exit: ${a.symbol} left in the engine after every owner exited`).to.equal(0n);
     }
-    expect(await w.keel.engine.globalDebt(), "inv9: debt left after every owner exited").to.equal(0n);
+    expect(await w.keel.engine.globalDebt(), "I11 owners can exit: debt left after every owner exited").to.equal(0n);
   } finally {
     await snapshot.restore();
   }

@@ -1,10 +1,10 @@
 /**
  * Runs one transaction of an action at a pinned block time and checks what every action must respect:
  *  - it reverts only with one of the action's documented errors (decoded; panics and unknown reasons fail);
- *  - (inv. 5) no other position's debt, collateral, HF or HFi changes, compared at the same timestamp;
- *  - (inv. 4) after a borrow or withdrawal the acting position has HFi ≥ 1; a deposit or repayment never lowers
+ *  - I7 other positions untouched: no other position's debt, collateral, HF or HFi changes, compared at the same timestamp;
+ *  - I6 action postconditions (and I7 for deposits): after a borrow or withdrawal the acting position has HFi ≥ 1; a deposit or repayment never lowers
  *    its HF; a transfer, poke, fee collection or margin call changes no position at all;
- *  - (inv. 10) a user action never makes its actor, nor the actors it touches together, richer at oracle prices
+ *  - I12 no actor richer: a user action never makes its actor, nor the actors it touches together, richer at oracle prices
  *    (wallet tokens and kUSD plus owned positions' collateral minus debt, valued exactly, without rounding).
  */
 import { expect } from "chai";
@@ -32,7 +32,7 @@ export interface TxSpec {
   allowed: readonly string[];
   acting?: bigint;
   effect: Effect;
-  /** User action subject to invariant 10: the actor and `touched` may not get richer. */
+  /** User action subject to I12 no actor richer: the actor and `touched` may not get richer. */
   valueCheck?: { touched: string[]; totalOnly?: boolean };
   /** A pinned timestamp chosen by the action (e.g. to size a borrow with the mirror); default latest + 1. */
   at?: bigint;
@@ -85,10 +85,10 @@ export async function execute(w: World, spec: TxSpec): Promise<TxResult> {
     if (valuesBefore && valuesAfter) {
       const gain = valuesAfter.get(spec.actor.address)! - valuesBefore.get(spec.actor.address)!;
       const actorMayGain = spec.valueCheck.totalOnly === true;
-      expect(actorMayGain || gain <= 0n, `inv10: ${spec.label} made ${spec.actor.name} richer by ${gain} (×1e-36 USD)`).to.equal(true);
+      expect(actorMayGain || gain <= 0n, `I12 no actor richer: ${spec.label} made ${spec.actor.name} richer by ${gain} (×1e-36 USD)`).to.equal(true);
       const total = (v: Map<string, bigint>): bigint => [...v.values()].reduce((a, b) => a + b, 0n);
       const totalGain = total(valuesAfter) - total(valuesBefore);
-      expect(totalGain <= 0n, `inv10: ${spec.label} made the touched actors richer by ${totalGain}`).to.equal(true);
+      expect(totalGain <= 0n, `I12 no actor richer: ${spec.label} made the touched actors richer by ${totalGain}`).to.equal(true);
     }
   }
   return { ok: true, receipt, before, after, at };
@@ -103,17 +103,17 @@ function sameState(a: PositionState, b: PositionState): boolean {
   return a.priced === b.priced && a.valued === b.valued;
 }
 
-/** Invariant 5: an action on one position changes no other position (compared at the same block time). */
+/** I7 other positions untouched: an action on one position changes no other position (compared at the same block time). */
 function checkOthersUnchanged(spec: TxSpec, before: Snapshot, after: Snapshot): void {
   for (const [id, b] of before.positions) {
     if (id === spec.acting) continue;
     const a = after.positions.get(id);
-    expect(a, `inv5: ${spec.label} removed position ${id}`).to.not.equal(undefined);
-    expect(sameState(b, a!), `inv5: ${spec.label} changed position ${id}: ${show(b)} → ${show(a!)}`).to.equal(true);
+    expect(a, `I7 other positions untouched: ${spec.label} removed position ${id}`).to.not.equal(undefined);
+    expect(sameState(b, a!), `I7 other positions untouched: ${spec.label} changed position ${id}: ${show(b)} → ${show(a!)}`).to.equal(true);
   }
   for (const id of after.positions.keys()) {
     if (!before.positions.has(id)) {
-      expect(spec.effect, `inv5: ${spec.label} created position ${id}`).to.equal("open");
+      expect(spec.effect, `I7 other positions untouched: ${spec.label} created position ${id}`).to.equal("open");
     }
   }
 }
@@ -132,13 +132,13 @@ function checkActing(spec: TxSpec, before: Snapshot, after: Snapshot): void {
       return;
     case "add":
       if (b!.priced && a!.priced) {
-        expect(a!.hf >= b!.hf, `inv5: ${spec.label} lowered HF ${b!.hf} → ${a!.hf}`).to.equal(true);
+        expect(a!.hf >= b!.hf, `I7 other positions untouched: ${spec.label} lowered HF ${b!.hf} → ${a!.hf}`).to.equal(true);
       }
       return;
     case "remove":
       if (a!.debt !== 0n) {
         expect(a!.priced, `${spec.label}: a borrow or withdrawal with debt succeeded without a price`).to.equal(true);
-        expect(a!.hfInitial >= m.WAD, `inv4: ${spec.label} left HFi ${a!.hfInitial} < 1`).to.equal(true);
+        expect(a!.hfInitial >= m.WAD, `I6 action postconditions: ${spec.label} left HFi ${a!.hfInitial} < 1`).to.equal(true);
       }
       return;
     case "close":

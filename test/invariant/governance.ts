@@ -4,8 +4,8 @@
  */
 import { ZeroAddress } from "ethers";
 import { refreshFeeds } from "../../dev/localMarket";
+import { governBatch } from "../helpers/governance";
 import * as m from "../../src/math";
-import { governBatch } from "../helpers/engine";
 import { UndocumentedRevert } from "./errors";
 import type { Action } from "./actions";
 import type { World } from "./model";

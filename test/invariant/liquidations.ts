@@ -1,13 +1,14 @@
 /**
  * Keeper actions: margin calls and their clearing, liquidations with kUSD and flash liquidations through the
- * FlashLiquidator against the seeded MockAMM (each checked exactly against the mirror: invariants 8 and 12), and
- * deficit cover by anyone, from the surplus buffer through governance or from a payer's kUSD.
+ * FlashLiquidator against the seeded MockAMM (each checked exactly against the mirror: I10 liquidation as mirrored,
+ * I14 deficit; the FlashLiquidator also for I19 periphery holds nothing), a recovery then a dip (I15 fresh grace after
+ * recovery), and deficit cover by anyone, from the surplus buffer through governance or from a payer's kUSD.
  */
 import { expect } from "chai";
 import { MaxUint256, type ContractTransactionReceipt } from "ethers";
 import { refreshFeeds } from "../../dev/localMarket";
+import { governBatch } from "../helpers/governance";
 import * as m from "../../src/math";
-import { governBatch } from "../helpers/engine";
 import type { ExpectedLiquidation } from "../helpers/liquidation";
 import { chance, classRate, ensureKusd, fraction, note, ORACLE, pick, withDebt, type Action } from "./actions";
 import { richestAsset } from "./checks";
@@ -96,7 +97,7 @@ export const actRecoverThenDip: Action = async (w) => {
   if (hfUp < m.WAD) return;
   const [state, , hf] = await w.keel.engine.stateOf(p.id);
   const { criticalHF } = await w.keel.engine.liquidationParams();
-  if (hf >= criticalHF) expect(state, `inv13: ${label}: a dip after a seen recovery skipped the grace period`).to.not.equal(3n);
+  if (hf >= criticalHF) expect(state, `I15 fresh grace after recovery: ${label}: a dip after a seen recovery skipped the grace period`).to.not.equal(3n);
   w.stats.success("call.recover-then-dip");
 };
 
@@ -121,7 +122,7 @@ async function liquidationTarget(w: World): Promise<{ p: GhostPosition; asset: s
   return asset ? { p, asset } : undefined;
 }
 
-/** Books a liquidation's outcome: ghost collateral, debt and deficit, and the checks of invariants 8 and 12. */
+/** Books a liquidation's outcome: ghost collateral, debt and deficit, and the checks of I10 liquidation as mirrored and I14 deficit. */
 async function settleLiquidation(
   w: World,
   label: string,
@@ -136,13 +137,13 @@ async function settleLiquidation(
   expect(ev, `${label}: Liquidated event`).to.not.equal(undefined);
   const { repaid, seized, badDebt } = ev!;
   if (e) {
-    expect([repaid, seized, badDebt], `${label}: mirror (repaid, seized, badDebt)`).to.deep.equal([e.repaid, e.seized, e.badDebt]);
+    expect([repaid, seized, badDebt], `I10 liquidation as mirrored: ${label}: mirror (repaid, seized, badDebt)`).to.deep.equal([e.repaid, e.seized, e.badDebt]);
   }
   const before = r.before.positions.get(p.id)!;
   const after = r.after.positions.get(p.id)!;
   if (badDebt !== 0n) {
-    // Invariant 12: bad debt only from an insolvent position, which loses everything.
-    expect(e ? e.coverable < e.debt : true, `inv12: ${label} recorded bad debt for a solvent position`).to.equal(true);
+    // I14 deficit: bad debt only from an insolvent position, which loses everything.
+    expect(e ? e.coverable < e.debt : true, `I14 deficit: ${label} recorded bad debt for a solvent position`).to.equal(true);
     p.collateral.clear();
     p.normDebt = 0n;
   } else {
@@ -152,18 +153,18 @@ async function settleLiquidation(
   }
   const dust = await w.keel.engine.dust();
   if (after.debt === 0n) {
-    expect(p.normDebt, `inv8: ${label} full liquidation leaves no debt`).to.equal(0n);
+    expect(p.normDebt, `I10 liquidation as mirrored: ${label} full liquidation leaves no debt`).to.equal(0n);
     p.dustFloor = dust;
   } else {
     // A close-out step (all of the debt due: under criticalHF, or the rest would be dust; limited only by what the
     // asset pays for) takes all of one asset and may lower HF; any other partial liquidation raises it.
     const closeOutStep = e ? e.fullDue && repaid < maxRepay : repaid < maxRepay;
     if (!closeOutStep) {
-      expect(after.hf > before.hf, `inv8: ${label} partial liquidation lowered HF ${before.hf} → ${after.hf}`).to.equal(true);
+      expect(after.hf > before.hf, `I10 liquidation as mirrored: ${label} partial liquidation lowered HF ${before.hf} → ${after.hf}`).to.equal(true);
     }
     // Only a close-out step may leave less than the dust (the other holdings pay for the rest, M-1); the floor for
     // the next checks is then what it left.
-    if (!closeOutStep) expect(after.debt >= dust, `inv3: ${label} left dust`).to.equal(true);
+    if (!closeOutStep) expect(after.debt >= dust, `I5 dust: ${label} left dust`).to.equal(true);
     p.dustFloor = after.debt < dust ? after.debt : dust;
   }
   w.deficit += badDebt;
@@ -185,7 +186,7 @@ function liquidatedEvent(w: World, receipt: ContractTransactionReceipt): { repai
 
 /**
  * LiquidationWouldLowerHealth is documented for one choice of asset (a partial liquidation must raise HF or
- * revert); that *some* choice liquidates a Liquidatable position is invariant 7, checked after every step.
+ * revert); that *some* choice liquidates a Liquidatable position is I9 liveness, checked after every step.
  */
 const LIQUIDATION_ERRORS = ["NotLiquidatable", "NothingToSeize", "MaxRepayTooLow", "LiquidationWouldLowerHealth", ...ORACLE];
 /** The keeper may be short of kUSD for a huge position (OpenZeppelin's ERC20 error from the burn). */
@@ -219,7 +220,7 @@ export const actLiquidate: Action = async (w) => {
   });
   if (!r.ok && r.revert.name === "NotLiquidatable") {
     const [state] = await w.keel.engine.stateOf(p.id).catch(() => [0n]);
-    expect(state, `inv7: ${label} NotLiquidatable while stateOf says Liquidatable`).to.not.equal(3n);
+    expect(state, `I9 liveness: ${label} NotLiquidatable while stateOf says Liquidatable`).to.not.equal(3n);
   }
   await settleLiquidation(w, label, p, asset, maxRepay, r, e);
 };
@@ -252,8 +253,8 @@ export const actFlashLiquidate: Action = async (w) => {
   if (r.ok) {
     // The flash liquidator holds nothing between transactions.
     const holder = w.keel.flashLiquidator.target as string;
-    expect(await w.keel.kusd.balanceOf(holder), "flash liquidator's kUSD").to.equal(0n);
-    for (const a of Object.values(w.keel.assets)) expect(await a.token.balanceOf(holder), "flash liquidator's collateral").to.equal(0n);
+    expect(await w.keel.kusd.balanceOf(holder), "I19 periphery holds nothing: flash liquidator's kUSD").to.equal(0n);
+    for (const a of Object.values(w.keel.assets)) expect(await a.token.balanceOf(holder), "I19 periphery holds nothing: flash liquidator's collateral").to.equal(0n);
   }
 };
 

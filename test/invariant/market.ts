@@ -49,7 +49,7 @@ export const actTimeJump: Action = async (w) => {
 
 /**
  * One feed fails alone (its round goes stale): positions holding that asset among others are then valued with it at
- * zero for margin calls and liquidation, and must stay liquidatable (invariant 7); isolated ones wait for the feed.
+ * zero for margin calls and liquidation, and must stay liquidatable (I9 liveness); isolated ones wait for the feed.
  */
 export const actFeedFailure: Action = async (w) => {
   const symbol = pick(w, ["WETH", "WBTC", "USDC", "wstETH"]);

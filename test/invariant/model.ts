@@ -54,7 +54,7 @@ export interface World {
   positions: Map<bigint, GhostPosition>;
   /** Uncovered bad debt [wad] the suite expects. */
   deficit: bigint;
-  /** Last seen accumulator [ray] of every class (invariant 6). */
+  /** Last seen accumulator [ray] of every class (I8 rates never decrease). */
   rates: Map<string, bigint>;
   /** Each asset's feed answer at the start: price moves stay within [1/5, 5] of it. */
   initialAnswers: Map<string, bigint>;

@@ -1,8 +1,9 @@
 /**
  * User actions on positions: open (isolated on each asset, and cross), deposit (by the owner or anyone), withdraw,
  * borrow (a fraction of what the initial margin allows, exactly the largest, or one wei more), repay (partial or
- * all, by the owner or anyone), close and transfer; strangers' attempts must revert `NotAuthorized`. Each checks
- * its exact outcome and books the ghost.
+ * all, by the owner or anyone), close and transfer; strangers' attempts must revert `NotAuthorized` (I20 strangers
+ * cannot block). Each checks its exact outcome and books the ghost; borrows and deposits also I13 ceilings and supply
+ * caps.
  */
 import { expect } from "chai";
 import { MaxUint256, ZeroAddress } from "ethers";
@@ -56,7 +57,7 @@ async function depositInto(w: World, payer: Actor, p: GhostPosition, asset: stri
     effect: "add",
     valueCheck: { touched: [p.owner] },
   });
-  if (r.ok) expect(intruder && newAsset, `${label}: a stranger added an asset to a basket`).to.equal(false);
+  if (r.ok) expect(intruder && newAsset, `I20 strangers cannot block: ${label}: a stranger added an asset to a basket`).to.equal(false);
   if (!r.ok) {
     if (r.revert.name === "SupplyCapExceeded") {
       const [cap, total] = await w.keel.engine.collateralConfig(asset);
@@ -66,7 +67,7 @@ async function depositInto(w: World, payer: Actor, p: GhostPosition, asset: stri
   }
   addCollateral(p, asset, amount);
   const [cap, total] = await w.keel.engine.collateralConfig(asset);
-  expect(total <= cap, `inv11: ${symbolOf(w, asset)} total ${total} over its supply cap ${cap}`).to.equal(true);
+  expect(total <= cap, `I13 ceilings and supply caps: ${symbolOf(w, asset)} total ${total} over its supply cap ${cap}`).to.equal(true);
   return true;
 }
 
@@ -128,8 +129,8 @@ async function borrowFrom(w: World, p: GhostPosition, who: Actor, near?: bigint)
   p.normDebt += m.toNormDebtUp(amount, rate);
   p.dustFloor = await w.keel.engine.dust();
   const cls = await w.keel.engine.debtClass(p.classKey);
-  expect(m.toDebtUp(cls.normDebt, cls.rate) <= cls.debtCeiling, `inv11: class ${p.classKey} over its ceiling`).to.equal(true);
-  expect((await w.keel.engine.globalDebt()) <= (await w.keel.engine.globalDebtCeiling()), "inv11: global ceiling").to.equal(true);
+  expect(m.toDebtUp(cls.normDebt, cls.rate) <= cls.debtCeiling, `I13 ceilings and supply caps: class ${p.classKey} over its ceiling`).to.equal(true);
+  expect((await w.keel.engine.globalDebt()) <= (await w.keel.engine.globalDebtCeiling()), "I13 ceilings and supply caps: global ceiling").to.equal(true);
 }
 
 export const actOpenIsolated: Action = async (w) => {
@@ -171,7 +172,7 @@ export const actOpenCrossAtDust: Action = async (w) => {
 
 /**
  * A stranger's wei: 1 wei of an asset into someone's position. A new asset in a cross basket is refused
- * (NotAuthorized: no one fills or plants in another owner's basket); topping up a holding goes through.
+ * (I20 strangers cannot block: no one fills or plants in another owner's basket); topping up a holding goes through.
  */
 export const actStrangerWei: Action = async (w) => {
   const open = userOwned(w);
@@ -183,7 +184,8 @@ export const actStrangerWei: Action = async (w) => {
 
 /**
  * A contract opens a cross position for itself, deposits, sells the NFT to a user and tries to withdraw in the
- * same transaction: the opener's authority ended with the transfer (L-1), so the whole transaction reverts.
+ * same transaction: the opener's authority ended with the transfer (L-1, I20 strangers cannot block), so the whole
+ * transaction reverts.
  */
 export const actTransferInOneTx: Action = async (w) => {
   const seq = await new MockCallSequence__factory(w.governance.signer).deploy();
@@ -211,7 +213,7 @@ export const actTransferInOneTx: Action = async (w) => {
       ]),
     allowed: ["NotAuthorized", "Paused", "SupplyCapExceeded"],
     effect: "none",
-  }).then((r) => expect(r.ok, `${label}: went through`).to.equal(false));
+  }).then((r) => expect(r.ok, `I20 strangers cannot block: ${label}: went through`).to.equal(false));
 };
 
 export const actDeposit: Action = async (w) => {

@@ -1,7 +1,7 @@
 /**
  * One invariant sequence: the fixture (Keel from the real deploy code, a seeded AMM, a bank position lending kUSD
  * to the others, funded users), the ghost state read once at the start, and `steps` random actions, each followed
- * by every per-step invariant; owners' exit (invariant 9) every `exitEvery` steps and at the end. Step i draws
+ * by every per-step invariant; owners' exit (I11 owners can exit) every `exitEvery` steps and at the end. Step i draws
  * from its own PRNG (seed, i), so a sequence can be replayed with steps skipped when shrinking a failure.
  */
 import { ethers } from "hardhat";

@@ -38,7 +38,7 @@ describe("keeper: a crash over 1,000 positions", function () {
     await node?.stop();
   });
 
-  it("margin-calls, waits out the grace period, liquidates every Liquidatable position and leaves none", async () => {
+  it("test_crash_liquidatesEverything: margin-calls, waits out the grace period, liquidates every Liquidatable position and leaves none", async () => {
     const { keel, manifest, deployer } = await deployOnNode(node);
     const ids = await openBook(keel, node, { positions: POSITIONS });
     const keeper = devWallet(9, node.provider);

@@ -45,7 +45,7 @@ async function book(): Promise<Keel> {
 describe("keeper: local evaluation equals Lens.healthScan", function () {
   this.timeout(300_000);
 
-  it("for every position of a mixed book, after accrual, σ changes, partial withdrawals, repayments and liquidations", async () => {
+  it("test_evaluate_equalsHealthScan: for every position of a mixed book, after accrual, σ changes, partial withdrawals, repayments and liquidations", async () => {
     const keel = await book();
     let { local, chain } = await bothWays(keel);
     expect(local.size).to.equal(241); // the book and the AMM seeding position
@@ -84,7 +84,7 @@ describe("keeper: local evaluation equals Lens.healthScan", function () {
     expect(local).to.deep.equal(chain);
   });
 
-  it("marks the same positions unpriced when a feed fails", async () => {
+  it("test_evaluate_failedFeed_unpriced: marks the same positions unpriced when a feed fails", async () => {
     const keel = await book();
     await time.increase(3_601);
     // Refresh every feed but WBTC's.

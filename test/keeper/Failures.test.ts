@@ -27,6 +27,7 @@ import {
   devWallet,
   type KeeperProcess,
   keeperEnv,
+  killGroup,
   type LineCollector,
   movePrice,
   type Node,
@@ -233,7 +234,7 @@ async function isPending(p: Promise<unknown>): Promise<boolean> {
 // ------------------------------------------------------------------ tests
 
 describe("keeper: RPC errors are classified by kind, not by digits", () => {
-  it("a revert whose message contains the digits 502 or 503 is not a transient RPC failure", () => {
+  it("test_classify_revertWith502_notTransient: a revert whose message contains the digits 502 or 503 is not a transient RPC failure", () => {
     // What ethers throws when Hardhat (automine) answers eth_sendRawTransaction of a reverting transaction, with
     // the digits in the custom error's argument and in the raw transaction.
     const revert = {
@@ -287,7 +288,7 @@ describe("keeper: failures around it", function () {
     }
     debugLines.length = 0;
     for (const k of keepers.splice(0)) await k.stop();
-    for (const p of processes.splice(0)) await p.kill("SIGKILL");
+    for (const p of processes.splice(0)) await killGroup(p.child);
     for (const c of closers.splice(0)) await c();
   });
   after(async () => {
@@ -325,7 +326,7 @@ describe("keeper: failures around it", function () {
 
   // ---------------------------------------------------------------- RPC down
 
-  it("RPC down for seconds: the loop survives, counts RPC errors, and acts once the RPC is back", async () => {
+  it("test_rpcDown_loopSurvives: RPC down for seconds: the loop survives, counts RPC errors, and acts once the RPC is back", async () => {
     const proxy = await TcpProxy.start(node.port);
     closers.push(() => proxy.close());
     const { k, lines } = await start(config(proxy.url, 6));
@@ -426,24 +427,24 @@ describe("keeper: failures around it", function () {
     return { reindexed };
   }
 
-  it("reorg of 2 blocks inside confirmations (2): only the overlay changes, the index ends exact", async () => {
+  it("test_reorg_insideConfirmations: reorg of 2 blocks inside confirmations (2): only the overlay changes, the index ends exact", async () => {
     const { reindexed } = await reorg(2, 2);
     expect(reindexed, "no re-index for a reorg inside the confirmation window").to.equal(false);
   });
 
-  it("reorg of 3 blocks with confirmations 2: a checkpointed block is rewritten, re-indexed from deployment, exact", async () => {
+  it("test_reorg_checkpointedBlock: reorg of 3 blocks with confirmations 2: a checkpointed block is rewritten, re-indexed from deployment, exact", async () => {
     const { reindexed } = await reorg(2, 3);
     expect(reindexed).to.equal(true);
   });
 
-  it("reorg of 3 blocks with confirmations 0: re-indexed from deployment, exact", async () => {
+  it("test_reorg_noConfirmations: reorg of 3 blocks with confirmations 0: re-indexed from deployment, exact", async () => {
     const { reindexed } = await reorg(0, 3);
     expect(reindexed).to.equal(true);
   });
 
   // ---------------------------------------------------------------- stale feed
 
-  it("a stale WETH feed: positions only it prices wait (counted unvalued); baskets are valued with WETH at zero; logged with the error", async () => {
+  it("test_staleFeed_waitsAndLogs: a stale WETH feed: positions only it prices wait (counted unvalued); baskets are valued with WETH at zero; logged with the error", async () => {
     await crash();
     // An hour and a bit without a WETH update; every other feed keeps its heartbeat.
     await node.provider.send("evm_increaseTime", [3_700]);
@@ -483,7 +484,7 @@ describe("keeper: failures around it", function () {
 
   // ---------------------------------------------------------------- dry run
 
-  it("--dry-run --once without a key: exits 0, sends nothing, logs what it would send", async () => {
+  it("test_dryRun_sendsNothing: --dry-run --once without a key: exits 0, sends nothing, logs what it would send", async () => {
     const crashed = await crash();
     const head = await direct.getBlockNumber();
     const checkpoint = join(mkdtempSync(join(tmpdir(), "keel-dry-")), "cp.json");
@@ -502,7 +503,7 @@ describe("keeper: failures around it", function () {
 
   // ---------------------------------------------------------------- metrics, health, webhook
 
-  it("metrics and health endpoints, and one webhook notice per margin call", async () => {
+  it("test_metrics_healthAndWebhook: metrics and health endpoints, and one webhook notice per margin call", async () => {
     const hook = await startWebhook();
     closers.push(() => hook.close());
     const c = config(node.url, 9);
@@ -555,7 +556,7 @@ describe("keeper: failures around it", function () {
 
   // ---------------------------------------------------------------- broadcast faults
 
-  it("a broadcast whose answer is lost is not sent again under a new nonce", async () => {
+  it("test_broadcast_lostAnswer_notResent: a broadcast whose answer is lost is not sent again under a new nonce", async () => {
     const proxy = await RpcProxy.start(node.url);
     closers.push(() => proxy.close());
     proxy.faultFor = (n) => (n === 1 ? "swallowAnswer" : "forward");
@@ -580,7 +581,7 @@ describe("keeper: failures around it", function () {
     expect({ duplicates: sent.length - new Set(sent).size, reverted }).to.deep.equal({ duplicates: 0, reverted: 0 });
   });
 
-  it("one failed broadcast neither abandons nor hides the rest of the pass, and --once does not stop with work left", async () => {
+  it("test_broadcast_failure_passContinues: one failed broadcast neither abandons nor hides the rest of the pass, and --once does not stop with work left", async () => {
     const proxy = await RpcProxy.start(node.url);
     closers.push(() => proxy.close());
     // The first transaction goes through; the second one's broadcast fails three times (every attempt Rpc.call

@@ -29,7 +29,7 @@ const position = (id: bigint, assets = 1): IndexedPosition => ({
 
 describe("keeper parts", () => {
   describe("planRanges", () => {
-    it("covers every id once, in order, within the id and gas limits", () => {
+    it("test_planRanges_coversEveryIdOnce: covers every id once, in order, within the id and gas limits", () => {
       const ps = Array.from({ length: 2_000 }, (_, i) => position(BigInt(i * 2 + 1), 1 + (i % 3)));
       const ranges = planRanges(ps, 12_000_000);
       const covered = ps.filter((p) => ranges.some((r) => r.from <= p.id && p.id <= r.to));
@@ -43,7 +43,7 @@ describe("keeper parts", () => {
       }
     });
 
-    it("puts 500 contiguous isolated ids in one call and splits at 501", () => {
+    it("test_planRanges_splitsAt501: puts 500 contiguous isolated ids in one call and splits at 501", () => {
       const ps = Array.from({ length: 501 }, (_, i) => position(BigInt(i + 1)));
       expect(planRanges(ps.slice(0, 500), 16_000_000)).to.deep.equal([{ from: 1n, to: 500n }]);
       expect(planRanges(ps, 16_000_000)).to.deep.equal([
@@ -55,7 +55,7 @@ describe("keeper parts", () => {
   });
 
   describe("liquidation prices", () => {
-    it("p* = P / HF equals the closed form debt·unit / (amount·(1 − f)) to within rounding", () => {
+    it("test_liquidationPrice_closedForm: p* = P / HF equals the closed form debt·unit / (amount·(1 − f)) to within rounding", () => {
       // 10 WETH at 3,000, f = 11.65%, debt 20,000: HF = 30,000 × 0.8835 / 20,000 = 1.32525.
       const factor = 1165n * 10n ** 14n;
       const closed = liquidationPrice(20_000n * WAD, 10n * WAD, WAD, factor);
@@ -66,7 +66,7 @@ describe("keeper parts", () => {
       expect(liquidationPrice(1n, 0n, WAD, factor)).to.equal(2n ** 256n - 1n);
     });
 
-    it("unsafeAt lists exactly the positions whose liquidation price is at or above the new price", () => {
+    it("test_unsafeAt_exactPositions: unsafeAt lists exactly the positions whose liquidation price is at or above the new price", () => {
       const index = new LiquidationPriceIndex();
       const prices = new Map([["0xa", 3_000n * WAD]]);
       index.rebuild(
@@ -86,7 +86,7 @@ describe("keeper parts", () => {
     });
   });
 
-  it("marginStateAt mirrors the engine's four states", () => {
+  it("test_marginStateAt_mirrorsEngine: marginStateAt mirrors the engine's four states", () => {
     const critical = (95n * WAD) / 100n;
     expect(marginStateAt(WAD, 0n, critical, 10n)).to.equal(MarginState.Safe);
     expect(marginStateAt(WAD, 5n, critical, 10n)).to.equal(MarginState.Safe);
@@ -97,7 +97,7 @@ describe("keeper parts", () => {
   });
 
   describe("config", () => {
-    it("parses flags, defaults and human units; flags override the file", () => {
+    it("test_config_flagsOverrideFile: parses flags, defaults and human units; flags override the file", () => {
       const dir = tmp();
       const file = join(dir, "keeper.json");
       writeFileSync(file, JSON.stringify({ rpc: "http://127.0.0.1:1", minProfit: "25", pokeEvery: "30 minutes", bumpAfter: "20s" }));
@@ -110,7 +110,7 @@ describe("keeper parts", () => {
       expect([c.dryRun, c.once, c.confirmations, c.privateKey]).to.deep.equal([false, false, 2, KEY]);
     });
 
-    it("refuses bad input with the flag or field it came from", () => {
+    it("test_config_badInput_named: refuses bad input with the flag or field it came from", () => {
       const base = { rpc: "http://127.0.0.1:8545", deployment: "d.json" };
       const fails = (flags: object, env: NodeJS.ProcessEnv, message: string): void => {
         expect(() => loadKeeperConfig(flags, env)).to.throw(KeeperConfigError, message);
@@ -131,14 +131,14 @@ describe("keeper parts", () => {
       expect(loadKeeperConfig({ ...base, "dry-run": true }, {}).privateKey).to.equal(undefined);
     });
 
-    it("parseShard accepts i/n with i < n only", () => {
+    it("test_parseShard_iLessThanN: parseShard accepts i/n with i < n only", () => {
       expect(parseShard("0/1")).to.deep.equal({ index: 0, count: 1 });
       for (const bad of ["1/1", "2/1", "0/0", "a/b", "1"]) expect(() => parseShard(bad)).to.throw(KeeperConfigError);
     });
   });
 
   describe("checkpoint file", () => {
-    it("round-trips bigints exactly and writes atomically", () => {
+    it("test_checkpoint_roundTrip: round-trips bigints exactly and writes atomically", () => {
       const path = join(tmp(), "sub", "c.json");
       const file = new JsonFile(path, (raw) => raw as { n: bigint; xs: bigint[] });
       expect(file.read()).to.equal(undefined);
@@ -147,14 +147,14 @@ describe("keeper parts", () => {
       expect(readFileSync(path, "utf8")).to.contain('"$bigint"');
     });
 
-    it("a corrupt file is a CheckpointError naming the file", () => {
+    it("test_checkpoint_corrupt_namesFile: a corrupt file is a CheckpointError naming the file", () => {
       const path = join(tmp(), "c.json");
       writeFileSync(path, "{ half");
       expect(() => new JsonFile(path, (raw) => raw).read()).to.throw(CheckpointError, path);
     });
   });
 
-  it("mapLimit keeps at most `limit` calls in flight and returns results in order", async () => {
+  it("test_mapLimit_boundedInOrder: mapLimit keeps at most `limit` calls in flight and returns results in order", async () => {
     let inFlight = 0;
     let peak = 0;
     const out = await mapLimit([5, 1, 4, 2, 3, 0, 6], 3, async (x) => {
@@ -168,7 +168,7 @@ describe("keeper parts", () => {
     expect(await mapLimit([], 4, async (x: number) => x)).to.deep.equal([]);
   });
 
-  it("classifies network failures as transient and reverts as answers", () => {
+  it("test_classify_transientVsAnswer: classifies network failures as transient and reverts as answers", () => {
     expect(isTransient(new Error("connect ECONNREFUSED 127.0.0.1:8545"))).to.equal(true);
     expect(isTransient({ code: "TIMEOUT" })).to.equal(true);
     expect(isTransient({ code: "CALL_EXCEPTION", message: "execution reverted: timeout" })).to.equal(false);

@@ -231,7 +231,7 @@ describe("keeper: several instances at once", function () {
       .join("; ") +
     `; ${actions.filter((a) => !a.ok).length} reverted on chain`;
 
-  it("two keepers with different keys: each position acted on once, every revert a front-run, nothing left", async () => {
+  it("test_twoKeepers_differentKeys: two keepers with different keys: each position acted on once, every revert a front-run, nothing left", async () => {
     const crashed = await crash();
     const keys = [devWallet(12).privateKey, devWallet(13).privateKey];
     const { reports, ms } = await race(keys.map((k) => config(k)));
@@ -239,7 +239,7 @@ describe("keeper: several instances at once", function () {
     console.log(summary(reports, actions, ms));
   });
 
-  it("two keepers sharing one key: the nonce lock serialises them, no nonce stuck or skipped", async () => {
+  it("test_twoKeepers_sharedKey: two keepers sharing one key: the nonce lock serialises them, no nonce stuck or skipped", async () => {
     const crashed = await crash();
     const key = devWallet(14).privateKey;
     const { reports, ms } = await race([config(key), config(key)]);
@@ -247,7 +247,7 @@ describe("keeper: several instances at once", function () {
     console.log(summary(reports, actions, ms));
   });
 
-  it("shards 0/2 and 1/2 split the work by id parity and never meet", async () => {
+  it("test_shards_splitByParity: shards 0/2 and 1/2 split the work by id parity and never meet", async () => {
     const crashed = await crash();
     const keys = [devWallet(15).privateKey, devWallet(16).privateKey];
     const { reports, lines, ms } = await race([config(keys[0]!, "0/2"), config(keys[1]!, "1/2")]);
@@ -285,7 +285,7 @@ describe("keeper: several instances at once", function () {
     );
   });
 
-  it("a transaction front-run between simulation and inclusion is reported as alreadyDone, not failed", async () => {
+  it("test_frontRun_alreadyDone: a transaction front-run between simulation and inclusion is reported as alreadyDone, not failed", async () => {
     const crashed = await crash();
     const key = devWallet(17).privateKey;
     const rival = devWallet(18, node.provider);

@@ -17,6 +17,7 @@ import {
   devWallet,
   type KeeperProcess,
   keeperEnv,
+  killGroup,
   movePrice,
   type Node,
   openBook,
@@ -40,11 +41,11 @@ describe("keeper CLI: killed mid-run and restarted", function () {
     node = await startNode();
   });
   after(async () => {
-    for (const p of processes) await p.kill("SIGKILL");
+    for (const p of processes) await killGroup(p.child);
     await node?.stop();
   });
 
-  it("resumes from its checkpoint and misses nothing", async () => {
+  it("test_restart_resumesFromCheckpoint: resumes from its checkpoint and misses nothing", async () => {
     const { keel, manifest } = await deployOnNode(node);
     await openBook(keel, node, { positions: BOOK, seed: 11n });
     const key = devWallet(11).privateKey;
@@ -81,7 +82,7 @@ describe("keeper CLI: killed mid-run and restarted", function () {
       if (Date.now() > deadline) throw new Error(`the keeper sent nothing after the crash:\n${first.stdout.raw.slice(-3000)}`);
       await sleep(20);
     }
-    await first.kill("SIGKILL");
+    process.kill(-first.child.pid!, "SIGKILL"); // the whole group: npx and the keeper it runs
     expect((await first.exited).signal).to.equal("SIGKILL");
     const lockLeft = existsSync(new NonceLock(keeper).path); // killed mid-broadcast: usually still holding it
     const killedAt = await statesOf(keel, ids);
@@ -142,7 +143,7 @@ describe("keeper CLI: killed mid-run and restarted", function () {
     );
   });
 
-  it("a nonce lock left by a killed keeper is taken over at once, not after 30 s", async () => {
+  it("test_nonceLock_takenOverAtOnce: a nonce lock left by a killed keeper is taken over at once, not after 30 s", async () => {
     // What SIGKILL during a broadcast leaves behind: the lock file, holding the pid of a process that is gone.
     const dir = mkdtempSync(join(tmpdir(), "keel-lock-"));
     const address = devWallet(11).address;

@@ -8,7 +8,7 @@ import { loadKeel } from "../helpers/fixtures";
 describe("keeper: transaction sender", function () {
   this.timeout(120_000);
 
-  it("replaces a transaction that stays pending with bumped EIP-1559 fees; the replacement is what gets mined", async () => {
+  it("test_send_pending_replacedWithBumpedFees: replaces a transaction that stays pending with bumped EIP-1559 fees; the replacement is what gets mined", async () => {
     const keel = await loadKeel();
     const [funder] = await ethers.getSigners();
     const wallet = new Wallet(Wallet.createRandom().privateKey, ethers.provider);
@@ -44,7 +44,7 @@ describe("keeper: transaction sender", function () {
     }
   });
 
-  it("simulates first: a transaction that would revert is never sent, and 'someone was first' counts as done", async () => {
+  it("test_send_simulatesFirst: simulates first: a transaction that would revert is never sent, and 'someone was first' counts as done", async () => {
     const keel = await loadKeel();
     const wallet = new Wallet(Wallet.createRandom().privateKey, ethers.provider);
     const sender = new TxSender(new Rpc(ethers.provider, 31337), wallet, DEFAULT_SENDER);

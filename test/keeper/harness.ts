@@ -122,15 +122,13 @@ export function capturedLogger(level = "info"): { log: ReturnType<typeof createL
 export const passOf = (l: LogLine): { head: number; indexed: number; marginCalls: number; liquidations: number; unpriced: number } =>
   l.pass as { head: number; indexed: number; marginCalls: number; liquidations: number; unpriced: number };
 
-/** `scripts/keeper.ts` run as a child process (its own process group), with its output collected. */
+/** `scripts/keeper.ts` run as a child process (its own process group: stop it with `killGroup`), with its output collected. */
 export interface KeeperProcess {
   child: ChildProcess;
   stdout: LineCollector;
   stderr: LineCollector;
   /** Resolves with the exit code (null when killed by a signal) and the signal. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Sends `signal` to the whole process group (npx and the node it runs). */
-  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 export function spawnKeeper(args: readonly string[], env: NodeJS.ProcessEnv): KeeperProcess {
@@ -147,21 +145,7 @@ export function spawnKeeper(args: readonly string[], env: NodeJS.ProcessEnv): Ke
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once("exit", (code, signal) => resolve({ code, signal })),
   );
-  return {
-    child,
-    stdout,
-    stderr,
-    exited,
-    async kill(signal) {
-      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        return; // already gone
-      }
-      await exited;
-    },
-  };
+  return { child, stdout, stderr, exited };
 }
 
 /** The environment of this process without any keeper key, plus `extra`. */

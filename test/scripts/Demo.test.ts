@@ -48,7 +48,7 @@ describe("npm run demo (process)", function () {
     result = JSON.parse(readFileSync(join(dir, "demo.json"), "utf8")) as ResultJson;
   });
 
-  it("exits 0 and prints the summary table, consistent with the JSON", () => {
+  it("test_demo_printsSummary: exits 0 and prints the summary table, consistent with the JSON", () => {
     expect(first.code, first.stderr).to.equal(0);
     const s = result.summary;
     const out = first.stdout;
@@ -69,7 +69,7 @@ describe("npm run demo (process)", function () {
     expect(out).to.match(/\[#{24}\] h 24\.0\/24 {2}WETH [\d,]+ {2}WBTC [\d,]+ {2}calls \d+ {2}cures \d+ {2}liq \d+/);
   });
 
-  it("the JSON is internally consistent", () => {
+  it("test_demo_jsonConsistent: the JSON is internally consistent", () => {
     const s = result.summary;
     expect(result.options).to.deep.equal({ positions: 30, seed: "3", margin: "dynamic" });
     expect(s.positions).to.equal(30);
@@ -91,7 +91,7 @@ describe("npm run demo (process)", function () {
     for (const l of result.liquidations) expect(BigInt(l.repaid) > 0n, `liquidation of ${l.id}`).to.equal(true);
   });
 
-  it("seed 3 with 30 positions: the figures observed", () => {
+  it("test_demo_seed3_figures: seed 3 with 30 positions: the figures observed", () => {
     // Pinned from runs of this seed (the same on every run, see the determinism test below); fields added to the
     // summary later are not pinned here.
     const pinned = {
@@ -113,7 +113,7 @@ describe("npm run demo (process)", function () {
     expect(observed).to.deep.equal(pinned);
   });
 
-  it("is deterministic: the same seed gives the same summary and liquidations", async () => {
+  it("test_demo_deterministic: is deterministic: the same seed gives the same summary and liquidations", async () => {
     const again = await demo(join(dir, "again.json"));
     expect(again.code, again.stderr).to.equal(0);
     const second = JSON.parse(readFileSync(join(dir, "again.json"), "utf8")) as ResultJson;
@@ -130,7 +130,7 @@ describe("npm run demo (process)", function () {
 describe("npm run demo: bad input (process)", function () {
   this.timeout(120_000);
 
-  it("--positions abc: exit code 2 and a message naming --positions", async () => {
+  it("test_demo_badPositions_exit2: --positions abc: exit code 2 and a message naming --positions", async () => {
     const r = await runScript("scripts/demo.ts", ["--positions", "abc"], 60_000, cleanEnv());
     expect(r.code, r.stderr).to.equal(2);
     expect(r.stderr).to.include('demo: --positions: expected a whole number from 1 to 5000, got "abc"\n');

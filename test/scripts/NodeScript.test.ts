@@ -10,12 +10,11 @@ import { join } from "node:path";
 import { JsonRpcProvider } from "ethers";
 import { devWallet } from "../../dev/accounts";
 import { connectKeel, readManifest } from "../../src/client/manifest";
-import { freePort } from "../../dev/localNode";
+import { freePort, killGroup } from "../../dev/localNode";
 import { formatFixed } from "../../src/units";
 import {
   acceptsConnections,
   cleanEnv,
-  killGroupLeftovers,
   type RunResult,
   runScript,
   type ScriptProcess,
@@ -49,11 +48,10 @@ describe("npm run node + npm run keel (processes)", function () {
   });
 
   after(async () => {
-    await nodeScript?.kill("SIGKILL");
-    killGroupLeftovers(nodeScript);
+    if (nodeScript) await killGroup(nodeScript.child);
   });
 
-  it("prints where it runs and writes a manifest that validates and connects", async () => {
+  it("test_node_printsAndWritesManifest: prints where it runs and writes a manifest that validates and connects", async () => {
     const out = nodeScript!.stdout;
     expect(out).to.include("Starting a local node …");
     expect(out).to.include(`Opening ${POSITIONS} sample positions …`);
@@ -78,7 +76,7 @@ describe("npm run node + npm run keel (processes)", function () {
     }
   });
 
-  it("the keel CLI: list, open, deposit, borrow, status, a refusal, repay max, close", async () => {
+  it("test_cli_fullSession: the keel CLI: list, open, deposit, borrow, status, a refusal, repay max, close", async () => {
     const me = devWallet(1).address;
     const manifest = readManifest(manifestPath);
     const provider = new JsonRpcProvider(url, 31337, { staticNetwork: true });
@@ -151,7 +149,7 @@ describe("npm run node + npm run keel (processes)", function () {
     }
   });
 
-  it("the keel CLI refuses another owner's position and bad flags with exit code 1", async () => {
+  it("test_cli_refusals_exit1: the keel CLI refuses another owner's position and bad flags with exit code 1", async () => {
     const notMine = await keel(["deposit", "--id", "3", "--asset", "WETH", "--amount", "1", "--account", "1"]);
     expect(notMine.code).to.equal(1);
     expect(notMine.stderr).to.include(`keel: position 3 belongs to ${devWallet(2).address}, not to you (${devWallet(1).address})\n`);
@@ -163,20 +161,20 @@ describe("npm run node + npm run keel (processes)", function () {
     expect(unknown.stderr).to.include('keel: unknown command "frobnicate"');
   });
 
-  it("read-only commands work without --account or KEEL_PRIVATE_KEY (as the node script's hint shows)", async () => {
+  it("test_cli_readOnly_noKey: read-only commands work without --account or KEEL_PRIVATE_KEY (as the node script's hint shows)", async () => {
     const r = await keel(["status", "--id", "2"]);
     expect(r.stderr).to.not.include("no key");
     expect(r.code).to.equal(0);
     expect(r.stdout).to.include(`position 2 (isolated), owner ${devWallet(1).address}`);
   });
 
-  it("the printed CLI commands name the manifest written with --out", () => {
+  it("test_node_cliHints_nameManifest: the printed CLI commands name the manifest written with --out", () => {
     const cliLines = nodeScript!.stdout.split("\n").filter((l) => l.includes("npm run keel --"));
     expect(cliLines).to.have.length(2);
     for (const l of cliLines) expect(l).to.include(`--deployment ${manifestPath}`);
   });
 
-  it("SIGTERM stops the node script and its Hardhat node: the port closes", async () => {
+  it("test_sigterm_stopsScriptAndNode: SIGTERM stops the node script and its Hardhat node: the port closes", async () => {
     expect(await acceptsConnections(port)).to.equal(true);
     const exiting = nodeScript!.exited;
     process.kill(-nodeScript!.child.pid!, "SIGTERM");

@@ -10,12 +10,12 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { MaxUint256, id as keccakId } from "ethers";
 import type { Keel } from "../../deploy";
 import { refreshFeeds } from "../../dev/localMarket";
+import { keelFixture, pinNext } from "../helpers/fixtures";
+import { checkInvariants } from "../helpers/invariant";
+import { expectedLiquidation, fundKusd, openIsolatedDebt, setPrice, State } from "../helpers/liquidation";
+import { expectedHealth } from "../helpers/mirror";
 import * as m from "../../src/math";
 import { MockFlashBorrower__factory, MockLiquidationReceiver__factory } from "../../typechain-types";
-import { keelFixture } from "../helpers/fixtures";
-import { checkInvariants } from "../helpers/invariant";
-import { expectedHealth } from "../helpers/mirror";
-import { State, expectedLiquidation, fundKusd, openIsolatedDebt, pinNext, setPrice } from "../helpers/liquidation";
 
 const E18 = m.WAD;
 const GRACE = 6n * 3600n;

@@ -13,10 +13,11 @@ import { MaxUint256 } from "ethers";
 import type { Keel } from "../../deploy";
 import * as m from "../../src/math";
 import type { MockAggregator } from "../../typechain-types";
+import { refreshFeeds } from "../../dev/localMarket";
 import { keelFixture } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";
-import { State, fundKusd, openIsolatedDebt, setPrice } from "../helpers/liquidation";
-import { deployAggregator, feedConfig, governSetFeed, governSetSequencer, refreshFeeds } from "../helpers/oracle";
+import { fundKusd, openIsolatedDebt, setPrice, State } from "../helpers/liquidation";
+import { deployAggregator, feedConfig, governSetFeed, governSetSequencer } from "../helpers/oracle";
 
 const E18 = m.WAD;
 const HOUR = 3600;

@@ -13,6 +13,12 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { MaxUint256 } from "ethers";
 import type { Keel } from "../../deploy";
 import { refreshFeeds } from "../../dev/localMarket";
+import { mockListing, Op } from "../helpers/engine";
+import { keelFixture, pinNext } from "../helpers/fixtures";
+import { governBatch } from "../helpers/governance";
+import { checkInvariants } from "../helpers/invariant";
+import { expectedLiquidation, fundKusd } from "../helpers/liquidation";
+import { expectedHealth } from "../helpers/mirror";
 import * as m from "../../src/math";
 import {
   MockAggregator__factory,
@@ -26,11 +32,6 @@ import {
   type MockAggregator,
   type MockERC20,
 } from "../../typechain-types";
-import { keelFixture } from "../helpers/fixtures";
-import { governBatch, mockListing, Op } from "../helpers/engine";
-import { checkInvariants } from "../helpers/invariant";
-import { expectedHealth } from "../helpers/mirror";
-import { expectedLiquidation, fundKusd, pinNext } from "../helpers/liquidation";
 
 const E18 = m.WAD;
 const FEE_BPS = 100n; // 1% burnt on every transfer

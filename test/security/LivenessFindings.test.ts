@@ -11,13 +11,14 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { MaxUint256, ZeroAddress } from "ethers";
 import type { Keel } from "../../deploy";
 import { refreshFeeds } from "../../dev/localMarket";
+import { listMockAssets, mockListing } from "../helpers/engine";
+import { loadKeel, pinNext } from "../helpers/fixtures";
+import { governTx } from "../helpers/governance";
+import { checkInvariants } from "../helpers/invariant";
+import { expectedLiquidation, fundKusd, openCrossDebt, openIsolatedDebt, setPrice, State, termsOf } from "../helpers/liquidation";
 import * as m from "../../src/math";
 import { decodeRevert } from "../../src/client/errors";
 import { MockCallSequence__factory } from "../../typechain-types";
-import { governed, listMockAssets, mockListing } from "../helpers/engine";
-import { loadKeel } from "../helpers/fixtures";
-import { checkInvariants } from "../helpers/invariant";
-import { expectedLiquidation, fundKusd, openCrossDebt, openIsolatedDebt, pinNext, setPrice, State, termsOf } from "../helpers/liquidation";
 
 const E18 = m.WAD;
 const DUST = 100n * E18;
@@ -377,7 +378,7 @@ describe("Liveness findings (security review)", () => {
   describe("L-4: governance raising the dust", () => {
     it("test_L4_dustRaisedAboveACrossDebt_liquidationNeverPanics", async () => {
       const { keel, keeper, id, weth, wbtc } = await basketAtDust(150n * E18);
-      await governed(keel, keel.engine, keel.engine.interface.encodeFunctionData("setDust", [400n * E18]));
+      await governTx(keel, keel.engine, keel.engine.interface.encodeFunctionData("setDust", [400n * E18]));
       await refreshFeeds(keel);
       await setPrice(keel, "WETH", 3000);
       await setPrice(keel, "WBTC", 60_000);
@@ -392,7 +393,7 @@ describe("Liveness findings (security review)", () => {
       const keel = await loadKeel();
       const kusd = await keel.kusd.getAddress();
       const listing = mockListing(await keel.assets.WETH!.feed.getAddress(), (await keel.risk.listedAssets()).length);
-      await expect(governed(keel, keel.engine, keel.engine.interface.encodeFunctionData("listAsset", [kusd, listing])))
+      await expect(governTx(keel, keel.engine, keel.engine.interface.encodeFunctionData("listAsset", [kusd, listing])))
         .to.be.revertedWithCustomError(keel.engine, "AssetNotListable")
         .withArgs(kusd);
     });

@@ -87,7 +87,7 @@ async function expectedIsolatedStatus(s: Scene, id: bigint, symbol: string, amou
 
 describe("user CLI commands (src/cli/commands.ts)", () => {
   describe("happy path", () => {
-    it("open isolated: prints the new id and mints the position NFT to the signer", async () => {
+    it("test_open_isolated: open isolated: prints the new id and mints the position NFT to the signer", async () => {
       const s = await scene();
       const c = await s.as(s.alice);
       const before = await s.keel.engine.lastPositionId();
@@ -102,7 +102,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       expect(normDebt).to.equal(0n);
     });
 
-    it("open cross: prints the new id without an asset", async () => {
+    it("test_open_cross: open cross: prints the new id without an asset", async () => {
       const s = await scene();
       const c = await s.as(s.alice);
       const id = (await s.keel.engine.lastPositionId()) + 1n;
@@ -110,7 +110,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       expect((await s.keel.engine.positionInfo(id))[0]).to.equal(1n);
     });
 
-    it("deposit 2 WETH at $3,000: approves, deposits, prints $6,000 and an infinite HF", async () => {
+    it("test_deposit_weth: deposit 2 WETH at $3,000: approves, deposits, prints $6,000 and an infinite HF", async () => {
       const s = await scene();
       const c = await s.as(s.alice);
       await cli.open(c, "isolated", "WETH");
@@ -131,7 +131,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       expect(await weth.allowance(s.aliceAddress, s.keel.engine.target as string)).to.equal(0n);
     });
 
-    it("deposit of a 6-decimal token in a cross position: 1,500.5 USDC", async () => {
+    it("test_deposit_sixDecimals: deposit of a 6-decimal token in a cross position: 1,500.5 USDC", async () => {
       const s = await scene();
       const c = await s.as(s.alice);
       await cli.open(c, "cross");
@@ -146,7 +146,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       expect(await s.keel.engine.collateralOf(id, s.keel.assets.USDC!.token.target as string)).to.equal(1_500_500_000n);
     });
 
-    it("borrow 3,000 kUSD against 2 WETH: kUSD received, status lines with HF (mirror), initial HF and liquidation price", async () => {
+    it("test_borrow_statusLines: borrow 3,000 kUSD against 2 WETH: kUSD received, status lines with HF (mirror), initial HF and liquidation price", async () => {
       const s = await scene();
       const c = await s.as(s.alice);
       await cli.open(c, "isolated", "WETH");
@@ -168,7 +168,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       expect(lines[6]).to.match(/^ {2}liquidation price 1,697\.\d\d USD per WETH \(now 3,000\)$/);
     });
 
-    it("status: the same lines for anyone, the owner's or not", async () => {
+    it("test_status_anyone: status: the same lines for anyone, the owner's or not", async () => {
       const s = await scene();
       const { id } = await aliceWethPosition(s);
       const expected = await expectedIsolatedStatus(s, id, "WETH", "2");
@@ -176,7 +176,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       expect(await cli.status(await s.as(s.bob), id)).to.deep.equal(expected);
     });
 
-    it("status of a cross position lists every asset and has no liquidation price", async () => {
+    it("test_status_cross: status of a cross position lists every asset and has no liquidation price", async () => {
       const s = await scene();
       const c = await s.as(s.alice);
       await cli.open(c, "cross");
@@ -197,7 +197,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       expect(v.hf).to.equal(mirror.hf);
     });
 
-    it("withdraw 0.5 WETH then max: tokens back to the signer or --to", async () => {
+    it("test_withdraw_thenMax: withdraw 0.5 WETH then max: tokens back to the signer or --to", async () => {
       const s = await scene();
       const c = await s.as(s.alice);
       await cli.open(c, "isolated", "WETH");
@@ -223,7 +223,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       expect(await s.keel.engine.collateralOf(id, weth.target as string)).to.equal(0n);
     });
 
-    it("borrow --to sends the kUSD to another address", async () => {
+    it("test_borrow_toOtherAddress: borrow --to sends the kUSD to another address", async () => {
       const s = await scene();
       const c = await s.as(s.alice);
       await cli.open(c, "isolated", "WETH");
@@ -234,7 +234,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       expect(await s.keel.kusd.balanceOf(s.aliceAddress)).to.equal(0n);
     });
 
-    it("repay 1,000 then max: debt down, then zero; anyone may repay", async () => {
+    it("test_repay_thenMax: repay 1,000 then max: debt down, then zero; anyone may repay", async () => {
       const s = await scene();
       const { c, id } = await aliceWethPosition(s);
       const lines = await cli.repay(c, id, "1000");
@@ -267,7 +267,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       expect(await s.keel.engine.debtOf(id)).to.equal(0n);
     });
 
-    it("close: repays everything, returns the collateral, burns the NFT", async () => {
+    it("test_close_repaysAndReturns: close: repays everything, returns the collateral, burns the NFT", async () => {
       const s = await scene();
       const { c, id } = await aliceWethPosition(s);
       // Alice needs a little more than 3,000 kUSD for the interest: a second position lends it to her.
@@ -289,7 +289,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       await expectCliError(cli.status(c, id), `position ${id} was closed`);
     });
 
-    it("list: the signer's positions (or --owner's) with debt and HF; none for a stranger", async () => {
+    it("test_list_signersPositions: list: the signer's positions (or --owner's) with debt and HF; none for a stranger", async () => {
       const s = await scene();
       const { c, id } = await aliceWethPosition(s);
       await cli.open(c, "cross");
@@ -307,7 +307,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
   });
 
   describe("refusals: CliError with an exact message, nothing sent", () => {
-    it("unknown asset lists the listed ones", async () => {
+    it("test_asset_unknown: unknown asset lists the listed ones", async () => {
       const s = await scene();
       const c = await s.as(s.alice);
       const before = await s.keel.engine.lastPositionId();
@@ -319,7 +319,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       await expectCliError(cli.withdraw(c, id, "BTC", "1"), 'unknown asset "BTC"; listed: WETH, WBTC, USDC, wstETH');
     });
 
-    it("not the owner: names the owner and the signer", async () => {
+    it("test_owner_notSigner: not the owner: names the owner and the signer", async () => {
       const s = await scene();
       const { id } = await aliceWethPosition(s);
       const bob = await s.as(s.bob);
@@ -332,7 +332,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       expect(await s.keel.engine.collateralOf(id, s.keel.assets.WETH!.token.target as string)).to.equal(2n * WAD);
     });
 
-    it("a borrow that would leave the position unhealthy: initial HF with 3 decimals, position unchanged", async () => {
+    it("test_borrow_unhealthy: a borrow that would leave the position unhealthy: initial HF with 3 decimals, position unchanged", async () => {
       const s = await scene();
       const c = await s.as(s.alice);
       await cli.open(c, "isolated", "WETH");
@@ -351,7 +351,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       expect(await s.keel.kusd.balanceOf(s.aliceAddress)).to.equal(0n);
     });
 
-    it("a withdrawal that would leave the position unhealthy: initial HF, collateral unchanged", async () => {
+    it("test_withdraw_unhealthy: a withdrawal that would leave the position unhealthy: initial HF, collateral unchanged", async () => {
       const s = await scene();
       const { c, id } = await aliceWethPosition(s);
       const block = await ethers.provider.getBlockNumber();
@@ -364,7 +364,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       expect(await s.keel.engine.collateralOf(id, s.keel.assets.WETH!.token.target as string)).to.equal(2n * WAD);
     });
 
-    it("dust debt: a borrow under the minimum, and a repay leaving less than it", async () => {
+    it("test_borrowRepay_dust: dust debt: a borrow under the minimum, and a repay leaving less than it", async () => {
       const s = await scene();
       const c = await s.as(s.alice);
       await cli.open(c, "isolated", "WETH");
@@ -390,7 +390,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       expect(await s.keel.kusd.balanceOf(s.aliceAddress)).to.equal(USD(150n));
     });
 
-    it("bad amounts: not a number, zero, too many decimals", async () => {
+    it("test_amount_bad: bad amounts: not a number, zero, too many decimals", async () => {
       const s = await scene();
       const c = await s.as(s.alice);
       await cli.open(c, "cross");
@@ -405,7 +405,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       await expectCliError(cli.withdraw(c, id, "WETH", "1,5"), '--amount: "1,5" is not a non-negative decimal number');
     });
 
-    it("nonexistent and closed positions", async () => {
+    it("test_position_notFound: nonexistent and closed positions", async () => {
       const s = await scene();
       const c = await s.as(s.alice);
       const last = await s.keel.engine.lastPositionId();
@@ -425,7 +425,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       await expectCliError(cli.close(c, id), closed);
     });
 
-    it("withdraw more than held, or from an asset it does not hold", async () => {
+    it("test_withdraw_tooMuch: withdraw more than held, or from an asset it does not hold", async () => {
       const s = await scene();
       const c = await s.as(s.alice);
       await cli.open(c, "cross");
@@ -436,7 +436,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       await expectCliError(cli.withdraw(c, id, "WBTC", "0.1"), `withdraw: position ${id} holds 0 WBTC, less than 0.1`);
     });
 
-    it("deposit more than the signer holds", async () => {
+    it("test_deposit_tooMuch: deposit more than the signer holds", async () => {
       const s = await scene();
       const c = await s.as(s.alice);
       await cli.open(c, "cross");
@@ -444,7 +444,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       await expectCliError(cli.deposit(c, id, "WETH", "10.5"), "deposit: you hold 10 WETH, less than 10.5");
     });
 
-    it("repay without enough kUSD, and repay of a position with no debt", async () => {
+    it("test_repay_insufficientOrNoDebt: repay without enough kUSD, and repay of a position with no debt", async () => {
       const s = await scene();
       const { id } = await aliceWethPosition(s);
       const bob = await s.as(s.bob);
@@ -460,7 +460,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       await expectCliError(cli.repay(c, empty, "1"), `repay: position ${empty} has no debt`);
     });
 
-    it("close without enough kUSD for the debt", async () => {
+    it("test_close_insufficientKusd: close without enough kUSD for the debt", async () => {
       const s = await scene();
       const { c, id } = await aliceWethPosition(s);
       // Alice holds exactly the 3,000 she borrowed; the debt has accrued a little since.
@@ -469,7 +469,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       expect(await s.keel.nft.ownerOf(id)).to.equal(s.aliceAddress);
     });
 
-    it("open: cross with --asset, isolated without, a bad mode", async () => {
+    it("test_open_badMode: open: cross with --asset, isolated without, a bad mode", async () => {
       const s = await scene();
       const c = await s.as(s.alice);
       const before = await s.keel.engine.lastPositionId();
@@ -494,7 +494,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       return { ...s, c, id, free };
     }
 
-    it("status of a debt-free position says the health is unknown", async () => {
+    it("test_status_noDebt_unknownHealth: status of a debt-free position says the health is unknown", async () => {
       const s = await staleScene();
       expect(await cli.status(s.c, s.free)).to.deep.equal([
         `position ${s.free} (isolated), owner ${s.aliceAddress}`,
@@ -504,7 +504,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       ]);
     });
 
-    it("list marks the positions whose price failed", async () => {
+    it("test_list_failedPrice: list marks the positions whose price failed", async () => {
       const s = await staleScene();
       const lines = await cli.list(s.c);
       expect(lines).to.have.length(3);
@@ -512,14 +512,14 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       expect(lines[2]).to.match(/ HF unknown$/);
     });
 
-    it("borrow is refused on a failed price (the protocol's error, explained), nothing sent", async () => {
+    it("test_borrow_failedPrice: borrow is refused on a failed price (the protocol's error, explained), nothing sent", async () => {
       const s = await staleScene();
       const p = cli.borrow(s.c, s.id, "100");
       await expect(p).to.be.rejectedWith(CliError, `borrow 100 kUSD against position ${s.id}: the protocol refused it: StalePrice(`);
       expect(await s.keel.kusd.balanceOf(s.aliceAddress)).to.equal(USD(3000n));
     });
 
-    it("status says the health is unknown instead of throwing", async () => {
+    it("test_status_failedPrice: status says the health is unknown instead of throwing", async () => {
       // status() reads engine.stateOf(id) before it looks at the Lens's `priced` flag; stateOf values the position
       // and reverts with StalePrice when it has debt, so the "health unknown" line is never reached: the command
       // fails with a raw CALL_EXCEPTION (not a CliError) for exactly the positions the line was written for.
@@ -534,7 +534,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       ]);
     });
 
-    it("repay goes through on chain and the command reports it", async () => {
+    it("test_repay_failedPrice: repay goes through on chain and the command reports it", async () => {
       // The repay transaction itself works (the engine does not read the oracle to repay), but the command then
       // prints status(), which throws (see the test above): the user sees an error for a repay that was mined.
       const s = await staleScene();

@@ -6,7 +6,7 @@ import { permissions } from "../../deploy/governance";
 import { loadKeel } from "../helpers/fixtures";
 
 describe("deployKeel", () => {
-  it("lists the four local assets with live prices", async () => {
+  it("test_deployKeel_listsAssets: lists the four local assets with live prices", async () => {
     const keel = await loadKeel();
     for (const symbol of ["WETH", "WBTC", "USDC", "wstETH"]) {
       const { token } = keel.assets[symbol]!;
@@ -16,7 +16,7 @@ describe("deployKeel", () => {
     expect(await keel.oracle.getPrice(await keel.assets.WETH!.token.getAddress())).to.equal(3000n * 10n ** 18n);
   });
 
-  it("wires every contract to the others at their deployed addresses", async () => {
+  it("test_deployKeel_wiring: wires every contract to the others at their deployed addresses", async () => {
     const keel = await loadKeel();
     const [engine, risk, oracle, vol, kusd, nft, surplus] = [
       keel.engine,
@@ -46,7 +46,7 @@ describe("deployKeel", () => {
     expect([await keel.manager.engine(), await keel.manager.kusd()]).to.deep.equal([engine, kusd]);
   });
 
-  it("sets the volatility oracle's parameters from the config", async () => {
+  it("test_deployKeel_volatilityParams: sets the volatility oracle's parameters from the config", async () => {
     const keel = await loadKeel();
     const p = await keel.vol.params();
     const v = keel.config.volatility;
@@ -58,7 +58,7 @@ describe("deployKeel", () => {
     ]);
   });
 
-  it("assigns every governed function to its role; the deployer keeps only GUARDIAN (the local default)", async () => {
+  it("test_deployKeel_roles: assigns every governed function to its role; the deployer keeps only GUARDIAN (the local default)", async () => {
     const keel = await loadKeel();
     const contracts: BaseContract[] = [keel.engine, keel.risk, keel.vol, keel.oracle, keel.kusd];
     for (const p of permissions(keel)) {

@@ -19,7 +19,7 @@ async function existingAssets(): Promise<ExistingAssets> {
 }
 
 describe("deployKeel against existing tokens and feeds", () => {
-  it("lists the given tokens with the given feeds instead of deploying mocks", async () => {
+  it("test_deployKeel_existingTokens: lists the given tokens with the given feeds instead of deploying mocks", async () => {
     const [deployer] = await ethers.getSigners();
     const existing = await existingAssets();
     const keel = await deployKeel(deployer!, withExistingAssets(localConfig, existing));
@@ -30,7 +30,7 @@ describe("deployKeel against existing tokens and feeds", () => {
     expect(await keel.oracle.getPrice(existing.WBTC!.token)).to.equal(60_000n * 10n ** 18n);
   });
 
-  it("refuses, before sending anything, a token address without code", async () => {
+  it("test_deployKeel_tokenWithoutCode: refuses, before sending anything, a token address without code", async () => {
     const [deployer] = await ethers.getSigners();
     const existing = await existingAssets();
     const nonce = await deployer!.getNonce();
@@ -40,7 +40,7 @@ describe("deployKeel against existing tokens and feeds", () => {
     expect(await deployer!.getNonce()).to.equal(nonce);
   });
 
-  it("refuses a token whose decimals differ from the config's", async () => {
+  it("test_deployKeel_decimalsMismatch: refuses a token whose decimals differ from the config's", async () => {
     const [deployer] = await ethers.getSigners();
     const existing = await existingAssets();
     const config = withExistingAssets(localConfig, { ...existing, USDC: { ...existing.USDC!, decimals: 18 } });
@@ -50,7 +50,7 @@ describe("deployKeel against existing tokens and feeds", () => {
     );
   });
 
-  it("refuses a feed that is not a Chainlink aggregator", async () => {
+  it("test_deployKeel_notAnAggregator: refuses a feed that is not a Chainlink aggregator", async () => {
     const [deployer] = await ethers.getSigners();
     const existing = await existingAssets();
     const notAFeed = existing.WETH!.token;
@@ -63,7 +63,7 @@ describe("deployKeel against existing tokens and feeds", () => {
 });
 
 describe("the mainnet fork config", () => {
-  it("parses, and points every asset at an existing token and feed (no mocks)", async () => {
+  it("test_mainnetConfig_existingAssets: parses, and points every asset at an existing token and feed (no mocks)", async () => {
     const { mainnetForkConfig } = await import("../../deploy/networks/mainnet");
     const { parseKeelConfig } = await import("../../src/client/config");
     const parsed = parseKeelConfig(mainnetForkConfig);

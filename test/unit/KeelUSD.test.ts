@@ -5,9 +5,9 @@ import { encodeBytes32String, parseUnits, recoverAddress, type Signature, TypedD
 import type { Keel } from "../../deploy";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import * as m from "../../src/math";
-import { govern, loadKeel } from "../helpers/fixtures";
-import { governTx } from "../helpers/risk";
 import { borrowAgainstWeth } from "../helpers/engine";
+import { loadKeel } from "../helpers/fixtures";
+import { govern, governTx } from "../helpers/governance";
 import { KUSD_PERMIT_TYPES } from "../helpers/periphery";
 
 
@@ -37,7 +37,7 @@ async function signPermit(keel: Keel, owner: HardhatEthersSigner, permit: Permit
 
 
 describe("KeelUSD", () => {
-  it("is named Keel USD (kUSD), 18 decimals, bound to the engine and surplus buffer", async () => {
+  it("test_metadata_nameAndBindings: is named Keel USD (kUSD), 18 decimals, bound to the engine and surplus buffer", async () => {
     const keel = await loadKeel();
     expect(await keel.kusd.name()).to.equal("Keel USD");
     expect(await keel.kusd.symbol()).to.equal("kUSD");
@@ -48,7 +48,7 @@ describe("KeelUSD", () => {
   });
 
   describe("mint and burn", () => {
-    it("are refused to anyone but the engine: OnlyEngine(caller)", async () => {
+    it("test_mintBurn_onlyEngine: are refused to anyone but the engine: OnlyEngine(caller)", async () => {
       const keel = await loadKeel();
       const [deployer, stranger] = await ethers.getSigners();
       for (const caller of [deployer!, stranger!]) {
@@ -61,7 +61,7 @@ describe("KeelUSD", () => {
       }
     });
 
-    it("the engine mints on borrow and burns from the payer on repay", async () => {
+    it("test_mintBurn_borrowAndRepay: the engine mints on borrow and burns from the payer on repay", async () => {
       const keel = await loadKeel();
       const [, alice, bob] = await ethers.getSigners();
       const amount = parseUnits("1000", 18);
@@ -86,7 +86,7 @@ describe("KeelUSD", () => {
   });
 
   describe("permit (ERC-2612)", () => {
-    it("exposes the EIP-712 domain Keel USD / 1", async () => {
+    it("test_permit_domain: exposes the EIP-712 domain Keel USD / 1", async () => {
       const keel = await loadKeel();
       const domain = await domainOf(keel);
       expect(await keel.kusd.DOMAIN_SEPARATOR()).to.equal(TypedDataEncoder.hashDomain(domain));
@@ -99,7 +99,7 @@ describe("KeelUSD", () => {
       ]);
     });
 
-    it("a signed permit sets the allowance, bumps the nonce, and lets the spender pull", async () => {
+    it("test_permit_signed: a signed permit sets the allowance, bumps the nonce, and lets the spender pull", async () => {
       const keel = await loadKeel();
       const [, alice, bob, carol] = await ethers.getSigners();
       await borrowAgainstWeth(keel, alice!, parseUnits("5000", 18), parseUnits("100", 18));
@@ -136,7 +136,7 @@ describe("KeelUSD", () => {
         .withArgs(replayed, alice!.address);
     });
 
-    it("rejects an expired deadline and a signature by someone else", async () => {
+    it("test_permit_expiredOrWrongSigner: rejects an expired deadline and a signature by someone else", async () => {
       const keel = await loadKeel();
       const [, alice, bob] = await ethers.getSigners();
       const now = BigInt(await time.latest());
@@ -157,7 +157,7 @@ describe("KeelUSD", () => {
     // No ERC-3156 borrower contract exists under contracts/, so a flash loan cannot be completed here: these tests
     // cover the fee, the cap, the refusals that precede the callback, and the governed setters.
 
-    it("flashFee = mulWadUp(amount, fee): rounded up, 0.05% by default", async () => {
+    it("test_flashFee_roundedUp: flashFee = mulWadUp(amount, fee): rounded up, 0.05% by default", async () => {
       const keel = await loadKeel();
       const kusd = await keel.kusd.getAddress();
       const fee = keel.config.flashMint.fee;
@@ -174,7 +174,7 @@ describe("KeelUSD", () => {
         .withArgs(other);
     });
 
-    it("maxFlashLoan is the cap for kUSD and zero for any other token; beyond it flashLoan reverts", async () => {
+    it("test_maxFlashLoan_cap: maxFlashLoan is the cap for kUSD and zero for any other token; beyond it flashLoan reverts", async () => {
       const keel = await loadKeel();
       const kusd = await keel.kusd.getAddress();
       const cap = parseUnits("100000000", 18);
@@ -191,7 +191,7 @@ describe("KeelUSD", () => {
         .withArgs(0n);
     });
 
-    it("setFlashFee: governed, up to 1%, emits FlashFeeSet, rejects no-ops and strangers", async () => {
+    it("test_setFlashFee_rangeAndGuards: setFlashFee: governed, up to 1%, emits FlashFeeSet, rejects no-ops and strangers", async () => {
       const keel = await loadKeel();
       const [deployer, stranger] = await ethers.getSigners();
       const kusd = await keel.kusd.getAddress();
@@ -220,7 +220,7 @@ describe("KeelUSD", () => {
       }
     });
 
-    it("setFlashCap: governed, up to 1e30, emits FlashCapSet, rejects no-ops and strangers", async () => {
+    it("test_setFlashCap_rangeAndGuards: setFlashCap: governed, up to 1e30, emits FlashCapSet, rejects no-ops and strangers", async () => {
       const keel = await loadKeel();
       const [, stranger] = await ethers.getSigners();
       const kusd = await keel.kusd.getAddress();

@@ -5,12 +5,13 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { Keel } from "../../deploy";
 import { refreshFeeds, setFeedAnswer } from "../../dev/localMarket";
-import * as m from "../../src/math";
-import type { Lens } from "../../typechain-types";
+import { Mode, YEAR } from "../helpers/engine";
 import { keelFixture } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";
 import { expectedHealth } from "../helpers/mirror";
-import { assetOf, fundForManager, mirrorDebt, Mode, units, YEAR } from "../helpers/periphery";
+import { assetOf, fundForManager, mirrorDebt, units } from "../helpers/periphery";
+import * as m from "../../src/math";
+import type { Lens } from "../../typechain-types";
 
 type PositionView = Lens.PositionViewStructOutput;
 type HealthScan = Lens.HealthScanStructOutput;

@@ -3,7 +3,7 @@ import { ethers } from "hardhat";
 import { encodeBytes32String, ZeroAddress } from "ethers";
 import { LiquidationModule__factory, VaultEngine__factory } from "../../typechain-types";
 import { loadKeel } from "../helpers/fixtures";
-import { governTx } from "../helpers/risk";
+import { governTx } from "../helpers/governance";
 import type { Keel } from "../../deploy";
 
 const WAD = 10n ** 18n;

@@ -14,7 +14,7 @@ function expectManifestError(f: () => unknown, message: string): void {
 }
 
 describe("deployment manifest", () => {
-  it("writes chainId, every contract with its ABI, and every asset; reads back equal", async () => {
+  it("test_manifest_roundTrip: writes chainId, every contract with its ABI, and every asset; reads back equal", async () => {
     const keel = await loadKeel();
     const path = await writeManifest(keel, "hardhat", tmp());
     const m = readManifest(path);
@@ -33,7 +33,7 @@ describe("deployment manifest", () => {
     expect(JSON.parse(readFileSync(path, "utf8"))).to.deep.equal(m);
   });
 
-  it("connectKeel gives working typed handles", async () => {
+  it("test_connectKeel_typedHandles: connectKeel gives working typed handles", async () => {
     const keel = await loadKeel();
     const m = readManifest(await writeManifest(keel, "hardhat", tmp()));
     const c = await connectKeel(m, ethers.provider);
@@ -42,7 +42,7 @@ describe("deployment manifest", () => {
     expect(await c.assets.USDC!.token.decimals()).to.equal(6n);
   });
 
-  it("refuses a manifest for another chain, or one whose engine has no code", async () => {
+  it("test_connectKeel_wrongChainOrNoCode: refuses a manifest for another chain, or one whose engine has no code", async () => {
     const keel = await loadKeel();
     const m = readManifest(await writeManifest(keel, "hardhat", tmp()));
     const otherChain: Manifest = { ...m, chainId: 1 };
@@ -57,7 +57,7 @@ describe("deployment manifest", () => {
     await expect(connectKeel(noCode, ethers.provider)).to.be.rejectedWith(ManifestError, "no contract at the engine address");
   });
 
-  it("names the file and the first bad field of an invalid manifest", async () => {
+  it("test_readManifest_invalid_namesField: names the file and the first bad field of an invalid manifest", async () => {
     const dir = tmp();
     const missing = join(dir, "missing.json");
     expectManifestError(() => readManifest(missing), `${missing}: cannot read the deployment manifest`);
@@ -75,7 +75,7 @@ describe("deployment manifest", () => {
     expectManifestError(() => readManifest(noVol), `${noVol}: contracts.vol: Required`);
   });
 
-  it("refuses a network name that is not a plain file name", async () => {
+  it("test_manifestPath_badNetworkName: refuses a network name that is not a plain file name", async () => {
     const keel = await loadKeel();
     await expect(writeManifest(keel, "../etc", tmp())).to.be.rejectedWith(ManifestError, 'bad network name "../etc"');
   });

@@ -6,26 +6,20 @@ import { MaxUint256, ZeroAddress } from "ethers";
 import type { Keel } from "../../deploy";
 import * as m from "../../src/math";
 import { refreshFeeds } from "../../dev/localMarket";
-import { keelFixture } from "../helpers/fixtures";
+import { Mode, Op, rateAt, YEAR } from "../helpers/engine";
+import { keelFixture, pinNext } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";
-import { expectedHealth } from "../helpers/mirror";
+import { debtAfterBorrow, expectedHealth, largestBorrow } from "../helpers/mirror";
 import {
   expectManagerEmpty,
   fundForManager,
   gasCost,
-  largestBorrow,
   mirrorDebt,
-  mirrorDebtAfterBorrow,
   mirrorHealth,
   mirrorNewDebt,
-  Mode,
-  nextTimestamp,
-  Op,
-  rateAt,
   signKusdPermit,
   supplyKusd,
   units,
-  YEAR,
 } from "../helpers/periphery";
 
 const WAD = m.WAD;
@@ -74,7 +68,7 @@ describe("PositionManager", () => {
       const collateral = units(10n, 18);
       const borrowed = 12_345n * WAD + 6789n;
       const wethBefore = await keel.assets.WETH!.token.balanceOf(alice.address);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const expectedDebt = await mirrorNewDebt(keel, weth, borrowed, ts);
 
       await expect(keel.manager.connect(alice).openAndBorrow(weth, collateral, borrowed, bob.address))
@@ -114,8 +108,8 @@ describe("PositionManager", () => {
       const { keel, alice, weth } = await loadFixture(managerFixture);
       const collateral = units(7n, 18) + 123_456_789n;
       const id = (await keel.engine.lastPositionId()) + 1n;
-      let ts = await nextTimestamp();
-      const { amount, limit } = await largestBorrow(keel, weth, 0n, [weth], [collateral], ts);
+      let ts = await pinNext();
+      const { amount, limit } = await largestBorrow(keel, { classKey: weth, assets: [weth], amounts: [collateral] }, ts);
       const over = amount + 1n;
       const overDebt = await mirrorNewDebt(keel, weth, over, ts);
       const overHealth = await mirrorHealth(keel, [weth], [collateral], overDebt);
@@ -124,8 +118,8 @@ describe("PositionManager", () => {
         .to.be.revertedWithCustomError(keel.engine, "Unhealthy")
         .withArgs(id, overHealth.hfInitial);
 
-      ts = await nextTimestamp();
-      const fit = await largestBorrow(keel, weth, 0n, [weth], [collateral], ts);
+      ts = await pinNext();
+      const fit = await largestBorrow(keel, { classKey: weth, assets: [weth], amounts: [collateral] }, ts);
       await (await keel.manager.connect(alice).openAndBorrow(weth, collateral, fit.amount, alice.address)).wait();
       expect(await keel.engine.debtOf(id)).to.equal(await mirrorNewDebt(keel, weth, fit.amount, ts));
       const [, hfInitial] = await keel.engine.healthFactor(id);
@@ -143,7 +137,7 @@ describe("PositionManager", () => {
       const borrowed = 20_000n * WAD;
       const id = (await keel.engine.lastPositionId()) + 1n;
       const cross = await keel.engine.CROSS_CLASS();
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const expectedDebt = await mirrorNewDebt(keel, cross, borrowed, ts);
 
       await expect(keel.manager.connect(alice).openCrossAndBorrow(assets, amounts, borrowed, bob.address))
@@ -179,7 +173,7 @@ describe("PositionManager", () => {
       const wethSupply = await keel.assets.WETH!.token.totalSupply();
       const engineWeth = await keel.assets.WETH!.token.balanceOf(await keel.engine.getAddress());
       const ethBefore = await ethers.provider.getBalance(alice.address);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const expectedDebt = await mirrorNewDebt(keel, weth, borrowed, ts);
 
       const tx = await keel.manager.connect(alice).openWithEthAndBorrow(borrowed, bob.address, { value });
@@ -255,8 +249,8 @@ describe("PositionManager", () => {
     it("test_borrow_operator: borrows exactly to `to`", async () => {
       const { keel, alice, bob, id } = await operated();
       const amount = 3_000n * WAD + 1n;
-      const ts = await nextTimestamp();
-      const expected = await mirrorDebtAfterBorrow(keel, id, amount, ts);
+      const ts = await pinNext();
+      const expected = await debtAfterBorrow(keel, id, amount, ts);
       await (await keel.manager.connect(alice).borrow(id, amount, bob.address)).wait();
       expect(await keel.engine.debtOf(id)).to.equal(expected);
       expect(await keel.kusd.balanceOf(bob.address)).to.equal(amount);
@@ -288,7 +282,7 @@ describe("PositionManager", () => {
     it("test_withdraw_operator_unhealthy: a withdrawal below HFi 1 reverts Unhealthy with the mirror's HFi", async () => {
       const { keel, alice, weth, id } = await operated();
       const amount = units(8n, 18);
-      const debt = await mirrorDebt(keel, id, await nextTimestamp());
+      const debt = await mirrorDebt(keel, id, await pinNext());
       const after = await mirrorHealth(keel, [weth], [units(2n, 18)], debt);
       expect(after.hfInitial).to.be.lt(WAD);
       await expect(keel.manager.connect(alice).withdraw(id, weth, amount, alice.address))
@@ -316,7 +310,7 @@ describe("PositionManager", () => {
       await supplyKusd(keel, bob, alice.address, 1_000n * WAD); // for the interest accrued since the borrow
       const kusdBefore = await keel.kusd.balanceOf(alice.address);
       await (await keel.kusd.connect(alice).approve(await keel.manager.getAddress(), MaxUint256)).wait();
-      const ts = await nextTimestamp(3600n);
+      const ts = await pinNext(3600n);
       const debt = await mirrorDebt(keel, id, ts);
       await expect(keel.manager.connect(alice).closePosition(id, bob.address))
         .to.emit(keel.engine, "PositionClosed")
@@ -340,7 +334,7 @@ describe("PositionManager", () => {
       await (await keel.kusd.connect(alice).approve(s.manager, MaxUint256)).wait();
       const kusdBefore = await keel.kusd.balanceOf(alice.address);
       const ethBefore = await ethers.provider.getBalance(carol.address);
-      const ts = await nextTimestamp(600n);
+      const ts = await pinNext(600n);
       const debt = await mirrorDebt(keel, id, ts);
       await (await keel.manager.connect(alice).closePositionToEth(id, carol.address)).wait();
       expect(await ethers.provider.getBalance(carol.address)).to.equal(ethBefore + amounts[0]!);
@@ -383,7 +377,7 @@ describe("PositionManager", () => {
       const id = await openWethPosition(s);
       await (await keel.kusd.connect(alice).approve(manager, MaxUint256)).wait();
       const amount = 4_000n * WAD + 7n;
-      const ts = await nextTimestamp(86_400n);
+      const ts = await pinNext(86_400n);
       const [, classKey, normDebt] = await keel.engine.positionInfo(id);
       const rate = await rateAt(keel, classKey, ts);
       const rest = normDebt - m.toNormDebtDown(amount, rate);
@@ -404,7 +398,7 @@ describe("PositionManager", () => {
       await supplyKusd(keel, bob, alice.address, 1_000n * WAD);
       await (await keel.kusd.connect(alice).approve(manager, MaxUint256)).wait();
       const before = await keel.kusd.balanceOf(alice.address);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const debt = await mirrorDebt(keel, id, ts);
       expect(debt).to.be.gt(10_000n * WAD + 199n * WAD); // ≈ 2% a year on 10,000
       await expect(keel.manager.connect(alice).repay(id, MaxUint256))
@@ -443,7 +437,7 @@ describe("PositionManager", () => {
         keel.manager.interface.encodeFunctionData("permitKusd", [value, deadline, v, r, sig]),
         keel.manager.interface.encodeFunctionData("repay", [id, amount]),
       ];
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const [, , normDebt] = await keel.engine.positionInfo(id);
       const rate = await rateAt(keel, s.weth, ts);
       await (await keel.manager.connect(alice).multicall(calls)).wait();
@@ -489,7 +483,7 @@ describe("PositionManager", () => {
         keel.manager.interface.encodeFunctionData("borrow", [id, borrowed, bob.address]),
       ];
       const ethBefore = await ethers.provider.getBalance(alice.address);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const expectedDebt = await mirrorNewDebt(keel, weth, borrowed, ts);
       const tx = await keel.manager.connect(alice).multicall(calls, { value });
       const cost = await gasCost(tx);
@@ -547,7 +541,7 @@ describe("PositionManager", () => {
         keel.manager.interface.encodeFunctionData("deposit", [id, weth, units(2n, 18)]),
         keel.manager.interface.encodeFunctionData("borrow", [id, 1_500n * WAD, bob.address]),
       ];
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const expectedDebt = await mirrorNewDebt(keel, weth, 1_500n * WAD, ts);
       await (await keel.manager.connect(alice).multicall(calls)).wait();
       expect(await keel.nft.isApprovedForAll(alice.address, manager)).to.equal(false);

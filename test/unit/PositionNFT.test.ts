@@ -6,7 +6,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import type { Keel } from "../../deploy";
 import { loadKeel } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";
-import { debtAfterBorrow } from "../helpers/risk";
+import { debtAfterBorrow } from "../helpers/mirror";
 
 /** An isolated WETH position of `owner` holding 10 WETH ($30,000), without debt. */
 async function wethPosition(keel: Keel, owner: HardhatEthersSigner): Promise<bigint> {
@@ -21,14 +21,14 @@ async function wethPosition(keel: Keel, owner: HardhatEthersSigner): Promise<big
 }
 
 describe("PositionNFT", () => {
-  it("is Keel Position (KEEL-POS), bound to the engine", async () => {
+  it("test_metadata_nameAndEngine: is Keel Position (KEEL-POS), bound to the engine", async () => {
     const keel = await loadKeel();
     expect(await keel.nft.name()).to.equal("Keel Position");
     expect(await keel.nft.symbol()).to.equal("KEEL-POS");
     expect(await keel.nft.engine()).to.equal(await keel.engine.getAddress());
   });
 
-  it("mint and burn are refused to anyone but the engine: OnlyEngine(caller)", async () => {
+  it("test_mintBurn_onlyEngine: mint and burn are refused to anyone but the engine: OnlyEngine(caller)", async () => {
     const keel = await loadKeel();
     const [deployer, alice, stranger] = await ethers.getSigners();
     const id = await wethPosition(keel, alice!);
@@ -43,7 +43,7 @@ describe("PositionNFT", () => {
     expect(await keel.nft.ownerOf(id)).to.equal(alice!.address);
   });
 
-  it("the engine mints the position id to the owner on open and burns it on close", async () => {
+  it("test_mintBurn_openAndClose: the engine mints the position id to the owner on open and burns it on close", async () => {
     const keel = await loadKeel();
     const [, alice, bob] = await ethers.getSigners();
     // Opening for someone else: the NFT goes to `owner`, not to the caller.
@@ -60,7 +60,7 @@ describe("PositionNFT", () => {
     await checkInvariants(keel);
   });
 
-  it("isAuthorized: owner, approved and operator yes, stranger no; unknown id reverts", async () => {
+  it("test_isAuthorized: isAuthorized: owner, approved and operator yes, stranger no; unknown id reverts", async () => {
     const keel = await loadKeel();
     const [, alice, approved, operator, stranger] = await ethers.getSigners();
     const id = await wethPosition(keel, alice!);
@@ -81,7 +81,7 @@ describe("PositionNFT", () => {
     }
   });
 
-  it("approved and operator accounts may borrow for the owner; strangers get NotAuthorized", async () => {
+  it("test_borrow_approvedAndOperator: approved and operator accounts may borrow for the owner; strangers get NotAuthorized", async () => {
     const keel = await loadKeel();
     const [, alice, approved, operator, stranger] = await ethers.getSigners();
     const id = await wethPosition(keel, alice!);
@@ -98,7 +98,7 @@ describe("PositionNFT", () => {
     await checkInvariants(keel);
   });
 
-  it("a transfer moves control: the new owner can borrow, the old owner and the old approval cannot", async () => {
+  it("test_transfer_movesControl: a transfer moves control: the new owner can borrow, the old owner and the old approval cannot", async () => {
     const keel = await loadKeel();
     const [, alice, bob, approved] = await ethers.getSigners();
     const id = await wethPosition(keel, alice!);

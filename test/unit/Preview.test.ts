@@ -11,7 +11,8 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import type { Keel } from "../../deploy";
 import { WAD } from "../../src/math";
 import { type Action, type MarketAt, maxBorrow, maxWithdraw, type PositionState, preview, repayToClear, sigmaAt } from "../../src/protocol/preview";
-import { E18, openCross, openIsolated, refreshFeeds } from "../helpers/engine";
+import { refreshFeeds } from "../../dev/localMarket";
+import { E18, openCross, openIsolated } from "../helpers/engine";
 import { loadKeel } from "../helpers/fixtures";
 import { setPrice } from "../helpers/liquidation";
 

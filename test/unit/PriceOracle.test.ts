@@ -6,18 +6,18 @@ import type { Keel } from "../../deploy";
 import * as m from "../../src/math";
 import type { MockAggregator } from "../../typechain-types";
 import type { IPriceOracle } from "../../typechain-types/contracts/interfaces/IPriceOracle";
+import { refreshFeeds } from "../../dev/localMarket";
 import { loadKeel } from "../helpers/fixtures";
 import { expectedValuation } from "../helpers/mirror";
 import {
   deployAggregator,
   feedConfig,
+  type FeedConfig,
   governSetFeed,
   governSetSequencer,
   INT128_MAX,
   INT192_MAX,
   NO_FEED,
-  refreshFeeds,
-  type FeedConfig,
 } from "../helpers/oracle";
 
 const WAD = m.WAD;

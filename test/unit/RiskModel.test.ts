@@ -7,10 +7,11 @@ import { MockAggregator__factory, MockERC20__factory } from "../../typechain-typ
 import type { IRiskModel } from "../../typechain-types/contracts/core/RiskModel";
 import type { IVaultEngineTypes as IVaultEngine } from "../../typechain-types/contracts/core/VaultEngine";
 import * as m from "../../src/math";
-import { governed } from "../helpers/engine";
-import { govern, loadKeel } from "../helpers/fixtures";
+import { refreshFeeds } from "../../dev/localMarket";
+import { Prng } from "../../src/risk/random";
+import { loadKeel } from "../helpers/fixtures";
+import { govern, governTx } from "../helpers/governance";
 import { expectedHealth, expectedValuation } from "../helpers/mirror";
-import { governTx, Prng, refreshFeeds } from "../helpers/risk";
 
 const SYMBOLS = ["WETH", "WBTC", "USDC", "wstETH"] as const;
 type Sym = (typeof SYMBOLS)[number];
@@ -80,7 +81,7 @@ async function expectHealthAgrees(keel: Keel, id: bigint): Promise<{ hf: bigint;
 
 describe("RiskModel", () => {
   describe("assess", () => {
-    it("matches hand-computed closed forms for one whole unit of each asset", async () => {
+    it("test_assess_closedForms: matches hand-computed closed forms for one whole unit of each asset", async () => {
       const keel = await loadKeel();
       // V, Lm = max(zm σ, hm)·V, Li = max(zi σ, hi)·V with zm = 2.33, zi = 3.09 (deploy/networks/local.ts).
       const cases: [Sym, bigint, string, string, string][] = [
@@ -101,7 +102,7 @@ describe("RiskModel", () => {
       }
     });
 
-    it("equals the mirror for single assets across magnitudes, including 6/8-decimal and composite tokens", async () => {
+    it("test_assess_singleAssets_mirror: equals the mirror for single assets across magnitudes, including 6/8-decimal and composite tokens", async () => {
       const keel = await loadKeel();
       const prng = new Prng(0x5eed_0001n);
       for (const symbol of SYMBOLS) {
@@ -119,7 +120,7 @@ describe("RiskModel", () => {
       }
     });
 
-    it("equals the mirror for random 2–4 asset baskets (seeded), amounts across magnitudes and zeros", async () => {
+    it("test_assess_randomBaskets_mirror: equals the mirror for random 2–4 asset baskets (seeded), amounts across magnitudes and zeros", async () => {
       const keel = await loadKeel();
       const prng = new Prng(0x6b65_656cn);
       const addresses = await Promise.all(SYMBOLS.map((s) => addressOf(keel, s)));
@@ -140,7 +141,7 @@ describe("RiskModel", () => {
       }
     });
 
-    it("values zero amounts at zero", async () => {
+    it("test_assess_zeroAmounts: values zero amounts at zero", async () => {
       const keel = await loadKeel();
       const weth = await addressOf(keel, "WETH");
       const usdc = await addressOf(keel, "USDC");
@@ -157,7 +158,7 @@ describe("RiskModel", () => {
       expect(got.initialLoss).to.equal(parseUnits("225.045", 18));
     });
 
-    it("reverts on mismatched lengths and unlisted assets", async () => {
+    it("test_assess_badInput_reverts: reverts on mismatched lengths and unlisted assets", async () => {
       const keel = await loadKeel();
       const weth = await addressOf(keel, "WETH");
       const stranger = ethers.Wallet.createRandom().address;
@@ -178,7 +179,7 @@ describe("RiskModel", () => {
   });
 
   describe("healthFactor", () => {
-    it("is infinite without debt", async () => {
+    it("test_healthFactor_noDebt_infinite: is infinite without debt", async () => {
       const keel = await loadKeel();
       const [, alice] = await ethers.getSigners();
       const id = await openPosition(keel, alice!, 1);
@@ -187,7 +188,7 @@ describe("RiskModel", () => {
       expect([...(await keel.engine.healthFactor(id))]).to.deep.equal([m.INFINITE_HEALTH, m.INFINITE_HEALTH]);
     });
 
-    it("equals VaultEngine.healthFactor and the mirror for isolated and cross positions, over time and prices", async () => {
+    it("test_healthFactor_equalsEngineAndMirror: equals VaultEngine.healthFactor and the mirror for isolated and cross positions, over time and prices", async () => {
       const keel = await loadKeel();
       const [, alice] = await ethers.getSigners();
       const ids: bigint[] = [];
@@ -222,7 +223,7 @@ describe("RiskModel", () => {
   });
 
   describe("views", () => {
-    it("sigma is sigmaMin for each asset (no volatility oracle yet) and reverts for unlisted assets", async () => {
+    it("test_sigma_isSigmaMin: sigma is sigmaMin for each asset (no volatility oracle yet) and reverts for unlisted assets", async () => {
       const keel = await loadKeel();
       for (const symbol of SYMBOLS) {
         const asset = await addressOf(keel, symbol);
@@ -235,7 +236,7 @@ describe("RiskModel", () => {
         .withArgs(stranger);
     });
 
-    it("reports parameters, units, listing order, confidence and symmetric correlations as configured", async () => {
+    it("test_views_asConfigured: reports parameters, units, listing order, confidence and symmetric correlations as configured", async () => {
       const keel = await loadKeel();
       const addresses = await Promise.all(SYMBOLS.map((s) => addressOf(keel, s)));
       expect([...(await keel.risk.listedAssets())]).to.deep.equal(addresses);
@@ -262,7 +263,7 @@ describe("RiskModel", () => {
     const encode = (keel: Keel, asset: string, p: RiskParams): string =>
       keel.risk.interface.encodeFunctionData("setAssetRisk", [asset, p]);
 
-    it("stores the parameters at their range limits and emits AssetRiskSet", async () => {
+    it("test_setAssetRisk_rangeLimits: stores the parameters at their range limits and emits AssetRiskSet", async () => {
       const keel = await loadKeel();
       const weth = await addressOf(keel, "WETH");
       // The largest penalty needs hm ≥ 24% to keep (1 + ℓ)(1 − hm) ≤ criticalHF 0.95.
@@ -298,7 +299,7 @@ describe("RiskModel", () => {
       expect(tuple(await paramsOf(keel, weth))).to.deep.equal(tuple(lower));
     });
 
-    it("refuses a penalty the critical HF cannot carry: PenaltyTooHighForCriticalHF", async () => {
+    it("test_setAssetRisk_penaltyTooHigh: refuses a penalty the critical HF cannot carry: PenaltyTooHighForCriticalHF", async () => {
       const keel = await loadKeel();
       const weth = await addressOf(keel, "WETH");
       const next: RiskParams = { ...(await paramsOf(keel, weth)), liquidationPenalty: parseUnits("0.06", 18) };
@@ -307,7 +308,7 @@ describe("RiskModel", () => {
         .withArgs(weth, parseUnits("0.954", 18), parseUnits("0.95", 18));
     });
 
-    it("range-checks every field: InvalidParameter(name, value)", async () => {
+    it("test_setAssetRisk_rangeChecks: range-checks every field: InvalidParameter(name, value)", async () => {
       const keel = await loadKeel();
       const weth = await addressOf(keel, "WETH");
       const base = await paramsOf(keel, weth); // σmin 5%, σmax 25%, hm 10%, hi 15%, ℓ 5%
@@ -329,7 +330,7 @@ describe("RiskModel", () => {
       }
     });
 
-    it("rejects a no-op, an unlisted asset and callers without the RISK role", async () => {
+    it("test_setAssetRisk_noOpUnlistedStranger: rejects a no-op, an unlisted asset and callers without the RISK role", async () => {
       const keel = await loadKeel();
       const [deployer, stranger] = await ethers.getSigners();
       const weth = await addressOf(keel, "WETH");
@@ -350,7 +351,7 @@ describe("RiskModel", () => {
       }
     });
 
-    it("raising WETH's hm moves an existing position's HF exactly to the mirror value", async () => {
+    it("test_setAssetRisk_hm_movesHF: raising WETH's hm moves an existing position's HF exactly to the mirror value", async () => {
       const keel = await loadKeel();
       const [, alice] = await ethers.getSigners();
       const weth = await addressOf(keel, "WETH");
@@ -376,7 +377,7 @@ describe("RiskModel", () => {
       expect(after.hfInitial).to.equal(m.healthFactorDown(value, parseUnits("4635", 18), debt));
     });
 
-    it("raising WETH's σmin moves a cross position's HF and HFi exactly to the mirror values", async () => {
+    it("test_setAssetRisk_sigmaMin_movesCrossHF: raising WETH's σmin moves a cross position's HF and HFi exactly to the mirror values", async () => {
       const keel = await loadKeel();
       const [, alice] = await ethers.getSigners();
       const weth = await addressOf(keel, "WETH");
@@ -398,7 +399,7 @@ describe("RiskModel", () => {
     const encode = (keel: Keel, a: string, b: string, rho: bigint): string =>
       keel.risk.interface.encodeFunctionData("setCorrelation", [a, b, rho]);
 
-    it("stores ρ symmetrically and emits CorrelationSet", async () => {
+    it("test_setCorrelation_symmetric: stores ρ symmetrically and emits CorrelationSet", async () => {
       const keel = await loadKeel();
       const weth = await addressOf(keel, "WETH");
       const usdc = await addressOf(keel, "USDC");
@@ -425,7 +426,7 @@ describe("RiskModel", () => {
       expect(await keel.risk.correlation(usdc, weth)).to.equal(WAD);
     });
 
-    it("refuses a matrix that is not positive semi-definite; setCorrelations reaches it in one step", async () => {
+    it("test_setCorrelation_notPsd: refuses a matrix that is not positive semi-definite; setCorrelations reaches it in one step", async () => {
       const keel = await loadKeel();
       const [weth, wbtc, usdc, wsteth] = [
         await addressOf(keel, "WETH"),
@@ -456,14 +457,14 @@ describe("RiskModel", () => {
       const batch = keel.risk.interface.encodeFunctionData("setCorrelations", [[weth, usdc, usdc], [usdc, wbtc, wsteth], [nine, toWbtc, toWsteth]]);
       await expect(governTx(keel, keel.risk, batch)).to.emit(keel.risk, "CorrelationSet").withArgs(usdc, wsteth, toWsteth);
       expect(await keel.risk.correlation(usdc, wbtc)).to.equal(toWbtc);
-      await expect(governed(keel, keel.risk, batch)).to.be.revertedWithCustomError(keel.risk, "NoChange");
+      await expect(governTx(keel, keel.risk, batch)).to.be.revertedWithCustomError(keel.risk, "NoChange");
       const uneven = keel.risk.interface.encodeFunctionData("setCorrelations", [[weth], [usdc, wbtc], [nine]]);
       await expect(governTx(keel, keel.risk, uneven)).to.be.revertedWithCustomError(keel.risk, "LengthMismatch").withArgs(1n, 2n);
       const noRho = keel.risk.interface.encodeFunctionData("setCorrelations", [[weth], [usdc], []]);
-      await expect(governed(keel, keel.risk, noRho)).to.be.revertedWithCustomError(keel.risk, "LengthMismatch").withArgs(1n, 0n);
+      await expect(governTx(keel, keel.risk, noRho)).to.be.revertedWithCustomError(keel.risk, "LengthMismatch").withArgs(1n, 0n);
     });
 
-    it("rejects ρ > 1, the same asset twice, unlisted assets and strangers", async () => {
+    it("test_setCorrelation_badInput: rejects ρ > 1, the same asset twice, unlisted assets and strangers", async () => {
       const keel = await loadKeel();
       const [, stranger] = await ethers.getSigners();
       const weth = await addressOf(keel, "WETH");
@@ -486,7 +487,7 @@ describe("RiskModel", () => {
         .withArgs(stranger!.address);
     });
 
-    it("moves a cross position's HF exactly as the mirror says", async () => {
+    it("test_setCorrelation_movesCrossHF: moves a cross position's HF exactly as the mirror says", async () => {
       const keel = await loadKeel();
       const [, alice] = await ethers.getSigners();
       const weth = await addressOf(keel, "WETH");
@@ -510,7 +511,7 @@ describe("RiskModel", () => {
     const encode = (keel: Keel, zm: bigint, zi: bigint): string =>
       keel.risk.interface.encodeFunctionData("setConfidence", [zm, zi]);
 
-    it("stores (zm, zi) at the range limits and emits ConfidenceSet", async () => {
+    it("test_setConfidence_rangeLimits: stores (zm, zi) at the range limits and emits ConfidenceSet", async () => {
       const keel = await loadKeel();
       await expect(governTx(keel, keel.risk, encode(keel, WAD, 10n * WAD)))
         .to.emit(keel.risk, "ConfidenceSet")
@@ -518,7 +519,7 @@ describe("RiskModel", () => {
       expect([...(await keel.risk.confidence())]).to.deep.equal([WAD, 10n * WAD]);
     });
 
-    it("range-checks zm in [1, 10] and zm < zi ≤ 10, rejects no-ops and strangers", async () => {
+    it("test_setConfidence_rangeChecks: range-checks zm in [1, 10] and zm < zi ≤ 10, rejects no-ops and strangers", async () => {
       const keel = await loadKeel();
       const [, stranger] = await ethers.getSigners();
       const zm = parseUnits("2.33", 18);
@@ -541,7 +542,7 @@ describe("RiskModel", () => {
         .withArgs(stranger!.address);
     });
 
-    it("raising zm moves HF exactly as the mirror says, HFi unchanged", async () => {
+    it("test_setConfidence_movesHF: raising zm moves HF exactly as the mirror says, HFi unchanged", async () => {
       const keel = await loadKeel();
       const [, alice] = await ethers.getSigners();
       const weth = await addressOf(keel, "WETH");
@@ -591,7 +592,7 @@ describe("RiskModel", () => {
       return { token: await token.getAddress(), listing };
     }
 
-    it("is callable by the engine only", async () => {
+    it("test_listAsset_onlyEngine: is callable by the engine only", async () => {
       const keel = await loadKeel();
       const [deployer, stranger] = await ethers.getSigners();
       const { token, listing } = await newListing(keel, [0n, 0n, 0n, 0n]);
@@ -602,7 +603,7 @@ describe("RiskModel", () => {
       }
     });
 
-    it("needs one correlation per listed asset: CorrelationCountMismatch(expected, given)", async () => {
+    it("test_listAsset_correlationCount: needs one correlation per listed asset: CorrelationCountMismatch(expected, given)", async () => {
       const keel = await loadKeel();
       for (const given of [0, 3, 5]) {
         const { token, listing } = await newListing(keel, new Array<bigint>(given).fill(WAD / 2n));
@@ -613,7 +614,7 @@ describe("RiskModel", () => {
       }
     });
 
-    it("validates the listing's risk parameters and correlations", async () => {
+    it("test_listAsset_validates: validates the listing's risk parameters and correlations", async () => {
       const keel = await loadKeel();
       const { token, listing } = await newListing(keel, [0n, WAD + 1n, 0n, 0n]);
       const data = (l: IVaultEngine.ListingStruct): string =>
@@ -627,7 +628,7 @@ describe("RiskModel", () => {
         .withArgs(name("sigmaMin"), 0n);
     });
 
-    it("lists a 24-decimal asset: events, parameters, correlations, and assess equal to the mirror", async () => {
+    it("test_listAsset_24Decimals: lists a 24-decimal asset: events, parameters, correlations, and assess equal to the mirror", async () => {
       const keel = await loadKeel();
       const addresses = await Promise.all(SYMBOLS.map((s) => addressOf(keel, s)));
       const rhos = [parseUnits("0.3", 18), parseUnits("0.2", 18), 0n, parseUnits("0.35", 18)];

@@ -5,10 +5,10 @@ import { parseUnits, ZeroAddress } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { Keel } from "../../deploy";
 import * as m from "../../src/math";
-import { govern, loadKeel } from "../helpers/fixtures";
 import { borrowAgainstWeth } from "../helpers/engine";
+import { loadKeel } from "../helpers/fixtures";
+import { govern, governTx } from "../helpers/governance";
 import { checkInvariants } from "../helpers/invariant";
-import { governTx } from "../helpers/risk";
 
 const YEAR = 31_536_000n;
 
@@ -36,13 +36,13 @@ async function collectAYear(keel: Keel, user: HardhatEthersSigner): Promise<bigi
 }
 
 describe("SurplusBuffer", () => {
-  it("starts empty and holds kUSD", async () => {
+  it("test_surplus_startsEmpty: starts empty and holds kUSD", async () => {
     const keel = await loadKeel();
     expect(await keel.surplus.balance()).to.equal(0n);
     expect(await keel.surplus.kusd()).to.equal(await keel.kusd.getAddress());
   });
 
-  it("collected stability fees land in the buffer, exactly as the mirror accrues them", async () => {
+  it("test_collectFees_landInBuffer: collected stability fees land in the buffer, exactly as the mirror accrues them", async () => {
     const keel = await loadKeel();
     const [, alice] = await ethers.getSigners();
     await expect(keel.engine.collectFees()).to.be.revertedWithCustomError(keel.engine, "NothingToCollect");
@@ -56,7 +56,7 @@ describe("SurplusBuffer", () => {
     await checkInvariants(keel);
   });
 
-  it("spend through governance moves kUSD and emits SurplusSpent", async () => {
+  it("test_spend_governed: spend through governance moves kUSD and emits SurplusSpent", async () => {
     const keel = await loadKeel();
     const [, alice, bob] = await ethers.getSigners();
     const fees = await collectAYear(keel, alice!);
@@ -74,7 +74,7 @@ describe("SurplusBuffer", () => {
     await checkInvariants(keel);
   });
 
-  it("spend rejects the zero address, a zero amount, more than the balance, and callers without ADMIN", async () => {
+  it("test_spend_rejects: spend rejects the zero address, a zero amount, more than the balance, and callers without ADMIN", async () => {
     const keel = await loadKeel();
     const [deployer, alice, stranger] = await ethers.getSigners();
     const fees = await collectAYear(keel, alice!);

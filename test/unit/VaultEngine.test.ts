@@ -6,29 +6,27 @@ import { type ContractTransactionResponse, encodeBytes32String, type Interface, 
 import type { IVaultEngineTypes as IVaultEngine } from "../../typechain-types/contracts/core/VaultEngine";
 import type { Keel } from "../../deploy";
 import * as m from "../../src/math";
-import { loadKeel } from "../helpers/fixtures";
-import { checkInvariants } from "../helpers/invariant";
-import { expectedHealth, expectedRate, expectedValuation } from "../helpers/mirror";
+import { refreshFeeds } from "../../dev/localMarket";
 import {
   deployMockAsset,
   E18,
   fund,
-  governed,
   listMockAssets,
-  Mode,
   mockListing,
-  nextTimestamp,
+  Mode,
   Op,
   open,
   openCross,
   openIsolated,
   pendingFeesAt,
-  prepareGoverned,
   rateAt,
-  refreshFeeds,
   storedGlobalDebt,
   YEAR,
 } from "../helpers/engine";
+import { loadKeel, pinNext } from "../helpers/fixtures";
+import { governTx, prepareGoverned } from "../helpers/governance";
+import { checkInvariants } from "../helpers/invariant";
+import { expectedHealth, expectedRate, expectedValuation } from "../helpers/mirror";
 
 const U120_MAX = 2n ** 120n - 1n;
 const MAX_DEBT_CEILING = 10n ** 28n;
@@ -83,7 +81,7 @@ async function borrowPinned(
   to = signer.address,
 ): Promise<{ ts: bigint; rate: bigint; normDebt: bigint }> {
   const [, classKey, before] = await keel.engine.positionInfo(id);
-  const ts = await nextTimestamp();
+  const ts = await pinNext();
   const rate = await rateAt(keel, classKey, ts);
   await (await keel.engine.connect(signer).borrow(id, amount, to)).wait();
   const normDebt = before + m.toNormDebtUp(amount, rate);
@@ -101,7 +99,7 @@ describe("VaultEngine", () => {
   // ================================================================ open
 
   describe("open", () => {
-    it("opens an isolated position: PositionOpened, NFT minted to the owner, no debt", async () => {
+    it("test_open_isolated: opens an isolated position: PositionOpened, NFT minted to the owner, no debt", async () => {
       const { keel, engine, alice, bob, WETH } = await setup();
       await expect(engine.connect(alice).open(Mode.Isolated, WETH, bob.address))
         .to.emit(engine, "PositionOpened")
@@ -118,7 +116,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("opens a cross position and reports the asset as zero even when one is passed", async () => {
+    it("test_open_cross_assetZero: opens a cross position and reports the asset as zero even when one is passed", async () => {
       const { keel, engine, alice, WETH, CROSS } = await setup();
       await open(keel, alice, Mode.Isolated, WETH);
       await expect(engine.connect(alice).open(Mode.Cross, WETH, alice.address))
@@ -136,7 +134,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts Paused in both modes while the guardian has paused", async () => {
+    it("test_open_paused: reverts Paused in both modes while the guardian has paused", async () => {
       const { keel, engine, guardian, alice, WETH } = await setup();
       await (await engine.connect(guardian).setPaused(true)).wait();
       await expect(engine.connect(alice).open(Mode.Isolated, WETH, alice.address)).to.be.revertedWithCustomError(
@@ -151,7 +149,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts AssetNotListed for an isolated position of an unlisted or zero asset", async () => {
+    it("test_open_assetNotListed: reverts AssetNotListed for an isolated position of an unlisted or zero asset", async () => {
       const { engine, alice } = await setup();
       const { token } = await deployMockAsset("UNLISTED");
       const unlisted = await token.getAddress();
@@ -164,7 +162,7 @@ describe("VaultEngine", () => {
       expect(await engine.lastPositionId()).to.equal(0n);
     });
 
-    it("reverts ZeroAddress for a zero owner", async () => {
+    it("test_open_zeroOwner: reverts ZeroAddress for a zero owner", async () => {
       const { engine, alice, WETH } = await setup();
       await expect(engine.connect(alice).open(Mode.Isolated, WETH, ZeroAddress)).to.be.revertedWithCustomError(
         engine,
@@ -180,7 +178,7 @@ describe("VaultEngine", () => {
   // ================================================================ deposit
 
   describe("deposit", () => {
-    it("credits the position and the asset total and emits the new collateral and normDebt", async () => {
+    it("test_deposit_credits: credits the position and the asset total and emits the new collateral and normDebt", async () => {
       const { keel, engine, alice, WETH } = await setup();
       const id = await open(keel, alice, Mode.Isolated, WETH);
       await fund(keel, "WETH", alice, 15n * E18);
@@ -205,7 +203,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("lets anyone top up a holding; only the owner's side adds a new asset to a cross basket", async () => {
+    it("test_deposit_anyoneTopsUp_ownerAddsAsset: lets anyone top up a holding; only the owner's side adds a new asset to a cross basket", async () => {
       const { keel, engine, alice, bob, WBTC } = await setup();
       const id = await open(keel, alice, Mode.Cross);
       await fund(keel, "WBTC", bob, 3n * 10n ** 8n);
@@ -224,7 +222,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("never reads the oracle: deposits go through with a broken feed", async () => {
+    it("test_deposit_brokenFeed: never reads the oracle: deposits go through with a broken feed", async () => {
       const { keel, engine, alice, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       await borrowPinned(keel, alice, id, 1_000n * E18);
@@ -237,7 +235,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts ZeroAmount and AmountTooLarge (> 2^120 − 1)", async () => {
+    it("test_deposit_zeroOrTooLarge: reverts ZeroAmount and AmountTooLarge (> 2^120 − 1)", async () => {
       const { keel, engine, alice, WETH } = await setup();
       const id = await open(keel, alice, Mode.Isolated, WETH);
       await fund(keel, "WETH", alice, 2n ** 121n);
@@ -256,7 +254,7 @@ describe("VaultEngine", () => {
       expect(await engine.collateralOf(id, WETH)).to.equal(0n);
     });
 
-    it("reverts PositionNotFound for an unknown id and for a closed one", async () => {
+    it("test_deposit_positionNotFound: reverts PositionNotFound for an unknown id and for a closed one", async () => {
       const { keel, engine, alice, bob, WETH } = await setup();
       await fund(keel, "WETH", alice, 10n * E18);
       await expect(engine.connect(alice).deposit(1n, WETH, E18))
@@ -270,7 +268,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts AssetNotListed for an unlisted asset and WrongAsset into an isolated position", async () => {
+    it("test_deposit_assetNotListed_wrongAsset: reverts AssetNotListed for an unlisted asset and WrongAsset into an isolated position", async () => {
       const { keel, engine, alice, WETH, WBTC } = await setup();
       const { token } = await deployMockAsset("UNLISTED");
       const unlisted = await token.getAddress();
@@ -291,9 +289,9 @@ describe("VaultEngine", () => {
       expect(await engine.collateralOf(isolated, WBTC)).to.equal(0n);
     });
 
-    it("reverts SupplyCapExceeded across positions once governance lowers the cap; exactly the cap is fine", async () => {
+    it("test_deposit_supplyCap: reverts SupplyCapExceeded across positions once governance lowers the cap; exactly the cap is fine", async () => {
       const { keel, engine, alice, bob, WETH } = await setup();
-      await expect(governed(keel, engine, engine.interface.encodeFunctionData("setSupplyCap", [WETH, 5n * E18])))
+      await expect(governTx(keel, engine, engine.interface.encodeFunctionData("setSupplyCap", [WETH, 5n * E18])))
         .to.emit(engine, "SupplyCapSet")
         .withArgs(WETH, 5n * E18);
       const a = await openIsolated(keel, alice, "WETH", 3n * E18);
@@ -315,7 +313,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("cross basket: grows to 8 distinct assets, the 9th reverts TooManyAssets, and shrinks when an asset reaches zero", async () => {
+    it("test_deposit_crossBasket_maxEight: cross basket: grows to 8 distinct assets, the 9th reverts TooManyAssets, and shrinks when an asset reaches zero", async () => {
       const { keel, engine, alice, WETH, WBTC, USDC, WSTETH } = await setup();
       const extra = await listMockAssets(keel, 5);
       expect((await keel.risk.listedAssets()).length).to.equal(9);
@@ -371,7 +369,7 @@ describe("VaultEngine", () => {
   // ================================================================ withdraw
 
   describe("withdraw", () => {
-    it("withdraws without debt and without reading the oracle", async () => {
+    it("test_withdraw_noDebt: withdraws without debt and without reading the oracle", async () => {
       const { keel, engine, alice, bob, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       await (await keel.assets.WETH!.feed.updateAnswer(0n)).wait(); // any oracle read would revert
@@ -390,7 +388,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("withdraws with debt while HFi stays ≥ 1 (health equals the mirror)", async () => {
+    it("test_withdraw_withDebt_healthy: withdraws with debt while HFi stays ≥ 1 (health equals the mirror)", async () => {
       const { keel, engine, alice, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const { normDebt } = await borrowPinned(keel, alice, id, 10_000n * E18);
@@ -403,11 +401,11 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts Unhealthy(id, hfInitial) with the mirror's exact HFi", async () => {
+    it("test_withdraw_unhealthy: reverts Unhealthy(id, hfInitial) with the mirror's exact HFi", async () => {
       const { keel, engine, alice, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const { normDebt } = await borrowPinned(keel, alice, id, 20_000n * E18);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const debt = m.toDebtUp(normDebt, await rateAt(keel, WETH, ts));
       const v = await expectedValuation(keel, [WETH], [7n * E18]);
       expect(v.value).to.equal(21_000n * E18);
@@ -424,7 +422,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts Unhealthy(id, 0) when a cross position with debt withdraws its whole basket", async () => {
+    it("test_withdraw_wholeBasketWithDebt: reverts Unhealthy(id, 0) when a cross position with debt withdraws its whole basket", async () => {
       const { keel, engine, alice, USDC } = await setup();
       const id = await openCross(keel, alice, [["USDC", 10_000n * 10n ** 6n]]);
       await borrowPinned(keel, alice, id, 1_000n * E18);
@@ -435,7 +433,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts InsufficientCollateral, WrongAsset, ZeroAmount, ZeroAddress and PositionNotFound", async () => {
+    it("test_withdraw_badInput: reverts InsufficientCollateral, WrongAsset, ZeroAmount, ZeroAddress and PositionNotFound", async () => {
       const { keel, engine, alice, WETH, WBTC } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       await expect(engine.connect(alice).withdraw(id, WETH, 10n * E18 + 1n, alice.address))
@@ -462,7 +460,7 @@ describe("VaultEngine", () => {
       expect(await engine.collateralOf(id, WETH)).to.equal(10n * E18);
     });
 
-    it("reverts NotAuthorized for a stranger", async () => {
+    it("test_withdraw_stranger: reverts NotAuthorized for a stranger", async () => {
       const { keel, engine, alice, stranger, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       await expect(engine.connect(stranger).withdraw(id, WETH, E18, stranger.address))
@@ -471,7 +469,7 @@ describe("VaultEngine", () => {
       expect(await engine.collateralOf(id, WETH)).to.equal(10n * E18);
     });
 
-    it("works for the NFT-approved address and for an operator, for that owner's positions only", async () => {
+    it("test_withdraw_approvedAndOperator: works for the NFT-approved address and for an operator, for that owner's positions only", async () => {
       const { keel, engine, alice, bob, carol, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const other = await openIsolated(keel, bob, "WETH", 10n * E18);
@@ -494,7 +492,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("shrinks the cross basket when an asset reaches zero", async () => {
+    it("test_withdraw_shrinksBasket: shrinks the cross basket when an asset reaches zero", async () => {
       const { keel, engine, alice, WETH, USDC } = await setup();
       const id = await openCross(keel, alice, [
         ["WETH", 2n * E18],
@@ -518,11 +516,11 @@ describe("VaultEngine", () => {
   // ================================================================ borrow
 
   describe("borrow", () => {
-    it("mints kUSD to `to` and records normDebt = toNormDebtUp(amount, rate)", async () => {
+    it("test_borrow_mintsAndRecords: mints kUSD to `to` and records normDebt = toNormDebtUp(amount, rate)", async () => {
       const { keel, engine, alice, bob, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const amount = 10_000n * E18;
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, WETH, ts);
       expect(rate).to.be.gt(m.RAY); // the class has accrued since listing
       const normDebt = m.toNormDebtUp(amount, rate);
@@ -547,14 +545,14 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("borrows up to exactly maxDebt(valuation); maxDebt + 1 wei reverts Unhealthy", async () => {
+    it("test_borrow_upToMaxDebt: borrows up to exactly maxDebt(valuation); maxDebt + 1 wei reverts Unhealthy", async () => {
       const { keel, engine, alice, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const v = await expectedValuation(keel, [WETH], [10n * E18]);
       const cap = m.maxDebt(v);
       expect(cap).to.equal(25_365n * E18);
 
-      let ts = await nextTimestamp();
+      let ts = await pinNext();
       let rate = await rateAt(keel, WETH, ts);
       const over = m.toDebtUp(m.toNormDebtUp(cap + 1n, rate), rate);
       await expect(engine.connect(alice).borrow(id, cap + 1n, alice.address))
@@ -562,7 +560,7 @@ describe("VaultEngine", () => {
         .withArgs(id, m.healthFactorDown(v.value, v.initialLoss, over));
 
       // The largest amount whose debt (rounded up twice) fits under maxDebt; it lands exactly on it.
-      ts = await nextTimestamp();
+      ts = await pinNext();
       rate = await rateAt(keel, WETH, ts);
       const debtFor = (a: bigint): bigint => m.toDebtUp(m.toNormDebtUp(a, rate), rate);
       let amount = cap;
@@ -577,7 +575,7 @@ describe("VaultEngine", () => {
       expect(hfInitial).to.equal(m.WAD);
 
       // One more wei is too much.
-      ts = await nextTimestamp();
+      ts = await pinNext();
       rate = await rateAt(keel, WETH, ts);
       const normAfter = (await normDebtOf(keel, id)) + m.toNormDebtUp(1n, rate);
       await expect(engine.connect(alice).borrow(id, 1n, alice.address))
@@ -586,11 +584,11 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts DustDebt(id, debt, dust) below the minimum debt", async () => {
+    it("test_borrow_dust: reverts DustDebt(id, debt, dust) below the minimum debt", async () => {
       const { keel, engine, alice, WETH, dust } = await setup();
       expect(dust).to.equal(100n * E18);
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, WETH, ts);
       const amount = 99n * E18;
       await expect(engine.connect(alice).borrow(id, amount, alice.address))
@@ -602,15 +600,15 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts DebtCeilingExceeded for the isolated asset's class", async () => {
+    it("test_borrow_classCeiling: reverts DebtCeilingExceeded for the isolated asset's class", async () => {
       const { keel, engine, alice, bob, WETH } = await setup();
       const ceiling = 1_000n * E18;
-      await (await governed(keel, engine, engine.interface.encodeFunctionData("setDebtCeiling", [WETH, ceiling]))).wait();
+      await (await governTx(keel, engine, engine.interface.encodeFunctionData("setDebtCeiling", [WETH, ceiling]))).wait();
       await refreshFeeds(keel);
       const a = await openIsolated(keel, alice, "WETH", 10n * E18);
       const b = await openIsolated(keel, bob, "WETH", 10n * E18);
       const first = await borrowPinned(keel, alice, a, 600n * E18);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, WETH, ts);
       const classDebt = m.toDebtUp(first.normDebt + m.toNormDebtUp(500n * E18, rate), rate);
       await expect(engine.connect(bob).borrow(b, 500n * E18, bob.address))
@@ -622,15 +620,15 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts DebtCeilingExceeded for CROSS_CLASS", async () => {
+    it("test_borrow_crossCeiling: reverts DebtCeilingExceeded for CROSS_CLASS", async () => {
       const { keel, engine, alice, CROSS } = await setup();
       const ceiling = 1_000n * E18;
-      await expect(governed(keel, engine, engine.interface.encodeFunctionData("setDebtCeiling", [CROSS, ceiling])))
+      await expect(governTx(keel, engine, engine.interface.encodeFunctionData("setDebtCeiling", [CROSS, ceiling])))
         .to.emit(engine, "DebtCeilingSet")
         .withArgs(CROSS, ceiling);
       await refreshFeeds(keel);
       const id = await openCross(keel, alice, [["WETH", 10n * E18]]);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, CROSS, ts);
       const amount = 1_000n * E18 + 1n;
       await expect(engine.connect(alice).borrow(id, amount, alice.address))
@@ -640,10 +638,10 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts DebtCeilingExceeded(address(0), global, ceiling) for the global ceiling", async () => {
+    it("test_borrow_globalCeiling: reverts DebtCeilingExceeded(address(0), global, ceiling) for the global ceiling", async () => {
       const { keel, engine, alice, bob } = await setup();
       const ceiling = 2_000n * E18;
-      await expect(governed(keel, engine, engine.interface.encodeFunctionData("setGlobalDebtCeiling", [ceiling])))
+      await expect(governTx(keel, engine, engine.interface.encodeFunctionData("setGlobalDebtCeiling", [ceiling])))
         .to.emit(engine, "GlobalDebtCeilingSet")
         .withArgs(ceiling);
       expect(await engine.globalDebtCeiling()).to.equal(ceiling);
@@ -652,7 +650,7 @@ describe("VaultEngine", () => {
       await borrowPinned(keel, alice, iso, 1_500n * E18);
       const cross = await openCross(keel, bob, [["WETH", 10n * E18]]);
       const stored = await engine.globalDebt();
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, await engine.CROSS_CLASS(), ts);
       const amount = 600n * E18;
       await expect(engine.connect(bob).borrow(cross, amount, bob.address))
@@ -664,7 +662,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts Paused while paused by the guardian; repay, deposit, withdraw and close still work", async () => {
+    it("test_borrow_paused: reverts Paused while paused by the guardian; repay, deposit, withdraw and close still work", async () => {
       const { keel, engine, guardian, alice, bob, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const spare = await openIsolated(keel, alice, "WETH", E18);
@@ -686,7 +684,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts ZeroAmount, ZeroAddress, AmountTooLarge, PositionNotFound and NotAuthorized", async () => {
+    it("test_borrow_badInput: reverts ZeroAmount, ZeroAddress, AmountTooLarge, PositionNotFound and NotAuthorized", async () => {
       const { keel, engine, alice, stranger } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       await expect(engine.connect(alice).borrow(id, 0n, alice.address)).to.be.revertedWithCustomError(engine, "ZeroAmount");
@@ -709,7 +707,7 @@ describe("VaultEngine", () => {
       expect(await keel.kusd.totalSupply()).to.equal(0n);
     });
 
-    it("never proceeds on a failed price (StalePrice)", async () => {
+    it("test_borrow_failedPrice: never proceeds on a failed price (StalePrice)", async () => {
       const { keel, engine, alice, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const feed = keel.assets.WETH!.feed;
@@ -726,11 +724,11 @@ describe("VaultEngine", () => {
   // ================================================================ repay
 
   describe("repay", () => {
-    it("repays partially, crediting toNormDebtDown(amount, rate)", async () => {
+    it("test_repay_partial: repays partially, crediting toNormDebtDown(amount, rate)", async () => {
       const { keel, engine, alice, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const b = await borrowPinned(keel, alice, id, 10_000n * E18);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, WETH, ts);
       const removed = m.toNormDebtDown(4_000n * E18, rate);
       const fees = m.toDebtUp(b.normDebt, rate) - m.toDebtUp(b.normDebt, b.rate);
@@ -751,7 +749,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("repays everything with type(uint256).max and returns the debt", async () => {
+    it("test_repay_max: repays everything with type(uint256).max and returns the debt", async () => {
       const { keel, engine, alice, carol, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const b = await borrowPinned(keel, alice, id, 10_000n * E18);
@@ -760,7 +758,7 @@ describe("VaultEngine", () => {
       expect(await engine.connect(alice).repay.staticCall(id, MaxUint256)).to.equal(
         m.toDebtUp(b.normDebt, await rateAt(keel, WETH, latest)),
       );
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const debt = m.toDebtUp(b.normDebt, await rateAt(keel, WETH, ts));
       const classBefore = (await engine.debtClass(WETH)).normDebt;
       await expect(engine.connect(alice).repay(id, MaxUint256))
@@ -777,7 +775,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("repays everything when the amount exceeds the debt and burns only the debt", async () => {
+    it("test_repay_overDebt: repays everything when the amount exceeds the debt and burns only the debt", async () => {
       const { keel, engine, alice, carol, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const b = await borrowPinned(keel, alice, id, 2_000n * E18);
@@ -787,7 +785,7 @@ describe("VaultEngine", () => {
       expect(await engine.connect(alice).repay.staticCall(id, above)).to.equal(
         m.toDebtUp(b.normDebt, await rateAt(keel, WETH, latest)),
       );
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const debt = m.toDebtUp(b.normDebt, await rateAt(keel, WETH, ts));
       await expect(engine.connect(alice).repay(id, above))
         .to.emit(keel.kusd, "Transfer")
@@ -799,7 +797,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts NoDebt, ZeroAmount (zero, or too small to credit) and PositionNotFound", async () => {
+    it("test_repay_badInput: reverts NoDebt, ZeroAmount (zero, or too small to credit) and PositionNotFound", async () => {
       const { keel, engine, alice } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       await expect(engine.connect(alice).repay(id, 1_000n * E18)).to.be.revertedWithCustomError(engine, "NoDebt").withArgs(id);
@@ -813,11 +811,11 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts DustDebt when a partial repayment leaves less than the dust", async () => {
+    it("test_repay_leavesDust: reverts DustDebt when a partial repayment leaves less than the dust", async () => {
       const { keel, engine, alice, WETH, dust } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const b = await borrowPinned(keel, alice, id, 1_000n * E18);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, WETH, ts);
       const rest = m.toDebtUp(b.normDebt - m.toNormDebtDown(950n * E18, rate), rate);
       await expect(engine.connect(alice).repay(id, 950n * E18))
@@ -829,13 +827,13 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("lets anyone repay any position, and never reads the oracle", async () => {
+    it("test_repay_anyone: lets anyone repay any position, and never reads the oracle", async () => {
       const { keel, engine, alice, bob, carol, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const b = await borrowPinned(keel, alice, id, 1_000n * E18);
       await giveKusd(keel, carol, bob.address, 500n * E18);
       await (await keel.assets.WETH!.feed.updateAnswer(-1n)).wait();
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, WETH, ts);
       const left = b.normDebt - m.toNormDebtDown(300n * E18, rate);
       await expect(engine.connect(bob).repay(id, 300n * E18))
@@ -848,7 +846,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts ERC20InsufficientBalance when the payer lacks the kUSD", async () => {
+    it("test_repay_insufficientBalance: reverts ERC20InsufficientBalance when the payer lacks the kUSD", async () => {
       const { keel, engine, alice, bob, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const b = await borrowPinned(keel, alice, id, 1_000n * E18);
@@ -856,7 +854,7 @@ describe("VaultEngine", () => {
       await expect(engine.connect(alice).repay(id, 500n * E18))
         .to.be.revertedWithCustomError(keel.kusd, "ERC20InsufficientBalance")
         .withArgs(alice.address, 100n * E18, 500n * E18);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const debt = m.toDebtUp(b.normDebt, await rateAt(keel, WETH, ts));
       await expect(engine.connect(alice).repay(id, MaxUint256))
         .to.be.revertedWithCustomError(keel.kusd, "ERC20InsufficientBalance")
@@ -869,7 +867,7 @@ describe("VaultEngine", () => {
   // ================================================================ close
 
   describe("close", () => {
-    it("closes without debt: collateral to `to`, NFT burnt, PositionClosed, then PositionNotFound everywhere", async () => {
+    it("test_close_noDebt: closes without debt: collateral to `to`, NFT burnt, PositionClosed, then PositionNotFound everywhere", async () => {
       const { keel, engine, alice, bob, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       await (await keel.assets.WETH!.feed.updateAnswer(0n)).wait(); // close never reads the oracle
@@ -902,12 +900,12 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("closes with debt: burns the debt from the caller and returns the collateral", async () => {
+    it("test_close_withDebt: closes with debt: burns the debt from the caller and returns the collateral", async () => {
       const { keel, engine, alice, carol, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const b = await borrowPinned(keel, alice, id, 5_000n * E18);
       await giveKusd(keel, carol, alice.address, 500n * E18);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, WETH, ts);
       const debt = m.toDebtUp(b.normDebt, rate);
       const classBefore = (await engine.debtClass(WETH)).normDebt;
@@ -925,7 +923,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("closes a cross position and returns every asset", async () => {
+    it("test_close_cross: closes a cross position and returns every asset", async () => {
       const { keel, engine, alice, bob, carol, WETH, WBTC, USDC, WSTETH } = await setup();
       const holdings = [
         ["WETH", 2n * E18],
@@ -951,7 +949,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("reverts NotAuthorized for a stranger, ZeroAddress for `to`; the approved address may close", async () => {
+    it("test_close_authorization: reverts NotAuthorized for a stranger, ZeroAddress for `to`; the approved address may close", async () => {
       const { keel, engine, alice, bob, stranger } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       await expect(engine.connect(stranger).close(id, stranger.address))
@@ -968,7 +966,7 @@ describe("VaultEngine", () => {
   // ================================================================ control
 
   describe("control", () => {
-    it("an NFT transfer transfers control: the old owner gets NotAuthorized, the new owner can borrow", async () => {
+    it("test_transfer_movesControl: an NFT transfer transfers control: the old owner gets NotAuthorized, the new owner can borrow", async () => {
       const { keel, engine, alice, bob, carol, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       await (await keel.nft.connect(alice).approve(carol.address, id)).wait();
@@ -983,7 +981,7 @@ describe("VaultEngine", () => {
       await expect(engine.connect(carol).borrow(id, 1_000n * E18, carol.address))
         .to.be.revertedWithCustomError(engine, "NotAuthorized")
         .withArgs(id, carol.address);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, WETH, ts);
       await expect(engine.connect(bob).borrow(id, 1_000n * E18, bob.address))
         .to.emit(engine, "PositionUpdated")
@@ -992,7 +990,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("the opener who is not the owner has no authority in a later transaction", async () => {
+    it("test_opener_noAuthority: the opener who is not the owner has no authority in a later transaction", async () => {
       const { keel, engine, bob, carol, WETH } = await setup();
       await (await engine.connect(carol).open(Mode.Isolated, WETH, bob.address)).wait();
       const id = await engine.lastPositionId();
@@ -1015,7 +1013,7 @@ describe("VaultEngine", () => {
   // ================================================================ accrual and fees
 
   describe("accrual", () => {
-    it("after exactly one year at the WETH fee the debt and accruedFees equal the mirror; collectFees mints them", async () => {
+    it("test_accrual_oneYear: after exactly one year at the WETH fee the debt and accruedFees equal the mirror; collectFees mints them", async () => {
       const { keel, engine, alice, WETH } = await setup();
       const fee = (await engine.debtClass(WETH)).stabilityFee;
       expect(fee).to.equal(keel.assets.WETH!.config.stabilityFee);
@@ -1035,7 +1033,7 @@ describe("VaultEngine", () => {
       const fees = debt - m.toDebtUp(b.normDebt, b.rate);
       expect(await engine.accruedFees()).to.equal(fees);
 
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const r2 = await rateAt(keel, WETH, ts);
       const collected = m.toDebtUp(b.normDebt, r2) - m.toDebtUp(b.normDebt, b.rate);
       const surplus = await keel.surplus.getAddress();
@@ -1054,7 +1052,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("accruedFees sums every class (isolated WETH at 2%, cross at 3%)", async () => {
+    it("test_accruedFees_everyClass: accruedFees sums every class (isolated WETH at 2%, cross at 3%)", async () => {
       const { keel, engine, alice, bob, WETH, CROSS } = await setup();
       const iso = await openIsolated(keel, alice, "WETH", 10n * E18);
       const cross = await openCross(keel, bob, [["WBTC", 10n ** 8n]]);
@@ -1068,13 +1066,13 @@ describe("VaultEngine", () => {
         (m.toDebtUp(c.normDebt, await rateAt(keel, CROSS, now)) - m.toDebtUp(c.normDebt, c.rate));
       expect(await engine.accruedFees()).to.equal(expected);
       expect(await engine.debtOf(cross)).to.equal(m.toDebtUp(c.normDebt, await rateAt(keel, CROSS, now)));
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const collected = (await pendingFeesAt(keel, WETH, ts)) + (await pendingFeesAt(keel, CROSS, ts));
       await expect(engine.collectFees()).to.emit(engine, "FeesCollected").withArgs(collected);
       await checkInvariants(keel);
     });
 
-    it("reverts NothingToCollect when nothing has accrued", async () => {
+    it("test_collectFees_nothing: reverts NothingToCollect when nothing has accrued", async () => {
       const { keel, engine, alice } = await setup();
       await expect(engine.collectFees()).to.be.revertedWithCustomError(engine, "NothingToCollect");
       // Positions without debt accrue nothing either.
@@ -1084,13 +1082,13 @@ describe("VaultEngine", () => {
       await expect(engine.collectFees()).to.be.revertedWithCustomError(engine, "NothingToCollect");
     });
 
-    it("setStabilityFee accrues at the old fee first, then the new fee applies", async () => {
+    it("test_setStabilityFee_accruesFirst: setStabilityFee accrues at the old fee first, then the new fee applies", async () => {
       const { keel, engine, alice, WETH } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       const b = await borrowPinned(keel, alice, id, 10_000n * E18);
       const newFee = m.perSecondFee(10n ** 17n); // 10% a year
       const execute = await prepareGoverned(keel, engine, engine.interface.encodeFunctionData("setStabilityFee", [WETH, newFee]));
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, WETH, ts);
       await expect(execute())
         .to.emit(engine, "Accrued")
@@ -1116,14 +1114,14 @@ describe("VaultEngine", () => {
         await (await engine.connect(ctx.carol).borrow(spare, 100n * E18, alice.address)).wait();
         const maxFee = await engine.MAX_STABILITY_FEE();
         expect(maxFee).to.equal(m.perSecondFee(m.WAD)); // 100% a year
-        await (await governed(keel, engine, engine.interface.encodeFunctionData("setStabilityFee", [WETH, maxFee]))).wait();
+        await (await governTx(keel, engine, engine.interface.encodeFunctionData("setStabilityFee", [WETH, maxFee]))).wait();
         const c = await engine.debtClass(WETH);
         const T = c.updatedAt + 100n * YEAR;
         await time.increaseTo(T);
         return { ...ctx, id, b, T };
       }
 
-      it("debtOf and accruedFees do not overflow and equal the mirror", async () => {
+      it("test_maxStabilityFee_noOverflow: debtOf and accruedFees do not overflow and equal the mirror", async () => {
         const { keel, engine, id, b, T, WETH, CROSS } = await century();
         const rate = await rateAt(keel, WETH, T);
         const debt = m.toDebtUp(b.normDebt, rate);
@@ -1136,7 +1134,7 @@ describe("VaultEngine", () => {
 
       it("test_collectFees_maxFee100Years: mints exactly the accrued fees, which outgrow 128 bits", async () => {
         const { keel, engine, b, WETH, CROSS } = await century();
-        const ts = await nextTimestamp();
+        const ts = await pinNext();
         const rate = await rateAt(keel, WETH, ts);
         const wethFees = m.toDebtUp(b.normDebt, rate) - m.toDebtUp(b.normDebt, b.rate);
         expect(wethFees).to.be.gt(2n ** 128n); // beyond uint128: the width of `_fees` and `_globalDebt`
@@ -1191,21 +1189,21 @@ describe("VaultEngine", () => {
     const encode = (keel: Keel, fn: string, args: readonly unknown[]): string =>
       (keel.engine.interface as Interface).encodeFunctionData(fn, args);
 
-    it("setStabilityFee: range, unknown class, NoChange, stranger, event", async () => {
+    it("test_setStabilityFee_guards: setStabilityFee: range, unknown class, NoChange, stranger, event", async () => {
       const { keel, engine, guardian, stranger, WETH, CROSS } = await setup();
       const max = await engine.MAX_STABILITY_FEE();
-      await expect(governed(keel, engine, encode(keel, "setStabilityFee", [WETH, m.RAY - 1n])))
+      await expect(governTx(keel, engine, encode(keel, "setStabilityFee", [WETH, m.RAY - 1n])))
         .to.be.revertedWithCustomError(engine, "InvalidParameter")
         .withArgs(bytes32("stabilityFee"), m.RAY - 1n);
-      await expect(governed(keel, engine, encode(keel, "setStabilityFee", [WETH, max + 1n])))
+      await expect(governTx(keel, engine, encode(keel, "setStabilityFee", [WETH, max + 1n])))
         .to.be.revertedWithCustomError(engine, "InvalidParameter")
         .withArgs(bytes32("stabilityFee"), max + 1n);
       const current = (await engine.debtClass(WETH)).stabilityFee;
-      await expect(governed(keel, engine, encode(keel, "setStabilityFee", [WETH, current]))).to.be.revertedWithCustomError(
+      await expect(governTx(keel, engine, encode(keel, "setStabilityFee", [WETH, current]))).to.be.revertedWithCustomError(
         engine,
         "NoChange",
       );
-      await expect(governed(keel, engine, encode(keel, "setStabilityFee", [ZeroAddress, m.RAY])))
+      await expect(governTx(keel, engine, encode(keel, "setStabilityFee", [ZeroAddress, m.RAY])))
         .to.be.revertedWithCustomError(engine, "AssetNotListed")
         .withArgs(ZeroAddress);
       await expect(engine.connect(stranger).setStabilityFee(WETH, m.RAY))
@@ -1214,10 +1212,10 @@ describe("VaultEngine", () => {
       await expect(engine.connect(guardian).setStabilityFee(WETH, m.RAY))
         .to.be.revertedWithCustomError(engine, "AccessManagedUnauthorized")
         .withArgs(guardian.address);
-      await expect(governed(keel, engine, encode(keel, "setStabilityFee", [WETH, m.RAY])))
+      await expect(governTx(keel, engine, encode(keel, "setStabilityFee", [WETH, m.RAY])))
         .to.emit(engine, "StabilityFeeSet")
         .withArgs(WETH, m.RAY);
-      await expect(governed(keel, engine, encode(keel, "setStabilityFee", [CROSS, max])))
+      await expect(governTx(keel, engine, encode(keel, "setStabilityFee", [CROSS, max])))
         .to.emit(engine, "StabilityFeeSet")
         .withArgs(CROSS, max);
       expect((await engine.debtClass(WETH)).stabilityFee).to.equal(m.RAY);
@@ -1225,29 +1223,29 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("setDebtCeiling: range, unknown class, NoChange, stranger, event", async () => {
+    it("test_setDebtCeiling_guards: setDebtCeiling: range, unknown class, NoChange, stranger, event", async () => {
       const { keel, engine, stranger, WBTC, CROSS } = await setup();
-      await expect(governed(keel, engine, encode(keel, "setDebtCeiling", [WBTC, MAX_DEBT_CEILING + 1n])))
+      await expect(governTx(keel, engine, encode(keel, "setDebtCeiling", [WBTC, MAX_DEBT_CEILING + 1n])))
         .to.be.revertedWithCustomError(engine, "InvalidParameter")
         .withArgs(bytes32("debtCeiling"), MAX_DEBT_CEILING + 1n);
       const current = (await engine.debtClass(WBTC)).debtCeiling;
       expect(current).to.equal(keel.assets.WBTC!.config.debtCeiling);
-      await expect(governed(keel, engine, encode(keel, "setDebtCeiling", [WBTC, current]))).to.be.revertedWithCustomError(
+      await expect(governTx(keel, engine, encode(keel, "setDebtCeiling", [WBTC, current]))).to.be.revertedWithCustomError(
         engine,
         "NoChange",
       );
       const { token } = await deployMockAsset("UNLISTED");
       const unlisted = await token.getAddress();
-      await expect(governed(keel, engine, encode(keel, "setDebtCeiling", [unlisted, E18])))
+      await expect(governTx(keel, engine, encode(keel, "setDebtCeiling", [unlisted, E18])))
         .to.be.revertedWithCustomError(engine, "AssetNotListed")
         .withArgs(unlisted);
       await expect(engine.connect(stranger).setDebtCeiling(WBTC, 0n))
         .to.be.revertedWithCustomError(engine, "AccessManagedUnauthorized")
         .withArgs(stranger.address);
-      await expect(governed(keel, engine, encode(keel, "setDebtCeiling", [WBTC, MAX_DEBT_CEILING])))
+      await expect(governTx(keel, engine, encode(keel, "setDebtCeiling", [WBTC, MAX_DEBT_CEILING])))
         .to.emit(engine, "DebtCeilingSet")
         .withArgs(WBTC, MAX_DEBT_CEILING);
-      await expect(governed(keel, engine, encode(keel, "setDebtCeiling", [CROSS, 0n])))
+      await expect(governTx(keel, engine, encode(keel, "setDebtCeiling", [CROSS, 0n])))
         .to.emit(engine, "DebtCeilingSet")
         .withArgs(CROSS, 0n);
       expect((await engine.debtClass(WBTC)).debtCeiling).to.equal(MAX_DEBT_CEILING);
@@ -1255,26 +1253,26 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("setSupplyCap: range, unlisted asset, NoChange, stranger, event; zero freezes deposits", async () => {
+    it("test_setSupplyCap_guards: setSupplyCap: range, unlisted asset, NoChange, stranger, event; zero freezes deposits", async () => {
       const { keel, engine, alice, stranger, USDC, CROSS } = await setup();
-      await expect(governed(keel, engine, encode(keel, "setSupplyCap", [USDC, U120_MAX + 1n])))
+      await expect(governTx(keel, engine, encode(keel, "setSupplyCap", [USDC, U120_MAX + 1n])))
         .to.be.revertedWithCustomError(engine, "InvalidParameter")
         .withArgs(bytes32("supplyCap"), U120_MAX + 1n);
       const [current] = await engine.collateralConfig(USDC);
-      await expect(governed(keel, engine, encode(keel, "setSupplyCap", [USDC, current]))).to.be.revertedWithCustomError(
+      await expect(governTx(keel, engine, encode(keel, "setSupplyCap", [USDC, current]))).to.be.revertedWithCustomError(
         engine,
         "NoChange",
       );
-      await expect(governed(keel, engine, encode(keel, "setSupplyCap", [CROSS, 1n])))
+      await expect(governTx(keel, engine, encode(keel, "setSupplyCap", [CROSS, 1n])))
         .to.be.revertedWithCustomError(engine, "AssetNotListed")
         .withArgs(CROSS);
       await expect(engine.connect(stranger).setSupplyCap(USDC, 1n))
         .to.be.revertedWithCustomError(engine, "AccessManagedUnauthorized")
         .withArgs(stranger.address);
-      await expect(governed(keel, engine, encode(keel, "setSupplyCap", [USDC, U120_MAX])))
+      await expect(governTx(keel, engine, encode(keel, "setSupplyCap", [USDC, U120_MAX])))
         .to.emit(engine, "SupplyCapSet")
         .withArgs(USDC, U120_MAX);
-      await expect(governed(keel, engine, encode(keel, "setSupplyCap", [USDC, 0n])))
+      await expect(governTx(keel, engine, encode(keel, "setSupplyCap", [USDC, 0n])))
         .to.emit(engine, "SupplyCapSet")
         .withArgs(USDC, 0n);
       const id = await open(keel, alice, Mode.Cross);
@@ -1285,54 +1283,54 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("setGlobalDebtCeiling: range, NoChange, stranger, event", async () => {
+    it("test_setGlobalDebtCeiling_guards: setGlobalDebtCeiling: range, NoChange, stranger, event", async () => {
       const { keel, engine, stranger } = await setup();
-      await expect(governed(keel, engine, encode(keel, "setGlobalDebtCeiling", [MAX_DEBT_CEILING + 1n])))
+      await expect(governTx(keel, engine, encode(keel, "setGlobalDebtCeiling", [MAX_DEBT_CEILING + 1n])))
         .to.be.revertedWithCustomError(engine, "InvalidParameter")
         .withArgs(bytes32("debtCeiling"), MAX_DEBT_CEILING + 1n);
       const current = await engine.globalDebtCeiling();
       expect(current).to.equal(keel.config.globalDebtCeiling);
-      await expect(governed(keel, engine, encode(keel, "setGlobalDebtCeiling", [current]))).to.be.revertedWithCustomError(
+      await expect(governTx(keel, engine, encode(keel, "setGlobalDebtCeiling", [current]))).to.be.revertedWithCustomError(
         engine,
         "NoChange",
       );
       await expect(engine.connect(stranger).setGlobalDebtCeiling(1n))
         .to.be.revertedWithCustomError(engine, "AccessManagedUnauthorized")
         .withArgs(stranger.address);
-      await expect(governed(keel, engine, encode(keel, "setGlobalDebtCeiling", [MAX_DEBT_CEILING])))
+      await expect(governTx(keel, engine, encode(keel, "setGlobalDebtCeiling", [MAX_DEBT_CEILING])))
         .to.emit(engine, "GlobalDebtCeilingSet")
         .withArgs(MAX_DEBT_CEILING);
       expect(await engine.globalDebtCeiling()).to.equal(MAX_DEBT_CEILING);
       await checkInvariants(keel);
     });
 
-    it("setDust: range, NoChange, stranger, event; a new dust applies to the next borrow", async () => {
+    it("test_setDust_guards: setDust: range, NoChange, stranger, event; a new dust applies to the next borrow", async () => {
       const { keel, engine, alice, stranger, WETH } = await setup();
-      await expect(governed(keel, engine, encode(keel, "setDust", [MAX_DUST + 1n])))
+      await expect(governTx(keel, engine, encode(keel, "setDust", [MAX_DUST + 1n])))
         .to.be.revertedWithCustomError(engine, "InvalidParameter")
         .withArgs(bytes32("dust"), MAX_DUST + 1n);
-      await expect(governed(keel, engine, encode(keel, "setDust", [100n * E18]))).to.be.revertedWithCustomError(
+      await expect(governTx(keel, engine, encode(keel, "setDust", [100n * E18]))).to.be.revertedWithCustomError(
         engine,
         "NoChange",
       );
       await expect(engine.connect(stranger).setDust(0n))
         .to.be.revertedWithCustomError(engine, "AccessManagedUnauthorized")
         .withArgs(stranger.address);
-      await expect(governed(keel, engine, encode(keel, "setDust", [MAX_DUST])))
+      await expect(governTx(keel, engine, encode(keel, "setDust", [MAX_DUST])))
         .to.emit(engine, "DustSet")
         .withArgs(MAX_DUST);
-      await expect(governed(keel, engine, encode(keel, "setDust", [500n * E18])))
+      await expect(governTx(keel, engine, encode(keel, "setDust", [500n * E18])))
         .to.emit(engine, "DustSet")
         .withArgs(500n * E18);
       expect(await engine.dust()).to.equal(500n * E18);
       await refreshFeeds(keel);
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
-      const ts = await nextTimestamp();
+      const ts = await pinNext();
       const rate = await rateAt(keel, WETH, ts);
       await expect(engine.connect(alice).borrow(id, 400n * E18, alice.address))
         .to.be.revertedWithCustomError(engine, "DustDebt")
         .withArgs(id, m.toDebtUp(m.toNormDebtUp(400n * E18, rate), rate), 500n * E18);
-      await expect(governed(keel, engine, encode(keel, "setDust", [0n])))
+      await expect(governTx(keel, engine, encode(keel, "setDust", [0n])))
         .to.emit(engine, "DustSet")
         .withArgs(0n);
       await refreshFeeds(keel);
@@ -1340,7 +1338,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("setPaused: guardian only (no timelock), NoChange, event", async () => {
+    it("test_setPaused_guardianOnly: setPaused: guardian only (no timelock), NoChange, event", async () => {
       const { keel, engine, guardian, stranger } = await setup();
       await expect(engine.connect(guardian).setPaused(false)).to.be.revertedWithCustomError(engine, "NoChange");
       await expect(engine.connect(stranger).setPaused(true))
@@ -1352,7 +1350,7 @@ describe("VaultEngine", () => {
       await checkInvariants(keel);
     });
 
-    it("listAsset: lists with its class and cap; AssetAlreadyListed, ZeroAddress, InvalidParameter, stranger", async () => {
+    it("test_listAsset_guards: listAsset: lists with its class and cap; AssetAlreadyListed, ZeroAddress, InvalidParameter, stranger", async () => {
       const { keel, engine, alice, stranger, WETH, CROSS } = await setup();
       const { token, feed, aggregator } = await deployMockAsset("NEW");
       const asset = await token.getAddress();
@@ -1366,14 +1364,14 @@ describe("VaultEngine", () => {
       const config = { stabilityFee: m.perSecondFee(5n * 10n ** 16n), debtCeiling: 1_000_000n * E18, supplyCap: 50_000n * E18 };
       const listing = mockListing(feed, listed, config);
 
-      await expect(governed(keel, engine, encode(keel, "listAsset", [WETH, mockListing(feed, listed)])))
+      await expect(governTx(keel, engine, encode(keel, "listAsset", [WETH, mockListing(feed, listed)])))
         .to.be.revertedWithCustomError(engine, "AssetAlreadyListed")
         .withArgs(WETH);
-      await expect(governed(keel, engine, encode(keel, "listAsset", [ZeroAddress, listing]))).to.be.revertedWithCustomError(
+      await expect(governTx(keel, engine, encode(keel, "listAsset", [ZeroAddress, listing]))).to.be.revertedWithCustomError(
         engine,
         "ZeroAddress",
       );
-      await expect(governed(keel, engine, encode(keel, "listAsset", [CROSS, listing]))).to.be.revertedWithCustomError(
+      await expect(governTx(keel, engine, encode(keel, "listAsset", [CROSS, listing]))).to.be.revertedWithCustomError(
         engine,
         "ZeroAddress",
       );
@@ -1417,7 +1415,7 @@ describe("VaultEngine", () => {
   // ================================================================ failed calls
 
   describe("bad input leaves state untouched", () => {
-    it("zero amounts, unknown ids, wrong assets and oversized amounts change nothing", async () => {
+    it("test_badInput_changesNothing: zero amounts, unknown ids, wrong assets and oversized amounts change nothing", async () => {
       const { keel, engine, alice, stranger, WETH, WBTC } = await setup();
       const id = await openIsolated(keel, alice, "WETH", 10n * E18);
       await borrowPinned(keel, alice, id, 5_000n * E18);

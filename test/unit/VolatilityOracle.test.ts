@@ -8,17 +8,9 @@ import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { Keel } from "../../deploy";
 import { refreshFeeds } from "../../dev/localMarket";
-import * as m from "../../src/math";
-import {
-  reanchor,
-  sigmaAt,
-  sigmaTargetOf,
-  toVolatilityParams,
-  UNPOKED,
-  type VolatilityParams,
-} from "../../src/math/volatility";
+import { Prng } from "../../src/risk/random";
 import { loadKeel } from "../helpers/fixtures";
-import { governTx, Prng } from "../helpers/risk";
+import { governTx } from "../helpers/governance";
 import {
   boundsOf,
   expectPoked,
@@ -30,6 +22,15 @@ import {
   volParams,
   volState,
 } from "../helpers/volatility";
+import * as m from "../../src/math";
+import {
+  reanchor,
+  sigmaAt,
+  sigmaTargetOf,
+  toVolatilityParams,
+  UNPOKED,
+  type VolatilityParams,
+} from "../../src/math/volatility";
 
 const WAD = m.WAD;
 const DAY = 86_400n;
