@@ -16,7 +16,7 @@ import { writeManifest } from "../deploy/manifest";
 
 
 /** The repository root (where `npx hardhat node` must run). */
-const ROOT = join(__dirname, "..", "..");
+const ROOT = join(__dirname, "..");
 
 export interface Node {
   url: string;
