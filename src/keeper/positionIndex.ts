@@ -7,6 +7,7 @@
  */
 import { type EventFragment, type Interface, type Log, type Provider } from "ethers";
 import { z } from "zod";
+import { KeelError } from "../units/error";
 import { VaultEngine__factory } from "../../typechain-types";
 import { JsonFile } from "./checkpoint";
 import type { Logger } from "./log";
@@ -14,8 +15,11 @@ import type { Rpc } from "./rpc";
 
 export const MODE = { Isolated: 0, Cross: 1 } as const;
 
-export class IndexError extends Error {
+export class IndexError extends KeelError {
   override name = "IndexError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("CHAIN", message, options);
+  }
 }
 
 /** One position as the events describe it. */
