@@ -4,7 +4,7 @@
  *
  * The key comes from KEEPER_PRIVATE_KEY and is never logged. Logs are JSON lines on stdout. With --once it runs one
  * complete pass (index, sweep, act on everything actionable, wait for receipts) and exits 0; otherwise it runs until
- * SIGINT/SIGTERM.
+ * SIGINT/SIGTERM. A failure exits 2 for a bad flag or config, 1 otherwise (scripts/lib/main.ts).
  */
 import { loadKeeperConfig } from "../src/keeper/config";
 import { createLogger } from "../src/keeper/log";
