@@ -5,14 +5,18 @@
  * Solidity layout keccak256(holder, slot), and Vyper's keccak256(slot, holder)). Never for a live network.
  */
 import { AbiCoder, keccak256, toBeHex, zeroPadValue } from "ethers";
+import { KeelError } from "../src/units/error";
 import type { MockERC20 } from "../typechain-types";
 import type { DevProvider } from "./accounts";
 
 /** Gives `to` `amount` more of `token` (token units). */
 export type Funder = (token: MockERC20, to: string, amount: bigint) => Promise<void>;
 
-export class FundingError extends Error {
+export class FundingError extends KeelError {
   override name = "FundingError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("CHAIN", message, options);
+  }
 }
 
 /** Mock tokens: the open `mint` of MockERC20. */

@@ -4,12 +4,13 @@
  * multiple of the starting price) and sampled at the scenario's step; prices are floats here (the risk engine's
  * statistics side) and become feed answers, in bigint, only where the replay publishes them.
  */
+import { KeelError } from "../src/units/error";
 import type { PoolDepths } from "../dev/localMarket";
 
-export class ScenarioError extends Error {
+export class ScenarioError extends KeelError {
   override name = "ScenarioError";
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super("INPUT", message, options);
   }
 }
 

@@ -3,6 +3,7 @@
  * and the result as JSON (bigints as decimal strings, so nothing is rounded).
  */
 import { formatFixed } from "../src/units";
+import { textTable } from "../src/units/table";
 import type { ReplayResult, StepRecord } from "./replay";
 
 const BAR = 24;
@@ -40,8 +41,7 @@ export function summaryTable(r: ReplayResult): string {
       s.invariantHeld ? `held after all ${s.invariantChecks} steps` : `VIOLATED (${s.violations.length} times)`,
     ],
   ];
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
+  return textTable(rows);
 }
 
 /** [wad] kUSD with two decimals and thousands separators. */

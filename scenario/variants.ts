@@ -4,6 +4,7 @@
  * none ("0s": a Callable position is liquidatable at once), each set against the protocol as configured.
  */
 import { formatFixed } from "../src/units";
+import { textTable } from "../src/units/table";
 import type { ReplayResult } from "./replay";
 
 export interface Variant {
@@ -88,7 +89,5 @@ export function variantsTable(rows: readonly VariantRow[]): string {
     `${r.marginCalls} / ${r.cured}`,
     `${r.cascadeLevels} levels, ${r.cascadeLiquidations} liq.`,
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-  return [line(head), ...body.map(line)].join("\n");
+  return textTable([head, ...body], head.map((_, i) => (i === 0 ? "left" : "right")));
 }

@@ -8,26 +8,22 @@
  * exits 0 only if the §6 ledger held after every step.
  */
 import { writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { ethers, network } from "hardhat";
 import { replay, type ReplayResult, type StepRecord } from "../scenario/replay";
 import { demoCrash } from "../scenario/crash";
 import { progressLine, summaryTable, toJson } from "../scenario/summary";
+import { int, parseFlags, uint } from "./lib/args";
+import { REPLAY_EXIT_STATUS, runMain } from "./lib/main";
 
-const DEFAULTS = { positions: 300, seed: 1 };
+const DEFAULTS = { positions: 300, seed: 1n };
 
 function parse(): { positions: number; seed: bigint; json?: string } {
-  const { values } = parseArgs({
-    options: { positions: { type: "string" }, seed: { type: "string" }, json: { type: "string" } },
-    strict: true,
-  });
-  const positions = values.positions === undefined ? DEFAULTS.positions : Number(values.positions);
-  if ((values.positions !== undefined && !/^\d+$/.test(values.positions)) || positions < 1 || positions > 5_000) {
-    throw new Error(`--positions: expected a whole number from 1 to 5000, got "${values.positions}"`);
-  }
-  const seedText = values.seed ?? String(DEFAULTS.seed);
-  if (!/^\d+$/.test(seedText)) throw new Error(`--seed: expected a non-negative whole number, got "${seedText}"`);
-  return { positions, seed: BigInt(seedText), json: values.json };
+  const { values } = parseFlags({ options: { positions: { type: "string" }, seed: { type: "string" }, json: { type: "string" } } });
+  return {
+    positions: int("--positions", values.positions, { min: 1, max: 5_000, fallback: DEFAULTS.positions }),
+    seed: uint("--seed", values.seed, { fallback: DEFAULTS.seed }),
+    json: values.json,
+  };
 }
 
 async function main(): Promise<number> {
@@ -60,10 +56,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    process.stderr.write(`demo: ${(e as Error)?.message ?? String(e)}\n`);
-    process.exit(2);
-  },
-);
+runMain("demo", main, { statuses: REPLAY_EXIT_STATUS, stack: false });

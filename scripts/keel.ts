@@ -13,19 +13,19 @@
  * Connection: --rpc (default http://127.0.0.1:8545), --deployment (default deployments/localhost.json). The key
  * comes from KEEL_PRIVATE_KEY, or --account N picks account N of Hardhat's development mnemonic (local nodes only).
  */
-import { parseArgs } from "node:util";
 import { JsonRpcProvider, NonceManager, Wallet } from "ethers";
 import { devWallet } from "../dev/accounts";
 import { connectKeel, readManifest } from "../src/client/manifest";
 import * as commands from "../src/cli/commands";
 import { CliError } from "../src/cli/commands";
+import { int, parseFlags, required, uint, UsageError } from "./lib/args";
+import { CLI_EXIT_STATUS, runMain } from "./lib/main";
 
 const USAGE = "usage: npm run keel -- <open|deposit|withdraw|borrow|repay|close|status|list> [flags] (see scripts/keel.ts)";
 
-async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
+async function main(): Promise<number> {
+  const { values, positionals } = parseFlags({
     allowPositionals: true,
-    strict: true,
     options: {
       rpc: { type: "string", default: "http://127.0.0.1:8545" },
       deployment: { type: "string", default: "deployments/localhost.json" },
@@ -39,22 +39,14 @@ async function main(): Promise<void> {
     },
   });
   const [command, ...extra] = positionals;
-  if (!command || extra.length > 0) throw new CliError(USAGE);
+  if (!command || extra.length > 0) throw new UsageError(USAGE);
   const manifest = readManifest(values.deployment);
   const provider = new JsonRpcProvider(values.rpc, manifest.chainId, { staticNetwork: true, cacheTimeout: -1 });
   try {
     const wallet = signerFrom(values.account, provider);
     const cli = { keel: await connectKeel(manifest, provider), signer: wallet && new NonceManager(wallet) };
-    const need = (name: "id" | "asset" | "amount" | "mode"): string => {
-      const v = values[name];
-      if (v === undefined) throw new CliError(`${command}: --${name} is required`);
-      return v;
-    };
-    const id = (): bigint => {
-      const text = need("id");
-      if (!/^\d+$/.test(text)) throw new CliError(`--id: expected a position number, got "${text}"`);
-      return BigInt(text);
-    };
+    const need = (name: "id" | "asset" | "amount" | "mode"): string => required(`--${name}`, values[name], `${command}: --${name} is required`);
+    const id = (): bigint => uint("--id", need("id"), { expected: "a position number" });
     const run: Record<string, () => Promise<string[]>> = {
       open: () => commands.open(cli, need("mode"), values.asset),
       deposit: () => commands.deposit(cli, id(), need("asset"), need("amount")),
@@ -66,8 +58,9 @@ async function main(): Promise<void> {
       list: () => commands.list(cli, values.owner),
     };
     const fn = run[command];
-    if (!fn) throw new CliError(`unknown command "${command}"\n${USAGE}`);
+    if (!fn) throw new UsageError(`unknown command "${command}"\n${USAGE}`);
     process.stdout.write((await fn()).join("\n") + "\n");
+    return 0;
   } finally {
     provider.destroy();
   }
@@ -78,8 +71,7 @@ function signerFrom(account: string | undefined, provider: JsonRpcProvider): Wal
   const key = process.env.KEEL_PRIVATE_KEY;
   if (account !== undefined) {
     if (key) throw new CliError("give either --account or KEEL_PRIVATE_KEY, not both");
-    if (!/^\d+$/.test(account) || Number(account) > 19) throw new CliError(`--account: expected 0–19, got "${account}"`);
-    return devWallet(Number(account), provider);
+    return devWallet(int("--account", account, { min: 0, max: 19, expected: "0–19" }), provider);
   }
   if (!key) return undefined;
   try {
@@ -89,11 +81,4 @@ function signerFrom(account: string | undefined, provider: JsonRpcProvider): Wal
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    const known = e instanceof CliError || (e as Error)?.name === "ManifestError" || (e as { code?: string })?.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION";
-    process.stderr.write(`keel: ${known ? (e as Error).message : String((e as Error)?.stack ?? e)}\n`);
-    process.exit(known ? 1 : 2);
-  },
-);
+runMain("keel", main, { statuses: CLI_EXIT_STATUS });

@@ -4,15 +4,16 @@
  *
  * The key comes from KEEPER_PRIVATE_KEY and is never logged. Logs are JSON lines on stdout. With --once it runs one
  * complete pass (index, sweep, act on everything actionable, wait for receipts) and exits 0; otherwise it runs until
- * SIGINT/SIGTERM.
+ * SIGINT/SIGTERM. A failure exits 2 for a bad flag or config, 1 otherwise (scripts/lib/main.ts).
  */
-import { parseArgs } from "node:util";
-import { KeeperConfigError, loadKeeperConfig } from "../src/keeper/config";
+import { loadKeeperConfig } from "../src/keeper/config";
 import { createLogger } from "../src/keeper/log";
 import { startKeeper } from "../src/keeper/main";
+import { parseFlags } from "./lib/args";
+import { runMain } from "./lib/main";
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseFlags({
     options: {
       rpc: { type: "string" },
       deployment: { type: "string" },
@@ -26,7 +27,6 @@ async function main(): Promise<number> {
       "min-profit": { type: "string" },
       "log-level": { type: "string" },
     },
-    strict: true,
   });
   const config = loadKeeperConfig(values);
   const log = createLogger({ level: config.logLevel });
@@ -45,11 +45,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    const message = e instanceof KeeperConfigError || (e as Error)?.name === "ManifestError" ? (e as Error).message : String((e as Error)?.stack ?? e);
-    process.stderr.write(`keeper: ${message}\n`);
-    process.exit(2);
-  },
-);
+runMain("keeper", main);

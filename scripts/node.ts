@@ -8,7 +8,6 @@
  */
 import { readFileSync } from "node:fs";
 import { basename, dirname } from "node:path";
-import { parseArgs } from "node:util";
 import { NonceManager } from "ethers";
 import { deployKeel, type Keel, localConfig, type RawKeelConfig } from "../deploy";
 import { devWallet } from "../dev/accounts";
@@ -20,13 +19,12 @@ import { mainnetForkConfig } from "../deploy/networks/mainnet";
 import { formatFixed } from "../src/units";
 import { DEFAULT_AMM_DEPTH } from "../scenario/crash";
 import { freePort, startNode, type Node } from "../dev/localNode";
+import { KeelError } from "../src/units/error";
+import { int, parseFlags, UsageError } from "./lib/args";
+import { runMain } from "./lib/main";
 
 /** Where the CLI looks for the manifest by default. */
 const DEFAULT_OUT = "deployments/localhost.json";
-
-class NodeScriptError extends Error {
-  override name = "NodeScriptError";
-}
 
 interface Args {
   port: number;
@@ -38,8 +36,7 @@ interface Args {
 }
 
 function parse(): Args {
-  const { values } = parseArgs({
-    strict: true,
+  const { values } = parseFlags({
     options: {
       port: { type: "string", default: "8545" },
       positions: { type: "string", default: "40" },
@@ -47,21 +44,16 @@ function parse(): Args {
       out: { type: "string", default: DEFAULT_OUT },
     },
   });
-  const int = (text: string, flag: string, min: number, max: number): number => {
-    const n = Number(text);
-    if (!/^\d+$/.test(text) || n < min || n > max) throw new NodeScriptError(`${flag}: expected a whole number from ${min} to ${max}, got "${text}"`);
-    return n;
-  };
-  if (!values.out.endsWith(".json")) throw new NodeScriptError(`--out: expected a .json path, got "${values.out}"`);
+  if (!values.out.endsWith(".json")) throw new UsageError(`--out: expected a .json path, got "${values.out}"`);
   const forkBlock = process.env.FORK_BLOCK;
-  if (forkBlock !== undefined && !process.env.FORK_URL) throw new NodeScriptError("FORK_BLOCK needs FORK_URL");
+  if (forkBlock !== undefined && !process.env.FORK_URL) throw new UsageError("FORK_BLOCK needs FORK_URL");
   return {
-    port: values.port === "0" ? 0 : int(values.port, "--port", 1024, 65535),
-    positions: int(values.positions, "--positions", 0, 2_000),
+    port: values.port === "0" ? 0 : int("--port", values.port, { min: 1024, max: 65535 }),
+    positions: int("--positions", values.positions, { min: 0, max: 2_000 }),
     config: values.config,
     out: values.out,
     fork: process.env.FORK_URL || undefined,
-    forkBlock: forkBlock === undefined ? undefined : int(forkBlock, "FORK_BLOCK", 0, Number.MAX_SAFE_INTEGER),
+    forkBlock: forkBlock === undefined ? undefined : int("FORK_BLOCK", forkBlock, { min: 0, max: Number.MAX_SAFE_INTEGER }),
   };
 }
 
@@ -70,7 +62,7 @@ function configFor(args: Args): { config: RawKeelConfig; source: string } {
     try {
       return { config: JSON.parse(readFileSync(args.config, "utf8")) as RawKeelConfig, source: args.config };
     } catch (e) {
-      throw new NodeScriptError(`--config ${args.config}: ${(e as Error).message}`);
+      throw new KeelError("INPUT", `--config ${args.config}: ${(e as Error).message}`, { cause: e });
     }
   }
   return args.fork ? { config: mainnetForkConfig, source: "mainnet (deploy/networks/mainnet.ts)" } : { config: localConfig, source: "local (deploy/networks/local.ts)" };
@@ -86,7 +78,7 @@ async function main(): Promise<void> {
   try {
     node = await startNode({ port, fork: args.fork, forkBlock: args.forkBlock });
   } catch (e) {
-    throw new NodeScriptError(`could not start the node on 127.0.0.1:${port} (${(e as Error).message.split("\n")[0]})`);
+    throw new KeelError("RPC", `could not start the node on 127.0.0.1:${port} (${(e as Error).message.split("\n")[0]})`, { cause: e });
   }
   const stop = async (code: number): Promise<never> => {
     await node.stop();
@@ -150,7 +142,4 @@ async function describe(keel: Keel, node: Node, manifest: string): Promise<strin
   return lines.join("\n");
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`node: ${e instanceof NodeScriptError ? e.message : String((e as Error)?.stack ?? e)}\n`);
-  process.exit(e instanceof NodeScriptError ? 1 : 2);
-});
+runMain("node", main);

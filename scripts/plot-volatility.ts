@@ -6,7 +6,6 @@
  *   npm run plot:volatility -- [--out docs/dynamic-margin.svg] [--seed 7]
  */
 import { writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { parseKeelConfig } from "../src/client/config";
 import { localConfig } from "../deploy/networks/local";
 import { healthFactorDown, isolatedLossUp, valueDown, WAD } from "../src/math";
@@ -14,13 +13,11 @@ import { gbmPath, Prng } from "../src/risk/random";
 import { lineChart, stack } from "../src/risk/svg";
 import { replay, sigmaAt, toVolatilityParams, type PokeStep, type VolatilityState } from "../src/math/volatility";
 import { formatFixed, formatPercent } from "../src/units";
+import { parseFlags, uint } from "./lib/args";
+import { runMain } from "./lib/main";
 
 const HOUR = 3600;
 const START = 1_700_000_000;
-
-const { values } = parseArgs({
-  options: { out: { type: "string", default: "docs/dynamic-margin.svg" }, seed: { type: "string", default: "7" } },
-});
 
 const config = parseKeelConfig(localConfig);
 const weth = config.assets.find((a) => a.symbol === "WETH")!;
@@ -42,8 +39,8 @@ function crashPath(prng: Prng): number[] {
   return [...calm, ...crash, ...stressed.slice(1)];
 }
 
-function plot(): void {
-  const prices = crashPath(new Prng(BigInt(values.seed!)));
+function plot(out: string, seed: bigint): void {
+  const prices = crashPath(new Prng(seed));
   const steps: PokeStep[] = prices.map((p, i) => ({ time: BigInt(START + i * HOUR), price: toWad(p) }));
   const path = replay(steps, bounds, params);
   const hours = (i: number): number => i;
@@ -73,9 +70,9 @@ function plot(): void {
       { title: "Maintenance requirement (share of collateral value)", xLabel: "hours", yLabel: "of value", yFormat: percent },
     ),
   ]);
-  writeFileSync(values.out!, svg);
+  writeFileSync(out, svg);
   const peak = path.reduce((a, s) => (s.sigma > a ? s.sigma : a), 0n);
-  console.log(`wrote ${values.out}: ${prices.length} hourly pokes; peak σ in force ${formatPercent(peak)}, ` +
+  console.log(`wrote ${out}: ${prices.length} hourly pokes; peak σ in force ${formatPercent(peak)}, ` +
     `peak requirement ${formatPercent(requirement(peak))} of value (static: ${formatPercent(requirement(bounds.sigmaMin))})`);
 }
 
@@ -112,5 +109,10 @@ function workedExample(): void {
   console.log(`HF first falls below 1 after ${crossed} hours.`);
 }
 
-plot();
-workedExample();
+runMain("plot:volatility", async () => {
+  const { values } = parseFlags({
+    options: { out: { type: "string", default: "docs/dynamic-margin.svg" }, seed: { type: "string", default: "7" } },
+  });
+  plot(values.out, uint("--seed", values.seed));
+  workedExample();
+});

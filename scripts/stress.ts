@@ -9,7 +9,6 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { ethers, network } from "hardhat";
 import { localConfig } from "../deploy";
 import { SCENARIOS } from "../scenario/crashes";
@@ -20,8 +19,10 @@ import { loadSeries } from "../src/risk/series";
 import { DEFAULT_RISK_OPTIONS, recommendationSection, riskTable, startMarket } from "../scenario/stressRisk";
 import { progressLine } from "../scenario/summary";
 import { compareVariants, type Variant, VARIANTS, variantsTable } from "../scenario/variants";
+import { int, listOf, oneOf, parseFlags, uint } from "./lib/args";
+import { REPLAY_EXIT_STATUS, runMain } from "./lib/main";
 
-const DEFAULTS = { scenario: "black-thursday", positions: 100, seed: "1", out: "stress-report", history: "data/sample-history.csv" };
+const DEFAULTS = { scenario: "black-thursday", positions: 100, seed: 1n, out: "stress-report", history: "data/sample-history.csv" };
 
 interface Args {
   scenario: string;
@@ -33,12 +34,8 @@ interface Args {
   paths: number;
 }
 
-class UsageError extends Error {
-  override name = "UsageError";
-}
-
 function parse(): Args {
-  const { values } = parseArgs({
+  const { values } = parseFlags({
     options: {
       scenario: { type: "string" },
       positions: { type: "string" },
@@ -48,30 +45,15 @@ function parse(): Args {
       variants: { type: "string" },
       paths: { type: "string" },
     },
-    strict: true,
   });
-  const positions = values.positions === undefined ? DEFAULTS.positions : Number(values.positions);
-  if (!Number.isInteger(positions) || positions < 1 || positions > 5_000) {
-    throw new UsageError(`--positions: expected a whole number from 1 to 5000, got "${values.positions}"`);
-  }
-  const seedText = values.seed ?? DEFAULTS.seed;
-  if (!/^\d+$/.test(seedText)) throw new UsageError(`--seed: expected a non-negative whole number, got "${seedText}"`);
-  const keys = values.variants?.split(",").map((k) => k.trim()) ?? VARIANTS.map((v) => v.key);
-  const variants = keys.map((k) => {
-    const v = VARIANTS.find((x) => x.key === k);
-    if (!v) throw new UsageError(`--variants: unknown "${k}" (${VARIANTS.map((x) => x.key).join(", ")})`);
-    return v;
-  });
-  const paths = values.paths === undefined ? DEFAULT_RISK_OPTIONS.paths : Number(values.paths);
-  if (!Number.isInteger(paths) || paths < 100) throw new UsageError(`--paths: expected a whole number ≥ 100, got "${values.paths}"`);
   return {
     scenario: values.scenario ?? DEFAULTS.scenario,
-    positions,
-    seed: BigInt(seedText),
+    positions: int("--positions", values.positions, { min: 1, max: 5_000, fallback: DEFAULTS.positions }),
+    seed: uint("--seed", values.seed, { fallback: DEFAULTS.seed }),
     out: values.out ?? DEFAULTS.out,
     history: values.history ?? DEFAULTS.history,
-    variants,
-    paths,
+    variants: values.variants === undefined ? [...VARIANTS] : listOf(values.variants, (k) => oneOf("--variants", k, VARIANTS, (v) => v.key)),
+    paths: int("--paths", values.paths, { min: 100, fallback: DEFAULT_RISK_OPTIONS.paths }),
   };
 }
 
@@ -139,10 +121,4 @@ async function main(): Promise<number> {
   return violated.length === 0 ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    process.stderr.write(`stress: ${message(e)}\n`);
-    process.exit(e instanceof UsageError ? 2 : 3);
-  },
-);
+runMain("stress", main, { statuses: REPLAY_EXIT_STATUS, stack: false });

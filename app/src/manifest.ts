@@ -4,6 +4,7 @@
  * imports: nothing of ethers reaches the bundle).
  */
 import { type Address, getAddress, isAddress } from "viem";
+import { KeelError } from "../../src/units/error";
 import type {
   KeelUSD__factory,
   Lens__factory,
@@ -42,8 +43,11 @@ export interface Keel {
   explorer?: string;
 }
 
-export class ManifestError extends Error {
+export class ManifestError extends KeelError {
   override name = "ManifestError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("MANIFEST", message, options);
+  }
 }
 
 /** Fetches and checks the manifest; errors name the URL and the first bad field. */

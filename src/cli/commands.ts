@@ -5,6 +5,7 @@
  * Each command returns the lines it prints; scripts/keel.ts parses arguments and prints them.
  */
 import { type ContractTransactionResponse, type Signer, ZeroAddress } from "ethers";
+import { KeelError } from "../units/error";
 import type { VaultEngine } from "../../typechain-types";
 import type { ContractMethodArgs, TypedContractMethod } from "../../typechain-types/common";
 import type { KeelConnection } from "../client/manifest";
@@ -14,10 +15,10 @@ import { liquidationPriceFromHealth } from "../protocol/preview";
 import { formatHealth, formatKusd, refusalReason } from "../protocol/refusals";
 import { formatFixed, parseAmount, parseWad, UnitError } from "../units";
 
-export class CliError extends Error {
+export class CliError extends KeelError {
   override name = "CliError";
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super("REFUSED", message, options);
   }
 }
 

@@ -4,13 +4,14 @@
  */
 import { z } from "zod";
 import { isAddress } from "ethers";
+import { KeelError } from "../units/error";
 import { formatFixed, parseAmount, parseDuration, parsePercent, parseWad, UnitError } from "../units";
 import { choleskyPsd, mulWadUp, perSecondFee, WAD } from "../math";
 
-export class ConfigError extends Error {
+export class ConfigError extends KeelError {
   override name = "ConfigError";
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super("CONFIG", message, options);
   }
 }
 

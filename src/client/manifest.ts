@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { type ContractRunner, type InterfaceAbi, isAddress } from "ethers";
 import { z } from "zod";
+import { KeelError } from "../units/error";
 import {
   FlashLiquidator__factory,
   KeelAccessManager__factory,
@@ -46,10 +47,10 @@ export const FACTORIES = {
 export type ContractName = keyof typeof FACTORIES;
 type Handles = { [K in ContractName]: ReturnType<(typeof FACTORIES)[K]["connect"]> };
 
-export class ManifestError extends Error {
+export class ManifestError extends KeelError {
   override name = "ManifestError";
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super("MANIFEST", message, options);
   }
 }
 

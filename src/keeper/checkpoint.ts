@@ -1,11 +1,12 @@
 /** A JSON file written atomically: a crash mid-write leaves the previous version, never half a file. */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { KeelError } from "../units/error";
 
-export class CheckpointError extends Error {
+export class CheckpointError extends KeelError {
   override name = "CheckpointError";
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super("INPUT", message, options);
   }
 }
 

@@ -4,14 +4,15 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { KeelError } from "../units/error";
 import { parseAmount, parseDuration, UnitError } from "../units";
 import { DEFAULT_KEEPER, type KeeperOptions } from "./keeper";
 import { DEFAULT_SENDER, type SenderOptions } from "./sender";
 
-export class KeeperConfigError extends Error {
+export class KeeperConfigError extends KeelError {
   override name = "KeeperConfigError";
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super("CONFIG", message, options);
   }
 }
 

@@ -7,14 +7,18 @@
  */
 import { type EventFragment, type Interface, type Log, type Provider } from "ethers";
 import { z } from "zod";
+import { KeelError } from "../units/error";
 import { VaultEngine__factory } from "../../typechain-types";
 import { Mode } from "../math";
 import { JsonFile } from "./checkpoint";
 import type { Logger } from "./log";
 import type { Rpc } from "./rpc";
 
-export class IndexError extends Error {
+export class IndexError extends KeelError {
   override name = "IndexError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("CHAIN", message, options);
+  }
 }
 
 /** One position as the events describe it. */

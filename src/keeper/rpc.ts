@@ -4,16 +4,17 @@
  * Reverts are not retried: they are answers.
  */
 import { type FetchCancelSignal, FetchRequest, type GetUrlResponse, JsonRpcProvider, type Provider } from "ethers";
+import { KeelError } from "../units/error";
 import { shortMessage } from "../client/errors";
 
-export class RpcError extends Error {
+export class RpcError extends KeelError {
   override name = "RpcError";
   constructor(
     message: string,
     readonly method: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super("RPC", message, options);
   }
 }
 

@@ -2,6 +2,7 @@
  * Bigint mirror of `contracts/libraries/KeelMath.sol` and of the margin formula in `RiskModel`:
  * the same operations in the same order with the same rounding, so tests can assert exact equality.
  */
+import { KeelError } from "../units/error";
 
 export const WAD = 10n ** 18n;
 export const RAY = 10n ** 27n;
@@ -9,8 +10,11 @@ export const SQRT_WAD = 10n ** 9n;
 export const INFINITE_HEALTH = 2n ** 256n - 1n;
 export const SECONDS_PER_YEAR = 31_536_000n;
 
-export class MathError extends Error {
+export class MathError extends KeelError {
   override name = "MathError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("MATH", message, options);
+  }
 }
 
 export const UINT256_MAX = 2n ** 256n - 1n;

@@ -2,6 +2,7 @@
  * The volatility oracle in TypeScript: the same EWMA, target and step limit as `VolatilityOracle.sol`, built on the
  * `src/math` mirror, so a keeper or a test predicts the on-chain σ exactly (bit for bit) from a price path.
  */
+import { KeelError } from "../units/error";
 import {
   decayDown,
   ewmaUp,
@@ -52,10 +53,10 @@ export const UNPOKED: VolatilityState = {
   price: 0n,
 };
 
-export class PokeTooSoonError extends Error {
+export class PokeTooSoonError extends KeelError {
   override name = "PokeTooSoonError";
   constructor(readonly nextAt: bigint) {
-    super(`poke too soon: next allowed at ${nextAt}`);
+    super("REFUSED", `poke too soon: next allowed at ${nextAt}`);
   }
 }
 

@@ -5,6 +5,7 @@
  * rounding of borrow and repay. Plain data in and out (no RPC, no node: imports), so the web app, the CLI and
  * tests can share it.
  */
+import { KeelError } from "../units/error";
 import {
   accrueRateUp,
   assess,
@@ -103,8 +104,11 @@ export interface Health {
   classDebt: bigint;
 }
 
-export class PreviewError extends Error {
+export class PreviewError extends KeelError {
   override name = "PreviewError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("REFUSED", message, options);
+  }
 }
 
 /** The position's health after `action` at `market.time` (throws `PreviewError` for an impossible action). */

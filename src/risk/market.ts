@@ -3,13 +3,14 @@
  * protocol's units), the margin correlation matrix and confidence multipliers. Built from a parsed deploy config or
  * from on-chain reads.
  */
+import { KeelError } from "../units/error";
 import type { KeelConfig } from "../client/config";
 import { mulDivDown, WAD, type Confidence } from "../math";
 
-export class MarketError extends Error {
+export class MarketError extends KeelError {
   override name = "MarketError";
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super("INPUT", message, options);
   }
 }
 

@@ -1,11 +1,12 @@
 /**
  * The standard normal distribution in floats (risk statistics only): density, distribution function and quantile.
  */
+import { KeelError } from "../units/error";
 
-export class DistributionError extends Error {
+export class DistributionError extends KeelError {
   override name = "DistributionError";
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super("MATH", message, options);
   }
 }
 

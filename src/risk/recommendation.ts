@@ -1,4 +1,5 @@
 /** What a recommendation is: the proposed parameters per asset with their evidence, and the error its steps raise. */
+import { KeelError } from "../units/error";
 import type { AssetCoverage } from "./coverage";
 
 /** Proposed parameters of one asset (fractions on the config's grid) and the evidence behind them. */
@@ -39,9 +40,9 @@ export interface Recommendation {
 }
 
 /** A recommendation that cannot be made (too little history, a config it cannot read or write). */
-export class RecommendationError extends Error {
+export class RecommendationError extends KeelError {
   override name = "RecommendationError";
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super("INPUT", message, options);
   }
 }

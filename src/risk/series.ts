@@ -9,6 +9,7 @@
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { z } from "zod";
+import { KeelError } from "../units/error";
 
 /** Prices in USD per whole token (floats: statistics only) at `timestamps` [unix s], one array per asset symbol. */
 export interface PriceSeries {
@@ -16,7 +17,7 @@ export interface PriceSeries {
   prices: Record<string, number[]>;
 }
 
-export class SeriesError extends Error {
+export class SeriesError extends KeelError {
   override name = "SeriesError";
   constructor(
     readonly file: string,
@@ -25,7 +26,7 @@ export class SeriesError extends Error {
     readonly reason: string,
     options?: { cause?: unknown },
   ) {
-    super(`${file}${at ? `:${at}` : ""}: ${reason}`, options);
+    super("INPUT", `${file}${at ? `:${at}` : ""}: ${reason}`, options);
   }
 }
 

@@ -2,12 +2,13 @@
  * Descriptive statistics of price series in floats (risk engine only): returns, volatility (sample and EWMA),
  * annualisation, covariance and correlation, quantiles. Returns are fractions (0.01 = 1%) per sampling step.
  */
+import { KeelError } from "../units/error";
 export const SECONDS_PER_YEAR = 31_536_000;
 
-export class StatsError extends Error {
+export class StatsError extends KeelError {
   override name = "StatsError";
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super("MATH", message, options);
   }
 }
 

@@ -2,11 +2,12 @@
  * Human units in, protocol units out. Every parser rejects what it cannot read exactly, with a message that
  * names the input; no float ever touches an amount.
  */
+import { KeelError } from "./error";
 
-export class UnitError extends Error {
+export class UnitError extends KeelError {
   override name = "UnitError";
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super("INPUT", message, options);
   }
 }
 
