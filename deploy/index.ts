@@ -128,7 +128,7 @@ export async function deployKeel(signer: Signer, config: RawKeelConfig | KeelCon
   }
 
   const assets = await deployAssets(signer, cfg);
-  const weth = assets[cfg.wrappedNative]!.token;
+  const weth = listedAsset(assets, cfg.wrappedNative, `wrappedNative: "${cfg.wrappedNative}" is not an asset`).token;
   const manager = await new PositionManager__factory(signer).deploy(engineAt, nftAt, kusdAt, await weth.getAddress());
   const lens = await new Lens__factory(signer).deploy(engineAt, riskAt, await oracle.getAddress(), nftAt);
   const flashLiquidator = await new FlashLiquidator__factory(signer).deploy(engineAt, riskAt, kusdAt);
@@ -175,6 +175,9 @@ function isParsed(c: RawKeelConfig | KeelConfig): c is KeelConfig {
 async function deployAssets(signer: Signer, cfg: KeelConfig): Promise<Record<string, KeelAsset>> {
   const out: Record<string, KeelAsset> = {};
   for (const a of cfg.assets) {
+    const base = a.price.base
+      ? listedAsset(out, a.price.base, `assets.${a.symbol}.price.base: "${a.price.base}" must be an asset listed before ${a.symbol}`)
+      : undefined;
     const token = a.token
       ? MockERC20__factory.connect(a.token, signer)
       : a.symbol === cfg.wrappedNative && a.decimals === 18
@@ -183,9 +186,19 @@ async function deployAssets(signer: Signer, cfg: KeelConfig): Promise<Record<str
     const feed = a.price.feed
       ? MockAggregator__factory.connect(a.price.feed, signer)
       : await new MockAggregator__factory(signer).deploy(a.price.decimals, a.price.initial!);
-    out[a.symbol] = { token, feed, baseFeed: a.price.base ? out[a.price.base]!.feed : undefined, config: a };
+    out[a.symbol] = { token, feed, baseFeed: base?.feed, config: a };
   }
   return out;
+}
+
+/**
+ * The deployed asset `symbol`, or a ConfigError with `message`. parseKeelConfig checks these references; a KeelConfig
+ * built by hand is checked here.
+ */
+function listedAsset(assets: Record<string, KeelAsset>, symbol: string, message: string): KeelAsset {
+  const asset = Object.hasOwn(assets, symbol) ? assets[symbol] : undefined;
+  if (!asset) throw new ConfigError(message);
+  return asset;
 }
 
 /** The engine listing call for one asset, with ρ against every asset listed before it. */

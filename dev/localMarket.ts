@@ -3,7 +3,7 @@
  */
 import { type Signer, ZeroAddress } from "ethers";
 import { type Funder, mintFunder } from "./funding";
-import type { Keel } from "../deploy";
+import type { Keel, KeelAsset } from "../deploy";
 import { parseAmount } from "../src/units";
 import { valueDown } from "../src/math";
 
@@ -25,7 +25,9 @@ export async function setFeedAnswer(keel: Keel, symbol: string, answer: bigint):
 
 /** Moves a mock feed by `percent` (negative = down) (the others keep their timestamps). */
 export async function movePrice(keel: Keel, symbol: string, percent: number): Promise<void> {
-  const feed = keel.assets[symbol]!.feed;
+  const asset = keel.assets[symbol];
+  if (!asset) throw new Error(`movePrice: unknown asset ${symbol}`);
+  const feed = asset.feed;
   const answer = await feed.latestAnswer();
   await (await feed.updateAnswer((answer * BigInt(Math.round((100 + percent) * 100))) / 10_000n)).wait();
 }
@@ -41,20 +43,20 @@ export type PoolDepths = Record<string, string>;
 export async function seedAmm(keel: Keel, signer: Signer, depths: PoolDepths, fund: Funder = mintFunder): Promise<void> {
   const me = await signer.getAddress();
   let needed = 0n;
-  const plan: { symbol: string; asset: string; amount: bigint; kusd: bigint }[] = [];
+  const plan: { token: KeelAsset["token"]; asset: string; amount: bigint; kusd: bigint }[] = [];
   for (const [symbol, whole] of Object.entries(depths)) {
     const entry = keel.assets[symbol];
     if (!entry) throw new Error(`seedAmm: unknown asset ${symbol}`);
     const asset = await entry.token.getAddress();
     const amount = parseAmount(whole, entry.config.decimals, `seedAmm.${symbol}`);
     const kusd = valueDown(amount, await keel.oracle.getPrice(asset), 10n ** BigInt(entry.config.decimals));
-    plan.push({ symbol, asset, amount, kusd });
+    plan.push({ token: entry.token, asset, amount, kusd });
     needed += kusd;
   }
   await borrowAgainstUsdc(keel, signer, needed, fund);
   await (await keel.kusd.connect(signer).approve(keel.amm.target, needed)).wait();
   for (const p of plan) {
-    const token = keel.assets[p.symbol]!.token;
+    const token = p.token;
     await fund(token, me, p.amount);
     await (await token.connect(signer).approve(keel.amm.target, p.amount)).wait();
     await (await keel.amm.connect(signer).addLiquidity(p.asset, p.amount, p.kusd)).wait();

@@ -6,7 +6,7 @@
 import type { TransactionReceipt, TransactionResponse } from "ethers";
 import { type DevProvider, devWallet } from "./accounts";
 import type { Funder } from "./funding";
-import type { Keel } from "../deploy";
+import type { Keel, KeelAsset } from "../deploy";
 import { Prng } from "../src/risk/random";
 
 export interface BookOptions extends OpenOptions {
@@ -24,9 +24,9 @@ export interface BookOptions extends OpenOptions {
 export async function openBook(keel: Keel, node: { provider: DevProvider }, options: BookOptions): Promise<bigint[]> {
   const prng = new Prng(options.seed ?? 7n);
   const sym = ["WETH", "WBTC", "USDC", "wstETH"];
-  const unit = (s: string): bigint => 10n ** BigInt(keel.assets[s]!.config.decimals);
+  const unit = (s: string): bigint => 10n ** BigInt(listedAsset(keel, s, "openBook").config.decimals);
   const prices: Record<string, bigint> = {};
-  for (const s of sym) prices[s] = await keel.oracle.getPrice(keel.assets[s]!.token.target as string);
+  for (const s of sym) prices[s] = await keel.oracle.getPrice(listedAsset(keel, s, "openBook").token.target as string);
   const specs: PositionSpec[] = [];
   for (let n = 0; n < options.positions; n++) {
     const leverage = BigInt(prng.int(55, 95)); // % of the initial-margin limit
@@ -92,32 +92,44 @@ export async function openPositions(
 ): Promise<bigint[]> {
   const provider = node.provider;
   const owners = Array.from({ length: options.owners ?? 5 }, (_, i) => devWallet(i + 1, provider));
+  if (owners.length === 0 && specs.length > 0) throw new Error("openPositions: options.owners is 0; no account to hold the positions");
   const manager = keel.manager;
-  const sym = ["WETH", "WBTC", "USDC", "wstETH"];
-  const token = (s: string): string => keel.assets[s]!.token.target as string;
-  const unit = (s: string): bigint => 10n ** BigInt(keel.assets[s]!.config.decimals);
+  // Every asset is resolved before anything is sent: an unlisted one fails here, with nothing funded or opened.
+  const sym = ["WETH", "WBTC", "USDC", "wstETH"].map((s) => listedAsset(keel, s, "openPositions"));
+  const token = (s: string): string => listedAsset(keel, s, "openPositions").token.target as string;
+  const unit = (a: KeelAsset): bigint => 10n ** BigInt(a.config.decimals);
+  const isolatedOpen = (spec: PositionSpec, n: number, to: string): string => {
+    const [asset] = spec.assets;
+    const [amount] = spec.amounts;
+    if (asset === undefined || amount === undefined) {
+      throw new Error(`openPositions: spec ${n} is isolated and needs one asset and one amount (got ${spec.assets.length} and ${spec.amounts.length})`);
+    }
+    return manager.interface.encodeFunctionData("openAndBorrow", [token(asset), amount, spec.debt, to]);
+  };
+  const openCalls = specs.map((spec, n) => {
+    const owner = n % owners.length;
+    const to = owners[owner]!.address;
+    const data = spec.cross
+      ? manager.interface.encodeFunctionData("openCrossAndBorrow", [spec.assets.map(token), spec.amounts, spec.debt, to])
+      : isolatedOpen(spec, n, to);
+    return { owner, data };
+  });
   const nonces = await Promise.all(owners.map((o) => provider.getTransactionCount(o.address, "pending")));
   const send = async (i: number, tx: { to: string; data: string }): Promise<TransactionResponse> =>
     owners[i]!.sendTransaction({ ...tx, nonce: nonces[i]!++, gasLimit: OPEN_GAS, type: 2, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 1n });
   // Fund and approve once per owner.
   const funding: (() => Promise<TransactionResponse>)[] = [];
-  for (let i = 0; i < owners.length; i++) {
-    for (const s of sym) {
-      const t = keel.assets[s]!.token;
-      const amount = 10n ** 12n * unit(s);
-      if (options.fund) await options.fund(t, owners[i]!.address, amount);
-      else funding.push(() => send(i, { to: token(s), data: t.interface.encodeFunctionData("mint", [owners[i]!.address, amount]) }));
-      funding.push(() => send(i, { to: token(s), data: t.interface.encodeFunctionData("approve", [manager.target as string, 2n ** 255n]) }));
+  for (const [i, owner] of owners.entries()) {
+    for (const a of sym) {
+      const t = a.token;
+      const to = t.target as string;
+      const amount = 10n ** 12n * unit(a);
+      if (options.fund) await options.fund(t, owner.address, amount);
+      else funding.push(() => send(i, { to, data: t.interface.encodeFunctionData("mint", [owner.address, amount]) }));
+      funding.push(() => send(i, { to, data: t.interface.encodeFunctionData("approve", [manager.target as string, 2n ** 255n]) }));
     }
   }
-  const opens = specs.map((spec, n) => {
-    const owner = n % owners.length;
-    const to = owners[owner]!.address;
-    const data = spec.cross
-      ? manager.interface.encodeFunctionData("openCrossAndBorrow", [spec.assets.map(token), spec.amounts, spec.debt, to])
-      : manager.interface.encodeFunctionData("openAndBorrow", [token(spec.assets[0]!), spec.amounts[0]!, spec.debt, to]);
-    return () => send(owner, { to: manager.target as string, data });
-  });
+  const opens = openCalls.map(({ owner, data }) => () => send(owner, { to: manager.target as string, data }));
   const receipts = await sendAndMine(provider, [...funding, ...opens], {
     perBlock: options.perBlock ?? 250,
     inFlight: options.inFlight ?? 16,
@@ -134,6 +146,13 @@ export async function openPositions(
     if (!log) throw new Error(`openPositions: no PositionOpened in ${r!.hash}`);
     return BigInt(log.topics[1]!);
   });
+}
+
+/** The listed asset `symbol`; a deployment without it cannot hold the sample positions. */
+function listedAsset(keel: Keel, symbol: string, where: string): KeelAsset {
+  const asset = Object.hasOwn(keel.assets, symbol) ? keel.assets[symbol] : undefined;
+  if (!asset) throw new Error(`${where}: the deployment lists no ${symbol} (it lists ${Object.keys(keel.assets).join(", ")})`);
+  return asset;
 }
 
 /**

@@ -42,23 +42,28 @@ export interface Scenario {
 
 /** Samples keyframes at every step: linear between frames, flat after the last. */
 export function sampleKeyframes(frames: readonly Keyframe[], stepSeconds: number, steps: number): number[] {
-  if (frames.length === 0 || frames[0]![0] !== 0 || frames[0]![1] !== 1) {
+  const [first] = frames;
+  if (first === undefined || first[0] !== 0 || first[1] !== 1) {
     throw new ScenarioError("a path starts with the keyframe [0, 1] (hour 0, the starting price)");
   }
-  for (let i = 1; i < frames.length; i++) {
-    const [h, p] = frames[i]!;
-    if (!(h > frames[i - 1]![0])) throw new ScenarioError(`keyframe hours must increase (${frames[i - 1]![0]} then ${h})`);
+  let last = first;
+  for (const frame of frames.slice(1)) {
+    const [h, p] = frame;
+    if (!(h > last[0])) throw new ScenarioError(`keyframe hours must increase (${last[0]} then ${h})`);
     if (!(p > 0) || !Number.isFinite(p)) throw new ScenarioError(`keyframe prices must be positive multiples (got ${p} at hour ${h})`);
+    last = frame;
   }
   const out: number[] = [];
   for (let s = 0; s <= steps; s++) {
     const hour = (s * stepSeconds) / 3600;
     const next = frames.findIndex(([h]) => h >= hour);
-    if (next === -1) out.push(frames[frames.length - 1]![1]);
-    else if (next === 0 || frames[next]![0] === hour) out.push(frames[next]![1]);
+    const upper = next === -1 ? undefined : frames[next];
+    const lower = next > 0 ? frames[next - 1] : undefined;
+    if (upper === undefined) out.push(last[1]); // after the last frame: flat
+    else if (lower === undefined || upper[0] === hour) out.push(upper[1]);
     else {
-      const [h0, p0] = frames[next - 1]!;
-      const [h1, p1] = frames[next]!;
+      const [h0, p0] = lower;
+      const [h1, p1] = upper;
       out.push(p0 + ((p1 - p0) * (hour - h0)) / (h1 - h0));
     }
   }

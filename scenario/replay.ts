@@ -7,7 +7,7 @@
  * runs again (the cascade). The §6 ledger is checked after every step.
  */
 import { NonceManager, type Wallet } from "ethers";
-import { deployKeel, type Keel, localConfig, type RawKeelConfig } from "../deploy";
+import { deployKeel, type Keel, type KeelAsset, localConfig, type RawKeelConfig } from "../deploy";
 import { devWallet, type DevProvider } from "../dev/accounts";
 import { openBook } from "../dev/samplePositions";
 import { borrowAgainstUsdc, seedAmm } from "../dev/localMarket";
@@ -154,17 +154,22 @@ const MAX_ROUNDS = 8;
 const IMPACT_EPSILON = 1e-3;
 
 export async function replay(network: ReplayNetwork, scenario: Scenario, options: ReplayOptions): Promise<ReplayResult> {
+  for (const [s, path] of Object.entries(scenario.paths)) {
+    if (path.length !== scenario.steps + 1) {
+      throw new ScenarioError(`scenario ${scenario.name}: path ${s} has ${path.length} prices for steps 0..${scenario.steps}`);
+    }
+  }
   await network.reset();
   const provider = network.provider;
   const world = await setUp(provider, scenario, options);
   const { keel, bot } = world;
   const prng = new Prng(options.seed ^ 0x5ce7a210n);
   const symbols = Object.keys(keel.assets);
-  const startAnswers = new Map<string, bigint>();
+  const startAnswers = new Map<string, { feed: KeelAsset["feed"]; answer: bigint }>();
   for (const s of Object.keys(scenario.paths)) {
     const a = keel.assets[s];
     if (!a) throw new ScenarioError(`scenario ${scenario.name}: unknown asset ${s} (listed: ${symbols.join(", ")})`);
-    startAnswers.set(s, await a.feed.latestAnswer());
+    startAnswers.set(s, { feed: a.feed, answer: await a.feed.latestAnswer() });
   }
   const impact: Record<string, number> = Object.fromEntries(symbols.map((s) => [s, 1]));
   const deepestImpact: Record<string, number> = Object.fromEntries(Object.keys(scenario.paths).map((s) => [s, 1]));
@@ -211,8 +216,10 @@ export async function replay(network: ReplayNetwork, scenario: Scenario, options
       for (const [s, p0] of before) {
         const ratio = Number(after.get(s)!) / Number(p0);
         if (ratio < 1 - IMPACT_EPSILON) {
-          impact[s] = impact[s]! * ratio ** scenario.feedback;
-          if (s in deepestImpact) deepestImpact[s] = Math.min(deepestImpact[s]!, impact[s]!);
+          const next = impact[s]! * ratio ** scenario.feedback; // every pool is a listed asset's (seedAmm checked)
+          impact[s] = next;
+          const deepest = deepestImpact[s];
+          if (deepest !== undefined) deepestImpact[s] = Math.min(deepest, next);
           moved = true;
         }
       }
@@ -327,13 +334,13 @@ async function publishPrices(
   keel: Keel,
   scenario: Scenario,
   step: number,
-  start: ReadonlyMap<string, bigint>,
+  start: ReadonlyMap<string, { feed: KeelAsset["feed"]; answer: bigint }>,
   impact: Readonly<Record<string, number>>,
 ): Promise<void> {
   const moved = new Set<string>();
-  for (const [symbol, answer0] of start) {
+  for (const [symbol, { feed, answer: answer0 }] of start) {
+    // `start` holds the path assets, each listed; `replay` checked every path has steps + 1 prices.
     const multiple = scenario.paths[symbol]![step]! * impact[symbol]!;
-    const feed = keel.assets[symbol]!.feed;
     await (await feed.updateAnswer((answer0 * BigInt(Math.round(multiple * 1e9))) / 1_000_000_000n)).wait();
     moved.add(feed.target as string);
   }

@@ -10,6 +10,7 @@ import type { ReplayResult } from "./replay";
 import type { RecommendationSection, RiskTable } from "./stressRisk";
 import { barChart, histogram, lineChart, type Series } from "../src/risk/svg";
 import type { Variant, VariantRow } from "./variants";
+import { ScenarioError } from "./crash";
 
 export interface StressReport {
   scenario: {
@@ -42,7 +43,7 @@ export const CHART_IDS = [
 ] as const;
 
 const HF_EDGES = [0, 0.5, 0.8, 0.9, 0.95, 1, 1.05, 1.1, 1.2, 1.35, 1.5, 2, Infinity];
-const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"];
+const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"] as const;
 
 /** Assembles the report from the variant runs (first = the protocol as configured) and the risk sections. */
 export function buildReport(
@@ -51,7 +52,8 @@ export function buildReport(
   risk: RiskTable | { error: string },
   recommendation: RecommendationSection | { error: string },
 ): StressReport {
-  const first = runs[0]!.result;
+  const first = runs[0]?.result;
+  if (first === undefined) throw new ScenarioError("buildReport: no runs (the first is the protocol as configured)");
   const s = first.scenario;
   const labels = HF_EDGES.slice(0, -1).map((e, i) => (HF_EDGES[i + 1] === Infinity ? `≥${e}` : `${e}–${HF_EDGES[i + 1]}`));
   return {
@@ -107,7 +109,7 @@ function table(head: readonly string[], rows: readonly (readonly string[])[], id
 function priceChart(r: StressReport): string {
   const run = r.runs[0]!.result;
   const series: Series[] = [];
-  Object.keys(run.scenario.paths).forEach((symbol, i) => {
+  Object.entries(run.scenario.paths).forEach(([symbol, path], i) => {
     const p0 = wadNumber(run.start.prices[symbol] ?? 0n);
     if (!(p0 > 0)) return;
     const color = COLORS[i % COLORS.length]!;
@@ -117,7 +119,7 @@ function priceChart(r: StressReport): string {
       name: `${symbol} path (no feedback)`,
       color,
       dashed: true,
-      points: run.scenario.paths[symbol]!.map((m, k): [number, number] => [(k * run.scenario.stepSeconds) / 3600, 100 * m]),
+      points: path.map((m, k): [number, number] => [(k * run.scenario.stepSeconds) / 3600, 100 * m]),
     });
   });
   return lineChart(series, {
@@ -151,8 +153,8 @@ function liquidationChart(r: StressReport): string {
   const run = r.runs[0]!.result;
   return barChart(
     [
-      { name: "first keeper round", color: COLORS[0]!, values: run.steps.map((s) => s.roundLiquidations[0] ?? 0) },
-      { name: "cascade (after feedback)", color: COLORS[1]!, values: run.steps.map((s) => s.roundLiquidations.slice(1).reduce((a, x) => a + x, 0)) },
+      { name: "first keeper round", color: COLORS[0], values: run.steps.map((s) => s.roundLiquidations[0] ?? 0) },
+      { name: "cascade (after feedback)", color: COLORS[1], values: run.steps.map((s) => s.roundLiquidations.slice(1).reduce((a, x) => a + x, 0)) },
     ],
     {
       id: "chart-liquidations",
@@ -187,8 +189,8 @@ function marginCallChart(r: StressReport): string {
   const run = r.runs[0]!.result;
   return barChart(
     [
-      { name: "margin calls", color: COLORS[3]!, values: run.steps.map((s) => s.marginCalls) },
-      { name: "owner cures", color: COLORS[2]!, values: run.steps.map((s) => s.cures) },
+      { name: "margin calls", color: COLORS[3], values: run.steps.map((s) => s.marginCalls) },
+      { name: "owner cures", color: COLORS[2], values: run.steps.map((s) => s.cures) },
     ],
     {
       id: "chart-margin-calls",
@@ -203,8 +205,8 @@ function marginCallChart(r: StressReport): string {
 function variantChart(r: StressReport): string {
   return barChart(
     [
-      { name: "positions liquidated", color: COLORS[0]!, values: r.comparison.map((c) => c.positionsLiquidated) },
-      { name: "…that would have recovered", color: COLORS[1]!, values: r.comparison.map((c) => c.wouldHaveRecovered) },
+      { name: "positions liquidated", color: COLORS[0], values: r.comparison.map((c) => c.positionsLiquidated) },
+      { name: "…that would have recovered", color: COLORS[1], values: r.comparison.map((c) => c.wouldHaveRecovered) },
     ],
     {
       id: "chart-variants",

@@ -6,7 +6,7 @@
  * with the diff against the config. Floats only here, as display numbers.
  */
 import { parseKeelConfig, type RawKeelConfig } from "../src/client/config";
-import { marketFromConfig, type Market } from "../src/risk/market";
+import { marketFromConfig, rhoOf, type Market } from "../src/risk/market";
 import { recommend } from "../src/risk/recommend";
 import type { Recommendation } from "../src/risk/recommendation";
 import { configChanges, configDiff, type ConfigChange } from "../src/risk/recommendConfig";
@@ -63,20 +63,23 @@ const toNumber = (wad: bigint): number => Number(wad / 10n ** 6n) / 1e12;
 
 /** VaR/ES of the starting `book` in `market` over the horizon, from `series` (see the module comment). */
 export function riskTable(book: readonly BookPosition[], market: Market, series: PriceSeries, o: RiskOptions = DEFAULT_RISK_OPTIONS): RiskTable {
-  const symbols = market.assets.map((a) => a.symbol);
   const step = samplingInterval(series.timestamps);
-  const returns = Object.fromEntries(symbols.filter((s) => series.prices[s]).map((s) => [s, logReturns(series.prices[s]!)]));
-  const sigma = (s: string, i: number): number =>
-    returns[s] ? scaleVolatility(sampleVolatility(returns[s]!), step, market.horizonSeconds) : Number(market.assets[i]!.sigma) / 1e18;
-  const marginRho = (i: number, j: number): number => (i === j ? 1 : Number(market.correlation[i * symbols.length + j]!) / 1e18);
-  const rho = symbols.map((a, i) =>
-    symbols.map((b, j) => (i === j ? 1 : returns[a] && returns[b] ? correlation(returns[a]!, returns[b]!) : marginRho(i, j))),
+  // Per asset: its log returns when the history has its column, and σ over the margin horizon (the margin's σ without).
+  const assets = market.assets.map((a) => {
+    const prices = series.prices[a.symbol];
+    const returns = prices ? logReturns(prices) : undefined;
+    const margin = Number(a.sigma) / 1e18;
+    return { asset: a, returns, margin, history: returns ? scaleVolatility(sampleVolatility(returns), step, market.horizonSeconds) : margin };
+  });
+  const rho = assets.map((a, i) =>
+    assets.map((b, j) =>
+      i === j ? 1 : a.returns && b.returns ? correlation(a.returns, b.returns) : Number(rhoOf(market, i, j)) / 1e18,
+    ),
   );
-  const volatility = Object.fromEntries(symbols.map((s, i) => [s, sigma(s, i)]));
-  const horizonVol = symbols.map((s, i) => scaleVolatility(sigma(s, i), market.horizonSeconds, o.horizonSeconds));
-  const exposure = symbols.map((_, i) =>
+  const volatility = Object.fromEntries(assets.map((a) => [a.asset.symbol, a.history]));
+  const horizonVol = assets.map((a) => scaleVolatility(a.history, market.horizonSeconds, o.horizonSeconds));
+  const exposure = market.assets.map((a) =>
     book.reduce((sum, p) => {
-      const a = market.assets[i]!;
       const amount = p.collateral[a.symbol] ?? 0n;
       return sum + toNumber((amount * a.price) / 10n ** BigInt(a.decimals));
     }, 0),
@@ -106,7 +109,7 @@ export function riskTable(book: readonly BookPosition[], market: Market, series:
     positions: book.length,
     bookValue: exposure.reduce((a, x) => a + x, 0),
     bookDebt: toNumber(book.reduce((a, p) => a + p.debt, 0n)),
-    volatility: Object.fromEntries(symbols.map((s, i) => [s, { history: volatility[s]!, margin: Number(market.assets[i]!.sigma) / 1e18 }])),
+    volatility: Object.fromEntries(assets.map((a) => [a.asset.symbol, { history: a.history, margin: a.margin }])),
     rows,
   };
 }

@@ -13,8 +13,10 @@ export function progressLine(s: StepRecord, steps: number): string {
   const filled = Math.round((s.step / steps) * BAR);
   const hours = (steps * s.hour) / s.step;
   const prices = ["WETH", "WBTC"]
-    .filter((a) => s.prices[a] !== undefined)
-    .map((a) => `${a} ${Math.round(s.prices[a]!).toLocaleString("en-US")}`)
+    .flatMap((a) => {
+      const p = s.prices[a];
+      return p === undefined ? [] : [`${a} ${Math.round(p).toLocaleString("en-US")}`];
+    })
     .join("  ");
   return (
     `[${"#".repeat(filled)}${"-".repeat(BAR - filled)}] h ${s.hour.toFixed(1)}/${hours}  ${prices}` +

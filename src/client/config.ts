@@ -272,16 +272,18 @@ function convert(c: z.output<typeof rawConfigSchema>): KeelConfig {
     seen.add(ordered);
     correlations.set(ordered, rho);
   }
-  for (let i = 0; i < assets.length; i++) {
-    for (let j = i + 1; j < assets.length; j++) {
-      const key = pairKey(assets[i]!.symbol, assets[j]!.symbol);
-      if (!correlations.has(key)) throw new ConfigError(`correlations: missing "${key}"`);
-    }
-  }
-  // RiskModel refuses a listing that leaves the matrix not positive semi-definite: say so before deploying.
-  const rhoOf = (i: number, j: number): bigint =>
-    i === j ? WAD : correlations.get(i < j ? pairKey(assets[i]!.symbol, assets[j]!.symbol) : pairKey(assets[j]!.symbol, assets[i]!.symbol))!;
-  const psd = choleskyPsd(assets.flatMap((_, i) => assets.map((__, j) => rhoOf(i, j))), assets.length);
+  // Every pair needs its ρ (the first missing one in listing order is named), and RiskModel refuses a listing that
+  // leaves the matrix not positive semi-definite: say so before deploying.
+  const rho = assets.flatMap((a, i) =>
+    assets.map((b, j) => {
+      if (i === j) return WAD;
+      const key = i < j ? pairKey(a.symbol, b.symbol) : pairKey(b.symbol, a.symbol);
+      const value = correlations.get(key);
+      if (value === undefined) throw new ConfigError(`correlations: missing "${key}"`);
+      return value;
+    }),
+  );
+  const psd = choleskyPsd(rho, assets.length);
   if (!psd.ok) {
     throw new ConfigError(
       `correlations: no set of returns has these correlations (the matrix is not positive semi-definite; it fails at ${assets[psd.failedAt]!.symbol})`,

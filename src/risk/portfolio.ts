@@ -47,9 +47,9 @@ export function positionOutcome(position: BookPosition, market: Market, prices: 
     .filter(([, amount]) => amount > 0n)
     .map(([symbol, amount]) => ({ index: assetIndex(market, symbol), amount }))
     .sort((a, b) => a.index - b.index);
-  const holdings = held.map(({ index, amount }): Holding => {
+  const priced = held.map(({ index, amount }) => {
     const a = market.assets[index]!;
-    return {
+    const holding: Holding = {
       amount,
       price: prices[index]!,
       unit: 10n ** BigInt(a.decimals),
@@ -57,14 +57,13 @@ export function positionOutcome(position: BookPosition, market: Market, prices: 
       maintenanceHaircut: a.maintenanceHaircut,
       initialHaircut: a.initialHaircut,
     };
+    return { holding, penalty: a.liquidationPenalty };
   });
+  const holdings = priced.map((x) => x.holding);
   const correlation = held.flatMap((x) => held.map((y) => rhoOf(market, x.index, y.index)));
   const valuation = holdings.length === 0 ? { value: 0n, maintenanceLoss: 0n, initialLoss: 0n } : assess(holdings, correlation, market.confidence);
   const { hf, hfInitial } = healthFactors(valuation, position.debt);
-  const recovery = held.reduce((sum, { index }, k) => {
-    const a = market.assets[index]!;
-    return sum + repayForDown(holdings[k]!.amount, a.liquidationPenalty, prices[index]!, holdings[k]!.unit);
-  }, 0n);
+  const recovery = priced.reduce((sum, { holding: h, penalty }) => sum + repayForDown(h.amount, penalty, h.price, h.unit), 0n);
   return { value: valuation.value, hf, hfInitial, recovery, badDebt: position.debt > recovery ? position.debt - recovery : 0n };
 }
 
@@ -150,48 +149,52 @@ export function bookRisk(book: readonly BookPosition[], market: Market, options:
     { paths: options.paths, seed: options.seed, tails: options.tails, steps: options.steps },
   );
   const now = market.assets.map((a) => a.price);
-  const badDebt = book.map(() => new Array<bigint>(scenarios.length));
-  const hfs = book.map(() => new Array<number>(scenarios.length));
+  // Per position, its outcome in every scenario.
+  const tallies = book.map((position) => ({
+    position,
+    badDebt: new Array<bigint>(scenarios.length),
+    hfs: new Array<number>(scenarios.length),
+    belowOne: 0,
+    belowCritical: 0,
+  }));
   const critical = market.criticalHF ?? 0n;
-  const belowOne = book.map(() => 0);
-  const belowCritical = book.map(() => 0);
   let anyLiquidatable = 0;
   let anyBadDebt = 0;
   scenarios.forEach((ratios, p) => {
     const prices = now.map((price, i) => scalePrice(price, ratios[i]!));
     let liquidatable = false;
     let bad = false;
-    book.forEach((position, k) => {
-      const o = positionOutcome(position, market, prices);
-      badDebt[k]![p] = o.badDebt;
-      hfs[k]![p] = hfNumber(o.hf);
-      if (o.hf < WAD) belowOne[k]!++;
-      if (o.hf < critical) belowCritical[k]!++;
+    for (const t of tallies) {
+      const o = positionOutcome(t.position, market, prices);
+      t.badDebt[p] = o.badDebt;
+      t.hfs[p] = hfNumber(o.hf);
+      if (o.hf < WAD) t.belowOne++;
+      if (o.hf < critical) t.belowCritical++;
       liquidatable ||= o.hf < WAD;
       bad ||= o.badDebt > 0n;
-    });
+    }
     if (liquidatable) anyLiquidatable++;
     if (bad) anyBadDebt++;
   });
-  const perPosition = book.map((position, k): PositionRisk => {
+  const perPosition = tallies.map(({ position, badDebt, hfs, belowOne, belowCritical }): PositionRisk => {
     const current = positionOutcome(position, market, now);
-    const tail = tailOf(badDebt[k]!, options.confidence);
+    const tail = tailOf(badDebt, options.confidence);
     return {
       id: position.id,
       value: kusd(current.value),
       debt: kusd(position.debt),
       hf: hfNumber(current.hf),
-      hfAtConfidence: quantile(hfs[k]!, 1 - options.confidence),
-      hfQuantiles: { p01: quantile(hfs[k]!, 0.01), p05: quantile(hfs[k]!, 0.05), p50: quantile(hfs[k]!, 0.5) },
+      hfAtConfidence: quantile(hfs, 1 - options.confidence),
+      hfQuantiles: { p01: quantile(hfs, 0.01), p05: quantile(hfs, 0.05), p50: quantile(hfs, 0.5) },
       var: kusd(tail.var),
       es: kusd(tail.es),
-      expectedBadDebt: kusd(meanOf(badDebt[k]!)),
-      probLiquidatable: belowOne[k]! / scenarios.length,
-      probCritical: belowCritical[k]! / scenarios.length,
-      probBadDebt: badDebt[k]!.filter((b) => b > 0n).length / scenarios.length,
+      expectedBadDebt: kusd(meanOf(badDebt)),
+      probLiquidatable: belowOne / scenarios.length,
+      probCritical: belowCritical / scenarios.length,
+      probBadDebt: badDebt.filter((b) => b > 0n).length / scenarios.length,
     };
   });
-  const totals = scenarios.map((_, p) => badDebt.reduce((sum, losses) => sum + losses[p]!, 0n));
+  const totals = scenarios.map((_, p) => tallies.reduce((sum, t) => sum + t.badDebt[p]!, 0n));
   const tail = tailOf(totals, options.confidence);
   return {
     confidence: options.confidence,
@@ -203,6 +206,6 @@ export function bookRisk(book: readonly BookPosition[], market: Market, options:
     probLiquidatable: anyLiquidatable / scenarios.length,
     probBadDebt: anyBadDebt / scenarios.length,
     perPosition,
-    ...(options.includeSamples ? { samples: { bookBadDebt: totals, hf: hfs } } : {}),
+    ...(options.includeSamples ? { samples: { bookBadDebt: totals, hf: tallies.map((t) => t.hfs) } } : {}),
   };
 }

@@ -86,13 +86,16 @@ export function recommend(
   const step = samplingInterval(series.timestamps);
   const horizonSteps = Math.max(1, Math.round(horizon / step));
   const halfLifeSteps = config.volatility.halfLife / step;
-  const listed = config.assets.filter((a) => series.prices[a.symbol] !== undefined);
+  // The assets with a column in the history, each with its prices and log returns.
+  const listed = config.assets.flatMap((asset) => {
+    const prices = series.prices[asset.symbol];
+    return prices === undefined ? [] : [{ asset, prices, returns: logReturns(prices) }];
+  });
   const skipped = config.assets.filter((a) => series.prices[a.symbol] === undefined).map((a) => a.symbol);
   if (listed.length === 0) throw new RecommendationError("the history has no column for any asset of the config");
-  const returns = Object.fromEntries(listed.map((a) => [a.symbol, logReturns(series.prices[a.symbol]!)]));
 
   // Confidence multipliers: normal quantiles, raised to the pooled empirical quantile of standardised losses.
-  const pooled = listed.flatMap((a) => standardisedLosses(returns[a.symbol]!, halfLifeSteps));
+  const pooled = listed.flatMap(({ returns }) => standardisedLosses(returns, halfLifeSteps));
   // An empirical quantile needs at least 10 observations beyond it; otherwise zi keeps zm's ratio to the normal.
   const empirical = (c: number): number | undefined =>
     o.fatTails && pooled.length * (1 - c) >= 10 ? quantile(pooled, c) : undefined;
@@ -104,9 +107,8 @@ export function recommend(
   const zInitial = clamp(Math.max(up(zi, Z_GRID), zMaintenance + Z_GRID), [1, 10]);
 
   const params = toVolatilityParams(config.volatility);
-  const assets = listed.map((a): AssetRecommendation => {
-    const prices = series.prices[a.symbol]!;
-    const sigmas = horizonSigmas(returns[a.symbol]!, halfLifeSteps, horizonSteps);
+  const assets = listed.map(({ asset: a, prices, returns }): AssetRecommendation => {
+    const sigmas = horizonSigmas(returns, halfLifeSteps, horizonSteps);
     const calmSigma = quantile(sigmas, o.calmQuantile);
     const peakSigma = Math.max(...sigmas);
     const sigmaMin = clamp(Math.max(SIGMA_GRID, nearest(calmSigma, SIGMA_GRID)), SIGMA_LIMITS);
@@ -154,9 +156,8 @@ export function recommend(
 
   const window = Math.max(2, Math.min(Math.round(o.correlationWindowSeconds / step), series.timestamps.length - 1));
   const correlations: Record<string, number> = {};
-  listed.forEach((a, i) =>
-    listed.slice(i + 1).forEach((b) => {
-      const [x, y] = [returns[a.symbol]!, returns[b.symbol]!];
+  listed.forEach(({ asset: a, returns: x }, i) =>
+    listed.slice(i + 1).forEach(({ asset: b, returns: y }) => {
       const stressed = Math.max(correlation(x, y), quantile(rollingCorrelation(x, y, window), o.correlationQuantile));
       correlations[`${a.symbol}/${b.symbol}`] = clamp(up(stressed, RHO_GRID), [0, 1]);
     }),

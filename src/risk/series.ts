@@ -45,21 +45,21 @@ function toTimestamp(x: number | string): number | undefined {
 /** Checks a series row by row; `where(i)` locates row i in the source for the error. */
 function validate(series: PriceSeries, file: string, where: (row: number) => string): PriceSeries {
   const { timestamps, prices } = series;
-  const symbols = Object.keys(prices);
-  if (symbols.length === 0) throw new SeriesError(file, "", "no asset columns");
+  const columns = Object.entries(prices);
+  if (columns.length === 0) throw new SeriesError(file, "", "no asset columns");
   if (timestamps.length < 2) throw new SeriesError(file, "", `needs at least 2 rows, got ${timestamps.length}`);
-  for (const s of symbols) {
+  for (const [s, column] of columns) {
     if (!SYMBOL.test(s)) throw new SeriesError(file, "", `"${s}" is not an asset symbol`);
-    if (prices[s]!.length !== timestamps.length) {
-      throw new SeriesError(file, `prices.${s}`, `${prices[s]!.length} prices for ${timestamps.length} timestamps`);
+    if (column.length !== timestamps.length) {
+      throw new SeriesError(file, `prices.${s}`, `${column.length} prices for ${timestamps.length} timestamps`);
     }
   }
   for (let i = 0; i < timestamps.length; i++) {
     if (i > 0 && !(timestamps[i]! > timestamps[i - 1]!)) {
       throw new SeriesError(file, where(i), `timestamp ${timestamps[i]} is not after the previous ${timestamps[i - 1]}`);
     }
-    for (const s of symbols) {
-      const p = prices[s]![i]!;
+    for (const [s, column] of columns) {
+      const p = column[i]!;
       if (!Number.isFinite(p)) throw new SeriesError(file, where(i), `${s} price is missing`);
       if (!(p > 0)) throw new SeriesError(file, where(i), `${s} price ${p} is not positive`);
     }
@@ -74,10 +74,10 @@ export function parseCsvSeries(text: string, file = "<csv>"): PriceSeries {
   const header = rows.shift();
   if (!header) throw new SeriesError(file, "", "empty: expected a header `timestamp,SYMBOL,...`");
   const columns = header.text.split(",").map((c) => c.trim());
-  if (columns[0]!.toLowerCase() !== "timestamp") {
-    throw new SeriesError(file, `line ${header.line}`, `first column must be "timestamp", got "${columns[0]}"`);
+  const [first, ...symbols] = columns;
+  if (first?.toLowerCase() !== "timestamp") {
+    throw new SeriesError(file, `line ${header.line}`, `first column must be "timestamp", got "${first}"`);
   }
-  const symbols = columns.slice(1);
   const duplicate = symbols.find((s, i) => symbols.indexOf(s) !== i);
   if (duplicate) throw new SeriesError(file, `line ${header.line}`, `column "${duplicate}" appears twice`);
   const series: PriceSeries = { timestamps: [], prices: Object.fromEntries(symbols.map((s) => [s, []])) };
@@ -167,11 +167,11 @@ export function loadSeries(path: string): PriceSeries {
 
 /** CSV text of a series (unix-second timestamps), optionally preceded by `#` comment lines. */
 export function seriesToCsv(series: PriceSeries, comments: readonly string[] = [], digits = 8): string {
-  const symbols = Object.keys(series.prices);
+  const columns = Object.entries(series.prices);
   const lines = comments.map((c) => `# ${c}`);
-  lines.push(["timestamp", ...symbols].join(","));
+  lines.push(["timestamp", ...columns.map(([s]) => s)].join(","));
   series.timestamps.forEach((t, i) => {
-    lines.push([String(t), ...symbols.map((s) => String(Number(series.prices[s]![i]!.toPrecision(digits))))].join(","));
+    lines.push([String(t), ...columns.map(([, column]) => String(Number(column[i]!.toPrecision(digits))))].join(","));
   });
   return lines.join("\n") + "\n";
 }

@@ -79,17 +79,15 @@ export function correlationMatrix(series: Readonly<Record<string, readonly numbe
   names: string[];
   matrix: number[][];
 } {
-  const names = Object.keys(series);
-  const matrix = names.map((a, i) =>
-    names.map((b, j) => (i === j ? 1 : correlation(series[a]!, series[b]!))),
-  );
-  return { names, matrix };
+  const columns = Object.entries(series);
+  const matrix = columns.map(([, xs], i) => columns.map(([, ys], j) => (i === j ? 1 : correlation(xs, ys))));
+  return { names: columns.map(([name]) => name), matrix };
 }
 
 /** Covariance matrix of named return series, in the order of `Object.keys(series)`. */
 export function covarianceMatrix(series: Readonly<Record<string, readonly number[]>>): number[][] {
-  const names = Object.keys(series);
-  return names.map((a) => names.map((b) => covariance(series[a]!, series[b]!)));
+  const columns = Object.values(series);
+  return columns.map((xs) => columns.map((ys) => covariance(xs, ys)));
 }
 
 /** EWMA decay per step for a half-life in steps: λ = 2^(−1 / halfLife). */

@@ -64,10 +64,11 @@ const DURATION_UNITS: Record<string, number> = {
 
 /** "90s", "15 minutes", "1h", "2 days" → seconds. */
 export function parseDuration(text: string, what = "duration"): number {
-  const m = /^(\d+)\s*([a-z]+)$/.exec(text.trim().toLowerCase());
-  const unit = m ? DURATION_UNITS[m[2]!] : undefined;
-  if (!m || unit === undefined) throw new UnitError(`${what}: "${text}" is not a duration like "1h" or "2 days"`);
-  return Number(m[1]) * unit;
+  const [, count, name] = /^(\d+)\s*([a-z]+)$/.exec(text.trim().toLowerCase()) ?? [];
+  // Own keys only: "2 constructor" must not find Object.prototype.constructor.
+  const unit = name !== undefined && Object.hasOwn(DURATION_UNITS, name) ? DURATION_UNITS[name] : undefined;
+  if (count === undefined || unit === undefined) throw new UnitError(`${what}: "${text}" is not a duration like "1h" or "2 days"`);
+  return Number(count) * unit;
 }
 
 /** Formats [wad]-style fixed point for people: 1234500000000000000000n, 18 → "1,234.5". */

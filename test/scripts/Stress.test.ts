@@ -4,9 +4,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SCENARIOS } from "../../scenario/crashes";
-import { CHART_IDS } from "../../scenario/report";
+import { buildReport, CHART_IDS } from "../../scenario/report";
 import { ScenarioError } from "../../scenario/crash";
 import { loadScenario, parseScenario } from "../../scenario/crashFile";
+import { replay } from "../../scenario/replay";
 import { barChart, histogram } from "../../src/risk/svg";
 
 /**
@@ -145,3 +146,27 @@ const EXPECTED: unknown[][] = [
   ["dynamic-no-grace", "20700545056168985888646", 12, 9, 2, 2, 1],
   ["static-no-grace", "20700545056168985888646", 12, 9, 3, 2, 1],
 ];
+
+describe("Stress: malformed inputs to the library", function () {
+  it("test_replay_pathLengthMismatch: a hand-built scenario whose path is short for its steps is refused before the chain is reset", async function () {
+    const scenario = { ...SCENARIOS["black-thursday"]!, name: "short", steps: 3, paths: { WETH: [1, 0.9] } };
+    let resets = 0;
+    const network = { provider: undefined as never, reset: async (): Promise<void> => void resets++ };
+    let thrown: unknown;
+    try {
+      await replay(network, scenario, { positions: 1, seed: 1n, margin: "dynamic" });
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).to.be.instanceOf(ScenarioError);
+    expect((thrown as Error).message).to.equal("scenario short: path WETH has 2 prices for steps 0..3");
+    expect(resets).to.equal(0);
+  });
+
+  it("test_buildReport_noRuns: a report needs at least the run as configured", function () {
+    expect(() => buildReport([], [], { error: "none" }, { error: "none" })).to.throw(
+      ScenarioError,
+      "buildReport: no runs (the first is the protocol as configured)",
+    );
+  });
+});

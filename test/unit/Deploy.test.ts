@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { BaseContract } from "ethers";
-import { ROLES } from "../../deploy";
+import { ConfigError, deployKeel, localConfig, parseKeelConfig, ROLES } from "../../deploy";
 import { permissions } from "../../deploy/governance";
 import { loadKeel } from "../helpers/fixtures";
 
@@ -77,5 +77,24 @@ describe("deployKeel", () => {
       const [member, delay] = await keel.accessManager.hasRole(role, keel.timelock.target as string);
       expect([member, delay]).to.deep.equal([true, 0n]);
     }
+  });
+
+  it("test_deployKeel_unlistedWrappedNative: a hand-built KeelConfig whose wrappedNative is not an asset gets a ConfigError naming it", async () => {
+    const [deployer] = await ethers.getSigners();
+    const config = { ...parseKeelConfig(localConfig), wrappedNative: "WMATIC" };
+    await expect(deployKeel(deployer!, config)).to.be.rejectedWith(ConfigError, 'wrappedNative: "WMATIC" is not an asset');
+  });
+
+  it("test_deployKeel_unlistedPriceBase: a hand-built KeelConfig pricing an asset in an unlisted base gets a ConfigError naming it", async () => {
+    const [deployer] = await ethers.getSigners();
+    const parsed = parseKeelConfig(localConfig);
+    const config = {
+      ...parsed,
+      assets: parsed.assets.map((a) => (a.symbol === "wstETH" ? { ...a, price: { ...a.price, base: "stETH" } } : a)),
+    };
+    await expect(deployKeel(deployer!, config)).to.be.rejectedWith(
+      ConfigError,
+      'assets.wstETH.price.base: "stETH" must be an asset listed before wstETH',
+    );
   });
 });

@@ -155,6 +155,12 @@ describe("src/units", () => {
         `governance.timelockDelay: "soon" is not a duration like "1h" or "2 days"`,
       );
     });
+
+    it("test_parseDuration_rejectsObjectPrototypeNames: \"2 constructor\" was read as NaN seconds, which passes every range check", () => {
+      for (const bad of ["2 constructor", "1constructor"]) {
+        expectUnitError(() => parseDuration(bad, "assets.WETH.price.heartbeat"), `assets.WETH.price.heartbeat: "${bad}" is not a duration like "1h" or "2 days"`);
+      }
+    });
   });
 
   describe("formatFixed / formatPercent", () => {
