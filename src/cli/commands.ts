@@ -151,10 +151,15 @@ export async function status(cli: Cli, id: bigint): Promise<string[]> {
     lines.push(`  health  HF ${noDebt ? "∞" : hf(v.hf)}, initial HF ${noDebt ? "∞" : hf(v.hfInitial)} (borrow and withdraw need ≥ 1)`);
   }
   lines.push(`  state   ${MARGIN_STATE_NAMES[Number(state) as MarginState]}${deadline !== 0n ? `, margin call deadline ${new Date(Number(deadline) * 1000).toISOString()}` : ""}`);
-  if (Number(v.mode) === 0 && !noDebt && v.assets.length === 1) {
-    const i = market.assets.findIndex((a) => a.toLowerCase() === v.assets[0]!.toLowerCase());
-    const p = liquidationPriceFromHealth(market.prices[i]!, v.hf);
-    lines.push(`  liquidation price ${kusd(p)} USD per ${symbolOf(cli, v.assets[0]!).symbol} (now ${kusd(market.prices[i]!)})`);
+  const [only] = v.assets;
+  if (Number(v.mode) === Mode.Isolated && !noDebt && only !== undefined && v.assets.length === 1) {
+    // The market lists every asset the oracle prices; a position's asset missing from it has no price to show.
+    const i = market.assets.findIndex((a) => a.toLowerCase() === only.toLowerCase());
+    const price = market.prices[i];
+    if (price !== undefined) {
+      const p = liquidationPriceFromHealth(price, v.hf);
+      lines.push(`  liquidation price ${kusd(p)} USD per ${symbolOf(cli, only).symbol} (now ${kusd(price)})`);
+    }
   }
   return lines;
 }
