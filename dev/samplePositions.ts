@@ -9,7 +9,7 @@ import type { Funder } from "./funding";
 import type { Keel, KeelAsset } from "../deploy";
 import { Prng } from "../src/risk/random";
 
-export interface BookOptions extends OpenOptions {
+export interface SamplePositionsOptions extends OpenOptions {
   positions: number;
   seed?: bigint;
   /** Accounts 1.. hold the positions; the keeper uses others. */
@@ -21,12 +21,12 @@ export interface BookOptions extends OpenOptions {
  * turn) and one third cross (WETH + WBTC + USDC), each borrowing 55–95% of what its initial margin allows, so a
  * crash spreads them over every state. Transactions are pipelined with explicit nonces.
  */
-export async function openBook(keel: Keel, node: { provider: DevProvider }, options: BookOptions): Promise<bigint[]> {
+export async function openSamplePositions(keel: Keel, node: { provider: DevProvider }, options: SamplePositionsOptions): Promise<bigint[]> {
   const prng = new Prng(options.seed ?? 7n);
   const sym = ["WETH", "WBTC", "USDC", "wstETH"];
-  const unit = (s: string): bigint => 10n ** BigInt(listedAsset(keel, s, "openBook").config.decimals);
+  const unit = (s: string): bigint => 10n ** BigInt(listedAsset(keel, s, "openSamplePositions").config.decimals);
   const prices: Record<string, bigint> = {};
-  for (const s of sym) prices[s] = await keel.oracle.getPrice(listedAsset(keel, s, "openBook").token.target as string);
+  for (const s of sym) prices[s] = await keel.oracle.getPrice(listedAsset(keel, s, "openSamplePositions").token.target as string);
   const specs: PositionSpec[] = [];
   for (let n = 0; n < options.positions; n++) {
     const leverage = BigInt(prng.int(55, 95)); // % of the initial-margin limit

@@ -9,7 +9,7 @@
 import { NonceManager, type Wallet } from "ethers";
 import { deployKeel, type Keel, type KeelAsset, localConfig, type RawKeelConfig } from "../deploy";
 import { devWallet, type DevProvider } from "../dev/accounts";
-import { openBook } from "../dev/samplePositions";
+import { openSamplePositions } from "../dev/samplePositions";
 import { borrowAgainstUsdc, seedAmm } from "../dev/localMarket";
 import { toSnapshot } from "../src/keeper/evaluate";
 import { createInProcessKeeper, type InProcessKeeper } from "./inProcessKeeper";
@@ -316,7 +316,7 @@ async function setUp(provider: DevProvider, scenario: Scenario, o: ReplayOptions
   for (const a of Object.values(keel.assets)) poolKusd += (await keel.amm.pools(a.token.target as string))[1];
   if (poolKusd > 0n) await borrowAgainstUsdc(keel, arbitrageur, poolKusd / 3n);
   // One request in flight: blocks hold the opens in the order sent, so ids, gas and every figure repeat exactly.
-  const book = await openBook(keel, { provider }, { positions: o.positions, seed: o.seed, owners: ACCOUNT.owners.length, inFlight: 1 });
+  const book = await openSamplePositions(keel, { provider }, { positions: o.positions, seed: o.seed, owners: ACCOUNT.owners.length, inFlight: 1 });
   const bot = await createInProcessKeeper({
     keel,
     wallet: devWallet(ACCOUNT.keeper, provider),

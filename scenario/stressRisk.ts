@@ -2,7 +2,7 @@
  * The risk side of a stress report: VaR and ES of the replay's starting book over a horizon, three ways (historical
  * windows of a price history, Monte Carlo with normal and with Student-t tails, both with σ and ρ estimated from that
  * history), for the collateral's value and for the bad debt the protocol would be left with (valued by the
- * `src/math` mirror through `positionOutcome`/`bookRisk`); and the parameters `recommend` proposes from the history,
+ * `src/math` mirror through `positionOutcome`/`portfolioRisk`); and the parameters `recommend` proposes from the history,
  * with the diff against the config. Floats only here, as display numbers.
  */
 import { parseKeelConfig, type RawKeelConfig } from "../src/client/config";
@@ -12,7 +12,7 @@ import type { Recommendation } from "../src/risk/recommendation";
 import { configChanges, configDiff, type ConfigChange } from "../src/risk/recommendConfig";
 import type { PriceSeries } from "../src/risk/series";
 import { correlation, logReturns, samplingInterval, sampleVolatility, scaleVolatility } from "../src/risk/stats";
-import { bookRisk, historicalTailRisk, monteCarloTailRisk, positionOutcome, type BookPosition } from "../src/risk/var";
+import { portfolioRisk, historicalTailRisk, monteCarloTailRisk, positionOutcome, type PortfolioPosition } from "../src/risk/var";
 import { scalePrice } from "../src/risk/portfolio";
 import type { ReplayStart } from "./replay";
 
@@ -62,7 +62,7 @@ export function startMarket(config: RawKeelConfig, start: ReplayStart): Market {
 const toNumber = (wad: bigint): number => Number(wad / 10n ** 6n) / 1e12;
 
 /** VaR/ES of the starting `book` in `market` over the horizon, from `series` (see the module comment). */
-export function riskTable(book: readonly BookPosition[], market: Market, series: PriceSeries, o: RiskOptions = DEFAULT_RISK_OPTIONS): RiskTable {
+export function riskTable(book: readonly PortfolioPosition[], market: Market, series: PriceSeries, o: RiskOptions = DEFAULT_RISK_OPTIONS): RiskTable {
   const step = samplingInterval(series.timestamps);
   // Per asset: its log returns when the history has its column, and σ over the margin horizon (the margin's σ without).
   const assets = market.assets.map((a) => {
@@ -90,7 +90,7 @@ export function riskTable(book: readonly BookPosition[], market: Market, series:
     ["Monte Carlo, normal", "normal"],
     [`Monte Carlo, Student-t (ν ${o.studentT})`, { studentT: o.studentT }],
   ] as const) {
-    const r = bookRisk(book, market, { confidence: o.confidence, horizonSeconds: o.horizonSeconds, paths: o.paths, seed: o.seed, tails, volatility, correlation: rho });
+    const r = portfolioRisk(book, market, { confidence: o.confidence, horizonSeconds: o.horizonSeconds, paths: o.paths, seed: o.seed, tails, volatility, correlation: rho });
     const c = monteCarloTailRisk(exposure, { volatility: horizonVol, correlation: rho }, { paths: o.paths, seed: o.seed, tails, confidence: o.confidence });
     rows.push({
       method,
@@ -115,7 +115,7 @@ export function riskTable(book: readonly BookPosition[], market: Market, series:
 }
 
 /** Every overlapping horizon window of the history applied to the starting prices (assets without a column stay put). */
-function historicalRow(book: readonly BookPosition[], market: Market, series: PriceSeries, o: RiskOptions): RiskRow {
+function historicalRow(book: readonly PortfolioPosition[], market: Market, series: PriceSeries, o: RiskOptions): RiskRow {
   const h = Math.max(1, Math.round(o.horizonSeconds / samplingInterval(series.timestamps)));
   const n = series.timestamps.length;
   const values = market.assets.map((a) =>

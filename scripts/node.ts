@@ -11,7 +11,7 @@ import { basename, dirname } from "node:path";
 import { NonceManager } from "ethers";
 import { deployKeel, type Keel, localConfig, type RawKeelConfig } from "../deploy";
 import { devWallet } from "../dev/accounts";
-import { openBook } from "../dev/samplePositions";
+import { openSamplePositions } from "../dev/samplePositions";
 import { dealFunder, mintFunder } from "../dev/funding";
 import { seedAmm } from "../dev/localMarket";
 import { writeManifest } from "../deploy/manifest";
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
     if (args.positions > 0) {
       say(`Opening ${args.positions} sample positions …`);
       // One request in flight: the node mines them in the order sent, so ids and owners are the same every run.
-      await openBook(keel, node, { positions: args.positions, seed: 1n, fund: args.fork ? fund : undefined, settleEvery: 100_000, inFlight: 1 });
+      await openSamplePositions(keel, node, { positions: args.positions, seed: 1n, fund: args.fork ? fund : undefined, settleEvery: 100_000, inFlight: 1 });
     }
     const manifest = await writeManifest(keel, basename(args.out, ".json"), dirname(args.out));
     say();

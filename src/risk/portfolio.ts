@@ -10,7 +10,7 @@ import { horizonVolatility, simulatePriceRatios, type SimulationOptions } from "
 import { quantile } from "./stats";
 
 /** A position: collateral per asset symbol (token decimals) and debt [wad kUSD]. */
-export interface BookPosition {
+export interface PortfolioPosition {
   id: string | bigint;
   collateral: Readonly<Record<string, bigint>>;
   debt: bigint; // [wad]
@@ -42,7 +42,7 @@ export interface PositionOutcome {
  * A position valued at `prices` [wad, one per market asset, in market order] with the market's σ, haircuts, ρ and z:
  * HF through the mirror's `assess`, and the bad debt a full liquidation at those prices would leave.
  */
-export function positionOutcome(position: BookPosition, market: Market, prices: readonly bigint[]): PositionOutcome {
+export function positionOutcome(position: PortfolioPosition, market: Market, prices: readonly bigint[]): PositionOutcome {
   const held = Object.entries(position.collateral)
     .filter(([, amount]) => amount > 0n)
     .map(([symbol, amount]) => ({ index: assetIndex(market, symbol), amount }))
@@ -67,10 +67,10 @@ export function positionOutcome(position: BookPosition, market: Market, prices: 
   return { value: valuation.value, hf, hfInitial, recovery, badDebt: position.debt > recovery ? position.debt - recovery : 0n };
 }
 
-export interface BookRiskOptions extends Omit<SimulationOptions, "steps"> {
+export interface PortfolioRiskOptions extends Omit<SimulationOptions, "steps"> {
   /** e.g. 0.99. */
   confidence: number;
-  /** Also return every path's outcomes (`BookRisk.samples`), e.g. for histograms. Default false. */
+  /** Also return every path's outcomes (`PortfolioRisk.samples`), e.g. for histograms. Default false. */
   includeSamples?: boolean;
   /** Horizon of the simulated price move [s]. */
   horizonSeconds: number;
@@ -103,20 +103,20 @@ export interface PositionRisk {
   probBadDebt: number;
 }
 
-export interface BookRisk {
+export interface PortfolioRisk {
   confidence: number;
   horizonSeconds: number;
   paths: number;
-  /** VaR and ES of the book's total bad debt. */
+  /** VaR and ES of the portfolio's total bad debt. */
   var: Kusd;
   es: Kusd;
   expectedBadDebt: Kusd;
   /** P(at least one position has HF < 1 at the horizon). */
   probLiquidatable: number;
-  /** P(the book has any bad debt). */
+  /** P(the portfolio has any bad debt). */
   probBadDebt: number;
   perPosition: PositionRisk[];
-  /** With `includeSamples`: per path, the book's bad debt [wad] and each position's HF (by position, then path). */
+  /** With `includeSamples`: per path, the portfolio's bad debt [wad] and each position's HF (by position, then path). */
   samples?: { bookBadDebt: bigint[]; hf: number[][] };
 }
 
@@ -136,10 +136,10 @@ function tailOf(losses: bigint[], confidence: number): { var: bigint; es: bigint
 const meanOf = (xs: bigint[]): bigint => xs.reduce((a, x) => a + x, 0n) / BigInt(xs.length);
 
 /**
- * The book's and each position's bad-debt VaR/ES, expected bad debt and probability of liquidation over
+ * The portfolio's and each position's bad-debt VaR/ES, expected bad debt and probability of liquidation over
  * `horizonSeconds`, by Monte Carlo (`paths`, `seed`, `tails`, `steps`), every scenario valued by the mirror.
  */
-export function bookRisk(book: readonly BookPosition[], market: Market, options: BookRiskOptions): BookRisk {
+export function portfolioRisk(portfolio: readonly PortfolioPosition[], market: Market, options: PortfolioRiskOptions): PortfolioRisk {
   if (!(options.confidence > 0 && options.confidence < 1)) throw new MarketError(`confidence ${options.confidence} is outside (0, 1)`);
   const volatility = market.assets.map((a) =>
     horizonVolatility(options.volatility?.[a.symbol] ?? Number(a.sigma) / 1e18, market.horizonSeconds, options.horizonSeconds),
@@ -150,7 +150,7 @@ export function bookRisk(book: readonly BookPosition[], market: Market, options:
   );
   const now = market.assets.map((a) => a.price);
   // Per position, its outcome in every scenario.
-  const tallies = book.map((position) => ({
+  const tallies = portfolio.map((position) => ({
     position,
     badDebt: new Array<bigint>(scenarios.length),
     hfs: new Array<number>(scenarios.length),

@@ -2,14 +2,14 @@
  * Value at risk and expected shortfall. Losses are positive numbers (a return r is a loss −r); confidence is a
  * probability such as 0.99. Historical (empirical) estimators, the normal closed forms, and Monte Carlo over
  * correlated scenarios. The protocol's own loss distribution (bad debt through the `src/math` mirror) is
- * `bookRisk`, re-exported here from `./book`.
+ * `portfolioRisk`, re-exported here from `./book`.
  */
 import { normalPdf, normalQuantile } from "./normal";
 import { simulatePriceRatios, type ReturnModel, type SimulationOptions } from "./shocks";
 import { quantile, sorted, StatsError } from "./stats";
 import { tailCount } from "./tail";
 
-export { bookRisk, positionOutcome, type BookPosition, type BookRisk, type BookRiskOptions, type PositionRisk } from "./portfolio";
+export { portfolioRisk, positionOutcome, type PortfolioPosition, type PortfolioRisk, type PortfolioRiskOptions, type PositionRisk } from "./portfolio";
 export { tailCount } from "./tail";
 
 /** A VaR and ES pair in the unit of the losses. */

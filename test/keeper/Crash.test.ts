@@ -6,7 +6,7 @@ import { createLogger } from "../../src/keeper/log";
 import { startKeeper } from "../../src/keeper/main";
 import { MarginState } from "../../src/math";
 import { checkInvariants } from "../helpers/invariant";
-import { deployOnNode, devWallet, movePrice, type Node, openBook, refreshFeeds, startNode } from "./harness";
+import { deployOnNode, devWallet, movePrice, type Node, openSamplePositions, refreshFeeds, startNode } from "./harness";
 
 const POSITIONS = 1000;
 
@@ -40,7 +40,7 @@ describe("keeper: a crash over 1,000 positions", function () {
 
   it("test_crash_liquidatesEverything: margin-calls, waits out the grace period, liquidates every Liquidatable position and leaves none", async () => {
     const { keel, manifest, deployer } = await deployOnNode(node);
-    const ids = await openBook(keel, node, { positions: POSITIONS });
+    const ids = await openSamplePositions(keel, node, { positions: POSITIONS });
     const keeper = devWallet(9, node.provider);
     const config = loadKeeperConfig(
       { rpc: node.url, deployment: manifest, once: true, checkpoint: `${manifest}.checkpoint.json` },

@@ -10,7 +10,7 @@ import { Rpc } from "../../src/keeper/rpc";
 import type { Health } from "../../src/keeper/sweep";
 import { HealthSweeper } from "../../src/keeper/sweep";
 import { loadKeel } from "../helpers/fixtures";
-import { movePrice, type Node, openBook } from "./harness";
+import { movePrice, type Node, openSamplePositions } from "./harness";
 
 /** The keeper's two ways of reading health at one block: local from events + Lens.market, and Lens.healthScan. */
 async function bothWays(keel: Keel): Promise<{ local: Map<bigint, Health>; chain: Map<bigint, Health> }> {
@@ -38,7 +38,7 @@ async function book(): Promise<Keel> {
   const keel = await loadKeel();
   const [deployer] = await ethers.getSigners();
   await seedAmm(keel, deployer!, { WETH: "5000", WBTC: "250", USDC: "10000000", wstETH: "4000" });
-  await openBook(keel, { provider: ethers.provider } as unknown as Node, { positions: 240, seed: 11n });
+  await openSamplePositions(keel, { provider: ethers.provider } as unknown as Node, { positions: 240, seed: 11n });
   return keel;
 }
 

@@ -31,7 +31,7 @@ import {
   type LineCollector,
   movePrice,
   type Node,
-  openBook,
+  openSamplePositions,
   openPositionIds,
   passOf,
   refreshFeeds,
@@ -272,7 +272,7 @@ describe("keeper: failures around it", function () {
     direct = new JsonRpcProvider(node.url, 31337, { staticNetwork: true, cacheTimeout: -1 });
     d = await deployOnNode(node);
     view = { ...d.keel, engine: d.keel.engine.connect(direct) } as Keel;
-    await openBook(d.keel, node, { positions: BOOK, seed: 31n });
+    await openSamplePositions(d.keel, node, { positions: BOOK, seed: 31n });
     base = (await node.provider.send("evm_snapshot", [])) as string;
   });
   beforeEach(async () => {

@@ -31,7 +31,7 @@ import {
   type LogLine,
   movePrice,
   type Node,
-  openBook,
+  openSamplePositions,
   openPositionIds,
   passOf,
   startNode,
@@ -113,7 +113,7 @@ describe("keeper: several instances at once", function () {
     direct = new JsonRpcProvider(node.url, 31337, { staticNetwork: true, cacheTimeout: -1 });
     d = await deployOnNode(node);
     view = { ...d.keel, engine: d.keel.engine.connect(direct) } as Keel;
-    ids = await openBook(d.keel, node, { positions: BOOK, seed: 21n });
+    ids = await openSamplePositions(d.keel, node, { positions: BOOK, seed: 21n });
     snapshot = (await node.provider.send("evm_snapshot", [])) as string;
   });
   after(async () => {

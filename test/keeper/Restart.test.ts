@@ -20,7 +20,7 @@ import {
   killGroup,
   movePrice,
   type Node,
-  openBook,
+  openSamplePositions,
   openPositionIds,
   passOf,
   spawnKeeper,
@@ -47,7 +47,7 @@ describe("keeper CLI: killed mid-run and restarted", function () {
 
   it("test_restart_resumesFromCheckpoint: resumes from its checkpoint and misses nothing", async () => {
     const { keel, manifest } = await deployOnNode(node);
-    await openBook(keel, node, { positions: BOOK, seed: 11n });
+    await openSamplePositions(keel, node, { positions: BOOK, seed: 11n });
     const key = devWallet(11).privateKey;
     const checkpoint = join(mkdtempSync(join(tmpdir(), "keel-restart-")), "checkpoint.json");
     const args = ["--rpc", node.url, "--deployment", manifest, "--checkpoint", checkpoint];
@@ -59,7 +59,7 @@ describe("keeper CLI: killed mid-run and restarted", function () {
     await first.stdout.waitFor((l) => l.msg === "pass", 120_000, "the first pass");
 
     // Positions opened while it runs, then a crash (states read at the crash block: the keeper is already at work).
-    await openBook(keel, node, { positions: OPENED_WHILE_RUNNING, seed: 12n });
+    await openSamplePositions(keel, node, { positions: OPENED_WHILE_RUNNING, seed: 12n });
     const keeper = devWallet(11).address;
     // Raw requests: ethers' provider answers these from a 250 ms cache.
     const nonceOf = async (): Promise<number> => Number(await node.provider.send("eth_getTransactionCount", [keeper, "latest"]));
@@ -98,7 +98,7 @@ describe("keeper CLI: killed mid-run and restarted", function () {
     expect(snapshot.positions.length).to.be.greaterThan(0);
 
     // Positions opened while it is down.
-    await openBook(keel, node, { positions: OPENED_WHILE_DOWN, seed: 13n });
+    await openSamplePositions(keel, node, { positions: OPENED_WHILE_DOWN, seed: 13n });
     const openBeforeRestart = await openPositionIds(keel);
     expect(openBeforeRestart).to.have.length(BOOK + OPENED_WHILE_RUNNING + OPENED_WHILE_DOWN + 1); // + the AMM seed position
     expect(snapshot.positions.length).to.be.lessThan(openBeforeRestart.length);

@@ -16,7 +16,7 @@ import { createLogger } from "../../src/keeper/log";
 export { DEV_MNEMONIC, devWallet } from "../../dev/accounts";
 export { movePrice, refreshFeeds } from "../../dev/localMarket";
 export { type Deployed, deployOnNode, freePort, killGroup, type Node, startNode } from "../../dev/localNode";
-export { type BookOptions, openBook, type OpenOptions, openPositions, type PositionSpec } from "../../dev/samplePositions";
+export { type SamplePositionsOptions, openSamplePositions, type OpenOptions, openPositions, type PositionSpec } from "../../dev/samplePositions";
 
 // ------------------------------------------------------------------ helpers for the restart, race and failure tests
 

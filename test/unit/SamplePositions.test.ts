@@ -3,7 +3,7 @@ import { ethers } from "hardhat";
 import { deployKeel, localConfig, type RawKeelConfig } from "../../deploy";
 import type { DevProvider } from "../../dev/accounts";
 import { movePrice } from "../../dev/localMarket";
-import { openBook, openPositions } from "../../dev/samplePositions";
+import { openSamplePositions, openPositions } from "../../dev/samplePositions";
 import { loadKeel } from "../helpers/fixtures";
 
 const node = { provider: ethers.provider as unknown as DevProvider };
@@ -20,9 +20,9 @@ describe("dev: sample positions and local prices", () => {
     const [deployer] = await ethers.getSigners();
     const keel = await deployKeel(deployer!, withoutWstEth);
     const before = await keel.engine.lastPositionId();
-    await expect(openBook(keel, node, { positions: 3 })).to.be.rejectedWith(
+    await expect(openSamplePositions(keel, node, { positions: 3 })).to.be.rejectedWith(
       Error,
-      "openBook: the deployment lists no wstETH (it lists WETH, WBTC, USDC)",
+      "openSamplePositions: the deployment lists no wstETH (it lists WETH, WBTC, USDC)",
     );
     await expect(openPositions(keel, node, [{ assets: ["WETH"], amounts: [10n ** 18n], debt: 0n }])).to.be.rejectedWith(
       Error,

@@ -23,7 +23,7 @@ import type { Lens } from "../../../typechain-types";
 import { devWallet } from "../../../dev/accounts";
 import { refreshFeeds } from "../../../dev/localMarket";
 import { deployOnNode, type Node, startNode } from "../../../dev/localNode";
-import { openBook, openPositions } from "../../../dev/samplePositions";
+import { openSamplePositions, openPositions } from "../../../dev/samplePositions";
 import { type GroupStat, groupStat, measure, median, medianRun, type Run, statDelta } from "./cpu";
 import { fmtInt, fmtMs } from "./format";
 import { nodeIsGone, rawLogs, type RawLogs, rawRpc } from "./rawRpc";
@@ -120,7 +120,7 @@ export async function benchSize(positions: number, onNode: (node: Node | undefin
     progress(`deployed in ${fmtMs(deployMs)}; opening ${fmtInt(positions)} positions`);
     const before = await node.provider.getBlockNumber();
     t = performance.now();
-    await openBook(keel, node, { positions });
+    await openSamplePositions(keel, node, { positions });
     const bookMs = performance.now() - t;
     const bookBlocks = (await node.provider.getBlockNumber()) - before;
     progress(`book opened in ${fmtMs(bookMs)} (${bookBlocks} blocks, ${Math.round((positions * 1000) / bookMs)} positions/s)`);
