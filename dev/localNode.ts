@@ -71,7 +71,9 @@ export async function startNode(options: { port?: number; fork?: string; forkBlo
   child.stdout!.resume();
   child.stderr!.resume();
   const url = `http://127.0.0.1:${port}`;
-  const provider = new JsonRpcProvider(url, 31337, { staticNetwork: true });
+  // No response cache: ethers reuses an identical read for 250 ms, so a balance read just after a fast transaction
+  // could return the value from before it (the app's cross-position browser test failed once this way on a loaded CI run).
+  const provider = new JsonRpcProvider(url, 31337, { staticNetwork: true, cacheTimeout: -1 });
   const stop = async (): Promise<void> => {
     provider.destroy();
     await killGroup(child);

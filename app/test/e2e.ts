@@ -246,7 +246,8 @@ const cases: Case[] = [
       const ethBefore = await w.node.provider.getBalance(w.user);
       await byTestId(page, "deposit-submit").click();
       await waitConfirmed(page, `deposit 0.5 ETH into position ${id}`);
-      assert.ok(ethBefore - (await w.node.provider.getBalance(w.user)) >= parseUnits("0.5", 18));
+      const ethSpent = ethBefore - (await w.node.provider.getBalance(w.user));
+      assert.ok(ethSpent >= parseUnits("0.5", 18), `the ether balance fell by ${ethSpent} wei, not by 0.5 ETH and gas`);
       await type(page, "borrow-amount", "5,000");
       await waitText(page, "hf-preview", "After this borrow");
       await byTestId(page, "borrow-submit").click();
