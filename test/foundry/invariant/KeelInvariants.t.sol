@@ -403,13 +403,13 @@ contract KeelInvariants is KeelFixture, Assertions {
                 values[i] = v.value;
             } catch {}
         }
-        for (uint256 tried; tried < held.length; ++tried) {
-            uint256 best;
+        bool[] memory tried = new bool[](held.length);
+        for (uint256 attempt; attempt < held.length; ++attempt) {
+            uint256 best = type(uint256).max;
             for (uint256 i; i < held.length; ++i) {
-                if (values[i] > values[best] || values[best] == type(uint256).max) best = i;
+                if (!tried[i] && (best == type(uint256).max || values[i] > values[best])) best = i;
             }
-            if (values[best] == type(uint256).max) break;
-            values[best] = type(uint256).max; // tried
+            tried[best] = true;
             vm.prank(LIVENESS_LIQUIDATOR);
             try k.engine.liquidate(id, held[best], type(uint256).max, LIVENESS_LIQUIDATOR, "") {
                 return true;
