@@ -5,8 +5,8 @@
  * source text, not its line number, so edits elsewhere in a file keep their triage. New high or medium findings
  * fail; new low ones are reported; triage entries that no longer match are reported as stale.
  */
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { runCaptured } from "./captured";
 
 export interface Finding {
   lint: string;
@@ -34,7 +34,7 @@ const SEVERITY: Record<string, Finding["severity"]> = {
 };
 
 export async function lint(paths: readonly string[]): Promise<Finding[]> {
-  const { stdout, stderr, code } = await run("npx", ["forge", "lint", ...paths, "--severity", "high", "--severity", "med", "--severity", "low", "--json"]);
+  const { stdout, stderr, code } = await runCaptured("npx", ["forge", "lint", ...paths, "--severity", "high", "--severity", "med", "--severity", "low", "--json"]);
   const findings: Finding[] = [];
   for (const line of `${stdout}\n${stderr}`.split("\n")) {
     if (!line.startsWith("{")) continue;
@@ -85,16 +85,4 @@ export function review(findings: Finding[], triage: TriageEntry[]): Review {
   }
   out.stale = triage.filter((e) => !used.has(key(e)));
   return out;
-}
-
-function run(cmd: string, args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ stdout, stderr, code: code ?? 1 }));
-  });
 }

@@ -4,7 +4,7 @@
  * handler selector, wall time, and how to replay a failure. FOUNDRY_INVARIANT_RUNS, FOUNDRY_INVARIANT_DEPTH and
  * FOUNDRY_FUZZ_SEED, when set, override the campaign's values (forge reads them itself).
  */
-import { spawn } from "node:child_process";
+import { runCaptured } from "./captured";
 
 export interface Campaign {
   name: string;
@@ -61,7 +61,7 @@ export async function runCampaign(campaign: Campaign, extraArgs: readonly string
   env.FOUNDRY_FUZZ_SEED ??= campaign.seed ?? `0x${BigInt(Date.now()).toString(16)}`;
   env.KEEL_KNOWN_LIVENESS_BUGS ??= "0";
   const started = Date.now();
-  const { stdout, stderr, code } = await run("npx", ["forge", "test", "--json", ...extraArgs], env);
+  const { stdout, stderr, code } = await runCaptured("npx", ["forge", "test", "--json", ...extraArgs], env);
   const seconds = (Date.now() - started) / 1000;
   const json = stdout.slice(stdout.indexOf("{"));
   let report: Report;
@@ -128,16 +128,4 @@ function summarize(report: Report, campaign: Campaign, env: NodeJS.ProcessEnv, s
     );
   }
   return out;
-}
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string; code: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ stdout, stderr, code: code ?? 1 }));
-  });
 }
