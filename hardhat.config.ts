@@ -23,8 +23,6 @@ const config: HardhatUserConfig = {
     settings: {
       optimizer: { enabled: true, runs: 800 },
       evmVersion: "cancun",
-      // Storage layouts let a test prove the LiquidationModule sees the engine's storage at the same slots.
-      outputSelection: { "*": { "*": ["storageLayout"] } },
     },
   },
   networks: {

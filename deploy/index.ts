@@ -10,7 +10,8 @@ import {
   KeelUSD__factory,
   FlashLiquidator__factory,
   MockAMM__factory,
-  LiquidationModule__factory,
+  Liquidation__factory,
+  EngineGovernance__factory,
   Lens__factory,
   MockAggregator__factory,
   MockERC20__factory,
@@ -58,12 +59,18 @@ export async function deployKeel(signer: Signer, config: RawKeelConfig | KeelCon
   const authority = await accessManager.getAddress();
   const oracle = await new PriceOracle__factory(signer).deploy(authority);
 
+  // The engine's libraries (liquidation, governance) have no state and no constructor: deployed first and linked.
+  const engineLibraries = {
+    "contracts/core/Liquidation.sol:Liquidation": await (await new Liquidation__factory(signer).deploy()).getAddress(),
+    "contracts/core/EngineGovernance.sol:EngineGovernance": await (
+      await new EngineGovernance__factory(signer).deploy()
+    ).getAddress(),
+  };
   // kUSD, the surplus buffer, the NFT, the volatility oracle and the risk model need the engine's address (or
   // each other's), and the engine theirs: deploy them at predicted addresses, in this exact nonce order.
   const nonce = await signer.getNonce("pending");
   const at = (i: number): string => getCreateAddress({ from: deployer, nonce: nonce + i });
-  const [kusdAt, surplusAt, nftAt, volAt, riskAt, , engineAt] = [0, 1, 2, 3, 4, 5, 6].map(at) as [
-    string,
+  const [kusdAt, surplusAt, nftAt, volAt, riskAt, engineAt] = [0, 1, 2, 3, 4, 5].map(at) as [
     string,
     string,
     string,
@@ -97,22 +104,13 @@ export async function deployKeel(signer: Signer, config: RawKeelConfig | KeelCon
     cfg.confidence.zInitial,
     { nonce: nonce + 4 },
   );
-  const liquidationModule = await new LiquidationModule__factory(signer).deploy(
-    kusdAt,
-    nftAt,
-    riskAt,
-    await oracle.getAddress(),
-    surplusAt,
-    { nonce: nonce + 5 },
-  );
-  const engine = await new VaultEngine__factory(signer).deploy(
+  const engine = await new VaultEngine__factory(engineLibraries, signer).deploy(
     authority,
     kusdAt,
     nftAt,
     riskAt,
     await oracle.getAddress(),
     surplusAt,
-    await liquidationModule.getAddress(),
     {
       crossStabilityFee: cfg.cross.stabilityFee,
       crossDebtCeiling: cfg.cross.debtCeiling,
@@ -120,7 +118,7 @@ export async function deployKeel(signer: Signer, config: RawKeelConfig | KeelCon
       dust: cfg.dust,
       liquidation: cfg.liquidation,
     },
-    { nonce: nonce + 6 },
+    { nonce: nonce + 5 },
   );
   await engine.waitForDeployment();
   if ((await engine.getAddress()) !== engineAt || (await risk.getAddress()) !== riskAt) {
@@ -146,7 +144,6 @@ export async function deployKeel(signer: Signer, config: RawKeelConfig | KeelCon
     lens,
     flashLiquidator,
     amm,
-    liquidationModule,
     accessManager,
     timelock,
     assets,

@@ -9,7 +9,6 @@ import type {
   KeelTimelock,
   KeelUSD,
   Lens,
-  LiquidationModule,
   MockAggregator,
   MockAMM,
   MockERC20,
@@ -46,7 +45,6 @@ export interface Keel {
   flashLiquidator: FlashLiquidator;
   /** The local swap venue (constant-product kUSD pools); empty until seeded (dev/localMarket.ts `seedAmm`). */
   amm: MockAMM;
-  liquidationModule: LiquidationModule;
   accessManager: KeelAccessManager;
   timelock: KeelTimelock;
   assets: Record<string, KeelAsset>;

@@ -75,11 +75,12 @@ interface IVaultEngine is IVaultEngineTypes {
         external
         returns (uint256 repaid, uint256 seized);
 
-    /// @notice What `liquidate(id, asset, maxRepay, …)` would do now, computed by the same code and undone: the
-    /// repayment, the amount of `asset` seized, the protocol fee [wad] the liquidator pays on top, and the bad debt.
-    /// Not a view (it runs and reverts the liquidation internally): call it with eth_call. Reverts like `liquidate`.
+    /// @notice What `liquidate(id, asset, maxRepay, …)` would do now, computed by the same planning code
+    /// (Liquidation.plan): the repayment, the amount of `asset` seized, the protocol fee [wad] the liquidator pays on
+    /// top, and the bad debt. Reverts like `liquidate`.
     function previewLiquidation(uint256 id, address asset, uint256 maxRepay)
         external
+        view
         returns (uint256 repaid, uint256 seized, uint256 fee, uint256 badDebt);
 
     /// @notice Burns up to `amount` kUSD from the caller against the deficit (uncovered bad debt).

@@ -100,7 +100,38 @@ library KeelMath {
 
     /// @notice Loss [wad] under stress of an isolated position: max(z·σ, h) × V, rounded up.
     function isolatedLossUp(uint256 value, uint256 sigma, uint256 z, uint256 haircut) internal pure returns (uint256) {
-        return mulWadUp(value, Math.max(mulWadUp(z, sigma), haircut));
+        return lossAtFactorUp(value, lossFactorUp(z, sigma, haircut));
+    }
+
+    /// @notice Stress loss per unit of value of one holding: max(z·σ, h) [wad], rounded up.
+    function lossFactorUp(uint256 z, uint256 sigma, uint256 haircut) internal pure returns (uint256) {
+        return Math.max(mulWadUp(z, sigma), haircut);
+    }
+
+    /// @notice Loss [wad] of one holding worth `value` at a precomputed `lossFactorUp`, rounded up.
+    function lossAtFactorUp(uint256 value, uint256 factor) internal pure returns (uint256) {
+        return mulWadUp(value, factor);
+    }
+
+    /// @notice Maintenance and initial losses [wad] of the margin formula (docs/spec.md §3) over valued holdings: the
+    /// one-holding closed form `isolatedLossUp` when there is one holding, `basketLossesUp` otherwise. The one place
+    /// the RiskModel and the Lens turn values into losses.
+    function marginLossesUp(
+        uint256[] memory values,
+        uint256[] memory sigmas,
+        uint256[] memory maintenanceHaircuts,
+        uint256[] memory initialHaircuts,
+        uint256[] memory correlation,
+        uint256 zMaintenance,
+        uint256 zInitial
+    ) internal pure returns (uint256 maintenanceLoss, uint256 initialLoss) {
+        if (values.length == 1) {
+            return (
+                isolatedLossUp(values[0], sigmas[0], zMaintenance, maintenanceHaircuts[0]),
+                isolatedLossUp(values[0], sigmas[0], zInitial, initialHaircuts[0])
+            );
+        }
+        return basketLossesUp(values, sigmas, maintenanceHaircuts, initialHaircuts, correlation, zMaintenance, zInitial);
     }
 
     /// @notice Standard deviation [wad USD] of a portfolio's value over the horizon, rounded up:

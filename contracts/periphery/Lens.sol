@@ -210,10 +210,13 @@ contract Lens {
     }
 
     /// @notice Liquidation status of every open position with debt among ids `fromId` .. `toId`.
-    /// @dev Not a view: the maxima come from `engine.previewLiquidation`, which runs and undoes each liquidation.
-    /// Call it with eth_call. Positions that cannot be valued (an isolated price or every cross price fails) are
-    /// skipped.
-    function liquidationStatuses(uint256 fromId, uint256 toId) external returns (LiquidationStatus[] memory out) {
+    /// @dev The maxima come from `engine.previewLiquidation`, the liquidation's own planning code. Positions that
+    /// cannot be valued (an isolated price or every cross price fails) are skipped.
+    function liquidationStatuses(uint256 fromId, uint256 toId)
+        external
+        view
+        returns (LiquidationStatus[] memory out)
+    {
         if (toId < fromId) return out;
         uint256 span = toId - fromId + 1;
         if (span > MAX_BATCH) revert BatchTooLarge(span, MAX_BATCH);
@@ -234,7 +237,7 @@ contract Lens {
 
     /// @notice Liquidation status of position `id`: its state, and per asset the repayment and seizure one
     /// liquidation would make now. Reverts if a price fails.
-    function liquidationStatus(uint256 id) public returns (LiquidationStatus memory s) {
+    function liquidationStatus(uint256 id) public view returns (LiquidationStatus memory s) {
         s.id = id;
         s.debt = engine.debtOf(id);
         (s.state, s.deadline, s.hf) = engine.stateOf(id);
@@ -255,7 +258,7 @@ contract Lens {
 
     /// @notice Profit [wad kUSD, negative for a loss] of liquidating `id` by seizing `asset` now and selling the
     /// seized amount at `venuePrice` [wad kUSD per whole token], before gas.
-    function profitAt(uint256 id, address asset, uint256 venuePrice) external returns (int256) {
+    function profitAt(uint256 id, address asset, uint256 venuePrice) external view returns (int256) {
         (uint256 repaid, uint256 seized, uint256 fee,) = engine.previewLiquidation(id, asset, type(uint256).max);
         uint256 proceeds = KeelMath.valueDown(seized, venuePrice, risk.unitOf(asset));
         return int256(proceeds) - int256(repaid + fee);

@@ -13,7 +13,6 @@ import {
   KeelTimelock__factory,
   KeelUSD__factory,
   Lens__factory,
-  LiquidationModule__factory,
   MockAMM__factory,
   MockAggregator__factory,
   MockERC20__factory,
@@ -39,7 +38,6 @@ export const FACTORIES = {
   lens: Lens__factory,
   flashLiquidator: FlashLiquidator__factory,
   amm: MockAMM__factory,
-  liquidationModule: LiquidationModule__factory,
   accessManager: KeelAccessManager__factory,
   timelock: KeelTimelock__factory,
 } as const;

@@ -143,14 +143,6 @@ describe("FlashLiquidator", () => {
     await expect(keel.kusd.connect(stranger).flashLoan(keel.flashLiquidator, kusd, 1_000n * E18, "0x"))
       .to.be.revertedWithCustomError(keel.flashLiquidator, "UntrustedCallback")
       .withArgs(kusd, stranger.address);
-    const mod = keel.liquidationModule;
-    await expect(mod.liquidate(c.id, c.weth, MaxUint256, stranger.address, "0x")).to.be.revertedWithCustomError(
-      mod,
-      "OnlyDelegateCall",
-    );
-    await expect(mod.marginCall(c.id)).to.be.revertedWithCustomError(mod, "OnlyDelegateCall");
-    await expect(mod.previewLiquidation(c.id, c.weth, 1n)).to.be.revertedWithCustomError(mod, "OnlyDelegateCall");
-    await expect(mod.coverDeficit(1n)).to.be.revertedWithCustomError(mod, "OnlyDelegateCall");
     // A position without debt.
     await (await keel.engine.connect(stranger).open(0, c.weth, stranger.address)).wait();
     const empty = await keel.engine.lastPositionId();

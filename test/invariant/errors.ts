@@ -25,7 +25,7 @@ export class RevertDecoder {
   constructor(keel: Keel) {
     const fragments = new Map<string, ErrorFragment>();
     const contracts = [
-      keel.engine, keel.liquidationModule, keel.risk, keel.oracle, keel.vol, keel.kusd, keel.nft, keel.surplus,
+      keel.engine, keel.risk, keel.oracle, keel.vol, keel.kusd, keel.nft, keel.surplus,
       keel.flashLiquidator, keel.amm, keel.timelock, keel.accessManager, keel.lens,
     ];
     for (const c of contracts) {

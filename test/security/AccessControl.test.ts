@@ -101,7 +101,6 @@ const AUTHORITY = ["accessManager"] as const;
 async function contractsOf(keel: Keel): Promise<Record<string, BaseContract>> {
   return {
     engine: keel.engine,
-    liquidationModule: keel.liquidationModule,
     risk: keel.risk,
     oracle: keel.oracle,
     vol: keel.vol,
@@ -145,12 +144,6 @@ const ROWS: Row[] = [
   },
   { contract: "engine", fn: "setPaused", role: ROLES.GUARDIAN, allowed: GUARDIANS, args: () => [true] },
   { contract: "engine", fn: "setAuthority", allowed: AUTHORITY, args: (s) => [s.addresses.accessManager] },
-  // LiquidationModule: reachable only through the engine's DELEGATECALL.
-  { contract: "liquidationModule", fn: "marginCall", allowed: [], args: () => [1n] },
-  { contract: "liquidationModule", fn: "clearMarginCall", allowed: [], args: () => [1n] },
-  { contract: "liquidationModule", fn: "liquidate", allowed: [], args: async (s) => [1n, await weth(s), 1n, s.addresses.stranger, "0x"] },
-  { contract: "liquidationModule", fn: "coverDeficit", allowed: [], args: () => [1n] },
-  { contract: "liquidationModule", fn: "previewLiquidation", allowed: [], args: async (s) => [1n, await weth(s), 1n] },
   // RiskModel.
   {
     contract: "risk",
@@ -263,8 +256,7 @@ const ROWS: Row[] = [
 
 /** State-changing functions open to anyone (or checked per position, per operation or per token owner). */
 const OPEN: Record<string, readonly string[]> = {
-  engine: ["open", "deposit", "withdraw", "borrow", "repay", "close", "marginCall", "clearMarginCall", "liquidate", "coverDeficit", "previewLiquidation", "collectFees"],
-  liquidationModule: [],
+  engine: ["open", "deposit", "withdraw", "borrow", "repay", "close", "marginCall", "clearMarginCall", "liquidate", "coverDeficit", "collectFees"],
   risk: [],
   oracle: [],
   vol: ["poke", "pokeAll"],

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { encodeBytes32String, ZeroAddress } from "ethers";
-import { LiquidationModule__factory, VaultEngine__factory } from "../../typechain-types";
+import { EngineGovernance__factory, Liquidation__factory, VaultEngine__factory } from "../../typechain-types";
 import { loadKeel } from "../helpers/fixtures";
 import { governTx } from "../helpers/governance";
 import type { Keel } from "../../deploy";
@@ -80,15 +80,14 @@ describe("VaultEngine liquidation parameters", () => {
       .withArgs(stranger!.address);
   });
 
-  it("test_constructor_moduleMismatch: an engine refuses a module built for other contracts", async () => {
+  it("test_constructor_zeroSurplusBuffer: an engine without a surplus buffer is refused", async () => {
     const keel = await loadKeel();
     const [deployer] = await ethers.getSigners();
-    const [kusd, nft, risk, oracle, surplus] = await Promise.all([
+    const [kusd, nft, risk, oracle] = await Promise.all([
       keel.kusd.getAddress(),
       keel.nft.getAddress(),
       keel.risk.getAddress(),
       keel.oracle.getAddress(),
-      keel.surplus.getAddress(),
     ]);
     const setup = {
       crossStabilityFee: 10n ** 27n,
@@ -97,16 +96,17 @@ describe("VaultEngine liquidation parameters", () => {
       dust: 0n,
       liquidation: await current(keel),
     };
-    const factory = new VaultEngine__factory(deployer!);
+    const libraries = {
+      "contracts/core/Liquidation.sol:Liquidation": await (await new Liquidation__factory(deployer!).deploy()).getAddress(),
+      "contracts/core/EngineGovernance.sol:EngineGovernance": await (
+        await new EngineGovernance__factory(deployer!).deploy()
+      ).getAddress(),
+    };
+    const factory = new VaultEngine__factory(libraries, deployer!);
     const authority = await keel.accessManager.getAddress();
-    // A module wired to a different surplus buffer, and an address with no code at all.
-    const other = await new LiquidationModule__factory(deployer!).deploy(kusd, nft, risk, oracle, deployer!.address);
-    for (const module of [await other.getAddress(), deployer!.address]) {
-      await expect(factory.deploy(authority, kusd, nft, risk, oracle, surplus, module, setup))
-        .to.be.revertedWithCustomError(factory, "ModuleMismatch")
-        .withArgs(module);
-    }
-    await expect(factory.deploy(authority, kusd, nft, risk, oracle, ZeroAddress, await other.getAddress(), setup))
-      .to.be.revertedWithCustomError(factory, "ZeroAddress");
+    await expect(factory.deploy(authority, kusd, nft, risk, oracle, ZeroAddress, setup)).to.be.revertedWithCustomError(
+      factory,
+      "ZeroAddress",
+    );
   });
 });

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {IVaultEngineTypes} from "../interfaces/IVaultEngineTypes.sol";
+import {IRiskModel} from "../interfaces/IRiskModel.sol";
+import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
+import {KeelMath} from "../libraries/KeelMath.sol";
+import {EngineState, Ledger} from "./Ledger.sol";
+
+/// @title Liquidation
+/// @notice Liquidation of docs/spec.md §4 over the VaultEngine's storage, in two halves: `plan` (a view) works out
+/// what one liquidation would repay, seize, charge and write off, and `liquidate` books that plan. The engine's
+/// `previewLiquidation` is `plan`; its `liquidate` is `liquidate` followed by the payments. An external library, so
+/// the engine stays under the 24 KiB code size limit; it has no storage of its own.
+library Liquidation {
+    using SafeERC20 for IERC20;
+
+    /// @notice The engine's collaborators a liquidation reads, passed in with its storage.
+    struct Context {
+        IRiskModel risk;
+        IPriceOracle oracle;
+    }
+
+    /// @notice One liquidation, worked out before anything is written.
+    struct Plan {
+        uint256 id;
+        address classKey;
+        address asset; // the holding the liquidator chose to seize
+        uint256 rate; // [ray] the class accumulator as of now
+        uint256 normDebt; // [wad] the position's normalized debt after the liquidation
+        uint256 removed; // [wad] normalized debt the liquidation removes from the class
+        uint256 repaid; // [wad] debt repaid by the liquidator
+        uint256 seized; // token decimals: amount of `asset` for the receiver
+        uint256 fee; // [wad] protocol share of the penalty, paid by the liquidator in kUSD on top of `repaid`
+        uint256 badDebt; // [wad] debt an insolvent position's collateral could not cover
+        bool insolvent; // every holding is seized and the rest of the debt becomes bad debt
+        bool clearsCall; // the position ends with HF ≥ 1 (or no debt): its margin call, if any, is cleared
+        address[] assets; // the position's holdings
+        uint256[] amounts; // token decimals: what each holding keeps after the liquidation
+    }
+
+    /// @dev A position as a liquidation sees it: accrued debt and every holding priced once.
+    struct Book {
+        uint256 debt; // [wad]
+        IRiskModel.LiquidationTerms[] terms; // per asset
+        uint256 coverable; // [wad] Σ what each priced holding pays for at its penalty; below debt means insolvent
+        bool unpriced; // a cross holding's price failed: it is valued at zero and cannot be seized
+        uint256 value; // [wad] V
+        uint256 maintenanceLoss; // [wad] Lm
+        uint256 hf; // [wad] before the liquidation
+    }
+
+    // ================================================================ plan (view)
+
+    /// @notice What liquidating position `id` by seizing `asset`, repaying at most `maxRepay`, would do now. Reverts
+    /// exactly as the liquidation would (not liquidatable, nothing to seize, maxRepay too low, HF not raised).
+    function plan(EngineState storage s, Context memory ctx, uint256 id, address asset, uint256 maxRepay)
+        public
+        view
+        returns (Plan memory p)
+    {
+        if (maxRepay == 0) revert IVaultEngineTypes.ZeroAmount();
+        Book memory b = _openBook(s, ctx, p, id);
+        // Bad debt is booked only when every holding has a price: a holding whose feed fails is worth something the
+        // book cannot see, so it stays with the position and the priced holdings are liquidated as if solvent.
+        if (b.coverable < b.debt && !b.unpriced) return _planInsolvent(p, b, asset, maxRepay);
+        _planSolvent(s, ctx, p, b, asset, maxRepay);
+    }
+
+    /// @dev Fills the plan's position fields, prices every holding once, and requires the position to be Liquidatable.
+    function _openBook(EngineState storage s, Context memory ctx, Plan memory p, uint256 id)
+        private
+        view
+        returns (Book memory b)
+    {
+        (p.id, p.classKey, p.normDebt) = _position(s, id);
+        p.rate = Ledger.currentRate(s.classes[p.classKey]);
+        b.debt = KeelMath.toDebtUp(p.normDebt, p.rate);
+        if (b.debt == 0) revert IVaultEngineTypes.NotLiquidatable(id, KeelMath.INFINITE_HEALTH);
+        (p.assets, p.amounts) = Ledger.holdings(s, id, p.classKey);
+        _priceBook(ctx, p, b);
+        for (uint256 i; i < p.assets.length; ++i) {
+            IRiskModel.LiquidationTerms memory t = b.terms[i];
+            if (t.price == 0) b.unpriced = true;
+            else b.coverable += KeelMath.repayForDown(p.amounts[i], t.penalty, t.price, t.unit);
+        }
+        b.hf = KeelMath.healthFactorDown(b.value, b.maintenanceLoss, b.debt);
+        if (Ledger.stateAt(s, b.hf, s.callDeadline[id]) != IVaultEngineTypes.State.Liquidatable) {
+            revert IVaultEngineTypes.NotLiquidatable(id, b.hf);
+        }
+    }
+
+    function _position(EngineState storage s, uint256 id)
+        private
+        view
+        returns (uint256, address classKey, uint256 normDebt)
+    {
+        (classKey, normDebt) = (s.positions[id].classKey, s.positions[id].normDebt);
+        if (classKey == address(0)) revert IVaultEngineTypes.PositionNotFound(id);
+        return (id, classKey, normDebt);
+    }
+
+    /// @dev Every holding's terms, V and Lm, in one read of each price. A cross holding whose price fails gets zero
+    /// terms and no value (RiskModel.marginBook); an isolated position's only price must be available.
+    function _priceBook(Context memory ctx, Plan memory p, Book memory b) private view {
+        if (p.classKey == Ledger.CROSS_CLASS) {
+            IRiskModel.Valuation memory v;
+            (v, b.terms) = ctx.risk.marginBook(p.assets, p.amounts);
+            (b.value, b.maintenanceLoss) = (v.value, v.maintenanceLoss);
+            return;
+        }
+        b.terms = new IRiskModel.LiquidationTerms[](1);
+        b.terms[0] = ctx.risk.liquidationTerms(p.classKey);
+        (b.value, b.maintenanceLoss) = _maintenance(ctx, p, b);
+    }
+
+    /// @dev V and Lm of the plan's holdings as they stand. An isolated position needs no further call: its terms
+    /// carry max(zm σ, hm), and KeelMath.isolatedLossUp of V with it is RiskModel's closed form exactly.
+    function _maintenance(Context memory ctx, Plan memory p, Book memory b)
+        private
+        view
+        returns (uint256 value, uint256 loss)
+    {
+        if (p.classKey != Ledger.CROSS_CLASS) {
+            IRiskModel.LiquidationTerms memory t = b.terms[0];
+            value = KeelMath.valueDown(p.amounts[0], t.price, t.unit);
+            return (value, KeelMath.lossAtFactorUp(value, t.maintenanceFactor));
+        }
+        IRiskModel.Valuation memory v = ctx.risk.assessForMargin(p.assets, p.amounts);
+        return (v.value, v.maintenanceLoss);
+    }
+
+    /// @dev Insolvent position: every holding goes to the receiver for what it is worth net of its penalty; the rest
+    /// of the debt becomes bad debt.
+    function _planInsolvent(Plan memory p, Book memory b, address asset, uint256 maxRepay)
+        private
+        pure
+        returns (Plan memory)
+    {
+        p.insolvent = true;
+        p.asset = asset;
+        p.repaid = b.coverable;
+        if (p.repaid > maxRepay) revert IVaultEngineTypes.MaxRepayTooLow(p.id, p.repaid);
+        p.removed = p.normDebt;
+        p.normDebt = 0;
+        p.badDebt = b.debt - p.repaid;
+        for (uint256 i; i < p.assets.length; ++i) {
+            if (p.assets[i] == asset) p.seized = p.amounts[i];
+            p.amounts[i] = 0;
+        }
+        p.clearsCall = true;
+        return p;
+    }
+
+    /// @dev The partial (or, under criticalHF or near dust, full) liquidation of a solvent position.
+    function _planSolvent(
+        EngineState storage s,
+        Context memory ctx,
+        Plan memory p,
+        Book memory b,
+        address asset,
+        uint256 maxRepay
+    ) private view {
+        p.asset = asset;
+        uint256 i = _indexOf(ctx, p, b, asset);
+        IRiskModel.LiquidationTerms memory t = b.terms[i];
+        bool fullDue;
+        (p.repaid, p.seized, fullDue) = _size(s, p.id, b, p.amounts[i], maxRepay, t);
+        // A few wei left of a holding can pay for debt yet round to no collateral: the liquidator would pay for
+        // nothing and the position would not move. Refused; the other holdings (or all of it, insolvent) remain.
+        if (p.seized == 0) revert IVaultEngineTypes.NothingToSeize(p.id, asset);
+        p.removed = p.repaid == b.debt ? p.normDebt : KeelMath.toNormDebtDown(p.repaid, p.rate);
+        p.normDebt -= p.removed;
+        p.amounts[i] -= p.seized;
+        p.fee = KeelMath.protocolFeeUp(p.repaid, t.penalty, s.protocolShare);
+        if (p.repaid == b.debt) {
+            p.clearsCall = true;
+            return;
+        }
+        // When all of the debt is due (under criticalHF, or the rest would be dust) and one holding pays for less,
+        // taking all of it may lower HF (the basket loses diversification) but moves the close-out on: each such
+        // step empties an asset. Only a liquidation the liquidator capped with `maxRepay` must raise HF.
+        bool closingOut = fullDue && p.repaid < maxRepay;
+        uint256 hfAfter = _healthAfter(ctx, p, b);
+        if (!closingOut && hfAfter <= b.hf) revert IVaultEngineTypes.LiquidationWouldLowerHealth(p.id, b.hf, hfAfter);
+        p.clearsCall = hfAfter >= KeelMath.WAD;
+    }
+
+    /// @dev The chosen holding; one whose price fails cannot be seized, and the oracle says why.
+    function _indexOf(Context memory ctx, Plan memory p, Book memory b, address asset)
+        private
+        view
+        returns (uint256 i)
+    {
+        for (; i < p.assets.length; ++i) {
+            if (p.assets[i] != asset || p.amounts[i] == 0) continue;
+            if (b.terms[i].price == 0) ctx.oracle.getPrice(asset);
+            return i;
+        }
+        revert IVaultEngineTypes.NothingToSeize(p.id, asset);
+    }
+
+    /// @dev Repayment and seizure of a solvent position: what is due (up to targetHF within the close factor; all of
+    /// the debt under criticalHF or when the rest would be dust), capped by what the holding pays for and by
+    /// `maxRepay`.
+    /// A step capped by the holding takes all of it and may leave less than the dust (M-1): the position is solvent,
+    /// so its other holdings pay for the rest and the next call, which owes all of a sub-dust debt, clears it. Only
+    /// the liquidator's own `maxRepay` may never leave a remainder under the dust: it stops at exactly the dust.
+    /// `fullDue`: all of the debt was due, before the caps.
+    function _size(
+        EngineState storage s,
+        uint256 id,
+        Book memory b,
+        uint256 held,
+        uint256 maxRepay,
+        IRiskModel.LiquidationTerms memory t
+    ) private view returns (uint256 repaid, uint256 seized, bool fullDue) {
+        uint256 debt = b.debt;
+        uint256 dust = s.dust;
+        uint256 due = debt;
+        if (b.hf >= s.criticalHF) {
+            due = KeelMath.targetRepayDown(s.targetHF, debt, b.value, b.maintenanceLoss, t.penalty, t.maintenanceFactor);
+            due = Math.min(due, KeelMath.mulWadDown(debt, s.closeFactor));
+            if (debt - due < dust) due = debt;
+        }
+        repaid = Math.min(due, KeelMath.repayForDown(held, t.penalty, t.price, t.unit));
+        if (maxRepay < repaid) {
+            uint256 limited = debt - maxRepay < dust ? (debt > dust ? debt - dust : 0) : maxRepay;
+            if (limited == 0) revert IVaultEngineTypes.MaxRepayTooLow(id, repaid);
+            repaid = limited;
+        }
+        if (repaid == 0) revert IVaultEngineTypes.NotLiquidatable(id, b.hf);
+        seized = Math.min(KeelMath.seizeDown(repaid, t.penalty, t.price, t.unit), held);
+        fullDue = due == debt;
+    }
+
+    /// @dev HF after a partial liquidation. With no priced holding left (the rest all have failing feeds) it counts
+    /// as 0: the position waits for its feeds.
+    function _healthAfter(Context memory ctx, Plan memory p, Book memory b) private view returns (uint256) {
+        if (b.unpriced && !_pricedLeft(p, b)) return 0;
+        (uint256 value, uint256 loss) = _maintenance(ctx, p, b);
+        return KeelMath.healthFactorDown(value, loss, KeelMath.toDebtUp(p.normDebt, p.rate));
+    }
+
+    function _pricedLeft(Plan memory p, Book memory b) private pure returns (bool) {
+        for (uint256 i; i < p.assets.length; ++i) {
+            if (p.amounts[i] != 0 && b.terms[i].price != 0) return true;
+        }
+        return false;
+    }
+
+    // ================================================================ book (writes)
+
+    /// @notice Plans the liquidation, then books it: debt first, then collateral, bad debt and the margin call. An
+    /// insolvent position's holdings other than `asset` go to `receiver` here; the engine pays the rest (§4).
+    /// @dev The engine accrues the position's class first, so the plan's rate is the stored one.
+    function liquidate(
+        EngineState storage s,
+        Context memory ctx,
+        uint256 id,
+        address asset,
+        uint256 maxRepay,
+        address receiver
+    ) external returns (Plan memory p) {
+        p = plan(s, ctx, id, asset, maxRepay);
+        Ledger.removeClassDebt(s, p.classKey, p.rate, p.removed);
+        s.positions[id].normDebt = uint96(p.normDebt);
+        if (p.insolvent) {
+            _seizeAll(s, p, receiver);
+            s.badDebt += p.badDebt;
+        } else {
+            uint256 left = Ledger.takeCollateral(s, id, p.classKey, asset, p.seized);
+            emit IVaultEngineTypes.PositionUpdated(id, IVaultEngineTypes.Operation.Liquidate, asset, left, p.normDebt);
+        }
+        if (p.clearsCall) Ledger.clearCallIfOpen(s, id);
+    }
+
+    /// @dev Takes every holding of an insolvent position; sends all but the chosen asset to `receiver`.
+    function _seizeAll(EngineState storage s, Plan memory p, address receiver) private {
+        (address[] memory assets, uint256[] memory amounts) = Ledger.holdings(s, p.id, p.classKey);
+        for (uint256 i; i < assets.length; ++i) {
+            uint256 amount = amounts[i];
+            if (amount == 0) continue;
+            Ledger.takeCollateral(s, p.id, p.classKey, assets[i], amount);
+            emit IVaultEngineTypes.PositionUpdated(p.id, IVaultEngineTypes.Operation.Liquidate, assets[i], 0, 0);
+            if (assets[i] != p.asset) IERC20(assets[i]).safeTransfer(receiver, amount);
+        }
+    }
+}
