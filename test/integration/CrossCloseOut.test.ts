@@ -15,7 +15,7 @@ import { loadKeel, pinNext } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";
 import { expectedLiquidation, fundKusd, openCrossDebt, setPrice, State } from "../helpers/liquidation";
 
-describe("cross close-out under criticalHF (LiquidationModule)", () => {
+describe("cross close-out under criticalHF (Liquidation library)", () => {
   async function stuckBasket() {
     const keel = await loadKeel();
     const [, user, keeper] = await ethers.getSigners();

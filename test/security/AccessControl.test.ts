@@ -267,7 +267,7 @@ const OPEN: Record<string, readonly string[]> = {
   accessManager: ["schedule", "execute", "cancel", "consumeScheduledOp", "multicall", "renounceRole"],
   timelock: ["renounceRole", "onERC721Received", "onERC1155Received", "onERC1155BatchReceived"],
   manager: ["open", "deposit", "depositEth", "borrow", "repay", "withdraw", "withdrawEth", "openAndBorrow", "openCrossAndBorrow", "openWithEthAndBorrow", "closePosition", "closePositionToEth", "permitKusd", "multicall"],
-  lens: ["liquidationStatus", "liquidationStatuses", "profitAt"],
+  lens: [],
   flashLiquidator: ["liquidate"],
 };
 
