@@ -257,6 +257,10 @@ library Liquidation {
     /// @notice Plans the liquidation, then books it: debt first, then collateral, bad debt and the margin call. An
     /// insolvent position's holdings other than `asset` go to `receiver` here; the engine pays the rest (§4).
     /// @dev The engine accrues the position's class first, so the plan's rate is the stored one.
+    /// @return repaid [wad] debt repaid.
+    /// @return seized Amount of `asset` for the receiver (token decimals).
+    /// @return fee [wad] the protocol's share of the penalty.
+    /// @return badDebt [wad] debt written off.
     function liquidate(
         EngineState storage s,
         Context memory ctx,
@@ -264,8 +268,8 @@ library Liquidation {
         address asset,
         uint256 maxRepay,
         address receiver
-    ) external returns (Plan memory p) {
-        p = plan(s, ctx, id, asset, maxRepay);
+    ) external returns (uint256 repaid, uint256 seized, uint256 fee, uint256 badDebt) {
+        Plan memory p = plan(s, ctx, id, asset, maxRepay);
         Ledger.removeClassDebt(s, p.classKey, p.rate, p.removed);
         s.positions[id].normDebt = uint96(p.normDebt);
         if (p.insolvent) {
@@ -276,6 +280,7 @@ library Liquidation {
             emit IVaultEngineTypes.PositionUpdated(id, IVaultEngineTypes.Operation.Liquidate, asset, left, p.normDebt);
         }
         if (p.clearsCall) Ledger.clearCallIfOpen(s, id);
+        return (p.repaid, p.seized, p.fee, p.badDebt);
     }
 
     /// @dev Takes every holding of an insolvent position; sends all but the chosen asset to `receiver`.

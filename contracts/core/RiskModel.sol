@@ -7,12 +7,11 @@ import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {IVaultEngine} from "../interfaces/IVaultEngine.sol";
 import {IVolatilityOracle} from "../interfaces/IVolatilityOracle.sol";
 import {KeelMath} from "../libraries/KeelMath.sol";
-import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 /// @title RiskModel
 /// @notice Risk parameters and the portfolio margin formula of docs/spec.md §3 (see IRiskModel).
 contract RiskModel is IRiskModel, AccessManaged {
-    /// @dev One asset's parameters as stored: the first slot is everything `assess` reads.
+    /// @dev One asset's parameters as stored: the first slot is everything `assess` reads but σmax.
     struct StoredRisk {
         uint64 sigmaMin; // [wad]
         uint64 maintenanceHaircut; // [wad]
@@ -130,7 +129,7 @@ contract RiskModel is IRiskModel, AccessManaged {
         if (msg.sender != address(engine)) revert OnlyEngine(msg.sender);
         if (_risk[asset].listed) revert AssetAlreadyListed(asset);
         uint256 listed = _assets.length;
-        if (listed == MAX_ASSETS) revert TooManyAssets();
+        if (listed == MAX_ASSETS) revert TooManyListedAssets(MAX_ASSETS);
         if (correlations.length != listed) revert CorrelationCountMismatch(listed, correlations.length);
         uint8 decimals = _decimalsOf(asset);
         _risk[asset] = _toStored(params, decimals);
@@ -281,7 +280,7 @@ contract RiskModel is IRiskModel, AccessManaged {
             v.value += values[i];
             (sigmas[i], hm[i], hi[i]) = (_sigma(assets[i], r), r.maintenanceHaircut, r.initialHaircut);
         }
-        (v.maintenanceLoss, v.initialLoss) = KeelMath.basketLossesUp(
+        (v.maintenanceLoss, v.initialLoss) = KeelMath.marginLossesUp(
             values, sigmas, hm, hi, _correlationMatrix(assets), _zMaintenance, _zInitial
         );
     }
@@ -309,7 +308,7 @@ contract RiskModel is IRiskModel, AccessManaged {
         t.price = price;
         t.unit = 10 ** r.decimals;
         t.penalty = r.liquidationPenalty;
-        t.maintenanceFactor = Math.max(KeelMath.mulWadUp(_zMaintenance, _sigma(asset, r)), r.maintenanceHaircut);
+        t.maintenanceFactor = KeelMath.lossFactorUp(_zMaintenance, _sigma(asset, r), r.maintenanceHaircut);
     }
 
     /// @dev The oracle's price, or 0 when it refuses one. A read that ran out of gas is not a refusal: a starved call

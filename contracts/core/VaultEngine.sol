@@ -266,15 +266,16 @@ contract VaultEngine is IVaultEngine, AccessManaged, ReentrancyGuardTransient {
     {
         if (receiver == address(0)) revert ZeroAddress();
         _s.accrue(_s.requirePosition(id).classKey);
-        Liquidation.Plan memory p = Liquidation.liquidate(_s, _context(), id, asset, maxRepay, receiver);
-        emit Liquidated(id, msg.sender, asset, p.repaid, p.seized, p.badDebt);
+        uint256 fee;
+        uint256 badDebt;
+        (repaid, seized, fee, badDebt) = Liquidation.liquidate(_s, _context(), id, asset, maxRepay, receiver);
+        emit Liquidated(id, msg.sender, asset, repaid, seized, badDebt);
 
-        if (p.seized != 0) IERC20(asset).safeTransfer(receiver, p.seized);
-        if (data.length != 0) _callback(receiver, id, asset, p.seized, p.repaid + p.fee, data);
-        kusd.burn(msg.sender, p.repaid + p.fee);
-        if (p.fee != 0) kusd.mint(surplusBuffer, p.fee);
-        if (p.badDebt != 0) _coverFromSurplus();
-        return (p.repaid, p.seized);
+        if (seized != 0) IERC20(asset).safeTransfer(receiver, seized);
+        if (data.length != 0) _callback(receiver, id, asset, seized, repaid + fee, data);
+        kusd.burn(msg.sender, repaid + fee);
+        if (fee != 0) kusd.mint(surplusBuffer, fee);
+        if (badDebt != 0) _coverFromSurplus();
     }
 
     /// @inheritdoc IVaultEngine

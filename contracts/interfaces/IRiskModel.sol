@@ -45,7 +45,8 @@ interface IRiskModel {
     error LengthMismatch(uint256 assets, uint256 amounts);
     error InvalidParameter(bytes32 name, uint256 value);
     error NoChange();
-    error TooManyAssets();
+    /// @notice The risk model already lists its maximum number of assets, `max`.
+    error TooManyListedAssets(uint256 max);
     /// @notice (1 + ℓ)(1 − hm) of `asset` would exceed the engine's critical HF `criticalHF`, so a partial
     /// liquidation above the critical HF could lower the health factor.
     error PenaltyTooHighForCriticalHF(address asset, uint256 required, uint256 criticalHF);

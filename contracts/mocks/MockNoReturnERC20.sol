@@ -17,7 +17,7 @@ contract MockNoReturnERC20 {
     event Approval(address indexed owner, address indexed spender, uint256 value);
 
     /// @notice The sender's balance is below the amount.
-    error InsufficientBalance(address account, uint256 balance, uint256 needed);
+    error BalanceTooLow(address account, uint256 balance, uint256 needed);
     /// @notice The spender's allowance is below the amount.
     error InsufficientAllowance(address spender, uint256 allowance, uint256 needed);
     /// @notice USDT's rule: an allowance must be reset to zero before it is changed.
@@ -61,7 +61,7 @@ contract MockNoReturnERC20 {
 
     function _move(address from, address to, uint256 amount) internal {
         uint256 balance = balanceOf[from];
-        if (balance < amount) revert InsufficientBalance(from, balance, amount);
+        if (balance < amount) revert BalanceTooLow(from, balance, amount);
         balanceOf[from] = balance - amount;
         balanceOf[to] += amount;
         emit Transfer(from, to, amount);

@@ -347,27 +347,21 @@ contract Lens {
         }
     }
 
-    /// @dev RiskModel's losses: the closed form for one holding, KeelMath.basketLossesUp for several.
+    /// @dev The margin formula's losses (KeelMath.marginLossesUp, as the RiskModel computes them) over the batch's
+    /// market data.
     function _losses(Market memory m, PositionView memory v, uint256[] memory idx)
         internal
         pure
         returns (uint256 lm, uint256 li)
     {
         uint256 k = idx.length;
-        if (k == 1) {
-            uint256 a = idx[0];
-            return (
-                KeelMath.isolatedLossUp(v.value, m.sigmas[a], m.zMaintenance, m.maintenanceHaircuts[a]),
-                KeelMath.isolatedLossUp(v.value, m.sigmas[a], m.zInitial, m.initialHaircuts[a])
-            );
-        }
         uint256[] memory rho = new uint256[](k * k);
         for (uint256 i; i < k; ++i) {
             for (uint256 j; j < k; ++j) {
                 rho[i * k + j] = m.correlation[idx[i] * m.assets.length + idx[j]];
             }
         }
-        return KeelMath.basketLossesUp(
+        return KeelMath.marginLossesUp(
             v.assetValues,
             _pick(m.sigmas, idx),
             _pick(m.maintenanceHaircuts, idx),

@@ -30,7 +30,8 @@ contract PositionManager {
 
     /// @notice The caller may not act on position `id`.
     error NotAuthorized(uint256 id, address caller);
-    error LengthMismatch();
+    /// @notice `assets` and `amounts` differ in length (the same error as the RiskModel's).
+    error LengthMismatch(uint256 assets, uint256 amounts);
     error ZeroAmount();
     error EthTransferFailed();
     /// @notice Ether may only arrive from WETH (unwrapping) or with a payable call.
@@ -67,7 +68,7 @@ contract PositionManager {
         payable
         returns (uint256 id)
     {
-        if (assets.length != amounts.length) revert LengthMismatch();
+        if (assets.length != amounts.length) revert LengthMismatch(assets.length, amounts.length);
         id = engine.open(IVaultEngineTypes.Mode.Cross, address(0), msg.sender);
         for (uint256 i; i < assets.length; ++i) {
             _depositFromCaller(id, assets[i], amounts[i]);

@@ -258,7 +258,7 @@ describe("Hostile tokens as collateral", () => {
       const id = await openIsolated(s, t, s.user);
       const noReturn = MockNoReturnERC20__factory.connect(t.asset, s.user);
       await expect(s.keel.engine.connect(s.user).deposit(id, t.asset, 11n * t.unit))
-        .to.be.revertedWithCustomError(noReturn, "InsufficientBalance")
+        .to.be.revertedWithCustomError(noReturn, "BalanceTooLow")
         .withArgs(s.user.address, 10n * t.unit, 11n * t.unit);
       // Withdrawing more than the position holds is the engine's own refusal, before any transfer.
       await (await s.keel.engine.connect(s.user).deposit(id, t.asset, 10n * t.unit)).wait();

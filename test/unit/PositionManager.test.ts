@@ -156,11 +156,11 @@ describe("PositionManager", () => {
       await settle(keel);
     });
 
-    it("test_openCrossAndBorrow_lengthMismatch: reverts LengthMismatch", async () => {
+    it("test_openCrossAndBorrow_lengthMismatch: reverts LengthMismatch(assets, amounts)", async () => {
       const { keel, alice, weth, wbtc, usdc } = await loadFixture(managerFixture);
       await expect(
         keel.manager.connect(alice).openCrossAndBorrow([weth, wbtc, usdc], [1n, 1n], 0n, alice.address),
-      ).to.be.revertedWithCustomError(keel.manager, "LengthMismatch");
+      ).to.be.revertedWithCustomError(keel.manager, "LengthMismatch").withArgs(3n, 2n);
     });
   });
 

@@ -62,6 +62,9 @@ abstract contract KeelFixture {
     uint256 internal constant WAD = 1e18;
     uint64 internal constant ORACLE_ROLE = 3;
     uint256 internal constant START = 1_750_000_000; // a realistic block time, far from 0
+    /// @dev Where foundry.toml links the engine's libraries.
+    address internal constant LIQUIDATION_LIBRARY = 0x00000000000000000000000000000000004B6501;
+    address internal constant GOVERNANCE_LIBRARY = 0x00000000000000000000000000000000004b6502;
 
     // Per-second fee factors [ray] of 1%, 2%, 2.5%-ish and 3% a year (src/math perSecondFee).
     uint256 internal constant FEE_1 = 1_000_000_000_315_522_921_573_372_068;
@@ -86,7 +89,7 @@ abstract contract KeelFixture {
         address nftAt = vm.computeCreateAddress(address(this), nonce + 2);
         address volAt = vm.computeCreateAddress(address(this), nonce + 3);
         address riskAt = vm.computeCreateAddress(address(this), nonce + 4);
-        address engineAt = vm.computeCreateAddress(address(this), nonce + 6);
+        address engineAt = vm.computeCreateAddress(address(this), nonce + 5);
         k.kusd = KeelUSD(
             _deploy("KeelUSD.sol:KeelUSD", abi.encode(address(k.access), engineAt, surplusAt, 0.0005e18, 100_000_000e18))
         );
@@ -106,10 +109,9 @@ abstract contract KeelFixture {
                 abi.encode(address(k.access), engineAt, address(k.oracle), volAt, 2.33e18, 3.09e18)
             )
         );
-        address module = _deploy(
-            "LiquidationModule.sol:LiquidationModule",
-            abi.encode(kusdAt, nftAt, riskAt, address(k.oracle), surplusAt)
-        );
+        // The engine's libraries sit at the addresses foundry.toml links it against (`libraries`).
+        vm.etch(LIQUIDATION_LIBRARY, vm.getDeployedCode("Liquidation.sol:Liquidation"));
+        vm.etch(GOVERNANCE_LIBRARY, vm.getDeployedCode("EngineGovernance.sol:EngineGovernance"));
         VaultEngine.Setup memory setup = VaultEngine.Setup({
             crossStabilityFee: FEE_3,
             crossDebtCeiling: 20_000_000e18,
@@ -127,7 +129,7 @@ abstract contract KeelFixture {
             _deploy(
                 "VaultEngine.sol:VaultEngine",
                 abi.encode(
-                    address(k.access), kusdAt, nftAt, riskAt, address(k.oracle), surplusAt, module, setup
+                    address(k.access), kusdAt, nftAt, riskAt, address(k.oracle), surplusAt, setup
                 )
             )
         );
