@@ -1,6 +1,7 @@
 /**
  * Liquidation (docs/spec.md §4) end to end on the default local deployment: every repayment, seizure and protocol fee is
- * asserted exactly against the mirror (`test/helpers/liquidation.ts` over `src/math`) at a pinned block time.
+ * asserted exactly against the mirror (`src/math/liquidation.ts`, fed by `test/helpers/liquidation.ts`) at a pinned
+ * block time.
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";

@@ -9,7 +9,7 @@ import { MaxUint256, type ContractTransactionReceipt } from "ethers";
 import { refreshFeeds } from "../../dev/localMarket";
 import { governBatch } from "../helpers/governance";
 import * as m from "../../src/math";
-import type { ExpectedLiquidation } from "../helpers/liquidation";
+import type { LiquidationOutcome } from "../../src/math/liquidation";
 import { chance, classRate, ensureKusd, fraction, note, ORACLE, pick, withDebt, type Action } from "./actions";
 import { richestAsset } from "./checks";
 import { execute, pinNextBlock, type TxResult } from "./exec";
@@ -130,7 +130,7 @@ async function settleLiquidation(
   asset: string,
   maxRepay: bigint,
   r: TxResult,
-  e: ExpectedLiquidation | undefined,
+  e: LiquidationOutcome | undefined,
 ): Promise<void> {
   if (!r.ok) return;
   const ev = liquidatedEvent(w, r.receipt);
@@ -200,7 +200,7 @@ export const actLiquidate: Action = async (w) => {
   const maxRepay = chance(w, 0.7) ? MaxUint256 : fraction(w, debt, 100, 1000) + 1n;
   await ensureKusd(w, w.keeper, debt * 2n + 1000n * m.WAD);
   const at = await pinNextBlock();
-  let e: ExpectedLiquidation | undefined;
+  let e: LiquidationOutcome | undefined;
   try {
     e = await expectedLiquidationAtPending(w, p.id, asset, maxRepay);
   } catch {
@@ -230,7 +230,7 @@ export const actFlashLiquidate: Action = async (w) => {
   if (!t) return;
   const { p, asset } = t;
   const at = await pinNextBlock();
-  let e: ExpectedLiquidation | undefined;
+  let e: LiquidationOutcome | undefined;
   try {
     // It repays at most the debt at the pinned time, which is what an unlimited maxRepay repays at most.
     e = await expectedLiquidationAtPending(w, p.id, asset);

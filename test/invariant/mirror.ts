@@ -6,7 +6,7 @@
  */
 import { MaxUint256 } from "ethers";
 import * as m from "../../src/math";
-import { type ExpectedLiquidation, type LiquidationInput, sizeLiquidation } from "../helpers/liquidation";
+import { type LiquidationInput, type LiquidationOutcome, sizeLiquidation } from "../../src/math/liquidation";
 import type { World } from "./model";
 
 export interface Market {
@@ -89,7 +89,7 @@ export async function largestBorrowAtPending(w: World, id: bigint): Promise<bigi
  * `LiquidationModule.liquidate(id, asset, maxRepay)` in the pinned block, by the mirror (test/helpers'
  * `sizeLiquidation` on pending-block market data). Throws when the engine must revert for sizing reasons.
  */
-export async function expectedLiquidationAtPending(w: World, id: bigint, asset: string, maxRepay = MaxUint256): Promise<ExpectedLiquidation> {
+export async function expectedLiquidationAtPending(w: World, id: bigint, asset: string, maxRepay = MaxUint256): Promise<LiquidationOutcome> {
   const mk = await marketAtPending(w);
   const h = await holdings(w, id);
   const idx = h.assets.map((a) => indexOf(mk, a));
