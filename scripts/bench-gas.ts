@@ -4,10 +4,28 @@
  * of one transaction, taken in steady state (the user already holds kUSD and has approved the tokens once), with
  * every asset's volatility seeded: a keeper pokes the VolatilityOracle every hour, so margin reads the dynamic σ.
  * Block times are pinned, so every run prints the same figures; `npm run snapshot` records them.
+ *
+ * `--profile` adds, for every operation with a target, where its gas goes (scripts/lib/bench/gasProfile.ts).
  */
 import { gasRows, gasTable } from "./lib/bench/gas";
+import { profileRecord, profileTransaction } from "./lib/bench/gasProfile";
+import { parseFlags } from "./lib/args";
 import { runMain } from "./lib/main";
+import { markdownTable } from "../src/units/table";
 
 runMain("bench:gas", async () => {
-  console.log(gasTable(await gasRows()));
+  const { values } = parseFlags({ options: { profile: { type: "boolean", default: false } } });
+  const rows = await gasRows();
+  console.log(gasTable(rows));
+  if (!values.profile) return 0;
+  const profiles: Record<string, string>[] = [];
+  for (const row of rows.filter((r) => r.target)) {
+    for (const variant of ["isolated", "cross"] as const) {
+      const hash = row.hashes?.[variant];
+      if (hash) profiles.push(profileRecord(`${row.operation} (${variant})`, await profileTransaction(hash)));
+    }
+  }
+  console.log("\nWhere the gas goes (EIP-2929 costs; storage writes include their cold surcharge):\n");
+  console.log(markdownTable(profiles));
+  return 0;
 });

@@ -18,6 +18,8 @@ export interface Row {
   cross?: bigint;
   /** Upper bounds [gas] for the isolated and the cross figure. */
   target?: { isolated?: bigint; cross?: bigint };
+  /** The transactions measured, for a gas profile. */
+  hashes?: { isolated?: string; cross?: string };
 }
 
 /**
@@ -61,10 +63,29 @@ class BenchClock {
 const units = (symbol: string, amount: string, keel: Keel): bigint =>
   ethers.parseUnits(amount, keel.assets[symbol]!.config.decimals);
 
+/** Every measured transaction, in the order measured: `withHashes` pairs them with the rows' figures. */
+const measured: { hash: string; gas: bigint }[] = [];
+
 async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<bigint> {
   const receipt = await (await tx).wait();
   if (!receipt) throw new Error("no receipt");
+  measured.push({ hash: receipt.hash, gas: receipt.gasUsed });
   return receipt.gasUsed;
+}
+
+/**
+ * The rows with the hash of each figure's transaction (for `--profile`). Figures are measured in table order,
+ * isolated before cross, so the n-th figure is the n-th measured transaction; a mismatch throws.
+ */
+function withHashes(rows: Row[], from: number): Row[] {
+  let next = from;
+  const take = (gas: bigint | undefined): string | undefined => {
+    if (gas === undefined) return undefined;
+    const m = measured[next++];
+    if (!m || m.gas !== gas) throw new KeelError("CHAIN", "bench:gas: rows and measured transactions are out of step");
+    return m.hash;
+  };
+  return rows.map((r) => ({ ...r, hashes: { isolated: take(r.isolated), cross: take(r.cross) } }));
 }
 
 async function fund(keel: Keel, user: Signer): Promise<void> {
@@ -81,6 +102,7 @@ async function fund(keel: Keel, user: Signer): Promise<void> {
 
 /** Deploys Keel on the in-process network and measures every operation, in the order of the table. */
 export async function gasRows(): Promise<Row[]> {
+  const from = measured.length;
   const clock = new BenchClock(await time.latest());
   const [deployer, user, keeper, flashKeeper, fresh, freshCross] = (await ethers.getSigners()).map((s) => clock.stamp(s));
   const keel = await deployKeel(deployer!);
@@ -155,7 +177,7 @@ export async function gasRows(): Promise<Row[]> {
   });
 
   rows.push(...(await liquidationRows(keel, clock, { deployer: deployer!, user: u, keeper: keeper!, flashKeeper: flashKeeper!, fresh: fresh!, freshCross: freshCross! })));
-  return rows;
+  return withHashes(rows, from);
 }
 
 /** Who acts in the liquidation rows (every one stamped by the bench's clock). */
