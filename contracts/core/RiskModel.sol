@@ -11,15 +11,16 @@ import {KeelMath} from "../libraries/KeelMath.sol";
 /// @title RiskModel
 /// @notice Risk parameters and the portfolio margin formula of docs/spec.md §3 (see IRiskModel).
 contract RiskModel is IRiskModel, AccessManaged {
-    /// @dev One asset's parameters as stored: the first slot is everything `assess` reads but σmax.
-    struct StoredRisk {
-        uint64 sigmaMin; // [wad]
-        uint64 maintenanceHaircut; // [wad]
-        uint64 initialHaircut; // [wad]
+    /// @dev What margin reads of one asset, decoded from one storage word (`_riskWord`): σ bounds and haircuts in
+    /// 60 bits each (every allowed value is ≤ 1e18 < 2^60), then decimals and the listed flag. One cold read per asset
+    /// on every borrow and withdrawal; the penalty, read by liquidations only, has its own slot.
+    struct Risk {
+        uint256 sigmaMin; // [wad]
+        uint256 sigmaMax; // [wad]
+        uint256 maintenanceHaircut; // [wad]
+        uint256 initialHaircut; // [wad]
         uint8 decimals; // token decimals
         bool listed;
-        uint64 sigmaMax; // [wad] (second slot)
-        uint64 liquidationPenalty; // [wad] (second slot)
     }
 
     uint256 public constant MAX_ASSETS = 32;
@@ -31,12 +32,16 @@ contract RiskModel is IRiskModel, AccessManaged {
     uint256 public constant MIN_Z = 1e18;
     uint256 public constant MAX_Z = 10e18;
     uint8 public constant MAX_DECIMALS = 36;
+    /// @dev 60 bits: one field of `_riskWord`.
+    uint256 private constant FIELD_MASK = (1 << 60) - 1;
 
     IVaultEngine public immutable engine;
     IPriceOracle public immutable oracle;
     IVolatilityOracle public immutable volatility;
 
-    mapping(address asset => StoredRisk) internal _risk;
+    /// @dev Bit layout: σmin [0, 60), σmax [60, 120), hm [120, 180), hi [180, 240), decimals [240, 248), listed 248.
+    mapping(address asset => uint256) internal _riskWord;
+    mapping(address asset => uint256) internal _penalty; // [wad] ℓ
     /// @dev Symmetric: stored under both orders. [wad] in [0, 1].
     mapping(address assetA => mapping(address assetB => uint256)) internal _correlation;
     address[] internal _assets;
@@ -98,8 +103,8 @@ contract RiskModel is IRiskModel, AccessManaged {
     /// @inheritdoc IRiskModel
     function checkCriticalHF(uint256 criticalHF) external view {
         for (uint256 i; i < _assets.length; ++i) {
-            StoredRisk storage r = _risk[_assets[i]];
-            _requirePenaltyFits(_assets[i], r.liquidationPenalty, r.maintenanceHaircut, criticalHF);
+            address asset = _assets[i];
+            _requirePenaltyFits(asset, _penalty[asset], _load(asset).maintenanceHaircut, criticalHF);
         }
     }
 
@@ -127,12 +132,13 @@ contract RiskModel is IRiskModel, AccessManaged {
     /// @inheritdoc IRiskModel
     function listAsset(address asset, AssetRiskParams calldata params, uint256[] calldata correlations) external {
         if (msg.sender != address(engine)) revert OnlyEngine(msg.sender);
-        if (_risk[asset].listed) revert AssetAlreadyListed(asset);
+        if (_load(asset).listed) revert AssetAlreadyListed(asset);
         uint256 listed = _assets.length;
         if (listed == MAX_ASSETS) revert TooManyListedAssets(MAX_ASSETS);
         if (correlations.length != listed) revert CorrelationCountMismatch(listed, correlations.length);
         uint8 decimals = _decimalsOf(asset);
-        _risk[asset] = _toStored(params, decimals);
+        _store(asset, _toStored(params, decimals));
+        _penalty[asset] = params.liquidationPenalty;
         _requirePenaltyFits(asset, params.liquidationPenalty, params.maintenanceHaircut, _criticalHF());
         _assets.push(asset);
         emit AssetRiskSet(asset, params);
@@ -144,12 +150,14 @@ contract RiskModel is IRiskModel, AccessManaged {
 
     /// @inheritdoc IRiskModel
     function setAssetRisk(address asset, AssetRiskParams calldata params) external restricted {
-        StoredRisk memory current = _risk[asset];
+        Risk memory current = _load(asset);
         if (!current.listed) revert AssetNotListed(asset);
-        StoredRisk memory next = _toStored(params, current.decimals);
-        if (keccak256(abi.encode(next)) == keccak256(abi.encode(current))) revert NoChange();
+        Risk memory next = _toStored(params, current.decimals);
+        bool samePenalty = params.liquidationPenalty == _penalty[asset];
+        if (samePenalty && keccak256(abi.encode(next)) == keccak256(abi.encode(current))) revert NoChange();
         _requirePenaltyFits(asset, params.liquidationPenalty, params.maintenanceHaircut, _criticalHF());
-        _risk[asset] = next;
+        _store(asset, next);
+        _penalty[asset] = params.liquidationPenalty;
         emit AssetRiskSet(asset, params);
     }
 
@@ -185,14 +193,13 @@ contract RiskModel is IRiskModel, AccessManaged {
 
     /// @inheritdoc IRiskModel
     function assetRisk(address asset) external view returns (AssetRiskParams memory) {
-        StoredRisk memory r = _risk[asset];
-        if (!r.listed) revert AssetNotListed(asset);
+        Risk memory r = _listedRisk(asset);
         return AssetRiskParams({
             sigmaMin: r.sigmaMin,
             sigmaMax: r.sigmaMax,
             maintenanceHaircut: r.maintenanceHaircut,
             initialHaircut: r.initialHaircut,
-            liquidationPenalty: r.liquidationPenalty
+            liquidationPenalty: _penalty[asset]
         });
     }
 
@@ -209,9 +216,7 @@ contract RiskModel is IRiskModel, AccessManaged {
 
     /// @inheritdoc IRiskModel
     function unitOf(address asset) external view returns (uint256) {
-        StoredRisk memory r = _risk[asset];
-        if (!r.listed) revert AssetNotListed(asset);
-        return 10 ** r.decimals;
+        return 10 ** _listedRisk(asset).decimals;
     }
 
     /// @inheritdoc IRiskModel
@@ -247,7 +252,7 @@ contract RiskModel is IRiskModel, AccessManaged {
         address unpriced;
         bool anyPriced;
         for (uint256 i; i < n; ++i) {
-            StoredRisk storage r = _listedRisk(assets[i]);
+            Risk memory r = _listedRisk(assets[i]);
             prices[i] = _tryPrice(assets[i]);
             if (prices[i] == 0) {
                 if (amounts[i] != 0) unpriced = assets[i];
@@ -258,7 +263,7 @@ contract RiskModel is IRiskModel, AccessManaged {
         }
         // Nothing in the basket has a price: it cannot be valued at all, like an isolated position (§4).
         if (unpriced != address(0) && !anyPriced) oracle.getPrice(unpriced);
-        if (n == 1) return (_assessOneAt(assets[0], _risk[assets[0]], amounts[0], prices[0]), terms);
+        if (n == 1) return (_assessOneAt(assets[0], _load(assets[0]), amounts[0], prices[0]), terms);
         v = _assessAt(assets, amounts, prices);
     }
 
@@ -274,7 +279,7 @@ contract RiskModel is IRiskModel, AccessManaged {
         uint256[] memory hm = new uint256[](n);
         uint256[] memory hi = new uint256[](n);
         for (uint256 i; i < n; ++i) {
-            StoredRisk storage r = _listedRisk(assets[i]);
+            Risk memory r = _listedRisk(assets[i]);
             if (amounts[i] == 0 || prices[i] == 0) continue;
             values[i] = KeelMath.valueDown(amounts[i], prices[i], 10 ** r.decimals);
             v.value += values[i];
@@ -287,12 +292,12 @@ contract RiskModel is IRiskModel, AccessManaged {
 
     /// @dev The one-asset closed form: L = max(z σ, h) × V.
     function _assessOne(address asset, uint256 amount) internal view returns (Valuation memory v) {
-        StoredRisk storage r = _listedRisk(asset);
+        Risk memory r = _listedRisk(asset);
         if (amount == 0) return v;
         return _assessOneAt(asset, r, amount, oracle.getPrice(asset));
     }
 
-    function _assessOneAt(address asset, StoredRisk storage r, uint256 amount, uint256 price)
+    function _assessOneAt(address asset, Risk memory r, uint256 amount, uint256 price)
         internal
         view
         returns (Valuation memory v)
@@ -304,10 +309,10 @@ contract RiskModel is IRiskModel, AccessManaged {
         v.initialLoss = KeelMath.isolatedLossUp(v.value, s, _zInitial, r.initialHaircut);
     }
 
-    function _terms(address asset, StoredRisk storage r, uint256 price) internal view returns (LiquidationTerms memory t) {
+    function _terms(address asset, Risk memory r, uint256 price) internal view returns (LiquidationTerms memory t) {
         t.price = price;
         t.unit = 10 ** r.decimals;
-        t.penalty = r.liquidationPenalty;
+        t.penalty = _penalty[asset];
         t.maintenanceFactor = KeelMath.lossFactorUp(_zMaintenance, _sigma(asset, r), r.maintenanceHaircut);
     }
 
@@ -337,13 +342,13 @@ contract RiskModel is IRiskModel, AccessManaged {
 
     /// @dev The horizon volatility margin uses for an asset: the volatility oracle's step-limited σ, within this
     /// model's [σmin, σmax] (passed along, so the oracle need not call back).
-    function _sigma(address asset, StoredRisk storage r) internal view returns (uint256) {
+    function _sigma(address asset, Risk memory r) internal view returns (uint256) {
         return volatility.sigmaWithin(asset, r.sigmaMin, r.sigmaMax);
     }
 
     /// @dev A storage pointer, so callers read only the fields they use (the first slot).
-    function _listedRisk(address asset) internal view returns (StoredRisk storage r) {
-        r = _risk[asset];
+    function _listedRisk(address asset) internal view returns (Risk memory r) {
+        r = _load(asset);
         if (!r.listed) revert AssetNotListed(asset);
     }
 
@@ -358,8 +363,8 @@ contract RiskModel is IRiskModel, AccessManaged {
 
     /// @dev Writes one pair after its checks; false when it already had that value.
     function _setPair(address assetA, address assetB, uint256 rho) internal returns (bool) {
-        if (!_risk[assetA].listed) revert AssetNotListed(assetA);
-        if (!_risk[assetB].listed) revert AssetNotListed(assetB);
+        if (!_load(assetA).listed) revert AssetNotListed(assetA);
+        if (!_load(assetB).listed) revert AssetNotListed(assetB);
         if (assetA == assetB) revert InvalidParameter("correlation", rho);
         if (_correlation[assetA][assetB] == rho) return false;
         _writeCorrelation(assetA, assetB, rho);
@@ -395,7 +400,7 @@ contract RiskModel is IRiskModel, AccessManaged {
         emit ConfidenceSet(zMaintenance, zInitial);
     }
 
-    function _toStored(AssetRiskParams calldata p, uint8 decimals) internal pure returns (StoredRisk memory) {
+    function _toStored(AssetRiskParams calldata p, uint8 decimals) internal pure returns (Risk memory) {
         if (p.sigmaMin < MIN_SIGMA || p.sigmaMin > MAX_SIGMA) revert InvalidParameter("sigmaMin", p.sigmaMin);
         if (p.sigmaMax < p.sigmaMin || p.sigmaMax > MAX_SIGMA) revert InvalidParameter("sigmaMax", p.sigmaMax);
         if (p.maintenanceHaircut < MIN_HAIRCUT || p.maintenanceHaircut > MAX_HAIRCUT) {
@@ -405,15 +410,30 @@ contract RiskModel is IRiskModel, AccessManaged {
             revert InvalidParameter("initialHaircut", p.initialHaircut);
         }
         if (p.liquidationPenalty > MAX_PENALTY) revert InvalidParameter("liquidationPenalty", p.liquidationPenalty);
-        return StoredRisk({
-            sigmaMin: uint64(p.sigmaMin),
-            sigmaMax: uint64(p.sigmaMax),
-            maintenanceHaircut: uint64(p.maintenanceHaircut),
-            initialHaircut: uint64(p.initialHaircut),
-            liquidationPenalty: uint64(p.liquidationPenalty),
+        return Risk({
+            sigmaMin: p.sigmaMin,
+            sigmaMax: p.sigmaMax,
+            maintenanceHaircut: p.maintenanceHaircut,
+            initialHaircut: p.initialHaircut,
             decimals: decimals,
             listed: true
         });
+    }
+
+    function _load(address asset) internal view returns (Risk memory r) {
+        uint256 w = _riskWord[asset];
+        r.sigmaMin = w & FIELD_MASK;
+        r.sigmaMax = (w >> 60) & FIELD_MASK;
+        r.maintenanceHaircut = (w >> 120) & FIELD_MASK;
+        r.initialHaircut = (w >> 180) & FIELD_MASK;
+        r.decimals = uint8(w >> 240);
+        r.listed = (w >> 248) & 1 == 1;
+    }
+
+    /// @dev `r`'s fields are range-checked by `_toStored` (each ≤ 1e18 < 2^60).
+    function _store(address asset, Risk memory r) internal {
+        _riskWord[asset] = r.sigmaMin | (r.sigmaMax << 60) | (r.maintenanceHaircut << 120) | (r.initialHaircut << 180)
+            | (uint256(r.decimals) << 240) | (r.listed ? 1 << 248 : 0);
     }
 
     function _decimalsOf(address asset) internal view returns (uint8 decimals) {
