@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IKeelErrors} from "../interfaces/IKeelErrors.sol";
 import {IVaultEngineTypes} from "../interfaces/IVaultEngineTypes.sol";
 import {IRiskModel} from "../interfaces/IRiskModel.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
@@ -40,9 +41,9 @@ library EngineGovernance {
         address asset,
         IVaultEngineTypes.Listing calldata listing
     ) external {
-        if (asset == address(0) || asset == Ledger.CROSS_CLASS) revert IVaultEngineTypes.ZeroAddress();
+        if (asset == address(0) || asset == Ledger.CROSS_CLASS) revert IKeelErrors.ZeroAddress();
         if (asset == address(peers.kusd)) revert IVaultEngineTypes.AssetNotListable(asset);
-        if (s.collaterals[asset].listed) revert IVaultEngineTypes.AssetAlreadyListed(asset);
+        if (s.collaterals[asset].listed) revert IKeelErrors.AssetAlreadyListed(asset);
         _checkSupplyCap(listing.engine.supplyCap);
         peers.oracle.setFeed(asset, listing.feed);
         peers.risk.listAsset(asset, listing.risk, listing.correlations);
@@ -71,7 +72,7 @@ library EngineGovernance {
     function setStabilityFee(EngineState storage s, address classKey, uint256 stabilityFee) external {
         IVaultEngineTypes.DebtClass storage c = _requireClass(s, classKey);
         _checkStabilityFee(stabilityFee);
-        if (stabilityFee == c.stabilityFee) revert IVaultEngineTypes.NoChange();
+        if (stabilityFee == c.stabilityFee) revert IKeelErrors.NoChange();
         s.accrue(classKey);
         c.stabilityFee = uint104(stabilityFee);
         emit IVaultEngineTypes.StabilityFeeSet(classKey, stabilityFee);
@@ -80,16 +81,16 @@ library EngineGovernance {
     function setDebtCeiling(EngineState storage s, address classKey, uint256 debtCeiling) external {
         IVaultEngineTypes.DebtClass storage c = _requireClass(s, classKey);
         _checkDebtCeiling(debtCeiling);
-        if (debtCeiling == c.debtCeiling) revert IVaultEngineTypes.NoChange();
+        if (debtCeiling == c.debtCeiling) revert IKeelErrors.NoChange();
         c.debtCeiling = uint128(debtCeiling);
         emit IVaultEngineTypes.DebtCeilingSet(classKey, debtCeiling);
     }
 
     function setSupplyCap(EngineState storage s, address asset, uint256 supplyCap) external {
         Collateral storage c = s.collaterals[asset];
-        if (!c.listed) revert IVaultEngineTypes.AssetNotListed(asset);
+        if (!c.listed) revert IKeelErrors.AssetNotListed(asset);
         _checkSupplyCap(supplyCap);
-        if (supplyCap == c.supplyCap) revert IVaultEngineTypes.NoChange();
+        if (supplyCap == c.supplyCap) revert IKeelErrors.NoChange();
         c.supplyCap = uint128(supplyCap);
         emit IVaultEngineTypes.SupplyCapSet(asset, supplyCap);
     }
@@ -103,7 +104,7 @@ library EngineGovernance {
 
     /// @dev The caller rejects a no-op.
     function setDust(EngineState storage s, uint256 dust) public {
-        if (dust > MAX_DUST) revert IVaultEngineTypes.InvalidParameter("dust", dust);
+        if (dust > MAX_DUST) revert IKeelErrors.InvalidParameter("dust", dust);
         s.dust = uint88(dust);
         emit IVaultEngineTypes.DustSet(dust);
     }
@@ -113,17 +114,17 @@ library EngineGovernance {
     function setLiquidationParams(EngineState storage s, IRiskModel risk, IVaultEngineTypes.LiquidationParams memory p)
         public
     {
-        if (p.gracePeriod > MAX_GRACE_PERIOD) revert IVaultEngineTypes.InvalidParameter("gracePeriod", p.gracePeriod);
+        if (p.gracePeriod > MAX_GRACE_PERIOD) revert IKeelErrors.InvalidParameter("gracePeriod", p.gracePeriod);
         if (p.criticalHF < MIN_CRITICAL_HF || p.criticalHF >= KeelMath.WAD) {
-            revert IVaultEngineTypes.InvalidParameter("criticalHF", p.criticalHF);
+            revert IKeelErrors.InvalidParameter("criticalHF", p.criticalHF);
         }
         if (p.targetHF <= KeelMath.WAD || p.targetHF > MAX_TARGET_HF) {
-            revert IVaultEngineTypes.InvalidParameter("targetHF", p.targetHF);
+            revert IKeelErrors.InvalidParameter("targetHF", p.targetHF);
         }
         if (p.closeFactor == 0 || p.closeFactor > KeelMath.WAD) {
-            revert IVaultEngineTypes.InvalidParameter("closeFactor", p.closeFactor);
+            revert IKeelErrors.InvalidParameter("closeFactor", p.closeFactor);
         }
-        if (p.protocolShare > KeelMath.WAD) revert IVaultEngineTypes.InvalidParameter("protocolShare", p.protocolShare);
+        if (p.protocolShare > KeelMath.WAD) revert IKeelErrors.InvalidParameter("protocolShare", p.protocolShare);
         if (address(risk).code.length != 0) risk.checkCriticalHF(p.criticalHF);
         s.gracePeriod = uint32(p.gracePeriod);
         s.criticalHF = uint64(p.criticalHF);
@@ -139,20 +140,20 @@ library EngineGovernance {
         returns (IVaultEngineTypes.DebtClass storage c)
     {
         c = s.classes[classKey];
-        if (c.rate == 0) revert IVaultEngineTypes.AssetNotListed(classKey);
+        if (c.rate == 0) revert IKeelErrors.AssetNotListed(classKey);
     }
 
     function _checkStabilityFee(uint256 stabilityFee) private pure {
         if (stabilityFee < KeelMath.RAY || stabilityFee > MAX_STABILITY_FEE) {
-            revert IVaultEngineTypes.InvalidParameter("stabilityFee", stabilityFee);
+            revert IKeelErrors.InvalidParameter("stabilityFee", stabilityFee);
         }
     }
 
     function _checkDebtCeiling(uint256 debtCeiling) private pure {
-        if (debtCeiling > MAX_DEBT_CEILING) revert IVaultEngineTypes.InvalidParameter("debtCeiling", debtCeiling);
+        if (debtCeiling > MAX_DEBT_CEILING) revert IKeelErrors.InvalidParameter("debtCeiling", debtCeiling);
     }
 
     function _checkSupplyCap(uint256 supplyCap) private pure {
-        if (supplyCap > type(uint120).max) revert IVaultEngineTypes.InvalidParameter("supplyCap", supplyCap);
+        if (supplyCap > type(uint120).max) revert IKeelErrors.InvalidParameter("supplyCap", supplyCap);
     }
 }

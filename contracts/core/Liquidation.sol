@@ -4,10 +4,12 @@ pragma solidity 0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {IKeelErrors} from "../interfaces/IKeelErrors.sol";
 import {IVaultEngineTypes} from "../interfaces/IVaultEngineTypes.sol";
 import {IRiskModel} from "../interfaces/IRiskModel.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {KeelMath} from "../libraries/KeelMath.sol";
+import {Margin} from "../libraries/Margin.sol";
 import {EngineState, Ledger} from "./Ledger.sol";
 
 /// @title Liquidation
@@ -45,7 +47,7 @@ library Liquidation {
     /// @dev A position as a liquidation sees it: accrued debt and every holding priced once.
     struct Book {
         uint256 debt; // [wad]
-        IRiskModel.LiquidationTerms[] terms; // per asset
+        IRiskModel.MarginInputs inputs; // every holding's price, σ, haircuts and penalty, and ρ: read once
         uint256 coverable; // [wad] Σ what each priced holding pays for at its penalty; below debt means insolvent
         bool unpriced; // a cross holding's price failed: it is valued at zero and cannot be seized
         uint256 value; // [wad] V
@@ -62,7 +64,7 @@ library Liquidation {
         view
         returns (Plan memory p)
     {
-        if (maxRepay == 0) revert IVaultEngineTypes.ZeroAmount();
+        if (maxRepay == 0) revert IKeelErrors.ZeroAmount();
         Book memory b = _openBook(s, ctx, p, id);
         // Bad debt is booked only when every holding has a price: a holding whose feed fails is worth something the
         // book cannot see, so it stays with the position and the priced holdings are liquidated as if solvent.
@@ -81,16 +83,43 @@ library Liquidation {
         b.debt = KeelMath.toDebtUp(p.normDebt, p.rate);
         if (b.debt == 0) revert IVaultEngineTypes.NotLiquidatable(id, KeelMath.INFINITE_HEALTH);
         (p.assets, p.amounts) = Ledger.holdings(s, id, p.classKey);
-        _priceBook(ctx, p, b);
+        // A cross holding whose price fails is valued at zero and cannot be seized; an isolated position's only price
+        // must be available (both reads revert with the oracle's error).
+        b.inputs = p.classKey == Ledger.CROSS_CLASS
+            ? ctx.risk.marginInputs(p.assets, p.amounts)
+            : _isolatedInputs(ctx.risk.liquidationTerms(p.classKey));
+        IRiskModel.MarginInputs memory m = b.inputs;
         for (uint256 i; i < p.assets.length; ++i) {
-            IRiskModel.LiquidationTerms memory t = b.terms[i];
-            if (t.price == 0) b.unpriced = true;
-            else b.coverable += KeelMath.repayForDown(p.amounts[i], t.penalty, t.price, t.unit);
+            if (m.prices[i] == 0) b.unpriced = true;
+            else b.coverable += KeelMath.repayForDown(p.amounts[i], m.penalties[i], m.prices[i], m.units[i]);
         }
+        (b.value, b.maintenanceLoss) = _maintenance(p, m);
         b.hf = KeelMath.healthFactorDown(b.value, b.maintenanceLoss, b.debt);
         if (Ledger.stateAt(s, b.hf, s.callDeadline[id]) != IVaultEngineTypes.State.Liquidatable) {
             revert IVaultEngineTypes.NotLiquidatable(id, b.hf);
         }
+    }
+
+    /// @dev One holding's inputs from its liquidation terms: a static call return, far cheaper to decode than
+    /// `marginInputs`' arrays. Only maintenance is valued here, so the initial side repeats it.
+    function _isolatedInputs(IRiskModel.LiquidationTerms memory t)
+        private
+        pure
+        returns (IRiskModel.MarginInputs memory m)
+    {
+        m.prices = _one(t.price);
+        m.units = _one(t.unit);
+        m.sigmas = _one(t.sigma);
+        m.maintenanceHaircuts = _one(t.maintenanceHaircut);
+        m.initialHaircuts = m.maintenanceHaircuts;
+        m.penalties = _one(t.penalty);
+        m.correlation = _one(KeelMath.WAD);
+        (m.zMaintenance, m.zInitial) = (t.zMaintenance, t.zMaintenance);
+    }
+
+    function _one(uint256 x) private pure returns (uint256[] memory a) {
+        a = new uint256[](1);
+        a[0] = x;
     }
 
     function _position(EngineState storage s, uint256 id)
@@ -101,36 +130,6 @@ library Liquidation {
         (classKey, normDebt) = (s.positions[id].classKey, s.positions[id].normDebt);
         if (classKey == address(0)) revert IVaultEngineTypes.PositionNotFound(id);
         return (id, classKey, normDebt);
-    }
-
-    /// @dev Every holding's terms, V and Lm, in one read of each price. A cross holding whose price fails gets zero
-    /// terms and no value (RiskModel.marginBook); an isolated position's only price must be available.
-    function _priceBook(Context memory ctx, Plan memory p, Book memory b) private view {
-        if (p.classKey == Ledger.CROSS_CLASS) {
-            IRiskModel.Valuation memory v;
-            (v, b.terms) = ctx.risk.marginBook(p.assets, p.amounts);
-            (b.value, b.maintenanceLoss) = (v.value, v.maintenanceLoss);
-            return;
-        }
-        b.terms = new IRiskModel.LiquidationTerms[](1);
-        b.terms[0] = ctx.risk.liquidationTerms(p.classKey);
-        (b.value, b.maintenanceLoss) = _maintenance(ctx, p, b);
-    }
-
-    /// @dev V and Lm of the plan's holdings as they stand. An isolated position needs no further call: its terms
-    /// carry max(zm σ, hm), and KeelMath.isolatedLossUp of V with it is RiskModel's closed form exactly.
-    function _maintenance(Context memory ctx, Plan memory p, Book memory b)
-        private
-        view
-        returns (uint256 value, uint256 loss)
-    {
-        if (p.classKey != Ledger.CROSS_CLASS) {
-            IRiskModel.LiquidationTerms memory t = b.terms[0];
-            value = KeelMath.valueDown(p.amounts[0], t.price, t.unit);
-            return (value, KeelMath.lossAtFactorUp(value, t.maintenanceFactor));
-        }
-        IRiskModel.Valuation memory v = ctx.risk.assessForMargin(p.assets, p.amounts);
-        return (v.value, v.maintenanceLoss);
     }
 
     /// @dev Insolvent position: every holding goes to the receiver for what it is worth net of its penalty; the rest
@@ -166,16 +165,15 @@ library Liquidation {
     ) private view {
         p.asset = asset;
         uint256 i = _indexOf(ctx, p, b, asset);
-        IRiskModel.LiquidationTerms memory t = b.terms[i];
         bool fullDue;
-        (p.repaid, p.seized, fullDue) = _size(s, p.id, b, p.amounts[i], maxRepay, t);
+        (p.repaid, p.seized, fullDue) = _size(s, p.id, b, i, p.amounts[i], maxRepay);
         // A few wei left of a holding can pay for debt yet round to no collateral: the liquidator would pay for
         // nothing and the position would not move. Refused; the other holdings (or all of it, insolvent) remain.
         if (p.seized == 0) revert IVaultEngineTypes.NothingToSeize(p.id, asset);
         p.removed = p.repaid == b.debt ? p.normDebt : KeelMath.toNormDebtDown(p.repaid, p.rate);
         p.normDebt -= p.removed;
         p.amounts[i] -= p.seized;
-        p.fee = KeelMath.protocolFeeUp(p.repaid, t.penalty, s.protocolShare);
+        p.fee = KeelMath.protocolFeeUp(p.repaid, b.inputs.penalties[i], s.protocolShare);
         if (p.repaid == b.debt) {
             p.clearsCall = true;
             return;
@@ -184,7 +182,7 @@ library Liquidation {
         // taking all of it may lower HF (the basket loses diversification) but moves the close-out on: each such
         // step empties an asset. Only a liquidation the liquidator capped with `maxRepay` must raise HF.
         bool closingOut = fullDue && p.repaid < maxRepay;
-        uint256 hfAfter = _healthAfter(ctx, p, b);
+        uint256 hfAfter = _healthAfter(p, b);
         if (!closingOut && hfAfter <= b.hf) revert IVaultEngineTypes.LiquidationWouldLowerHealth(p.id, b.hf, hfAfter);
         p.clearsCall = hfAfter >= KeelMath.WAD;
     }
@@ -197,57 +195,75 @@ library Liquidation {
     {
         for (; i < p.assets.length; ++i) {
             if (p.assets[i] != asset || p.amounts[i] == 0) continue;
-            if (b.terms[i].price == 0) ctx.oracle.getPrice(asset);
+            if (b.inputs.prices[i] == 0) ctx.oracle.getPrice(asset);
             return i;
         }
         revert IVaultEngineTypes.NothingToSeize(p.id, asset);
     }
 
-    /// @dev Repayment and seizure of a solvent position: what is due (up to targetHF within the close factor; all of
-    /// the debt under criticalHF or when the rest would be dust), capped by what the holding pays for and by
-    /// `maxRepay`.
+    /// @dev Repayment and seizure of a solvent position: what is due (`_due`), capped by what the holding pays for and
+    /// by `maxRepay`.
     /// A step capped by the holding takes all of it and may leave less than the dust (M-1): the position is solvent,
     /// so its other holdings pay for the rest and the next call, which owes all of a sub-dust debt, clears it. Only
     /// the liquidator's own `maxRepay` may never leave a remainder under the dust: it stops at exactly the dust.
     /// `fullDue`: all of the debt was due, before the caps.
-    function _size(
-        EngineState storage s,
-        uint256 id,
-        Book memory b,
-        uint256 held,
-        uint256 maxRepay,
-        IRiskModel.LiquidationTerms memory t
-    ) private view returns (uint256 repaid, uint256 seized, bool fullDue) {
+    function _size(EngineState storage s, uint256 id, Book memory b, uint256 i, uint256 held, uint256 maxRepay)
+        private
+        view
+        returns (uint256 repaid, uint256 seized, bool fullDue)
+    {
+        IRiskModel.MarginInputs memory m = b.inputs;
         uint256 debt = b.debt;
-        uint256 dust = s.dust;
-        uint256 due = debt;
-        if (b.hf >= s.criticalHF) {
-            due = KeelMath.targetRepayDown(s.targetHF, debt, b.value, b.maintenanceLoss, t.penalty, t.maintenanceFactor);
-            due = Math.min(due, KeelMath.mulWadDown(debt, s.closeFactor));
-            if (debt - due < dust) due = debt;
-        }
-        repaid = Math.min(due, KeelMath.repayForDown(held, t.penalty, t.price, t.unit));
+        uint256 due = _due(s, b, i);
+        repaid = Math.min(due, KeelMath.repayForDown(held, m.penalties[i], m.prices[i], m.units[i]));
         if (maxRepay < repaid) {
+            uint256 dust = s.dust;
             uint256 limited = debt - maxRepay < dust ? (debt > dust ? debt - dust : 0) : maxRepay;
             if (limited == 0) revert IVaultEngineTypes.MaxRepayTooLow(id, repaid);
             repaid = limited;
         }
         if (repaid == 0) revert IVaultEngineTypes.NotLiquidatable(id, b.hf);
-        seized = Math.min(KeelMath.seizeDown(repaid, t.penalty, t.price, t.unit), held);
+        seized = Math.min(KeelMath.seizeDown(repaid, m.penalties[i], m.prices[i], m.units[i]), held);
         fullDue = due == debt;
     }
 
-    /// @dev HF after a partial liquidation. With no priced holding left (the rest all have failing feeds) it counts
-    /// as 0: the position waits for its feeds.
-    function _healthAfter(Context memory ctx, Plan memory p, Book memory b) private view returns (uint256) {
+    /// @dev What is due when seizing holding `i`: the repayment that brings HF to targetHF, within the close factor;
+    /// all of the debt under criticalHF or when the rest would be dust.
+    function _due(EngineState storage s, Book memory b, uint256 i) private view returns (uint256 due) {
+        uint256 debt = b.debt;
+        if (b.hf < s.criticalHF) return debt;
+        uint256 factor = Margin.maintenanceFactor(b.inputs, i);
+        due = KeelMath.targetRepayDown(s.targetHF, debt, b.value, b.maintenanceLoss, b.inputs.penalties[i], factor);
+        due = Math.min(due, KeelMath.mulWadDown(debt, s.closeFactor));
+        if (debt - due < s.dust) due = debt;
+    }
+
+    /// @dev HF after a partial liquidation, from the same inputs (prices do not move within the transaction). With no
+    /// priced holding left (the rest all have failing feeds) it counts as 0: the position waits for its feeds.
+    function _healthAfter(Plan memory p, Book memory b) private pure returns (uint256) {
         if (b.unpriced && !_pricedLeft(p, b)) return 0;
-        (uint256 value, uint256 loss) = _maintenance(ctx, p, b);
+        (uint256 value, uint256 loss) = _maintenance(p, b.inputs);
         return KeelMath.healthFactorDown(value, loss, KeelMath.toDebtUp(p.normDebt, p.rate));
+    }
+
+    /// @dev V and Lm of the plan's holdings at `m` (Margin.valuation). One holding takes the closed form directly:
+    /// L = V × max(zm σ, hm) is what Margin.valuation computes for it, without the basket's arrays.
+    function _maintenance(Plan memory p, IRiskModel.MarginInputs memory m)
+        private
+        pure
+        returns (uint256 value, uint256 loss)
+    {
+        if (p.amounts.length == 1) {
+            value = KeelMath.valueDown(p.amounts[0], m.prices[0], m.units[0]);
+            return (value, KeelMath.lossAtFactorUp(value, Margin.maintenanceFactor(m, 0)));
+        }
+        IRiskModel.Valuation memory v = Margin.valuation(m, p.amounts);
+        return (v.value, v.maintenanceLoss);
     }
 
     function _pricedLeft(Plan memory p, Book memory b) private pure returns (bool) {
         for (uint256 i; i < p.assets.length; ++i) {
-            if (p.amounts[i] != 0 && b.terms[i].price != 0) return true;
+            if (p.amounts[i] != 0 && b.inputs.prices[i] != 0) return true;
         }
         return false;
     }

@@ -7,6 +7,7 @@ import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {IVaultEngine} from "../interfaces/IVaultEngine.sol";
 import {IVolatilityOracle} from "../interfaces/IVolatilityOracle.sol";
 import {KeelMath} from "../libraries/KeelMath.sol";
+import {Margin} from "../libraries/Margin.sol";
 
 /// @title RiskModel
 /// @notice Risk parameters and the portfolio margin formula of docs/spec.md §3 (see IRiskModel).
@@ -48,9 +49,6 @@ contract RiskModel is IRiskModel, AccessManaged {
     uint128 internal _zMaintenance; // [wad]
     uint128 internal _zInitial; // [wad]
 
-    /// @notice Only the engine lists assets, so listing stays one call that configures every contract.
-    error OnlyEngine(address caller);
-
     constructor(
         address authority,
         IVaultEngine engine_,
@@ -78,21 +76,21 @@ contract RiskModel is IRiskModel, AccessManaged {
     }
 
     /// @inheritdoc IRiskModel
-    function marginBook(address[] calldata assets, uint256[] calldata amounts)
+    function marginInputs(address[] calldata assets, uint256[] calldata amounts)
         external
         view
-        returns (Valuation memory, LiquidationTerms[] memory)
+        returns (MarginInputs memory)
     {
-        return _marginBook(assets, amounts);
+        return _marginInputs(assets, amounts);
     }
 
     /// @inheritdoc IRiskModel
     function assessForMargin(address[] calldata assets, uint256[] calldata amounts)
         external
         view
-        returns (Valuation memory v)
+        returns (Valuation memory)
     {
-        (v,) = _marginBook(assets, amounts);
+        return Margin.valuation(_marginInputs(assets, amounts), amounts);
     }
 
     /// @inheritdoc IRiskModel
@@ -231,63 +229,56 @@ contract RiskModel is IRiskModel, AccessManaged {
         uint256 n = assets.length;
         if (n != amounts.length) revert LengthMismatch(n, amounts.length);
         if (n == 1) return _assessOne(assets[0], amounts[0]);
-        uint256[] memory prices = new uint256[](n);
+        MarginInputs memory m = _newInputs(assets);
         for (uint256 i; i < n; ++i) {
-            _listedRisk(assets[i]);
-            if (amounts[i] != 0) prices[i] = oracle.getPrice(assets[i]);
+            Risk memory r = _listedRisk(assets[i]);
+            if (amounts[i] != 0) _fill(m, i, assets[i], r, oracle.getPrice(assets[i]));
         }
-        return _assessAt(assets, amounts, prices);
+        return Margin.valuation(m, amounts);
     }
 
-    /// @dev Prices what it can; a failed price leaves the holding out of V and the losses (see `marginBook`).
-    function _marginBook(address[] memory assets, uint256[] memory amounts)
+    /// @dev Prices what it can, each price and σ once; a failed price leaves a zero price (see `marginInputs`).
+    function _marginInputs(address[] memory assets, uint256[] memory amounts)
         internal
         view
-        returns (Valuation memory v, LiquidationTerms[] memory terms)
+        returns (MarginInputs memory m)
     {
         uint256 n = assets.length;
         if (n != amounts.length) revert LengthMismatch(n, amounts.length);
-        terms = new LiquidationTerms[](n);
-        uint256[] memory prices = new uint256[](n);
+        m = _newInputs(assets);
         address unpriced;
         bool anyPriced;
         for (uint256 i; i < n; ++i) {
             Risk memory r = _listedRisk(assets[i]);
-            prices[i] = _tryPrice(assets[i]);
-            if (prices[i] == 0) {
+            uint256 price = _tryPrice(assets[i]);
+            if (price == 0) {
                 if (amounts[i] != 0) unpriced = assets[i];
                 continue;
             }
             if (amounts[i] != 0) anyPriced = true;
-            terms[i] = _terms(assets[i], r, prices[i]);
+            _fill(m, i, assets[i], r, price);
+            m.penalties[i] = _penalty[assets[i]];
         }
         // Nothing in the basket has a price: it cannot be valued at all, like an isolated position (§4).
         if (unpriced != address(0) && !anyPriced) oracle.getPrice(unpriced);
-        if (n == 1) return (_assessOneAt(assets[0], _load(assets[0]), amounts[0], prices[0]), terms);
-        v = _assessAt(assets, amounts, prices);
     }
 
-    /// @dev The basket formula at given prices; a holding with no amount or a zero (failed) price is left out.
-    function _assessAt(address[] memory assets, uint256[] memory amounts, uint256[] memory prices)
-        internal
-        view
-        returns (Valuation memory v)
-    {
+    /// @dev Inputs for `assets` with the confidence multipliers and ρ filled, every per-asset entry zero.
+    function _newInputs(address[] memory assets) internal view returns (MarginInputs memory m) {
         uint256 n = assets.length;
-        uint256[] memory values = new uint256[](n);
-        uint256[] memory sigmas = new uint256[](n);
-        uint256[] memory hm = new uint256[](n);
-        uint256[] memory hi = new uint256[](n);
-        for (uint256 i; i < n; ++i) {
-            Risk memory r = _listedRisk(assets[i]);
-            if (amounts[i] == 0 || prices[i] == 0) continue;
-            values[i] = KeelMath.valueDown(amounts[i], prices[i], 10 ** r.decimals);
-            v.value += values[i];
-            (sigmas[i], hm[i], hi[i]) = (_sigma(assets[i], r), r.maintenanceHaircut, r.initialHaircut);
-        }
-        (v.maintenanceLoss, v.initialLoss) = KeelMath.marginLossesUp(
-            values, sigmas, hm, hi, _correlationMatrix(assets), _zMaintenance, _zInitial
-        );
+        (m.prices, m.units, m.sigmas) = (new uint256[](n), new uint256[](n), new uint256[](n));
+        (m.maintenanceHaircuts, m.initialHaircuts, m.penalties) = (new uint256[](n), new uint256[](n), new uint256[](n));
+        m.correlation = _correlationMatrix(assets);
+        (m.zMaintenance, m.zInitial) = (_zMaintenance, _zInitial);
+    }
+
+    /// @dev Holding `i` priced at `price`: its unit, σ and haircuts.
+    function _fill(MarginInputs memory m, uint256 i, address asset, Risk memory r, uint256 price) internal view {
+        m.prices[i] = price;
+        m.units[i] = 10 ** r.decimals;
+        m.sigmas[i] = _sigma(asset, r);
+        m.maintenanceHaircuts[i] = r.maintenanceHaircut;
+        m.initialHaircuts[i] = r.initialHaircut;
     }
 
     /// @dev The one-asset closed form: L = max(z σ, h) × V.
@@ -313,7 +304,8 @@ contract RiskModel is IRiskModel, AccessManaged {
         t.price = price;
         t.unit = 10 ** r.decimals;
         t.penalty = _penalty[asset];
-        t.maintenanceFactor = KeelMath.lossFactorUp(_zMaintenance, _sigma(asset, r), r.maintenanceHaircut);
+        (t.sigma, t.maintenanceHaircut, t.zMaintenance) = (_sigma(asset, r), r.maintenanceHaircut, _zMaintenance);
+        t.maintenanceFactor = KeelMath.lossFactorUp(t.zMaintenance, t.sigma, t.maintenanceHaircut);
     }
 
     /// @dev The oracle's price, or 0 when it refuses one. A read that ran out of gas is not a refusal: a starved call

@@ -1,18 +1,17 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IKeelErrors} from "./IKeelErrors.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 /// @title IKeelUSD
 /// @notice kUSD: ERC-20 with ERC-2612 permit and ERC-3156 flash mint. Only the engine mints and burns.
-interface IKeelUSD is IERC20 {
+interface IKeelUSD is IKeelErrors, IERC20 {
+    /// @notice The flash-mint fee was set [wad, share of the amount].
     event FlashFeeSet(uint256 fee);
+    /// @notice The largest flash mint was set [wad kUSD].
     event FlashCapSet(uint256 cap);
 
-    /// @notice Only the VaultEngine may mint or burn.
-    error OnlyEngine(address caller);
-    error InvalidParameter(bytes32 name, uint256 value);
-    error NoChange();
 
     /// @notice Mints `amount` [wad] to `to`. Engine only.
     function mint(address to, uint256 amount) external;

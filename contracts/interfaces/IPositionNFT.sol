@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IKeelErrors} from "./IKeelErrors.sol";
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 
 /// @title IPositionNFT
 /// @notice One ERC-721 token per position; the token id is the position id. Whoever holds the token controls the
 /// position. Only the engine mints and burns.
-interface IPositionNFT is IERC721 {
-    error OnlyEngine(address caller);
+interface IPositionNFT is IKeelErrors, IERC721 {
 
     /// @notice Mints token `id` to `to` (no receiver callback). Engine only.
     function mint(address to, uint256 id) external;

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IKeelErrors} from "./IKeelErrors.sol";
 import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 
 /// @title IPriceOracle
 /// @notice USD prices [wad per whole token] from Chainlink feeds with every safety check of docs/spec.md §5.
 /// @dev A price is `feed` alone, or `feed × baseFeed` for a composite (for example wstETH = wstETH/ETH × ETH/USD).
-interface IPriceOracle {
+interface IPriceOracle is IKeelErrors {
     /// @notice One Chainlink feed with its own limits.
     struct Feed {
         AggregatorV3Interface aggregator; // zero when unused
@@ -28,7 +29,9 @@ interface IPriceOracle {
         uint32 gracePeriod; // [s] prices are refused this long after the sequencer comes back
     }
 
+    /// @notice `asset`'s feed (and, for a composite price, its base feed) was set.
     event FeedSet(address indexed asset, FeedParams params);
+    /// @notice The L2 sequencer uptime feed (zero for none) and its grace period [s] were set.
     event SequencerSet(address indexed uptimeFeed, uint32 gracePeriod);
 
     /// @notice No feed is configured for `asset`.
@@ -47,8 +50,6 @@ interface IPriceOracle {
     error SequencerGracePeriod(uint256 restartedAt);
     /// @notice A feed configuration is invalid.
     error InvalidFeed(address feed);
-    /// @notice A setter was called with the value already in force.
-    error NoChange();
 
     /// @notice USD price [wad] of one whole token of `asset`. Reverts with one of the errors above on any failure.
     function getPrice(address asset) external view returns (uint256);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IKeelErrors} from "./IKeelErrors.sol";
 import {IRiskModel} from "./IRiskModel.sol";
 import {IPriceOracle} from "./IPriceOracle.sol";
 
@@ -12,7 +13,7 @@ address constant CROSS_CLASS_KEY = address(uint160(uint256(keccak256("keel.class
 /// @notice Types, events and custom errors of the VaultEngine (see IVaultEngine).
 /// @dev Units: collateral amounts in the token's own decimals, debt and kUSD in 18 decimals ([wad]), rates and
 /// accumulators in [ray]. A position belongs to one debt class: its asset when isolated, `CROSS_CLASS` when cross.
-interface IVaultEngineTypes {
+interface IVaultEngineTypes is IKeelErrors {
     /// @notice Isolated: exactly one collateral asset, fixed at open. Cross: up to 8 listed assets backing one debt.
     enum Mode {
         Isolated,
@@ -101,6 +102,7 @@ interface IVaultEngineTypes {
     );
     /// @notice Bad debt was covered: `fromSurplus` [wad] burnt from the surplus buffer, `byPayer` [wad] burnt by `payer`.
     event DeficitCovered(address indexed payer, uint256 fromSurplus, uint256 byPayer);
+    /// @notice The liquidation terms were set.
     event LiquidationParamsSet(LiquidationParams params);
     /// @notice A debt class accrued: its accumulator moved to `rate`, adding `fees` [wad] to the accrued fees.
     event Accrued(address indexed classKey, uint256 rate, uint256 fees);
@@ -108,11 +110,17 @@ interface IVaultEngineTypes {
     event FeesCollected(uint256 amount);
     /// @notice An asset was listed as collateral.
     event AssetListed(address indexed asset, AssetConfig config);
+    /// @notice Debt class `classKey`'s per-second fee factor was set [ray].
     event StabilityFeeSet(address indexed classKey, uint256 stabilityFee);
+    /// @notice Debt class `classKey`'s ceiling was set [wad].
     event DebtCeilingSet(address indexed classKey, uint256 debtCeiling);
+    /// @notice `asset`'s supply cap was set (token decimals).
     event SupplyCapSet(address indexed asset, uint256 supplyCap);
+    /// @notice The ceiling on all debt was set [wad].
     event GlobalDebtCeilingSet(uint256 debtCeiling);
+    /// @notice The minimum non-zero debt of a position was set [wad].
     event DustSet(uint256 dust);
+    /// @notice Opening and borrowing were paused (true) or resumed (false) by the guardian.
     event PausedSet(bool paused);
 
     // ---------------------------------------------------------------- errors
@@ -127,28 +135,24 @@ interface IVaultEngineTypes {
     error DebtCeilingExceeded(address classKey, uint256 debt, uint256 ceiling);
     /// @notice A deposit would push the asset over its supply cap.
     error SupplyCapExceeded(address asset, uint256 total, uint256 cap);
-    error AssetNotListed(address asset);
-    error AssetAlreadyListed(address asset);
     /// @notice Valuing position `id` ran out of gas inside a step that may skip a failed price: send more gas.
     error ValuationOutOfGas(uint256 id);
     /// @notice `asset` can never be collateral: kUSD itself (debt backed by the debt token is no backing).
     error AssetNotListable(address asset);
+    /// @notice Cross position `id` already holds `MAX_CROSS_ASSETS` (8) distinct assets.
     error TooManyAssets(uint256 id);
     /// @notice The asset is not the isolated position's asset.
     error WrongAsset(uint256 id, address asset);
+    /// @notice There is no open position `id` (never opened, or closed).
     error PositionNotFound(uint256 id);
-    error ZeroAmount();
-    error ZeroAddress();
+    /// @notice Position `id` holds only `available` of `asset` (token decimals).
     error InsufficientCollateral(uint256 id, address asset, uint256 available);
+    /// @notice Position `id` has no debt to repay.
     error NoDebt(uint256 id);
     /// @notice Opening and borrowing are paused by the guardian.
     error Paused();
     /// @notice An amount is too large for the engine's storage.
     error AmountTooLarge(uint256 amount);
-    /// @notice A governance parameter is out of its allowed range.
-    error InvalidParameter(bytes32 name, uint256 value);
-    /// @notice A setter was called with the value already in force.
-    error NoChange();
     /// @notice `collectFees` found no accrued fees.
     error NothingToCollect();
     /// @notice Position `id` is not liquidatable now; `hf` [wad] is its health factor.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IKeelErrors} from "./IKeelErrors.sol";
 /// @title IVolatilityOracle
 /// @notice Dynamic volatility of docs/spec.md §3: per asset, an EWMA of squared returns of the `PriceOracle` price,
 /// normalized per second, sampled by permissionless pokes. Margin uses σ = clamp(sqrt(variance × horizon), σmin,
@@ -17,7 +18,7 @@ pragma solidity 0.8.30;
 ///   elapsed time, an unbiased estimate of the per-second variance whatever the spacing.
 /// Until an asset's first return is sampled (two pokes), its σ is σmin. Changes of σmin and σmax (timelocked, in
 /// the `RiskModel`) apply at once as a clamp.
-interface IVolatilityOracle {
+interface IVolatilityOracle is IKeelErrors {
     /// @notice Governed parameters, shared by every asset.
     struct Params {
         uint32 horizon; // [s] H: the liquidation horizon σ is measured over
@@ -44,12 +45,11 @@ interface IVolatilityOracle {
     );
     /// @notice `pokeAll` skipped `asset` because its price read failed with `reason`; its state is unchanged.
     event PokeFailed(address indexed asset, bytes reason);
+    /// @notice The volatility model's parameters were set.
     event ParamsSet(Params params);
 
     /// @notice `asset` was poked less than `minInterval` ago; it can be poked again at `nextAt`.
     error PokeTooSoon(address asset, uint256 nextAt);
-    error InvalidParameter(bytes32 name, uint256 value);
-    error NoChange();
 
     /// @notice Samples the price of `asset` and updates its EWMA. Permissionless.
     /// @dev Reverts with `PokeTooSoon` within `minInterval` of the last poke, with `AssetNotListed` for an asset
@@ -74,7 +74,9 @@ interface IVolatilityOracle {
     /// new `maxStep` or `horizon` never applies retroactively, then recomputes each target with the new horizon.
     function setParams(Params calldata params) external;
 
+    /// @notice The volatility model's parameters: horizon, half-life, minimum poke interval, step limit.
     function params() external view returns (Params memory);
+    /// @notice `asset`'s stored volatility state (zero until its first poke).
     function stateOf(address asset) external view returns (State memory);
     /// @notice Earliest time `asset` can be poked again (0 if never poked).
     function nextPokeAt(address asset) external view returns (uint256);

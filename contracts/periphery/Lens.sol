@@ -324,7 +324,7 @@ contract Lens {
             v.assetValues[i] = KeelMath.valueDown(v.amounts[i], m.prices[idx[i]], m.units[idx[i]]);
             v.value += v.assetValues[i];
         }
-        // As RiskModel.marginBook: a cross basket is valued without its failed holdings while any other has a price.
+        // As RiskModel.marginInputs: a cross basket is valued without its failed holdings while any other has a price.
         v.valued = v.priced || (classKey == CROSS_CLASS_KEY && anyPriced);
         if (v.debt == 0) {
             (v.hf, v.hfInitial) = (KeelMath.INFINITE_HEALTH, KeelMath.INFINITE_HEALTH);

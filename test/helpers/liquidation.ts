@@ -16,7 +16,7 @@ export const State = { Safe: 0n, Callable: 1n, Called: 2n, Liquidatable: 3n } as
 
 /**
  * `asset`'s liquidation terms as `RiskModel.liquidationTerms` computes them now; all zero where the price fails, as
- * `RiskModel.marginBook` reports such a holding.
+ * `RiskModel.marginInputs` reports such a holding.
  */
 export async function termsOf(keel: Keel, asset: string): Promise<LiquidationTerms> {
   const price = await keel.oracle.getPrice(asset).catch(() => 0n);

@@ -13,7 +13,7 @@ export async function expectedValuation(keel: Keel, assets: string[], amounts: b
 
 /**
  * Reads prices and risk parameters of `assets` once; values any amounts of them as the contracts would now. A
- * holding whose price fails is left out, as margin calls and liquidation value it (RiskModel.marginBook).
+ * holding whose price fails is left out, as margin calls and liquidation value it (RiskModel.marginInputs).
  */
 export async function basketValuer(keel: Keel, assets: string[]): Promise<(amounts: bigint[]) => m.Valuation> {
   const [zMaintenance, zInitial] = await keel.risk.confidence();

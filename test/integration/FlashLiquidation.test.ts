@@ -13,6 +13,7 @@ import { loadKeel, pinNext } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";
 import { expectedLiquidation, openIsolatedDebt, setPrice, State } from "../helpers/liquidation";
 import * as m from "../../src/math";
+import { MockAMM__factory } from "../../typechain-types";
 
 const E18 = m.WAD;
 
@@ -132,7 +133,44 @@ describe("FlashLiquidator", () => {
     await checkInvariants(keel);
   });
 
-  it("test_flashLiquidate_guards: guards: untrusted flash callbacks, direct module calls, nothing to repay", async () => {
+  it("test_flashLiquidate_maxRepayBelowDebt: a cap under the debt flash-mints and repays at most the cap", async () => {
+    const c = await liquidatable();
+    const { keel, keeper } = c;
+    const debt = await keel.engine.debtOf(c.id);
+    const cap = 1_000n * E18;
+    expect(cap < debt).to.equal(true);
+    const tx = keel.flashLiquidator.connect(keeper).liquidate(c.id, c.weth, cap, keel.amm, 0n);
+    await expect(tx).to.emit(keel.flashLiquidator, "FlashLiquidated");
+    const receipt = await (await tx).wait();
+    const liquidated = receipt!.logs
+      .map((l) => { try { return keel.engine.interface.parseLog(l); } catch { return null; } })
+      .find((e) => e?.name === "Liquidated");
+    expect(liquidated!.args.repaid <= cap).to.equal(true);
+    expect(await keel.kusd.balanceOf(await keel.flashLiquidator.getAddress())).to.equal(0n);
+    await checkInvariants(keel);
+  });
+
+  it("test_flashLiquidate_thinVenue_revertsFlashRepaymentShort: proceeds under the flash loan revert, nothing changes", async () => {
+    const c = await liquidatable();
+    const { keel, keeper } = c;
+    const [deployer] = await ethers.getSigners();
+    // A venue whose WETH pool holds little kUSD: selling the seized WETH cannot repay the flash mint.
+    const thin = await new MockAMM__factory(deployer!).deploy(await keel.kusd.getAddress(), 30n);
+    await openIsolatedDebt(keel, deployer!, "WETH", 10n * E18, 1_000n * E18);
+    await (await keel.assets.WETH!.token.mint(deployer!.address, 1_000n * E18)).wait();
+    await (await keel.assets.WETH!.token.connect(deployer!).approve(thin, MaxUint256)).wait();
+    await (await keel.kusd.connect(deployer!).approve(thin, MaxUint256)).wait();
+    await (await thin.addLiquidity(c.weth, 1_000n * E18, 100n * E18)).wait();
+    const debt = await keel.engine.debtOf(c.id);
+    await expect(keel.flashLiquidator.connect(keeper).liquidate(c.id, c.weth, MaxUint256, thin, 0n)).to.be.revertedWithCustomError(
+      keel.flashLiquidator,
+      "FlashRepaymentShort",
+    );
+    expect(await keel.engine.debtOf(c.id) >= debt).to.equal(true);
+    await checkInvariants(keel);
+  });
+
+  it("test_flashLiquidate_guards: guards: untrusted flash callbacks, nothing to repay", async () => {
     const c = await liquidatable();
     const { keel, stranger } = c;
     const kusd = await keel.kusd.getAddress();

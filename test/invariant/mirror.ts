@@ -40,7 +40,7 @@ export async function marketAtPending(w: World): Promise<Market> {
 const indexOf = (mk: Market, asset: string): number => mk.assets.findIndex((a) => a.toLowerCase() === asset.toLowerCase());
 
 /**
- * The margin valuation of a basket for margin calls and liquidation (RiskModel.marginBook): a holding whose price
+ * The margin valuation of a basket for margin calls and liquidation (RiskModel.marginInputs): a holding whose price
  * failed counts as worth nothing; undefined when nothing in it has a price, or an isolated position's does not.
  */
 export function marginValuation(mk: Market, assets: string[], amounts: bigint[], cross: boolean): m.Valuation | undefined {

@@ -166,15 +166,15 @@ describe("Liveness findings (security review)", () => {
       const keel = await loadKeel();
       const assets = [await keel.assets.WETH!.token.getAddress(), await keel.assets.USDC!.token.getAddress()];
       const amounts = [10n * E18, 1_000n * 10n ** 6n];
-      const full = await keel.risk.marginBook(assets, amounts);
-      expect(full[0].value > 0n).to.equal(true);
+      const full = await keel.risk.assessForMargin(assets, amounts);
+      expect(full.value > 0n).to.equal(true);
       const outcomes = new Set<string>();
       // Up from too little gas, 1% at a time, until the valuation completes (instrumented code needs more).
       for (let gas = 30_000n; gas <= 3_000_000n && !outcomes.has("complete"); gas += gas / 100n) {
         try {
-          const [v] = await keel.risk.marginBook.staticCall(assets, amounts, { gasLimit: gas });
+          const v = await keel.risk.assessForMargin.staticCall(assets, amounts, { gasLimit: gas });
           // With enough gas the valuation is complete: never a holding silently left out.
-          expect(v.value).to.equal(full[0].value);
+          expect(v.value).to.equal(full.value);
           outcomes.add("complete");
         } catch (error) {
           if (error instanceof Error && error.name === "AssertionError") throw error;

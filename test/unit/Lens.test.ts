@@ -233,6 +233,43 @@ describe("Lens", () => {
       expect(ids(views)).to.deep.equal([6n, 7n, 8n]);
       expect(next).to.equal(0n);
     });
+
+    it("test_positionsOf_batchTooLarge: a scan of 0 or over 500 ids reverts BatchTooLarge(scan, 500)", async () => {
+      const { keel, alice } = await loadFixture(lensFixture);
+      for (const scan of [0n, 501n]) {
+        await expect(keel.lens.positionsOf(alice.address, 1n, scan))
+          .to.be.revertedWithCustomError(keel.lens, "BatchTooLarge")
+          .withArgs(scan, 500n);
+      }
+    });
+  });
+
+  describe("liquidationStatuses (a view)", () => {
+    it("test_liquidationStatuses_range: every open position with debt, closed and debt-free ids skipped, equal to liquidationStatus and the engine", async () => {
+      const { keel } = await loadFixture(lensFixture);
+      const last = await keel.engine.lastPositionId();
+      const all = await keel.lens.liquidationStatuses(1n, last);
+      expect(all.map((s) => s.id)).to.deep.equal([1n, 2n, 3n, 6n, 7n, 8n]); // 4 has no debt, 5 is closed
+      for (const s of all) {
+        const one = await keel.lens.liquidationStatus(s.id);
+        expect(one.debt).to.equal(await keel.engine.debtOf(s.id));
+        const [state, deadline, hf] = await keel.engine.stateOf(s.id);
+        expect([s.state, s.deadline, s.hf]).to.deep.equal([state, deadline, hf]);
+        expect(state).to.equal(0n); // Safe: nothing to liquidate
+        expect(s.maxRepay.every((x) => x === 0n) && s.seizable.every((x) => x === 0n)).to.equal(true);
+      }
+      // A range past the last id is clipped; a reversed range is empty.
+      expect((await keel.lens.liquidationStatuses(6n, last + 100n)).map((s) => s.id)).to.deep.equal([6n, 7n, 8n]);
+      expect(await keel.lens.liquidationStatuses(3n, 2n)).to.deep.equal([]);
+    });
+
+    it("test_liquidationStatuses_batchTooLarge: 501 ids revert BatchTooLarge(501, 500); 500 ids are accepted", async () => {
+      const { keel } = await loadFixture(lensFixture);
+      await expect(keel.lens.liquidationStatuses(1n, 501n))
+        .to.be.revertedWithCustomError(keel.lens, "BatchTooLarge")
+        .withArgs(501n, 500n);
+      expect((await keel.lens.liquidationStatuses(1n, 500n)).length).to.equal(6);
+    });
   });
 
   describe("failing feeds", () => {

@@ -213,6 +213,53 @@ describe("PositionManager", () => {
         .withArgs(id, weth);
     });
 
+    it("test_openWithEthAndBorrow_noDebt: attached ether becomes collateral and nothing is borrowed", async () => {
+      const { keel, alice, weth } = await loadFixture(managerFixture);
+      const value = units(1n, 18);
+      await (await keel.manager.connect(alice).openWithEthAndBorrow(0n, alice.address, { value })).wait();
+      const id = await keel.engine.lastPositionId();
+      expect(await keel.engine.collateralOf(id, weth)).to.equal(value);
+      expect(await keel.engine.debtOf(id)).to.equal(0n);
+      await settle(keel);
+    });
+
+    it("test_closePositionToEth_noDebtNoCollateral: an empty position closes with no kUSD pulled and no ether sent", async () => {
+      const { keel, alice, weth } = await loadFixture(managerFixture);
+      await (await keel.engine.connect(alice).open(Mode.Isolated, weth, alice.address)).wait();
+      const id = await keel.engine.lastPositionId();
+      await (await keel.nft.connect(alice).setApprovalForAll(keel.manager, true)).wait();
+      const kusdBefore = await keel.kusd.balanceOf(alice.address);
+      await expect(keel.manager.connect(alice).closePositionToEth(id, alice.address)).to.emit(keel.engine, "PositionClosed").withArgs(id);
+      expect(await keel.kusd.balanceOf(alice.address)).to.equal(kusdBefore);
+      await settle(keel);
+    });
+
+    it("test_closePositionToEth_recipientRefusesEther: a recipient that rejects ether reverts EthTransferFailed and the position stays open", async () => {
+      const s = await loadFixture(managerFixture);
+      const { keel, alice } = s;
+      const id = await openWethPosition(s, units(1n, 18), 0n);
+      await (await keel.nft.connect(alice).setApprovalForAll(keel.manager, true)).wait();
+      // kUSD's contract has no way to receive ether.
+      await expect(keel.manager.connect(alice).closePositionToEth(id, await keel.kusd.getAddress())).to.be.revertedWithCustomError(
+        keel.manager,
+        "EthTransferFailed",
+      );
+      expect(await keel.nft.ownerOf(id)).to.equal(alice.address);
+      await settle(keel);
+    });
+
+    it("test_closePosition_noDebt: a debt-free position closes through the manager without pulling kUSD", async () => {
+      const s = await loadFixture(managerFixture);
+      const { keel, alice, weth } = s;
+      const id = await openWethPosition(s, units(1n, 18), 0n);
+      await (await keel.nft.connect(alice).setApprovalForAll(keel.manager, true)).wait();
+      const wethBefore = await keel.assets.WETH!.token.balanceOf(alice.address);
+      await (await keel.manager.connect(alice).closePosition(id, alice.address)).wait();
+      expect(await keel.assets.WETH!.token.balanceOf(alice.address)).to.equal(wethBefore + units(1n, 18));
+      expect(await keel.engine.collateralOf(id, weth)).to.equal(0n);
+      await settle(keel);
+    });
+
     it("test_receive: ether sent directly reverts UnexpectedEther", async () => {
       const { keel, alice, manager } = await loadFixture(managerFixture);
       await expect(alice.sendTransaction({ to: manager, value: 1n })).to.be.revertedWithCustomError(
