@@ -55,7 +55,7 @@ export function toSnapshot(v: Awaited<ReturnType<Lens["market"]>>): MarketSnapsh
 /**
  * A position's health as `Lens.healthScan` reports it (debt 0 → not reported). A failing price makes `priced`
  * false; a cross basket is still valued with that holding at zero while another holding has a price (docs/spec.md §4
- * liveness, as RiskModel.marginBook), an isolated position is not (`valued` false, HF 0).
+ * liveness, as RiskModel.marginInputs), an isolated position is not (`valued` false, HF 0).
  */
 export function evaluate(p: IndexedPosition, m: MarketSnapshot): Health | undefined {
   if (p.normDebt === 0n) return undefined;
