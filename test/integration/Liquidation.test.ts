@@ -79,6 +79,11 @@ describe("Liquidation", () => {
     expect(e.fee).to.equal(m.protocolFeeUp(e.repaid, 5n * 10n ** 16n, 2n * 10n ** 17n));
     const preview = await keel.engine.previewLiquidation.staticCall(id, c.weth, MaxUint256, { blockTag: "pending" });
     expect([...preview]).to.deep.equal([e.repaid, e.seized, e.fee, 0n]);
+    // Views now, computed by the liquidation's own planning code (no revert-encoded result).
+    expect(keel.engine.interface.getFunction("previewLiquidation")!.stateMutability).to.equal("view");
+    for (const fn of ["liquidationStatus", "liquidationStatuses", "profitAt"]) {
+      expect(keel.lens.interface.getFunction(fn)!.stateMutability, fn).to.equal("view");
+    }
 
     const kusdBefore = await keel.kusd.balanceOf(liq.address);
     const surplusBefore = await keel.kusd.balanceOf(keel.surplus.target);
