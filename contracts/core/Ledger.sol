@@ -58,6 +58,7 @@ library Ledger {
 
     // ---------------------------------------------------------------- positions
 
+    /// @dev The stored position; reverts `PositionNotFound` for an id never opened or closed.
     function requirePosition(EngineState storage s, uint256 id) internal view returns (Position memory p) {
         p = s.positions[id];
         if (p.classKey == address(0)) revert IVaultEngineTypes.PositionNotFound(id);
@@ -81,12 +82,14 @@ library Ledger {
         }
     }
 
+    /// @dev A cross basket lists each asset it holds once, at most MAX_CROSS_ASSETS of them.
     function addToBasket(EngineState storage s, uint256 id, address asset) internal {
         address[] storage basket = s.basket[id];
         if (basket.length == MAX_CROSS_ASSETS) revert IVaultEngineTypes.TooManyAssets(id);
         basket.push(asset);
     }
 
+    /// @dev Swap-and-pop: the basket's order is not meaningful.
     function removeFromBasket(EngineState storage s, uint256 id, address asset) internal {
         address[] storage basket = s.basket[id];
         uint256 last = basket.length - 1;
@@ -152,6 +155,7 @@ library Ledger {
         s.globalDebt = global;
     }
 
+    /// @dev The mirror of `addClassDebt`: removes at most what the repayment burns (rounding in the protocol's favour).
     function removeClassDebt(EngineState storage s, address classKey, uint256 rate, uint256 removed) internal {
         IVaultEngineTypes.DebtClass storage c = s.classes[classKey];
         uint256 before = c.normDebt;
@@ -161,6 +165,7 @@ library Ledger {
 
     // ---------------------------------------------------------------- margin state
 
+    /// @dev The margin state of docs/spec.md §4 for health `hf` and call deadline `deadline` (0 = no call).
     function stateAt(EngineState storage s, uint256 hf, uint256 deadline)
         internal
         view
@@ -172,6 +177,7 @@ library Ledger {
         return block.timestamp >= deadline ? IVaultEngineTypes.State.Liquidatable : IVaultEngineTypes.State.Called;
     }
 
+    /// @dev A healthy position (or one without debt) keeps no call open.
     function clearCallIfOpen(EngineState storage s, uint256 id) internal {
         if (s.callDeadline[id] != 0) clearCall(s, id);
     }

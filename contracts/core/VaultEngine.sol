@@ -576,6 +576,14 @@ contract VaultEngine is IVaultEngine, AccessManaged, ReentrancyGuardTransient {
         if (!nft.isAuthorized(msg.sender, id)) revert NotAuthorized(id, msg.sender);
     }
 
+    /// @dev Records, for this transaction only, that `opener` opened `id` for `owner` (read by `_openedFor`).
+    function _setOpenedFor(uint256 id, address opener, address owner) internal {
+        bytes32 slot = keccak256(abi.encode(id, opener, OPENER_SLOT));
+        assembly ("memory-safe") {
+            tstore(slot, owner)
+        }
+    }
+
     /// @dev The owner `opener` opened `id` for in this transaction, or zero.
     function _openedFor(uint256 id, address opener) internal view returns (address owner) {
         bytes32 slot = keccak256(abi.encode(id, opener, OPENER_SLOT));
@@ -600,12 +608,5 @@ contract VaultEngine is IVaultEngine, AccessManaged, ReentrancyGuardTransient {
         uint256 before = token.balanceOf(address(this));
         token.safeTransferFrom(msg.sender, address(this), amount);
         return token.balanceOf(address(this)) - before;
-    }
-
-    function _setOpenedFor(uint256 id, address opener, address owner) internal {
-        bytes32 slot = keccak256(abi.encode(id, opener, OPENER_SLOT));
-        assembly ("memory-safe") {
-            tstore(slot, owner)
-        }
     }
 }
