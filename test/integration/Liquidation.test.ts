@@ -81,7 +81,7 @@ describe("Liquidation", () => {
     expect([...preview]).to.deep.equal([e.repaid, e.seized, e.fee, 0n]);
     // Views now, computed by the liquidation's own planning code (no revert-encoded result).
     expect(keel.engine.interface.getFunction("previewLiquidation")!.stateMutability).to.equal("view");
-    for (const fn of ["liquidationStatus", "liquidationStatuses", "profitAt"]) {
+    for (const fn of ["liquidationStatus", "liquidationStatuses", "profitAt"] as const) {
       expect(keel.lens.interface.getFunction(fn)!.stateMutability, fn).to.equal("view");
     }
 
