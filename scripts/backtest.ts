@@ -34,14 +34,14 @@ const RANGES = {
   hm: [10n ** 15n, (99n * WAD) / 100n],
 } as const;
 
-/** A flag's value read by a src/units parser and range-checked; its errors name the flag. */
+/** A flag's value read by a src/units parser (given the flag's name for its errors) and range-checked. */
 function read<T extends number | bigint>(flag: string, text: string | undefined, parse: (t: string) => T, [lo, hi]: readonly [T, T], unit: (x: T) => string): T | undefined {
   if (text === undefined) return undefined;
   let value: T;
   try {
     value = parse(text);
   } catch (e) {
-    if (e instanceof UnitError) throw new UsageError(`${flag}: ${e.message}`, { cause: e });
+    if (e instanceof UnitError) throw new UsageError(e.message, { cause: e });
     throw e;
   }
   if (value < lo || value > hi) throw new UsageError(`${flag}: expected ${unit(lo)} to ${unit(hi)}, got "${text}"`);
