@@ -1,11 +1,13 @@
 /**
  * `npm run backtest -- [--asset ETH|BTC|basket|all] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--half-life 3d]
- *   [--max-step 0.25%] [--zm 2.33] [--hm 10%] [--out backtest-report] [--history FILE] [--skip-calibration]`
+ *   [--max-step 0.25%] [--zm 2.33] [--hm 10%] [--sigma-min 5%] [--sigma-max 25%] [--out backtest-report]
+ *   [--history FILE] [--skip-calibration]`
  *
  * The margin model (the VolatilityOracle's TypeScript model poked once a day, and the margin formula's mirror)
  * replayed on real daily closes (data/history/daily-closes.csv): exceedances, Kupiec and Christoffersen, capital cost
  * against a static σ, episodes; then the walk-forward calibration over a grid (in sample 2016–2018, out of sample 2019
- * and 2023–2024). Parameters are deploy/networks/local.ts's unless a flag changes them. Prints markdown tables and
+ * and 2023–2024). Parameters are deploy/networks/local.ts's unless a flag changes them (--hm, --sigma-min and
+ * --sigma-max set every asset's). Prints markdown tables and
  * writes `<out>/backtest.html` (self-contained) and `<out>/backtest.json` (every number).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -32,6 +34,7 @@ const RANGES = {
   maxStep: [10n ** 14n, WAD / 10n],
   zm: [WAD, 10n * WAD],
   hm: [10n ** 15n, (99n * WAD) / 100n],
+  sigma: [10n ** 14n, WAD],
 } as const;
 
 /** A flag's value read by a src/units parser (given the flag's name for its errors) and range-checked. */
@@ -61,6 +64,8 @@ interface Overrides {
   maxStep?: bigint; // [wad per hour]
   zm?: bigint; // [wad]
   hm?: bigint; // [wad], every asset
+  sigmaMin?: bigint; // [wad], every asset
+  sigmaMax?: bigint; // [wad], every asset
 }
 
 interface Args {
@@ -83,6 +88,8 @@ function parse(): Args {
       "max-step": { type: "string" },
       zm: { type: "string" },
       hm: { type: "string" },
+      "sigma-min": { type: "string" },
+      "sigma-max": { type: "string" },
       out: { type: "string" },
       history: { type: "string" },
       "skip-calibration": { type: "boolean" },
@@ -101,20 +108,32 @@ function parse(): Args {
       maxStep: read("--max-step", values["max-step"], (t) => parsePercent(t, "--max-step"), RANGES.maxStep, percentOf),
       zm: read("--zm", values.zm, (t) => parseWad(t, "--zm"), RANGES.zm, (z) => String(Number(z) / 1e18)),
       hm: read("--hm", values.hm, (t) => parsePercent(t, "--hm"), RANGES.hm, percentOf),
+      sigmaMin: read("--sigma-min", values["sigma-min"], (t) => parsePercent(t, "--sigma-min"), RANGES.sigma, percentOf),
+      sigmaMax: read("--sigma-max", values["sigma-max"], (t) => parsePercent(t, "--sigma-max"), RANGES.sigma, percentOf),
     },
   };
 }
 
-/** The local config's parameters with the flags' overrides (--hm sets every asset's floor). */
+/** The local config's parameters with the flags' overrides (--hm, --sigma-min, --sigma-max set every asset's). */
 function marginParams(o: Overrides): MarginParams {
   const base = marginParamsFromConfig(parseKeelConfig(localConfig), HISTORY_ASSETS);
-  const { hm } = o;
+  const assets = Object.entries(base.assets).map(([symbol, a]) => {
+    const asset = {
+      sigmaMin: o.sigmaMin ?? a.sigmaMin,
+      sigmaMax: o.sigmaMax ?? a.sigmaMax,
+      maintenanceHaircut: o.hm ?? a.maintenanceHaircut,
+    };
+    if (asset.sigmaMin > asset.sigmaMax) {
+      throw new UsageError(`${symbol}: σmin ${percentOf(asset.sigmaMin)} is above σmax ${percentOf(asset.sigmaMax)} (--sigma-min, --sigma-max)`);
+    }
+    return [symbol, asset] as const;
+  });
   return {
     ...base,
     halfLife: o.halfLife ?? base.halfLife,
     maxStep: o.maxStep ?? base.maxStep,
     zMaintenance: o.zm ?? base.zMaintenance,
-    assets: Object.fromEntries(Object.entries(base.assets).map(([s, a]) => [s, hm === undefined ? a : { ...a, maintenanceHaircut: hm }])),
+    assets: Object.fromEntries(assets),
   };
 }
 

@@ -27,6 +27,7 @@ describe("Backtest: npm run backtest", function () {
       "backtest: BTC: no day to evaluate from 2020-03-01 to 2022-06-30. Prices used: BTC 2015-08-07 to 2019-12-31 and 2023-01-01 to 2024-12-18 (nothing between 2019-12-31 and 2023-01-01",
     ],
     ["a parameter out of the contracts' range", ["--zm", "0.5"], `backtest: --zm: expected 1 to 10, got "0.5"`],
+    ["σmin above σmax", ["--sigma-min", "30%"], "backtest: ETH: σmin 30% is above σmax 25% (--sigma-min, --sigma-max)"],
   ];
   for (const [what, args, message] of refused) {
     it(`test_backtest_refuses: ${what}, exit 2`, function () {
@@ -38,10 +39,10 @@ describe("Backtest: npm run backtest", function () {
 
   it("test_backtest_run: ETH over 2019 prints the tables and writes the HTML and a JSON consistent with its days", function () {
     const out = mkdtempSync(join(tmpdir(), "keel-backtest-"));
-    const r = runBacktest(["--asset", "ETH", "--from", "2019-01-01", "--to", "2019-12-31", "--half-life", "2 days", "--max-step", "0.5%", "--skip-calibration", "--out", out]);
+    const r = runBacktest(["--asset", "ETH", "--from", "2019-01-01", "--to", "2019-12-31", "--half-life", "2 days", "--max-step", "0.5%", "--sigma-min", "4%", "--skip-calibration", "--out", out]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.contain("## Backtest 2019-01-01 to 2019-12-31");
-    expect(r.stdout).to.contain("half-life 2d, maxStep 0.5%/h, zm 2.33");
+    expect(r.stdout).to.contain("half-life 2d, maxStep 0.5%/h, zm 2.33; ETH σ 4%–25%, hm 10%; BTC σ 4%–20%, hm 10%");
     expect(r.stdout).not.to.contain("## Calibration");
     const json = JSON.parse(readFileSync(join(out, "backtest.json"), "utf8")) as {
       params: { halfLife: number; maxStep: string };
