@@ -105,18 +105,42 @@ export function assetPath(history: DailyCloses, symbol: string, params: MarginPa
   return { symbol, runs, paths: runs.map((run) => oraclePath(run, bounds, params)) };
 }
 
-/** Where a day sits: its run, its index in the run. */
-type Locator = Map<number, { run: number; index: number }>;
+/** Where a day sits in one asset's history: its run, the oracle's path along it, its index in both. */
+interface Spot {
+  run: PriceRun;
+  path: OraclePath;
+  index: number;
+}
 
-function locate(path: AssetPath): Locator {
-  const at: Locator = new Map();
-  path.runs.forEach((run, r) => run.days.forEach((day, index) => at.set(day, { run: r, index })));
+/** Day number → its spot, for one asset. */
+function locate(asset: AssetPath): Map<number, Spot> {
+  const at = new Map<number, Spot>();
+  asset.runs.forEach((run, r) => run.days.forEach((day, index) => at.set(day, { run, path: asset.paths[r]!, index })));
   return at;
 }
 
-/** The basket's return from day index i − 1 to i of each asset's run (weights as floats). */
-const basketReturn = (runs: readonly PriceRun[], indices: readonly number[], weights: readonly number[], i: number): number =>
-  runs.reduce((sum, run, k) => sum + weights[k]! * (run.prices[indices[k]! + i]! / run.prices[indices[k]! + i - 1]! - 1), 0);
+/** Every asset's spot on `day` when each can count it (the next day in the same run, past the warm-up); else undefined. */
+function countable(locators: readonly Map<number, Spot>[], day: number, warmupDays: number): Spot[] | undefined {
+  const spots: Spot[] = [];
+  for (const at of locators) {
+    const spot = at.get(day);
+    if (!spot || spot.index < warmupDays || spot.index + 1 >= spot.run.days.length) return undefined;
+    spots.push(spot);
+  }
+  return spots;
+}
+
+/** The basket's return from `offset − 1` to `offset` days after the spots (float weights). */
+const basketReturn = (spots: readonly Spot[], weights: readonly number[], offset: number): number =>
+  spots.reduce((sum, { run, index }, k) => sum + weights[k]! * (run.prices[index + offset]! / run.prices[index + offset - 1]! - 1), 0);
+
+/** Root mean square of the basket's last `window` daily returns up to the spots' day; null before a full window. */
+function realizedSigma(spots: readonly Spot[], weights: readonly number[], window: number): number | null {
+  if (Math.min(...spots.map((s) => s.index)) < window) return null;
+  let squares = 0;
+  for (let offset = 1 - window; offset <= 0; offset++) squares += basketReturn(spots, weights, offset) ** 2;
+  return Math.sqrt(squares / window);
+}
 
 /**
  * The evaluated days of a subject over the window, in runs of consecutive days, with the requirement in force and
@@ -129,70 +153,47 @@ export function subjectDays(
   options: Pick<BacktestOptions, "window" | "warmupDays" | "realizedWindow">,
 ): BacktestDay[][] {
   const { from, to } = windowDays(options.window);
-  const haircuts = paths.map((p) => params.assets[p.symbol]!.maintenanceHaircut);
-  const zero = paths.map(() => 0n);
-  const weights = basket.weights.map((w) => Number(w) / Number(basket.weights.reduce((a, b) => a + b, 0n)));
-  const locators = paths.map(locate);
-  const out: BacktestDay[][] = [];
-  let current: BacktestDay[] = [];
-  let lastDay = -Infinity;
   const lead = paths[0];
   if (!lead) throw new BacktestError("a subject needs at least one asset");
-  lead.runs.forEach((leadRun) => {
-    for (const day of leadRun.days) {
-      if (day < from || day + 1 > to) continue;
-      const at = locators.map((l) => l.get(day));
-      const ok = at.every((a, k) => {
-        if (!a) return false;
-        const run = paths[k]!.runs[a.run]!;
-        return a.index + 1 < run.days.length && a.index >= options.warmupDays;
-      });
-      if (!ok) continue;
-      const spots = at.map((a) => a!);
-      const runs = spots.map((a, k) => paths[k]!.runs[a.run]!);
-      const sigmas = spots.map((a, k) => paths[k]!.paths[a.run]!.sigma[a.index]!);
-      const targets = spots.map((a, k) => paths[k]!.paths[a.run]!.target[a.index]!);
-      const indices = spots.map((a) => a.index);
-      const requirement = requirementOf(basket, sigmas, haircuts, params.zMaintenance);
-      const sigmaRequirement = requirementOf(basket, sigmas, zero, params.zMaintenance);
-      const loss = -basketReturn(runs, indices, weights, 1);
-      const w = options.realizedWindow;
-      let realized: number | null = null;
-      if (Math.min(...indices) >= w) {
-        let squares = 0;
-        for (let i = 1 - w; i <= 0; i++) squares += basketReturn(runs, indices, weights, i) ** 2;
-        realized = Math.sqrt(squares / w);
-      }
-      const record: BacktestDay = {
-        date: dateOf(day),
-        sigma: requirementOf(basket, sigmas, zero, WAD),
-        target: requirementOf(basket, targets, zero, WAD),
-        requirement,
-        sigmaRequirement,
-        loss,
-        exceeded: loss > requirement,
-        sigmaExceeded: loss > sigmaRequirement,
-        realized,
-      };
-      if (day !== lastDay + 1 && current.length > 0) {
-        out.push(current);
-        current = [];
-      }
-      current.push(record);
-      lastDay = day;
-    }
-  });
-  if (current.length > 0) out.push(current);
+  const haircuts = paths.map((p) => params.assets[p.symbol]!.maintenanceHaircut);
+  const zero = paths.map(() => 0n);
+  const total = basket.weights.reduce((a, b) => a + b, 0n);
+  const weights = basket.weights.map((w) => Number(w) / Number(total));
+  const locators = paths.map(locate);
+  const out: BacktestDay[][] = [];
+  let previous = -Infinity;
+  for (const day of lead.runs.flatMap((run) => run.days)) {
+    if (day < from || day + 1 > to) continue;
+    const spots = countable(locators, day, options.warmupDays);
+    if (!spots) continue;
+    const sigmas = spots.map((s) => s.path.sigma[s.index]!);
+    const targets = spots.map((s) => s.path.target[s.index]!);
+    const requirement = requirementOf(basket, sigmas, haircuts, params.zMaintenance);
+    const sigmaRequirement = requirementOf(basket, sigmas, zero, params.zMaintenance);
+    const loss = -basketReturn(spots, weights, 1);
+    const record: BacktestDay = {
+      date: dateOf(day),
+      sigma: requirementOf(basket, sigmas, zero, WAD),
+      target: requirementOf(basket, targets, zero, WAD),
+      requirement,
+      sigmaRequirement,
+      loss,
+      exceeded: loss > requirement,
+      sigmaExceeded: loss > sigmaRequirement,
+      realized: realizedSigma(spots, weights, options.realizedWindow),
+    };
+    const current = out[out.length - 1];
+    if (current && day === previous + 1) current.push(record);
+    else out.push([record]);
+    previous = day;
+  }
   return out;
 }
 
 const mean = (xs: readonly number[]): number => xs.reduce((a, x) => a + x, 0) / xs.length;
 
 function requirementResult(runs: readonly BacktestDay[][], pick: (d: BacktestDay) => [boolean, number], level: BacktestLevel): RequirementResult {
-  const test = testExceedances(
-    runs.map((run) => run.map((d) => pick(d)[0])),
-    level,
-  );
+  const test = testExceedances(runs.map((run) => run.map((d) => pick(d)[0])), level);
   return { ...test, meanRequirement: mean(runs.flat().map((d) => pick(d)[1])) };
 }
 
