@@ -6,6 +6,8 @@ export interface Series {
   /** [x, y] points in data units. */
   points: readonly (readonly [number, number])[];
   dashed?: boolean;
+  /** Draw each point as a dot, with no line between them (a scatter, or events marked on a line chart). */
+  dots?: boolean;
 }
 
 export interface ChartOptions {
@@ -16,6 +18,8 @@ export interface ChartOptions {
   height?: number;
   /** Format of y tick labels. */
   yFormat?: (y: number) => string;
+  /** Format of x tick labels (line charts; default the number). */
+  xFormat?: (x: number) => string;
   /** `id` attribute of the `<svg>`, for reports and tests. */
   id?: string;
 }
@@ -58,7 +62,7 @@ export function lineChart(series: readonly Series[], options: ChartOptions): str
   for (const t of ticks(x0, x1, 8)) {
     const x = sx(t).toFixed(1);
     parts.push(`<line x1="${x}" x2="${x}" y1="${height - margin.bottom}" y2="${height - margin.bottom + 4}" stroke="#333"/>`);
-    parts.push(`<text x="${x}" y="${height - margin.bottom + 16}" text-anchor="middle">${t}</text>`);
+    parts.push(`<text x="${x}" y="${height - margin.bottom + 16}" text-anchor="middle">${escapeXml(options.xFormat ? options.xFormat(t) : String(t))}</text>`);
   }
   parts.push(
     `<line x1="${margin.left}" x2="${width - margin.right}" y1="${height - margin.bottom}" y2="${height - margin.bottom}" stroke="#333"/>`,
@@ -66,12 +70,17 @@ export function lineChart(series: readonly Series[], options: ChartOptions): str
     `<text transform="translate(14 ${(margin.top + height - margin.bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(options.yLabel)}</text>`,
   );
   series.forEach((s, i) => {
-    const d = s.points.map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(" ");
     const dash = s.dashed ? ` stroke-dasharray="5 4"` : "";
-    parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="1.8"${dash} points="${d}"/>`);
+    if (s.dots) {
+      for (const p of s.points) parts.push(`<circle cx="${sx(p[0]).toFixed(1)}" cy="${sy(p[1]).toFixed(1)}" r="2.5" fill="${s.color}"/>`);
+    } else {
+      const d = s.points.map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(" ");
+      parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="1.8"${dash} points="${d}"/>`);
+    }
     const lx = width - margin.right - 200;
     const ly = margin.top + 4 + i * 15;
-    parts.push(`<line x1="${lx}" x2="${lx + 18}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${dash}/>`);
+    if (s.dots) parts.push(`<circle cx="${lx + 9}" cy="${ly}" r="3" fill="${s.color}"/>`);
+    else parts.push(`<line x1="${lx}" x2="${lx + 18}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${dash}/>`);
     parts.push(`<text x="${lx + 24}" y="${ly}" dominant-baseline="middle">${escapeXml(s.name)}</text>`);
   });
   parts.push("</svg>");
