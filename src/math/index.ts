@@ -349,7 +349,7 @@ export type Mode = (typeof Mode)[keyof typeof Mode];
 /** Each mode's name, indexed by its value, as the CLI and the app print it. */
 export const MODE_NAMES = ["isolated", "cross"] as const satisfies readonly string[] & { [K in Mode]: string };
 
-/** A position's state from its HF, open call deadline [s] (0 = none) and the time, as `VaultEngineBase._stateAt`. */
+/** A position's state from its HF, open call deadline [s] (0 = none) and the time, as `Ledger.stateAt`. */
 export function marginStateAt(hf: bigint, deadline: bigint, criticalHF: bigint, now: bigint): MarginState {
   if (hf < criticalHF) return MarginState.Liquidatable;
   if (hf >= WAD) return MarginState.Safe;

@@ -70,7 +70,7 @@ export function sigmaAt(s: SigmaAnchor, sigmaMin: bigint, sigmaMax: bigint, time
   return stepped < sigmaMin ? sigmaMin : stepped > sigmaMax ? sigmaMax : stepped;
 }
 
-/** The class's rate [ray] at `time`, as `VaultEngineBase._currentRate`. */
+/** The class's rate [ray] at `time`, as `Ledger.currentRate`. */
 export const rateAt = (c: DebtClassState, time: bigint): bigint =>
   time <= c.updatedAt ? c.rate : accrueRateUp(c.rate, c.stabilityFee, time - c.updatedAt);
 
