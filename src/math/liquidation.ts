@@ -1,5 +1,5 @@
 /**
- * The mirror of `LiquidationModule.liquidate`'s sizing: what one liquidation of a position repays, seizes, charges
+ * The mirror of `Liquidation.plan`'s sizing: what one liquidation of a position repays, seizes, charges
  * and writes off, and the HF it leaves, from the position and its market however they were read (views of a block,
  * `Lens.market()` at the pending block), with the same operations and rounding as the contracts, so a caller
  * predicts the engine's figures exactly. Pure and browser-safe.
@@ -74,7 +74,7 @@ export interface LiquidationOutcome {
 const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 
 /**
- * `LiquidationModule.liquidate(id, asset, maxRepay)` by the mirror: sizing, seizure, fee, bad debt and HF after.
+ * `Liquidation.plan(id, asset, maxRepay)` by the mirror: sizing, seizure, fee, bad debt and HF after.
  * Throws a LiquidationRefused "MaxRepayTooLow" where the engine would. Does not check the state or the
  * HF-must-rise rule.
  */

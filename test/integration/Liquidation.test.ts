@@ -376,9 +376,9 @@ describe("Liquidation", () => {
   });
 
   it("test_liquidate_largePartial_keepsCallOpenWhileHFBelowOne", async () => {
-    // LiquidationModule._settleLiquidation passes `s.repaid < b.debt` to _afterLiquidation after _liquidateSolvent
-    // has overwritten b.debt with the debt *after* the liquidation: a repayment larger than the remaining debt is
-    // treated as a full liquidation, skipping the HF check and clearing the call.
+    // A past bug (the old LiquidationModule): it compared the repayment with the debt *after* the liquidation, so a
+    // repayment larger than the remaining debt was treated as a full liquidation, skipping the HF check and clearing
+    // the call. Liquidation.plan compares with the debt before.
     const c = await setup();
     const { keel, liq, user } = c;
     const id = await openIsolatedDebt(keel, user, "WETH", 10n * E18, 25_000n * E18);

@@ -86,7 +86,7 @@ export async function largestBorrowAtPending(w: World, id: bigint): Promise<bigi
 }
 
 /**
- * `LiquidationModule.liquidate(id, asset, maxRepay)` in the pinned block, by the mirror (test/helpers'
+ * `VaultEngine.liquidate(id, asset, maxRepay)` in the pinned block, by the mirror (test/helpers'
  * `sizeLiquidation` on pending-block market data). Throws when the engine must revert for sizing reasons.
  */
 export async function expectedLiquidationAtPending(w: World, id: bigint, asset: string, maxRepay = MaxUint256): Promise<LiquidationOutcome> {
