@@ -70,7 +70,7 @@ library EngineGovernance {
 
     /// @notice Accrues the class at its old fee, then sets the new one [ray per second].
     function setStabilityFee(EngineState storage s, address classKey, uint256 stabilityFee) external {
-        IVaultEngineTypes.DebtClass storage c = _requireClass(s, classKey);
+        IVaultEngineTypes.DebtClass storage c = s.requireClass(classKey);
         _checkStabilityFee(stabilityFee);
         if (stabilityFee == c.stabilityFee) revert IKeelErrors.NoChange();
         s.accrue(classKey);
@@ -79,7 +79,7 @@ library EngineGovernance {
     }
 
     function setDebtCeiling(EngineState storage s, address classKey, uint256 debtCeiling) external {
-        IVaultEngineTypes.DebtClass storage c = _requireClass(s, classKey);
+        IVaultEngineTypes.DebtClass storage c = s.requireClass(classKey);
         _checkDebtCeiling(debtCeiling);
         if (debtCeiling == c.debtCeiling) revert IKeelErrors.NoChange();
         c.debtCeiling = uint128(debtCeiling);
@@ -87,8 +87,7 @@ library EngineGovernance {
     }
 
     function setSupplyCap(EngineState storage s, address asset, uint256 supplyCap) external {
-        Collateral storage c = s.collaterals[asset];
-        if (!c.listed) revert IKeelErrors.AssetNotListed(asset);
+        Collateral storage c = s.requireListed(asset);
         _checkSupplyCap(supplyCap);
         if (supplyCap == c.supplyCap) revert IKeelErrors.NoChange();
         c.supplyCap = uint128(supplyCap);
@@ -132,15 +131,6 @@ library EngineGovernance {
         s.closeFactor = uint64(p.closeFactor);
         s.protocolShare = uint64(p.protocolShare);
         emit IVaultEngineTypes.LiquidationParamsSet(p);
-    }
-
-    function _requireClass(EngineState storage s, address classKey)
-        private
-        view
-        returns (IVaultEngineTypes.DebtClass storage c)
-    {
-        c = s.classes[classKey];
-        if (c.rate == 0) revert IKeelErrors.AssetNotListed(classKey);
     }
 
     function _checkStabilityFee(uint256 stabilityFee) private pure {

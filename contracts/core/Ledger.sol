@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IKeelErrors} from "../interfaces/IKeelErrors.sol";
 import {IVaultEngineTypes, CROSS_CLASS_KEY} from "../interfaces/IVaultEngineTypes.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {KeelMath} from "../libraries/KeelMath.sol";
@@ -62,6 +63,12 @@ library Ledger {
     function requirePosition(EngineState storage s, uint256 id) internal view returns (Position memory p) {
         p = s.positions[id];
         if (p.classKey == address(0)) revert IVaultEngineTypes.PositionNotFound(id);
+    }
+
+    /// @dev A listed asset's collateral entry; reverts `AssetNotListed` otherwise.
+    function requireListed(EngineState storage s, address asset) internal view returns (Collateral storage c) {
+        c = s.collaterals[asset];
+        if (!c.listed) revert IKeelErrors.AssetNotListed(asset);
     }
 
     /// @dev The position's assets and amounts: one entry for isolated positions, the basket for cross ones.
@@ -135,6 +142,16 @@ library Ledger {
             emit IVaultEngineTypes.Accrued(classKey, next, added);
         }
         rate = next;
+    }
+
+    /// @dev An existing debt class (a listed asset or the cross class); reverts `AssetNotListed` otherwise.
+    function requireClass(EngineState storage s, address classKey)
+        internal
+        view
+        returns (IVaultEngineTypes.DebtClass storage c)
+    {
+        c = s.classes[classKey];
+        if (c.rate == 0) revert IKeelErrors.AssetNotListed(classKey);
     }
 
     /// @dev The class's accumulator as of now, without writing it.

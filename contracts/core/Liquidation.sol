@@ -10,7 +10,7 @@ import {IRiskModel} from "../interfaces/IRiskModel.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {KeelMath} from "../libraries/KeelMath.sol";
 import {Margin} from "../libraries/Margin.sol";
-import {EngineState, Ledger} from "./Ledger.sol";
+import {EngineState, Ledger, Position} from "./Ledger.sol";
 
 /// @title Liquidation
 /// @notice Liquidation of docs/spec.md §4 over the VaultEngine's storage, in two halves: `plan` (a view) works out
@@ -78,7 +78,8 @@ library Liquidation {
         view
         returns (Book memory b)
     {
-        (p.id, p.classKey, p.normDebt) = _position(s, id);
+        Position memory position = Ledger.requirePosition(s, id);
+        (p.id, p.classKey, p.normDebt) = (id, position.classKey, position.normDebt);
         p.rate = Ledger.currentRate(s.classes[p.classKey]);
         b.debt = KeelMath.toDebtUp(p.normDebt, p.rate);
         if (b.debt == 0) revert IVaultEngineTypes.NotLiquidatable(id, KeelMath.INFINITE_HEALTH);
@@ -120,16 +121,6 @@ library Liquidation {
     function _one(uint256 x) private pure returns (uint256[] memory a) {
         a = new uint256[](1);
         a[0] = x;
-    }
-
-    function _position(EngineState storage s, uint256 id)
-        private
-        view
-        returns (uint256, address classKey, uint256 normDebt)
-    {
-        (classKey, normDebt) = (s.positions[id].classKey, s.positions[id].normDebt);
-        if (classKey == address(0)) revert IVaultEngineTypes.PositionNotFound(id);
-        return (id, classKey, normDebt);
     }
 
     /// @dev Insolvent position: every holding goes to the receiver for what it is worth net of its penalty; the rest

@@ -88,7 +88,7 @@ contract VaultEngine is IVaultEngine, AccessManaged, ReentrancyGuardTransient {
         if (owner == address(0)) revert ZeroAddress();
         address classKey = CROSS_CLASS;
         if (mode == Mode.Isolated) {
-            _requireListed(asset);
+            _s.requireListed(asset);
             classKey = asset;
         } else {
             asset = address(0);
@@ -105,7 +105,7 @@ contract VaultEngine is IVaultEngine, AccessManaged, ReentrancyGuardTransient {
         if (amount == 0) revert ZeroAmount();
         if (amount > type(uint120).max) revert AmountTooLarge(amount);
         Position memory p = _s.requirePosition(id);
-        Collateral memory c = _requireListed(asset);
+        Collateral memory c = _s.requireListed(asset);
         bool cross = p.classKey == CROSS_CLASS;
         if (!cross && asset != p.classKey) revert WrongAsset(id, asset);
 
@@ -423,7 +423,7 @@ contract VaultEngine is IVaultEngine, AccessManaged, ReentrancyGuardTransient {
 
     /// @inheritdoc IVaultEngine
     function currentRate(address classKey) external view returns (uint256) {
-        return Ledger.currentRate(_requireClass(classKey));
+        return Ledger.currentRate(_s.requireClass(classKey));
     }
 
     /// @inheritdoc IVaultEngine
@@ -555,16 +555,6 @@ contract VaultEngine is IVaultEngine, AccessManaged, ReentrancyGuardTransient {
         _s.badDebt -= amount;
         emit DeficitCovered(surplusBuffer, amount, 0);
         kusd.burn(surplusBuffer, amount);
-    }
-
-    function _requireListed(address asset) internal view returns (Collateral memory c) {
-        c = _s.collaterals[asset];
-        if (!c.listed) revert AssetNotListed(asset);
-    }
-
-    function _requireClass(address classKey) internal view returns (DebtClass storage c) {
-        c = _s.classes[classKey];
-        if (c.rate == 0) revert AssetNotListed(classKey);
     }
 
     /// @dev Owner, approved, operator, or the account that opened `id` earlier in this transaction for the owner that

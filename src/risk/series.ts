@@ -151,14 +151,18 @@ function zodError(error: z.ZodError, file: string): SeriesError {
   return new SeriesError(file, at, issue.message, { cause: error });
 }
 
-/** Reads a `.csv` or `.json` file. */
-export function loadSeries(path: string): PriceSeries {
-  let text: string;
+/** A history file's text; a `SeriesError` naming the file when it cannot be read. */
+export function readHistoryFile(path: string): string {
   try {
-    text = readFileSync(path, "utf8");
+    return readFileSync(path, "utf8");
   } catch (e) {
     throw new SeriesError(path, "", "cannot be read", { cause: e });
   }
+}
+
+/** Reads a `.csv` or `.json` file. */
+export function loadSeries(path: string): PriceSeries {
+  const text = readHistoryFile(path);
   const ext = extname(path).toLowerCase();
   if (ext === ".csv") return parseCsvSeries(text, path);
   if (ext === ".json") return parseJsonSeries(text, path);

@@ -4,9 +4,8 @@
  * A run is the unit nothing crosses: no return, oracle sample, transition or run of exceedances spans a missing day
  * or the held-out gap (2020–2022 in the shipped file).
  */
-import { readFileSync } from "node:fs";
 import { KeelError } from "../../units/error";
-import { SeriesError } from "../series";
+import { readHistoryFile, SeriesError } from "../series";
 
 export const DAY = 86_400;
 
@@ -83,13 +82,7 @@ export function parseDailyCloses(text: string, file = "<csv>"): DailyCloses {
 
 /** Reads a daily-closes CSV file. */
 export function loadDailyCloses(path: string): DailyCloses {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new SeriesError(path, "", "cannot read the file", { cause: e });
-  }
-  return parseDailyCloses(text, path);
+  return parseDailyCloses(readHistoryFile(path), path);
 }
 
 /** Consecutive calendar days with a price: day numbers and prices, index for index. */
