@@ -2,7 +2,15 @@
  * Keel's governance wiring: one AccessManager is the authority of every governed function, and its admin is a
  * TimelockController. Roles and which functions each one may call are defined here, once.
  */
-import { id as keccakId, type BaseContract, type BytesLike, type Signer, ZeroHash } from "ethers";
+import { id as keccakId, type BytesLike, type Interface, type Signer, ZeroHash } from "ethers";
+import {
+  KeelAccessManager__factory,
+  KeelUSD__factory,
+  PriceOracle__factory,
+  RiskModel__factory,
+  VaultEngine__factory,
+  VolatilityOracle__factory,
+} from "../typechain-types";
 import type { Keel } from "./keel";
 
 /** AccessManager role ids. ADMIN (0) is AccessManager's built-in admin role. */
@@ -16,11 +24,24 @@ export const ROLES = {
   ORACLE: 3n,
 } as const;
 
+/** The governed contracts' addresses, by their deployKeel names. */
+export type Governed = Record<"engine" | "risk" | "vol" | "oracle" | "kusd" | "timelock", string>;
+
+/** A deployment's governed contracts' addresses. */
+export const governedAddresses = (keel: Keel): Governed => ({
+  engine: keel.engine.target as string,
+  risk: keel.risk.target as string,
+  vol: keel.vol.target as string,
+  oracle: keel.oracle.target as string,
+  kusd: keel.kusd.target as string,
+  timelock: keel.timelock.target as string,
+});
+
 /** Which role may call which governed function of which contract. Unlisted restricted functions need ADMIN. */
-export function permissions(keel: Keel): { target: string; role: bigint; functions: string[] }[] {
+export function permissions(at: Governed): { target: string; role: bigint; functions: string[] }[] {
   return [
     {
-      target: keel.engine.target as string,
+      target: at.engine,
       role: ROLES.RISK,
       functions: [
         "listAsset",
@@ -32,37 +53,80 @@ export function permissions(keel: Keel): { target: string; role: bigint; functio
         "setLiquidationParams",
       ],
     },
-    { target: keel.engine.target as string, role: ROLES.GUARDIAN, functions: ["setPaused"] },
-    { target: keel.risk.target as string, role: ROLES.RISK, functions: ["setAssetRisk", "setCorrelation", "setCorrelations", "setConfidence"] },
-    { target: keel.vol.target as string, role: ROLES.RISK, functions: ["setParams"] },
-    { target: keel.oracle.target as string, role: ROLES.ORACLE, functions: ["setFeed"] },
-    { target: keel.oracle.target as string, role: ROLES.RISK, functions: ["setSequencer"] },
-    { target: keel.kusd.target as string, role: ROLES.RISK, functions: ["setFlashFee", "setFlashCap"] },
+    { target: at.engine, role: ROLES.GUARDIAN, functions: ["setPaused"] },
+    { target: at.risk, role: ROLES.RISK, functions: ["setAssetRisk", "setCorrelation", "setCorrelations", "setConfidence"] },
+    { target: at.vol, role: ROLES.RISK, functions: ["setParams"] },
+    { target: at.oracle, role: ROLES.ORACLE, functions: ["setFeed"] },
+    { target: at.oracle, role: ROLES.RISK, functions: ["setSequencer"] },
+    { target: at.kusd, role: ROLES.RISK, functions: ["setFlashFee", "setFlashCap"] },
   ];
 }
 
-/** Assigns every governed function to its role and grants the roles. Called by deployKeel while the deployer is admin. */
-export async function grantRoles(keel: Keel, guardian: string): Promise<void> {
-  const am = keel.accessManager;
-  const contracts: BaseContract[] = [keel.engine, keel.risk, keel.vol, keel.oracle, keel.kusd];
-  for (const p of permissions(keel)) {
-    const c = contracts.find((x) => x.target === p.target)!;
+/** Who must hold each AccessManager role once the deployment is handed over (the role audit's expectation). */
+export function expectedRoleHolders(at: Governed, guardian: string): Record<keyof typeof ROLES, string[]> {
+  return { ADMIN: [at.timelock], RISK: [at.timelock], GUARDIAN: [guardian], ORACLE: [at.timelock, at.engine] };
+}
+
+/** One AccessManager call of the deployment: a stable id (the journal's key), what it does, its calldata. */
+export interface GovernanceCall {
+  id: string;
+  label: string;
+  data: string;
+}
+
+const manager = KeelAccessManager__factory.createInterface();
+const INTERFACES: Record<string, Interface> = {
+  engine: VaultEngine__factory.createInterface(),
+  risk: RiskModel__factory.createInterface(),
+  vol: VolatilityOracle__factory.createInterface(),
+  oracle: PriceOracle__factory.createInterface(),
+  kusd: KeelUSD__factory.createInterface(),
+};
+const roleName = (role: bigint): string => Object.entries(ROLES).find(([, r]) => r === role)![0];
+
+/**
+ * The AccessManager calls that wire governance, sent while the deployer is still admin: every governed function
+ * assigned to its role, the roles labelled and granted (the timelock, the engine for listings' feeds, the guardian),
+ * and RISK to the deployer so it can list the assets (taken back by `handOverCalls`).
+ */
+export function governanceCalls(at: Governed, guardian: string, deployer: string): GovernanceCall[] {
+  const calls: GovernanceCall[] = [];
+  for (const p of permissions(at)) {
+    const name = Object.keys(INTERFACES).find((k) => at[k as keyof Governed] === p.target)!;
     const selectors = p.functions.map((f) => {
-      const fragment = c.interface.getFunction(f);
-      if (!fragment) throw new Error(`governance: ${f} is not a function of ${p.target}`);
+      const fragment = INTERFACES[name]!.getFunction(f);
+      if (!fragment) throw new Error(`governance: ${f} is not a function of ${name}`);
       return fragment.selector;
     });
-    await (await am.setTargetFunctionRole(p.target, selectors, p.role)).wait();
+    calls.push({
+      id: `roles:${name}:${roleName(p.role)}`,
+      label: `${name}: ${p.functions.join(", ")} → ${roleName(p.role)}`,
+      data: manager.encodeFunctionData("setTargetFunctionRole", [p.target, selectors, p.role]),
+    });
   }
   for (const [name, role] of Object.entries(ROLES)) {
-    if (role !== ROLES.ADMIN) await (await am.labelRole(role, name)).wait();
+    if (role !== ROLES.ADMIN) calls.push({ id: `label:${name}`, label: `label role ${role} ${name}`, data: manager.encodeFunctionData("labelRole", [role, name]) });
   }
-  const timelock = keel.timelock.target as string;
-  await (await am.grantRole(ROLES.ADMIN, timelock, 0)).wait();
-  await (await am.grantRole(ROLES.RISK, timelock, 0)).wait();
-  await (await am.grantRole(ROLES.ORACLE, timelock, 0)).wait();
-  await (await am.grantRole(ROLES.ORACLE, keel.engine.target as string, 0)).wait();
-  await (await am.grantRole(ROLES.GUARDIAN, guardian, 0)).wait();
+  const grants: [keyof typeof ROLES, string, string][] = [
+    ["ADMIN", at.timelock, "timelock"],
+    ["RISK", at.timelock, "timelock"],
+    ["ORACLE", at.timelock, "timelock"],
+    ["ORACLE", at.engine, "engine"],
+    ["GUARDIAN", guardian, "guardian"],
+    ["RISK", deployer, "deployer"],
+  ];
+  for (const [role, account, who] of grants) {
+    calls.push({ id: `grant:${role}:${who}`, label: `grant ${role} to the ${who}`, data: manager.encodeFunctionData("grantRole", [ROLES[role], account, 0]) });
+  }
+  return calls;
+}
+
+/** The last calls of a deployment: the deployer gives back RISK and renounces ADMIN; the timelock governs alone. */
+export function handOverCalls(deployer: string): GovernanceCall[] {
+  return [
+    { id: "revoke:RISK:deployer", label: "revoke RISK from the deployer", data: manager.encodeFunctionData("revokeRole", [ROLES.RISK, deployer]) },
+    { id: "renounce:ADMIN:deployer", label: "the deployer renounces ADMIN", data: manager.encodeFunctionData("renounceRole", [ROLES.ADMIN, deployer]) },
+  ];
 }
 
 /** A timelock operation: one call, identified by target, data and salt. */
