@@ -100,7 +100,7 @@ export function governanceCalls(at: Governed, guardian: string, deployer: string
     });
     calls.push({
       id: `roles:${name}:${roleName(p.role)}`,
-      label: `${name}: ${p.functions.join(", ")} → ${roleName(p.role)}`,
+      label: `${name}: ${p.functions.length === 1 ? p.functions[0] : `${p.functions.length} functions`} → ${roleName(p.role)}`,
       data: manager.encodeFunctionData("setTargetFunctionRole", [p.target, selectors, p.role]),
     });
   }

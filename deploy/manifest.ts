@@ -8,7 +8,7 @@ import { type ContractName, FACTORIES, type Manifest, ManifestError } from "../s
 import type { Keel } from "./keel";
 
 /** The manifest of a deployment: addresses from the handles, ABIs from the TypeChain factories. */
-export async function buildManifest(keel: Keel): Promise<Manifest> {
+export async function buildManifest(keel: Keel, governance?: Manifest["governance"]): Promise<Manifest> {
   const provider = keel.engine.runner?.provider;
   if (!provider) throw new ManifestError("buildManifest: the deployment's handles have no provider");
   const chainId = Number((await provider.getNetwork()).chainId);
@@ -25,17 +25,22 @@ export async function buildManifest(keel: Keel): Promise<Manifest> {
       ...(a.baseFeed ? { baseFeed: await a.baseFeed.getAddress() } : {}),
     };
   }
-  return { chainId, deploymentBlock: keel.deploymentBlock, contracts, assets };
+  return { chainId, deploymentBlock: keel.deploymentBlock, contracts, assets, ...(governance ? { governance } : {}) };
 }
 
 /** Writes `<dir>/<network>.json` atomically (a reader never sees half a file) and returns its path. */
 export async function writeManifest(keel: Keel, network: string, dir = "deployments"): Promise<string> {
   if (!/^[A-Za-z0-9_-]+$/.test(network)) throw new ManifestError(`writeManifest: bad network name "${network}"`);
   const path = join(dir, `${network}.json`);
+  writeManifestFile(await buildManifest(keel), path);
+  return path;
+}
+
+/** Writes a manifest to `path` atomically. */
+export function writeManifestFile(manifest: Manifest, path: string): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(await buildManifest(keel), null, 2) + "\n");
+  writeFileSync(tmp, JSON.stringify(manifest, null, 2) + "\n");
   renameSync(tmp, path);
-  return path;
 }
 

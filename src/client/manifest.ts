@@ -65,6 +65,10 @@ const manifestSchema = z.object({
     z.string(),
     z.object({ token: address, feed: address, decimals: z.number().int().min(0).max(36), baseFeed: address.optional() }),
   ),
+  /** Who governs, as the deployment's config named them (written by `npm run deploy`; the role audit reads it). */
+  governance: z
+    .object({ deployer: address, guardian: address, proposers: z.array(address), executors: z.array(address) })
+    .optional(),
 });
 
 export type Manifest = z.output<typeof manifestSchema>;

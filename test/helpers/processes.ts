@@ -22,14 +22,15 @@ export interface ScriptProcess {
   waitForStdout(text: string, timeoutMs: number): Promise<void>;
 }
 
-/** `npx ts-node --transpile-only <script> ...args` in its own process group. */
-export function spawnScript(script: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): ScriptProcess {
+/** `npx ts-node --transpile-only <script> ...args` in its own process group; `input`, if given, is its stdin. */
+export function spawnScript(script: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, input?: string): ScriptProcess {
   const child = spawn("npx", ["ts-node", "--transpile-only", script, ...args], {
     cwd: ROOT,
     env,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     detached: true,
   });
+  if (input !== undefined) child.stdin!.end(input);
   let out = "";
   let err = "";
   const listeners = new Set<() => void>();
@@ -94,8 +95,9 @@ export async function runScript(
   args: readonly string[],
   timeoutMs: number,
   env: NodeJS.ProcessEnv = process.env,
+  input?: string,
 ): Promise<RunResult> {
-  const p = spawnScript(script, args, env);
+  const p = spawnScript(script, args, env, input);
   const timer = setTimeout(() => void killGroup(p.child), timeoutMs);
   try {
     const { code } = await p.exited;
@@ -122,6 +124,6 @@ export function acceptsConnections(port: number): Promise<boolean> {
 /** An environment without keys, so a script only uses what the test gives it. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of ["KEEL_PRIVATE_KEY", "KEEPER_PRIVATE_KEY", "FORK_URL", "FORK_BLOCK"]) delete env[k];
+  for (const k of ["KEEL_PRIVATE_KEY", "KEEPER_PRIVATE_KEY", "DEPLOYER_PRIVATE_KEY", "FORK_URL", "FORK_BLOCK"]) delete env[k];
   return { ...env, ...extra };
 }
