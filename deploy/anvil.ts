@@ -35,8 +35,11 @@ export function anvilBinary(): string {
 }
 
 export interface AnvilOptions {
-  /** A node to fork (its latest block). */
+  /** Port on 127.0.0.1; by default one the system picks. */
+  port?: number;
+  /** A node to fork, at `forkBlock` or its latest block. */
   fork?: string;
+  forkBlock?: number;
   /** Send transactions from any address without its key (a dry run's deployer). */
   autoImpersonate?: boolean;
   /** Chain id of a fresh chain (a fork keeps the forked chain's). */
@@ -45,8 +48,9 @@ export interface AnvilOptions {
 
 /** Starts anvil on 127.0.0.1, resolving once it serves requests. */
 export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
-  const args = ["--host", "127.0.0.1", "--port", "0"];
+  const args = ["--host", "127.0.0.1", "--port", String(options.port ?? 0)];
   if (options.fork) args.push("--fork-url", options.fork);
+  if (options.forkBlock !== undefined) args.push("--fork-block-number", String(options.forkBlock));
   if (options.autoImpersonate) args.push("--auto-impersonate");
   if (options.chainId !== undefined) args.push("--chain-id", String(options.chainId));
   const child = spawn(anvilBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });

@@ -1,8 +1,8 @@
 /**
- * `npm run node -- [--port 8545] [--positions 40] [--config file.json] [--out deployments/localhost.json]`
+ * `npm run node -- [--engine hardhat|anvil] [--port 8545] [--positions 40] [--config file.json] [--out deployments/localhost.json]`
  * `FORK_URL=<rpc> [FORK_BLOCK=n] npm run node` forks a live network (mainnet tokens and Chainlink feeds).
  *
- * A local JSON-RPC node on 127.0.0.1 with Keel deployed by the production deploy code, the AMM seeded deep enough
+ * A local JSON-RPC node on 127.0.0.1 (`hardhat node`, or anvil with `--engine anvil`) with Keel deployed by the production deploy code, the AMM seeded deep enough
  * for flash liquidations, sample positions on Hardhat's development accounts 1–5, and the deployment manifest
  * written where `npm run keeper` and `npm run keel` read it. Runs until Ctrl-C, then stops the node.
  */
@@ -19,14 +19,19 @@ import { mainnetForkConfig } from "../deploy/networks/mainnet";
 import { formatFixed } from "../src/units";
 import { DEFAULT_AMM_DEPTH } from "../scenario/crash";
 import { freePort, startNode, type Node } from "../dev/localNode";
+import { startAnvil } from "../deploy/anvil";
 import { KeelError } from "../src/units/error";
-import { int, parseFlags, UsageError } from "./lib/args";
+import { int, oneOf, parseFlags, UsageError } from "./lib/args";
 import { runMain } from "./lib/main";
 
 /** Where the CLI looks for the manifest by default. */
 const DEFAULT_OUT = "deployments/localhost.json";
 
+/** The nodes `npm run node` can start: Hardhat's, or Foundry's native anvil (same chain id, accounts and manifest). */
+const ENGINES = ["hardhat", "anvil"] as const;
+
 interface Args {
+  engine: (typeof ENGINES)[number];
   port: number;
   positions: number;
   config?: string;
@@ -38,6 +43,7 @@ interface Args {
 function parse(): Args {
   const { values } = parseFlags({
     options: {
+      engine: { type: "string", default: "hardhat" },
       port: { type: "string", default: "8545" },
       positions: { type: "string", default: "40" },
       config: { type: "string" },
@@ -48,6 +54,7 @@ function parse(): Args {
   const forkBlock = process.env.FORK_BLOCK;
   if (forkBlock !== undefined && !process.env.FORK_URL) throw new UsageError("FORK_BLOCK needs FORK_URL");
   return {
+    engine: oneOf("--engine", values.engine, ENGINES),
     port: values.port === "0" ? 0 : int("--port", values.port, { min: 1024, max: 65535 }),
     positions: int("--positions", values.positions, { min: 0, max: 2_000 }),
     config: values.config,
@@ -73,10 +80,11 @@ async function main(): Promise<void> {
   const { config, source } = configFor(args);
   const port = args.port === 0 ? await freePort() : args.port;
   const say = (line = ""): boolean => process.stdout.write(`${line}\n`);
-  say(args.fork ? `Forking ${args.fork}${args.forkBlock !== undefined ? ` at block ${args.forkBlock}` : ""} …` : "Starting a local node …");
+  say(args.fork ? `Forking ${args.fork}${args.forkBlock !== undefined ? ` at block ${args.forkBlock}` : ""} on ${args.engine} …` : `Starting a local ${args.engine} node …`);
   let node: Node;
   try {
-    node = await startNode({ port, fork: args.fork, forkBlock: args.forkBlock });
+    const options = { port, fork: args.fork, forkBlock: args.forkBlock };
+    node = args.engine === "anvil" ? await startAnvil(options) : await startNode(options);
   } catch (e) {
     throw new KeelError("RPC", `could not start the node on 127.0.0.1:${port} (${(e as Error).message.split("\n")[0]})`, { cause: e });
   }
@@ -87,7 +95,7 @@ async function main(): Promise<void> {
   process.once("SIGINT", () => void stop(0));
   process.once("SIGTERM", () => void stop(0));
   try {
-    if (args.fork) {
+    if (args.fork && args.engine === "hardhat") {
       // Hardhat runs calls at the fork block under the forked chain's hardfork history, which it knows only for
       // public chains (a fork of a local node has none): mine one block so everything runs on a block of our own.
       await node.provider.send("evm_mine", []);
@@ -110,14 +118,15 @@ async function main(): Promise<void> {
     await stop(1);
   }
   node.process.once("exit", (code) => {
-    process.stderr.write(`node: the Hardhat node exited (${code})\n`);
+    process.stderr.write(`node: the ${args.engine} node exited (${code})\n`);
     process.exit(1);
   });
 }
 
 async function describe(keel: Keel, node: Node, manifest: string): Promise<string> {
   const deployment = manifest === DEFAULT_OUT ? "" : ` --deployment ${manifest}`;
-  const lines = [`Keel is running at ${node.url} (chain id 31337). Deployment manifest: ${manifest}`, "", "Contracts:"];
+  const chainId = (await node.provider.getNetwork()).chainId;
+  const lines = [`Keel is running at ${node.url} (chain id ${chainId}). Deployment manifest: ${manifest}`, "", "Contracts:"];
   const names = ["engine", "manager", "lens", "kusd", "nft", "oracle", "vol", "risk", "surplus", "flashLiquidator", "amm"] as const;
   for (const n of names) lines.push(`  ${n.padEnd(16)} ${await keel[n].getAddress()}`);
   lines.push("", "Assets:");
@@ -132,7 +141,7 @@ async function describe(keel: Keel, node: Node, manifest: string): Promise<strin
     `  account 9 ${devWallet(9).address}  key ${devWallet(9).privateKey}`,
     "",
     "Next:",
-    `  MetaMask: add network RPC ${node.url}, chain id 31337, import account 1's key.`,
+    `  MetaMask: add network RPC ${node.url}, chain id ${chainId}, import account 1's key.`,
     `  CLI:      npm run keel -- list --account 1 --rpc ${node.url}${deployment}`,
     `            npm run keel -- status --id <id from the list> --rpc ${node.url}${deployment}`,
     `  Keeper:   KEEPER_PRIVATE_KEY=${devWallet(9).privateKey} npm run keeper -- --rpc ${node.url} --deployment ${manifest}`,

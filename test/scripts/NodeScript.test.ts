@@ -53,7 +53,7 @@ describe("npm run node + npm run keel (processes)", function () {
 
   it("test_node_printsAndWritesManifest: prints where it runs and writes a manifest that validates and connects", async () => {
     const out = nodeScript!.stdout;
-    expect(out).to.include("Starting a local node …");
+    expect(out).to.include("Starting a local hardhat node …");
     expect(out).to.include(`Opening ${POSITIONS} sample positions …`);
     expect(out).to.include(`Keel is running at ${url} (chain id 31337). Deployment manifest: ${manifestPath}`);
     expect(existsSync(manifestPath)).to.equal(true);
@@ -199,5 +199,47 @@ describe("npm run node + npm run keel (processes)", function () {
     const deadline = Date.now() + 15_000;
     while ((await acceptsConnections(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
     expect(await acceptsConnections(port)).to.equal(false);
+  });
+});
+
+describe("npm run node -- --engine anvil (processes)", function () {
+  this.timeout(240_000);
+  let nodeScript: ScriptProcess | undefined;
+
+  after(async () => {
+    if (nodeScript) await killGroup(nodeScript.child);
+  });
+
+  it("test_node_anvil_sameManifest: anvil instead of Hardhat's node, deployed the same way; the CLI works unchanged; SIGTERM stops anvil", async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const manifestPath = join(mkdtempSync(join(tmpdir(), "keel-node-anvil-")), "localhost.json");
+    nodeScript = spawnScript("scripts/node.ts", ["--engine", "anvil", "--port", String(port), "--positions", "3", "--out", manifestPath], cleanEnv());
+    await nodeScript.waitForStdout(READY, 180_000);
+    expect(nodeScript.stdout).to.include("Starting a local anvil node …");
+    expect(nodeScript.stdout).to.include(`Keel is running at ${url} (chain id 31337)`);
+    const manifest = readManifest(manifestPath);
+    const provider = new JsonRpcProvider(url, 31337, { staticNetwork: true });
+    try {
+      expect(await provider.send("web3_clientVersion", [])).to.match(/anvil/i);
+      const c = await connectKeel(manifest, provider);
+      expect(await c.engine.lastPositionId()).to.equal(4n); // the AMM's seed position and 3 sample positions
+    } finally {
+      provider.destroy();
+    }
+    const listed = await runScript("scripts/keel.ts", ["list", "--account", "1", "--rpc", url, "--deployment", manifestPath], 60_000, cleanEnv());
+    expect(listed.code, listed.stderr).to.equal(0);
+    expect(listed.stdout).to.include(`positions of ${devWallet(1).address}:`);
+    process.kill(-nodeScript.child.pid!, "SIGTERM");
+    await nodeScript.exited;
+    const deadline = Date.now() + 15_000;
+    while ((await acceptsConnections(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    expect(await acceptsConnections(port)).to.equal(false);
+  });
+
+  it("test_node_unknownEngine: an unknown --engine is a usage error naming the choices", async () => {
+    const r = await runScript("scripts/node.ts", ["--engine", "geth"], 60_000, cleanEnv());
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.include(`--engine: unknown "geth" (hardhat, anvil)`);
   });
 });
