@@ -7,7 +7,7 @@
  *
  * `--profile` adds, for every operation with a target, where its gas goes (scripts/lib/bench/gasProfile.ts).
  */
-import { gasRows, gasTable } from "./lib/bench/gas";
+import { batchSummary, gasRows, gasTable } from "./lib/bench/gas";
 import { profileRecord, profileTransaction } from "./lib/bench/gasProfile";
 import { parseFlags } from "./lib/args";
 import { runMain } from "./lib/main";
@@ -17,6 +17,7 @@ runMain("bench:gas", async () => {
   const { values } = parseFlags({ options: { profile: { type: "boolean", default: false } } });
   const rows = await gasRows();
   console.log(gasTable(rows));
+  console.log(`\n${batchSummary(rows)}`);
   if (!values.profile) return 0;
   const profiles: Record<string, string>[] = [];
   for (const row of rows.filter((r) => r.target)) {

@@ -20,6 +20,8 @@ export interface Row {
   target?: { isolated?: bigint; cross?: bigint };
   /** The transactions measured, for a gas profile. */
   hashes?: { isolated?: string; cross?: string };
+  /** Computed from other rows (no transaction of its own). */
+  derived?: boolean;
 }
 
 /**
@@ -85,7 +87,7 @@ function withHashes(rows: Row[], from: number): Row[] {
     if (!m || m.gas !== gas) throw new KeelError("CHAIN", "bench:gas: rows and measured transactions are out of step");
     return m.hash;
   };
-  return rows.map((r) => ({ ...r, hashes: { isolated: take(r.isolated), cross: take(r.cross) } }));
+  return rows.map((r) => (r.derived ? r : { ...r, hashes: { isolated: take(r.isolated), cross: take(r.cross) } }));
 }
 
 async function fund(keel: Keel, user: Signer): Promise<void> {
@@ -104,7 +106,7 @@ async function fund(keel: Keel, user: Signer): Promise<void> {
 export async function gasRows(): Promise<Row[]> {
   const from = measured.length;
   const clock = new BenchClock(await time.latest());
-  const [deployer, user, keeper, flashKeeper, fresh, freshCross] = (await ethers.getSigners()).map((s) => clock.stamp(s));
+  const [deployer, user, keeper, flashKeeper, fresh, freshCross, ...batchKeepers] = (await ethers.getSigners()).map((s) => clock.stamp(s));
   const keel = await deployKeel(deployer!);
   const u = user!;
   const me = await u.getAddress();
@@ -177,6 +179,7 @@ export async function gasRows(): Promise<Row[]> {
   });
 
   rows.push(...(await liquidationRows(keel, clock, { deployer: deployer!, user: u, keeper: keeper!, flashKeeper: flashKeeper!, fresh: fresh!, freshCross: freshCross! })));
+  rows.push(...(await batchRows(keel, u, batchKeepers, rows)));
   return withHashes(rows, from);
 }
 
@@ -277,11 +280,62 @@ async function liquidationRows(keel: Keel, clock: BenchClock, actors: Actors): P
     cross: await gasOf(engine.liquidate(crossB, wbtc, ethers.MaxUint256, keeperAddress, "0x")),
   });
   rows.push({
-    operation: "flash liquidation (FlashLiquidator + MockAMM, no kUSD held)",
+    operation: SINGLE_FLASH,
     isolated: await gasOf(
       keel.flashLiquidator.connect(flashKeeper).liquidate(isoC, weth, ethers.MaxUint256, keel.amm.target, 0n),
     ),
   });
+  return rows;
+}
+
+/** Positions per batch in the batch rows. */
+const BATCH_SIZES = [1, 10, 50] as const;
+/** The Osaka per-transaction gas cap (EIP-7825): every batch must fit under it. */
+const TX_GAS_CAP = 16_777_216n;
+/** Target: each position a batch adds costs at most 60% of a single flash liquidation. */
+const EXTRA_POSITION_SHARE = 60n;
+const SINGLE_FLASH = "flash liquidation (FlashLiquidator + MockAMM, no kUSD held)";
+
+/** The batch row of `n` positions. */
+export const batchOperation = (n: number): string =>
+  `flash liquidation batch of ${n} (liquidateBatch + MockAMM, no kUSD held)`;
+export const EXTRA_POSITION_OPERATION = `flash liquidation batch: gas per extra position ((${BATCH_SIZES.at(-1)} − 1) / ${BATCH_SIZES.at(-1)! - 1})`;
+
+/**
+ * Batch flash liquidations (`FlashLiquidator.liquidateBatch`) of 1, 10 and 50 isolated WETH positions set up as the
+ * single flash liquidation's (10 WETH, 25,000 kUSD opened at $3,000, WETH then at $2,600: under criticalHF and
+ * insolvent, so each takes all 10 WETH and books bad debt), each batch by a keeper holding no kUSD, selling on the
+ * same AMM. Then the gas each position after the first adds, against the single flash liquidation's.
+ */
+async function batchRows(keel: Keel, user: Signer, keepers: Signer[], before: readonly Row[]): Promise<Row[]> {
+  const me = await user.getAddress();
+  const weth = await keel.assets.WETH!.token.getAddress();
+  const manager = keel.manager.connect(user);
+  const gas = new Map<number, bigint>();
+  const rows: Row[] = [];
+  for (const [k, n] of BATCH_SIZES.entries()) {
+    const keeper = keepers[k];
+    if (!keeper) throw new KeelError("CHAIN", "bench:gas: not enough signers for the batch rows");
+    if ((await keel.kusd.balanceOf(await keeper.getAddress())) !== 0n) throw new KeelError("CHAIN", "bench:gas: a batch keeper holds kUSD");
+    await (await keel.assets.WETH!.feed.updateAnswer(3000n * 10n ** 8n)).wait();
+    const targets: { id: bigint; asset: string; maxRepay: bigint }[] = [];
+    for (let i = 0; i < n; i++) {
+      await (await manager.openAndBorrow(weth, units("WETH", "10", keel), ethers.parseEther("25000"), me)).wait();
+      targets.push({ id: await keel.engine.lastPositionId(), asset: weth, maxRepay: ethers.MaxUint256 });
+    }
+    await (await keel.assets.WETH!.feed.updateAnswer(2600n * 10n ** 8n)).wait();
+    const g = await gasOf(keel.flashLiquidator.connect(keeper).liquidateBatch(targets, keel.amm.target, 0n));
+    for (const { id } of targets) {
+      if ((await keel.engine.debtOf(id)) !== 0n) throw new KeelError("CHAIN", `bench:gas: batch of ${n} left position ${id} with debt`);
+    }
+    gas.set(n, g);
+    rows.push({ operation: batchOperation(n), isolated: g, target: { isolated: TX_GAS_CAP } });
+  }
+  const single = before.find((r) => r.operation === SINGLE_FLASH)?.isolated;
+  const [first, last] = [gas.get(BATCH_SIZES[0]), gas.get(BATCH_SIZES[BATCH_SIZES.length - 1])];
+  if (single === undefined || first === undefined || last === undefined) throw new KeelError("CHAIN", "bench:gas: batch rows incomplete");
+  const extra = (last - first) / BigInt(BATCH_SIZES[BATCH_SIZES.length - 1] - 1);
+  rows.push({ operation: EXTRA_POSITION_OPERATION, isolated: extra, target: { isolated: (single * EXTRA_POSITION_SHARE) / 100n }, derived: true });
   return rows;
 }
 
@@ -301,6 +355,15 @@ async function volatilityRows(keel: Keel, clock: BenchClock, hourLater: () => Pr
     { operation: "volatility poke (EWMA update)", isolated: steady },
     { operation: `volatility pokeAll (${keel.config.assets.length} assets)`, isolated: all },
   ];
+}
+
+/** The batch curve in one line: what each extra position costs, as a share of a single flash liquidation. */
+export function batchSummary(rows: readonly Row[]): string {
+  const single = rows.find((r) => r.operation === SINGLE_FLASH)?.isolated;
+  const extra = rows.find((r) => r.operation === EXTRA_POSITION_OPERATION)?.isolated;
+  if (single === undefined || extra === undefined) return "";
+  const pct = formatFixed((extra * 10_000n) / single, 2);
+  return `batch liquidation: ${formatFixed(extra, 0)} gas per extra position = ${pct}% of a single flash liquidation (${formatFixed(single, 0)}; target ≤ ${EXTRA_POSITION_SHARE}%)`;
 }
 
 /** Whether `gas` meets `target`; undefined when either is missing. */
