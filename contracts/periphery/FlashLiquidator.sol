@@ -176,7 +176,7 @@ contract FlashLiquidator is IERC3156FlashBorrower, ReentrancyGuardTransient {
     {
         uint256 share = engine.liquidationParams().protocolShare;
         planned = new Target[](targets.length);
-        sell = new address[](8);
+        sell = new address[](1); // grows by doubling: a batch usually sells one or a few assets
         (uint256 n, uint256 sellCount) = (0, 0);
         (address pricedAsset, uint256 penalty) = (address(0), 0); // the last asset's penalty [wad], read once per run
         for (uint256 i; i < targets.length; ++i) {

@@ -58,6 +58,12 @@ export async function expectedLiquidation(
   return sizeLiquidation(input, asset, maxRepay);
 }
 
+/** MockAMM._quote: out = in·(1 − fee)·R_out / (R_in + in·(1 − fee)), rounded down. */
+export function ammOut(amountIn: bigint, reserveIn: bigint, reserveOut: bigint, feeBps: bigint): bigint {
+  const inAfterFee = amountIn * (10_000n - feeBps);
+  return (inAfterFee * reserveOut) / (reserveIn * 10_000n + inAfterFee);
+}
+
 /** Sets `symbol`'s feed to `usd` dollars (8-decimal feeds). */
 export async function setPrice(keel: Keel, symbol: string, usd: bigint | number): Promise<void> {
   const answer = typeof usd === "bigint" ? usd * 10n ** 8n : BigInt(Math.round(usd * 1e8));

@@ -11,17 +11,11 @@ import type { Keel } from "../../deploy";
 import { refreshFeeds, seedAmm } from "../../dev/localMarket";
 import { loadKeel, pinNext } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";
-import { expectedLiquidation, openIsolatedDebt, setPrice, State } from "../helpers/liquidation";
+import { ammOut, expectedLiquidation, openIsolatedDebt, setPrice, State } from "../helpers/liquidation";
 import * as m from "../../src/math";
 import { MockAMM__factory } from "../../typechain-types";
 
 const E18 = m.WAD;
-
-/** MockAMM._quote: out = in·(1 − fee)·R_out / (R_in + in·(1 − fee)), rounded down. */
-function ammOut(amountIn: bigint, reserveIn: bigint, reserveOut: bigint, feeBps: bigint): bigint {
-  const inAfterFee = amountIn * (10_000n - feeBps);
-  return (inAfterFee * reserveOut) / (reserveIn * 10_000n + inAfterFee);
-}
 
 interface Ctx {
   keel: Keel;

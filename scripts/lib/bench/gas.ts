@@ -290,6 +290,7 @@ async function liquidationRows(keel: Keel, clock: BenchClock, actors: Actors): P
 
 /** Positions per batch in the batch rows. */
 const BATCH_SIZES = [1, 10, 50] as const;
+const [FIRST_BATCH, , LAST_BATCH] = BATCH_SIZES;
 /** The Osaka per-transaction gas cap (EIP-7825): every batch must fit under it. */
 const TX_GAS_CAP = 16_777_216n;
 /** Target: each position a batch adds costs at most 60% of a single flash liquidation. */
@@ -299,7 +300,7 @@ const SINGLE_FLASH = "flash liquidation (FlashLiquidator + MockAMM, no kUSD held
 /** The batch row of `n` positions. */
 export const batchOperation = (n: number): string =>
   `flash liquidation batch of ${n} (liquidateBatch + MockAMM, no kUSD held)`;
-export const EXTRA_POSITION_OPERATION = `flash liquidation batch: gas per extra position ((${BATCH_SIZES.at(-1)} − 1) / ${BATCH_SIZES.at(-1)! - 1})`;
+export const EXTRA_POSITION_OPERATION = `flash liquidation batch: gas per extra position ((batch of ${LAST_BATCH} − batch of ${FIRST_BATCH}) / ${LAST_BATCH - FIRST_BATCH})`;
 
 /**
  * Batch flash liquidations (`FlashLiquidator.liquidateBatch`) of 1, 10 and 50 isolated WETH positions set up as the
@@ -332,9 +333,9 @@ async function batchRows(keel: Keel, user: Signer, keepers: Signer[], before: re
     rows.push({ operation: batchOperation(n), isolated: g, target: { isolated: TX_GAS_CAP } });
   }
   const single = before.find((r) => r.operation === SINGLE_FLASH)?.isolated;
-  const [first, last] = [gas.get(BATCH_SIZES[0]), gas.get(BATCH_SIZES[BATCH_SIZES.length - 1])];
+  const [first, last] = [gas.get(FIRST_BATCH), gas.get(LAST_BATCH)];
   if (single === undefined || first === undefined || last === undefined) throw new KeelError("CHAIN", "bench:gas: batch rows incomplete");
-  const extra = (last - first) / BigInt(BATCH_SIZES[BATCH_SIZES.length - 1] - 1);
+  const extra = (last - first) / BigInt(LAST_BATCH - FIRST_BATCH);
   rows.push({ operation: EXTRA_POSITION_OPERATION, isolated: extra, target: { isolated: (single * EXTRA_POSITION_SHARE) / 100n }, derived: true });
   return rows;
 }
