@@ -5,11 +5,13 @@ import {vm} from "../utils/Vm.sol";
 import {HandlerBase} from "./HandlerBase.sol";
 import {IRiskModel} from "../../../contracts/interfaces/IRiskModel.sol";
 import {ISwapVenue} from "../../../contracts/interfaces/ISwapVenue.sol";
+import {FlashLiquidator} from "../../../contracts/periphery/FlashLiquidator.sol";
 import {KeelMath} from "../../../contracts/libraries/KeelMath.sol";
 
 /// @title LiquidationActions
 /// @notice Margin calls and clears, liquidations (direct with the liquidator's kUSD, with a receiver callback, and
-/// capital-free through the FlashLiquidator and the AMM), bad debt and its cover, fee collection, flash mints.
+/// capital-free through the FlashLiquidator and the AMM, one position or a batch), bad debt and its cover, fee
+/// collection, flash mints.
 abstract contract LiquidationActions is HandlerBase {
     /// @notice Anyone margin-calls a position (succeeds only on a Callable one).
     function marginCall(uint256 idSeed, uint256 callerSeed) external {
@@ -92,6 +94,56 @@ abstract contract LiquidationActions is HandlerBase {
         _observe();
     }
 
+    /// @notice A keeper liquidates a batch capital-free (`FlashLiquidator.liquidateBatch`): 2–6 distinct open
+    /// positions, Liquidatable ones preferred (any other is skipped by the batch and reported), one flash mint, one
+    /// sale per asset on the AMM. Each repayment is capped as in `flashLiquidate`, so the sales fit the $500k pools.
+    function batchFlashLiquidate(uint256 idSeed, uint256 countSeed, uint256 keeperSeed) external {
+        (uint256[] memory picked, uint256 n) = _pickDistinct(idSeed, _bound(countSeed, 2, 6));
+        if (n == 0) return;
+        address keeper = _actor(keeperSeed);
+        FlashLiquidator.Target[] memory targets = new FlashLiquidator.Target[](n);
+        Before[] memory bs = new Before[](n);
+        uint256[] memory badDebts = new uint256[](n);
+        uint256[] memory fees = new uint256[](n);
+        bool stale;
+        for (uint256 j; j < n; ++j) {
+            uint256 id = picked[j];
+            uint256 seed = uint256(keccak256(abi.encode(keeperSeed, j)));
+            bs[j] = _before(id);
+            stale = stale || _onStaleCall(id);
+            uint256 maxRepay = seed % 4 == 0 ? bs[j].debt : _bound(seed >> 8, 1_000e18, 20_000e18);
+            targets[j] = FlashLiquidator.Target({id: id, asset: _assetOf(id, seed >> 128, false), maxRepay: maxRepay});
+            (badDebts[j], fees[j]) = _preview(id, targets[j].asset, maxRepay < bs[j].debt ? maxRepay : bs[j].debt);
+        }
+        uint256[] memory held = _balancesOf(keeper);
+        vm.prank(keeper);
+        try k.flashLiquidator.liquidateBatch(targets, ISwapVenue(address(k.amm)), 0) returns (uint256 profit) {
+            creditKusd[keeper] += int256(profit);
+            // A sale the venue refused hands the asset to the keeper unsold: credit what arrived.
+            uint256[] memory heldAfter = _balancesOf(keeper);
+            for (uint256 i; i < assets.length; ++i) {
+                credit[keeper][address(_token(i))] += int256(heldAfter[i]) - int256(held[i]);
+            }
+            // In target order, as the engine booked them: each fee reaches the surplus buffer before the next
+            // position's bad debt is covered from it.
+            uint256 surplus = bs[0].surplus;
+            bool any;
+            for (uint256 j; j < n; ++j) {
+                if (k.engine.debtOf(targets[j].id) == bs[j].debt) continue; // skipped by the batch
+                any = true;
+                uint256 deficitBefore = ghostDeficit;
+                bs[j].surplus = surplus;
+                _settleOwner(targets[j].id, bs[j], badDebts[j], fees[j]);
+                surplus = surplus + fees[j] - (deficitBefore + badDebts[j] - ghostDeficit);
+            }
+            if (stale && any) liquidationSucceededOnStaleCall = true;
+            _count("batchFlashLiquidate", true);
+        } catch {
+            _count("batchFlashLiquidate", false);
+        }
+        _observe();
+    }
+
     /// @notice An actor burns kUSD against the deficit.
     function coverDeficit(uint256 actorSeed, uint256 shareSeed) external {
         address actor = _actor(actorSeed);
@@ -157,6 +209,28 @@ abstract contract LiquidationActions is HandlerBase {
     }
 
     // ---------------------------------------------------------------- settlement bookkeeping
+
+    /// @dev Up to `count` distinct open positions, each drawn as `liquidate` draws one; `n` of them found.
+    function _pickDistinct(uint256 seed, uint256 count) internal view returns (uint256[] memory picked, uint256 n) {
+        picked = new uint256[](count);
+        for (uint256 j; j < count; ++j) {
+            uint256 id = _positionIn(State.Liquidatable, uint256(keccak256(abi.encode(seed, j))));
+            if (id == 0) break;
+            bool seen;
+            for (uint256 i; i < n; ++i) {
+                if (picked[i] == id) seen = true;
+            }
+            if (!seen) picked[n++] = id;
+        }
+    }
+
+    /// @dev `who`'s wallet balance of every listed asset.
+    function _balancesOf(address who) internal view returns (uint256[] memory out) {
+        out = new uint256[](assets.length);
+        for (uint256 i; i < assets.length; ++i) {
+            out[i] = _token(i).balanceOf(who);
+        }
+    }
 
     struct Before {
         address owner;
