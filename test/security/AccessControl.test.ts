@@ -268,7 +268,7 @@ const OPEN: Record<string, readonly string[]> = {
   timelock: ["renounceRole", "onERC721Received", "onERC1155Received", "onERC1155BatchReceived"],
   manager: ["open", "deposit", "depositEth", "borrow", "repay", "withdraw", "withdrawEth", "openAndBorrow", "openCrossAndBorrow", "openWithEthAndBorrow", "closePosition", "closePositionToEth", "permitKusd", "multicall"],
   lens: [],
-  flashLiquidator: ["liquidate"],
+  flashLiquidator: ["liquidate", "liquidateBatch"],
 };
 
 /** Every error of every Keel contract and of the OpenZeppelin bases, for decoding reverts. */
