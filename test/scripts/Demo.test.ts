@@ -100,7 +100,7 @@ describe("npm run demo (process)", function () {
       cured: 2,
       liquidations: 14,
       positionsLiquidated: 14,
-      keeperProfit: "7118034379872608177082",
+      keeperProfit: "7118020715836270224792",
       badDebt: "8662839632664279442520",
       deficit: "6198264672062229464575",
       collateralRatio: 2.995976,
