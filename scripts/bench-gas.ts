@@ -3,6 +3,8 @@
  * a 3-asset cross position (WETH + WBTC + USDC; WETH + WBTC for liquidations). Each figure is the receipt's gasUsed
  * of one transaction, taken in steady state (the user already holds kUSD and has approved the tokens once), with
  * every asset's volatility seeded: a keeper pokes the VolatilityOracle every hour, so margin reads the dynamic σ.
+ * Then batch flash liquidations (`FlashLiquidator.liquidateBatch`) of 1, 10 and 50 isolated WETH positions and the gas
+ * each extra position adds, against the single flash liquidation (target ≤ 60%), printed as one line under the table.
  * Block times are pinned, so every run prints the same figures; `npm run snapshot` records them.
  *
  * `--profile` adds, for every operation with a target, where its gas goes (scripts/lib/bench/gasProfile.ts).
