@@ -52,6 +52,7 @@ export async function auditRoles(manifest: Manifest, provider: Provider): Promis
   };
   name(c.timelock.address, "timelock");
   name(c.engine.address, "engine");
+  name(c.savings.address, "savings");
   name(governance.guardian, "guardian");
   for (const a of governance.proposers) name(a, "proposer");
   for (const a of governance.executors) name(a, "executor");
@@ -72,6 +73,9 @@ export async function auditRoles(manifest: Manifest, provider: Provider): Promis
       vol: c.vol.address,
       oracle: c.oracle.address,
       kusd: c.kusd.address,
+      surplus: c.surplus.address,
+      psm: c.psm.address,
+      savings: c.savings.address,
       timelock: c.timelock.address,
     },
     governance.guardian,

@@ -6,8 +6,11 @@ import { id as keccakId, type BytesLike, type Interface, type Signer, ZeroHash }
 import {
   KeelAccessManager__factory,
   KeelUSD__factory,
+  PegStabilityModule__factory,
   PriceOracle__factory,
   RiskModel__factory,
+  SavingsKUSD__factory,
+  SurplusBuffer__factory,
   VaultEngine__factory,
   VolatilityOracle__factory,
 } from "../typechain-types";
@@ -22,10 +25,12 @@ export const ROLES = {
   GUARDIAN: 2n,
   /** Price feed configuration: the timelock, and the engine for listings. */
   ORACLE: 3n,
+  /** Drawing savings interest from the surplus buffer: the savings vault. */
+  SAVINGS: 4n,
 } as const;
 
 /** The governed contracts' addresses, by their deployKeel names. */
-export type Governed = Record<"engine" | "risk" | "vol" | "oracle" | "kusd" | "timelock", string>;
+export type Governed = Record<"engine" | "risk" | "vol" | "oracle" | "kusd" | "surplus" | "psm" | "savings" | "timelock", string>;
 
 /** A deployment's governed contracts' addresses. */
 export const governedAddresses = (keel: Keel): Governed => ({
@@ -34,6 +39,9 @@ export const governedAddresses = (keel: Keel): Governed => ({
   vol: keel.vol.target as string,
   oracle: keel.oracle.target as string,
   kusd: keel.kusd.target as string,
+  surplus: keel.surplus.target as string,
+  psm: keel.psm.target as string,
+  savings: keel.savings.target as string,
   timelock: keel.timelock.target as string,
 });
 
@@ -58,13 +66,17 @@ export function permissions(at: Governed): { target: string; role: bigint; funct
     { target: at.vol, role: ROLES.RISK, functions: ["setParams"] },
     { target: at.oracle, role: ROLES.ORACLE, functions: ["setFeed"] },
     { target: at.oracle, role: ROLES.RISK, functions: ["setSequencer"] },
-    { target: at.kusd, role: ROLES.RISK, functions: ["setFlashFee", "setFlashCap"] },
+    { target: at.kusd, role: ROLES.RISK, functions: ["setFlashFee", "setFlashCap", "setPegModule"] },
+    { target: at.psm, role: ROLES.RISK, functions: ["setFees", "setDebtCeiling", "setFreezeThreshold"] },
+    { target: at.psm, role: ROLES.GUARDIAN, functions: ["setSellGemPaused"] },
+    { target: at.savings, role: ROLES.RISK, functions: ["setSavingsRate"] },
+    { target: at.surplus, role: ROLES.SAVINGS, functions: ["payInterest"] },
   ];
 }
 
 /** Who must hold each AccessManager role once the deployment is handed over (the role audit's expectation). */
 export function expectedRoleHolders(at: Governed, guardian: string): Record<keyof typeof ROLES, string[]> {
-  return { ADMIN: [at.timelock], RISK: [at.timelock], GUARDIAN: [guardian], ORACLE: [at.timelock, at.engine] };
+  return { ADMIN: [at.timelock], RISK: [at.timelock], GUARDIAN: [guardian], ORACLE: [at.timelock, at.engine], SAVINGS: [at.savings] };
 }
 
 /** One AccessManager call of the deployment: a stable id (the journal's key), what it does, its calldata. */
@@ -81,6 +93,9 @@ const INTERFACES: Record<string, Interface> = {
   vol: VolatilityOracle__factory.createInterface(),
   oracle: PriceOracle__factory.createInterface(),
   kusd: KeelUSD__factory.createInterface(),
+  surplus: SurplusBuffer__factory.createInterface(),
+  psm: PegStabilityModule__factory.createInterface(),
+  savings: SavingsKUSD__factory.createInterface(),
 };
 const roleName = (role: bigint): string => Object.entries(ROLES).find(([, r]) => r === role)![0];
 
@@ -113,6 +128,7 @@ export function governanceCalls(at: Governed, guardian: string, deployer: string
     ["ORACLE", at.timelock, "timelock"],
     ["ORACLE", at.engine, "engine"],
     ["GUARDIAN", guardian, "guardian"],
+    ["SAVINGS", at.savings, "savings"],
     ["RISK", deployer, "deployer"],
   ];
   for (const [role, account, who] of grants) {

@@ -12,10 +12,12 @@ import type {
   MockAggregator,
   MockAMM,
   MockERC20,
+  PegStabilityModule,
   PositionManager,
   PositionNFT,
   PriceOracle,
   RiskModel,
+  SavingsKUSD,
   SurplusBuffer,
   VaultEngine,
   VolatilityOracle,
@@ -45,6 +47,10 @@ export interface Keel {
   flashLiquidator: FlashLiquidator;
   /** The local swap venue (constant-product kUSD pools); empty until seeded (dev/localMarket.ts `seedAmm`). */
   amm: MockAMM;
+  /** The peg stability module over the config's reserve (USDC locally): kUSD in and out at $1 less a fee. */
+  psm: PegStabilityModule;
+  /** sKUSD, the savings vault paid out of the surplus buffer. */
+  savings: SavingsKUSD;
   accessManager: KeelAccessManager;
   timelock: KeelTimelock;
   assets: Record<string, KeelAsset>;

@@ -20,10 +20,12 @@ import {
   MockAggregator__factory,
   MockERC20__factory,
   MockWETH__factory,
+  PegStabilityModule__factory,
   PositionManager__factory,
   PositionNFT__factory,
   PriceOracle__factory,
   RiskModel__factory,
+  SavingsKUSD__factory,
   SurplusBuffer__factory,
   VaultEngine__factory,
   VolatilityOracle__factory,
@@ -155,6 +157,22 @@ export function planDeployment(cfg: KeelConfig, deployer: string, firstNonce: nu
     creation(new FlashLiquidator__factory().getDeployTransaction(engine, risk, kusd)),
   );
   const amm = create("amm", "MockAMM (the local swap venue)", () => creation(new MockAMM__factory().getDeployTransaction(kusd, cfg.amm.feeBps)));
+  const reserve = assets[cfg.peg.reserve];
+  if (!reserve) throw new ConfigError(`peg.reserve: "${cfg.peg.reserve}" is not an asset`);
+  const { feeIn, feeOut, debtCeiling, freezeThreshold } = cfg.peg;
+  const psm = create("psm", `PegStabilityModule (${cfg.peg.reserve})`, () =>
+    creation(
+      new PegStabilityModule__factory().getDeployTransaction(accessManager, kusd, reserve.token, oracle, surplus, {
+        feeIn,
+        feeOut,
+        debtCeiling,
+        freezeThreshold,
+      }),
+    ),
+  );
+  const savings = create("savings", "SavingsKUSD (sKUSD)", () =>
+    creation(new SavingsKUSD__factory().getDeployTransaction(accessManager, kusd, surplus, cfg.savings.rate)),
+  );
 
   const contracts: Record<ContractName, string> = {
     engine,
@@ -168,6 +186,8 @@ export function planDeployment(cfg: KeelConfig, deployer: string, firstNonce: nu
     lens,
     flashLiquidator,
     amm,
+    psm,
+    savings,
     accessManager,
     timelock,
   };
@@ -176,8 +196,8 @@ export function planDeployment(cfg: KeelConfig, deployer: string, firstNonce: nu
     if (creations.get(name) !== address) throw new Error(`planDeployment: ${name} is not at its creation index`);
   }
 
-  // Governance: roles and their functions, then the deployer lists the assets under a RISK role it gives back,
-  // then it renounces ADMIN: from there on the timelock governs.
+  // Governance: roles and their functions, then the deployer lists the assets and registers the PSM as a kUSD
+  // minter under a RISK role it gives back, then it renounces ADMIN: from there on the timelock governs.
   const call = (id: string, label: string, to: string, build: (provider: Provider) => Promise<string> | string): void => {
     steps.push({ id, label, build: async (provider) => ({ to, data: await build(provider) }) });
   };
@@ -191,6 +211,9 @@ export function planDeployment(cfg: KeelConfig, deployer: string, firstNonce: nu
   for (const a of cfg.assets) {
     call(`list:${a.symbol}`, `VaultEngine.listAsset(${a.symbol})`, engine, (provider) => listingData(cfg, assets, a, provider));
   }
+  call("pegModule:psm", "KeelUSD.setPegModule(psm): the PSM mints and burns kUSD", kusd, () =>
+    KeelUSD__factory.createInterface().encodeFunctionData("setPegModule", [psm, true]),
+  );
   for (const c of handOverCalls(deployer)) call(c.id, c.label, accessManager, () => c.data);
 
   return {

@@ -1,6 +1,7 @@
 /**
- * The money invariant of docs/spec.md §6, read at one block for a whole book: kUSD.totalSupply() == TD − F + B up to
- * rounding in the protocol's favour, and for every asset the engine's recorded total equals the sum over positions
+ * The money invariant of docs/spec.md §6, read at one block for a whole book: kUSD.totalSupply() == TD − F + B + P
+ * up to rounding in the protocol's favour (P: kUSD the peg stability module minted against its reserve, which it
+ * must hold), and for every asset the engine's recorded total equals the sum over positions
  * and its token balance covers it. Debts come from Lens.healthScan (post-accrual), collateral from the positions
  * as mirrored from events. Used after every step of the demo and the stress replays.
  */
@@ -18,13 +19,14 @@ export interface LedgerReading {
   totalDebt: bigint; // [wad] TD
   fees: bigint; // [wad] F
   deficit: bigint; // [wad] B
-  /** TD − F + B − supply: the protocol's rounding margin; never negative. */
+  pegDebt: bigint; // [wad] P
+  /** TD − F + B + P − supply: the protocol's rounding margin; never negative. */
   slack: bigint;
   /** Empty when every invariant holds; otherwise one line per violation, with the numbers. */
   violations: string[];
 }
 
-type Reader = Pick<KeelConnection, "engine" | "kusd" | "assets">;
+type Reader = Pick<KeelConnection, "engine" | "kusd" | "psm" | "assets">;
 
 /** Reads and checks the ledger at `block`; `health` must hold every indebted position's debt at that block. */
 export async function readLedger(
@@ -44,13 +46,19 @@ export async function readLedger(
     else if (p.normDebt !== 0n) violations.push(`position ${p.id}: has debt but no health reading at block ${block}`);
     for (const [asset, amount] of Object.entries(p.collateral)) collateral.set(asset, (collateral.get(asset) ?? 0n) + amount);
   }
-  const [supply, fees, deficit] = await Promise.all([
+  const [supply, fees, deficit, pegDebt, gem, scale] = await Promise.all([
     keel.kusd.totalSupply(at),
     keel.engine.accruedFees(at),
     keel.engine.deficit(at),
+    keel.psm.debt(at),
+    keel.psm.gem(at),
+    keel.psm.scale(at),
   ]);
-  const slack = totalDebt - fees + deficit - supply;
-  if (slack < 0n) violations.push(`kUSD supply ${supply} exceeds TD − F + B = ${totalDebt - fees + deficit}`);
+  const slack = totalDebt - fees + deficit + pegDebt - supply;
+  if (slack < 0n) violations.push(`kUSD supply ${supply} exceeds TD − F + B + P = ${totalDebt - fees + deficit + pegDebt}`);
+  const reserve = Object.values(keel.assets).find((a) => (a.token.target as string).toLowerCase() === gem.toLowerCase());
+  const held = reserve ? await reserve.token.balanceOf(keel.psm.target, at) : 0n;
+  if (held * scale < pegDebt) violations.push(`the PSM holds ${held} of its reserve, less than P = ${pegDebt} wei of kUSD`);
   const bound = BigInt(positions.length) * SLACK_PER_POSITION + SLACK_BASE;
   if (slack > bound) violations.push(`rounding margin ${slack} wei exceeds what rounding explains (${bound})`);
 
@@ -65,5 +73,5 @@ export async function readLedger(
     if (total !== sum) violations.push(`${symbol}: recorded total ${total} ≠ sum over positions ${sum}`);
     if (balance < sum) violations.push(`${symbol}: engine balance ${balance} < sum over positions ${sum}`);
   }
-  return { block, supply, totalDebt, fees, deficit, slack, violations };
+  return { block, supply, totalDebt, fees, deficit, pegDebt, slack, violations };
 }

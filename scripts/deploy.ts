@@ -130,7 +130,7 @@ function printAudit(report: RoleAudit): void {
   const bad = report.rows.filter((r) => r.verdict !== "ok");
   console.log(
     report.ok
-      ? "\naudit: green: the timelock, the engine and the configured guardian, proposers and executors hold every role; the deployer holds none."
+      ? "\naudit: green: the timelock, the engine, the savings vault and the configured guardian, proposers and executors hold every role; the deployer holds none."
       : `\naudit: RED: ${bad.map((r) => `${r.contract} ${r.role} ${r.holder} (${r.who}): ${r.verdict}`).join("; ")}`,
   );
 }

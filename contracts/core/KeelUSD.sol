@@ -10,6 +10,7 @@ import {KeelMath} from "../libraries/KeelMath.sol";
 
 /// @title KeelUSD
 /// @notice kUSD, Keel's USD stablecoin: ERC-20, ERC-2612 permit, ERC-3156 flash mint with a governed fee and cap.
+/// Minted and burnt by the engine and by governed peg modules (`setPegModule`), nobody else.
 /// @dev Flash-mint fees are transferred to the surplus buffer, never burnt, so they leave the supply unchanged and
 /// the accounting identity of docs/spec.md §6 holds outside a flash mint.
 contract KeelUSD is IKeelUSD, ERC20, ERC20Permit, ERC20FlashMint, AccessManaged {
@@ -24,6 +25,8 @@ contract KeelUSD is IKeelUSD, ERC20, ERC20Permit, ERC20FlashMint, AccessManaged 
 
     uint256 public flashFeeRate; // [wad] fraction of the amount
     uint256 public flashCap; // [wad]
+    /// @inheritdoc IKeelUSD
+    mapping(address module => bool) public isPegModule;
 
     constructor(address authority, address engine_, address surplusBuffer_, uint256 flashFee_, uint256 flashCap_)
         ERC20("Keel USD", "kUSD")
@@ -36,19 +39,28 @@ contract KeelUSD is IKeelUSD, ERC20, ERC20Permit, ERC20FlashMint, AccessManaged 
         _setFlashCap(flashCap_);
     }
 
-    modifier onlyEngine() {
-        if (msg.sender != engine) revert OnlyEngine(msg.sender);
+    modifier onlyMinter() {
+        if (msg.sender != engine && !isPegModule[msg.sender]) revert NotMinter(msg.sender);
         _;
     }
 
     /// @inheritdoc IKeelUSD
-    function mint(address to, uint256 amount) external onlyEngine {
+    function mint(address to, uint256 amount) external onlyMinter {
         _mint(to, amount);
     }
 
     /// @inheritdoc IKeelUSD
-    function burn(address from, uint256 amount) external onlyEngine {
+    function burn(address from, uint256 amount) external onlyMinter {
         _burn(from, amount);
+    }
+
+    /// @inheritdoc IKeelUSD
+    function setPegModule(address module, bool registered) external restricted {
+        if (module == address(0)) revert ZeroAddress();
+        if (module == engine) revert InvalidParameter("module", uint256(uint160(module)));
+        if (isPegModule[module] == registered) revert NoChange();
+        isPegModule[module] = registered;
+        emit PegModuleSet(module, registered);
     }
 
     /// @inheritdoc IKeelUSD

@@ -4,7 +4,10 @@ pragma solidity 0.8.30;
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {IKeelUSD} from "../interfaces/IKeelUSD.sol";
 import {ISurplusBuffer} from "../interfaces/ISurplusBuffer.sol";
+import {IVaultEngine} from "../interfaces/IVaultEngine.sol";
 
 /// @title SurplusBuffer
 /// @notice Holds Keel's kUSD income: stability fees, flash-mint fees and liquidation penalty shares.
@@ -26,7 +29,21 @@ contract SurplusBuffer is ISurplusBuffer, AccessManaged {
     }
 
     /// @inheritdoc ISurplusBuffer
+    function payInterest(address to, uint256 owed) external restricted returns (uint256 paid) {
+        paid = Math.min(owed, spendable());
+        emit InterestPaid(to, owed, paid);
+        if (paid > 0) kusd.safeTransfer(to, paid);
+    }
+
+    /// @inheritdoc ISurplusBuffer
     function balance() external view returns (uint256) {
         return kusd.balanceOf(address(this));
+    }
+
+    /// @inheritdoc ISurplusBuffer
+    function spendable() public view returns (uint256) {
+        uint256 held = kusd.balanceOf(address(this));
+        uint256 deficit = IVaultEngine(IKeelUSD(address(kusd)).engine()).deficit();
+        return held > deficit ? held - deficit : 0;
     }
 }

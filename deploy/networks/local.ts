@@ -99,5 +99,9 @@ export const localConfig: RawKeelConfig = {
   // WETH's margin σ takes 80 hours to go from its 5% floor to its 25% cap.
   volatility: { horizon: "1 day", halfLife: "3 days", minInterval: "1h", maxStepPerHour: "0.25%" },
   flashMint: { fee: "0.05%", cap: "100,000,000" },
+  // The peg: USDC in and out at $1 less 0.1% each way, at most 50M kUSD against it, frozen (selling USDC only) while
+  // USDC trades more than 2% off $1. Savings earn 2% a year out of the surplus buffer.
+  peg: { reserve: "USDC", feeIn: "0.1%", feeOut: "0.1%", debtCeiling: "50,000,000", freezeThreshold: "2%" },
+  savings: { rate: "2%" },
   governance: { timelockDelay: "2 days" },
 };

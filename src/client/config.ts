@@ -86,6 +86,21 @@ export const rawConfigSchema = z.object({
   flashMint: z.object({ fee: text, cap: text }),
   /** The local MockAMM: fee on swap inputs. */
   amm: z.object({ fee: text }).default({ fee: "0.3%" }),
+  /** The peg stability module (docs/spec.md §10): its reserve asset (a listed symbol) and its governed terms. */
+  peg: z
+    .object({
+      reserve: z.string(),
+      /** Fee on selling the reserve for kUSD, and on buying it back, e.g. "0.1%" (at most 1%). */
+      feeIn: text,
+      feeOut: text,
+      /** Most kUSD minted against the reserve (the exposure cap). */
+      debtCeiling: text,
+      /** Selling the reserve freezes while its price is further from $1 than this, e.g. "2%". */
+      freezeThreshold: text,
+    })
+    .default({ reserve: "USDC", feeIn: "0.1%", feeOut: "0.1%", debtCeiling: "50,000,000", freezeThreshold: "2%" }),
+  /** The savings vault sKUSD: its annual rate, paid out of the surplus buffer (at most 20%). */
+  savings: z.object({ rate: text }).default({ rate: "0%" }),
   governance: z.object({
     timelockDelay: text,
     /** Defaults to the deployer. */
@@ -143,6 +158,8 @@ export interface KeelConfig {
   volatility: { horizon: number; halfLife: number; minInterval: number; maxStep: bigint }; // s, s, s, [wad per hour]
   flashMint: { fee: bigint; cap: bigint };
   amm: { feeBps: number };
+  peg: { reserve: string; feeIn: bigint; feeOut: bigint; debtCeiling: bigint; freezeThreshold: bigint }; // [wad]
+  savings: { rate: bigint }; // [ray] per second
   governance: { timelockDelay: number; guardian?: string; proposers?: string[]; executors?: string[] };
   sequencer?: { uptimeFeed: string; gracePeriod: number };
   wrappedNative: string;
@@ -167,6 +184,9 @@ const LIMITS = {
   halfLife: [3600, 365 * 86400],
   minInterval: [60, 86400],
   maxStep: [10n ** 14n, WAD / 10n],
+  pegFee: [0n, WAD / 100n],
+  freezeThreshold: [WAD / 1000n, WAD / 10n],
+  savingsRate: [0n, WAD / 5n], // 20% a year
 } as const;
 
 function inRange(name: string, value: bigint, [lo, hi]: readonly [bigint, bigint]): bigint {
@@ -312,6 +332,8 @@ function convert(c: z.output<typeof rawConfigSchema>): KeelConfig {
       cap: inRange("flashMint.cap", parseAmount(c.flashMint.cap, 18, "flashMint.cap"), LIMITS.flashCap),
     },
     amm: { feeBps: ammFeeBps(c.amm.fee) },
+    peg: convertPeg(c.peg, assets),
+    savings: { rate: perSecondFee(inRange("savings.rate", parsePercent(c.savings.rate, "savings.rate"), LIMITS.savingsRate)) },
     governance: {
       timelockDelay: parseDuration(c.governance.timelockDelay, "governance.timelockDelay"),
       guardian: c.governance.guardian,
@@ -323,6 +345,20 @@ function convert(c: z.output<typeof rawConfigSchema>): KeelConfig {
       gracePeriod: parseDuration(c.sequencer.gracePeriod, "sequencer.gracePeriod"),
     },
     wrappedNative: c.wrappedNative,
+  };
+}
+
+function convertPeg(p: z.output<typeof rawConfigSchema>["peg"], assets: AssetConfig[]): KeelConfig["peg"] {
+  const reserve = assets.find((a) => a.symbol === p.reserve);
+  if (!reserve) throw new ConfigError(`peg.reserve: "${p.reserve}" is not an asset`);
+  if (reserve.decimals > 18) throw new ConfigError(`peg.reserve: ${p.reserve} has ${reserve.decimals} decimals; at most 18`);
+  const fee = (name: "feeIn" | "feeOut"): bigint => inRange(`peg.${name}`, parsePercent(p[name], `peg.${name}`), LIMITS.pegFee);
+  return {
+    reserve: p.reserve,
+    feeIn: fee("feeIn"),
+    feeOut: fee("feeOut"),
+    debtCeiling: inRange("peg.debtCeiling", parseAmount(p.debtCeiling, 18, "peg.debtCeiling"), LIMITS.debtCeiling),
+    freezeThreshold: inRange("peg.freezeThreshold", parsePercent(p.freezeThreshold, "peg.freezeThreshold"), LIMITS.freezeThreshold),
   };
 }
 

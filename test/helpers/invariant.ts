@@ -1,7 +1,8 @@
 /**
- * docs/spec.md §6: kUSD.totalSupply() == TD − F + B up to rounding in the protocol's favour, where TD is the sum of all
- * positions' debt, F the accrued uncollected fees and B the uncovered bad debt. Also: the engine holds at least
- * the sum over positions of every collateral token, and each asset's recorded total equals that sum.
+ * docs/spec.md §6: kUSD.totalSupply() == TD − F + B + P up to rounding in the protocol's favour, where TD is the sum
+ * of all positions' debt, F the accrued uncollected fees, B the uncovered bad debt and P the kUSD the peg stability
+ * module minted against its reserve. Also: the engine holds at least the sum over positions of every collateral
+ * token, each asset's recorded total equals that sum, and the PSM holds at least P of its reserve.
  */
 import { expect } from "chai";
 import type { Keel } from "../../deploy";
@@ -12,7 +13,9 @@ export interface Ledger {
   totalDebt: bigint;
   fees: bigint;
   badDebt: bigint;
-  /** TD − F + B − supply: the protocol's rounding margin, never negative. */
+  /** P: kUSD minted by the peg stability module against its reserve. */
+  pegDebt: bigint;
+  /** TD − F + B + P − supply: the protocol's rounding margin, never negative. */
   slack: bigint;
 }
 
@@ -39,8 +42,11 @@ export async function checkInvariants(keel: Keel, extraAssets: readonly string[]
   const supply = await keel.kusd.totalSupply();
   const fees = await keel.engine.accruedFees();
   const badDebt = await keel.engine.deficit();
-  const slack = totalDebt - fees + badDebt - supply;
-  expect(slack, "kUSD supply exceeds TD − F + B").to.be.gte(0n);
+  const pegDebt = await keel.psm.debt();
+  const slack = totalDebt - fees + badDebt + pegDebt - supply;
+  expect(slack, "kUSD supply exceeds TD − F + B + P").to.be.gte(0n);
+  const reserve = MockERC20__factory.connect(await keel.psm.gem(), keel.engine.runner);
+  expect((await reserve.balanceOf(keel.psm.target)) * (await keel.psm.scale()), "PSM reserve covers P").to.be.gte(pegDebt);
   // Each position's debt rounds up by < 1 wei and each operation can leave < 2 wei: bound the margin loosely.
   expect(slack, "rounding margin larger than rounding can explain").to.be.lte(positions * 4n + 1000n);
 
@@ -53,5 +59,5 @@ export async function checkInvariants(keel: Keel, extraAssets: readonly string[]
     expect(total, `recorded total of ${asset}`).to.equal(sum);
     expect(await token.balanceOf(engineAddress), `engine balance of ${asset}`).to.be.gte(sum);
   }
-  return { supply, totalDebt, fees, badDebt, slack };
+  return { supply, totalDebt, fees, badDebt, pegDebt, slack };
 }

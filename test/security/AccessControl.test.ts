@@ -28,6 +28,7 @@ const AUTH_ERRORS = new Set([
   "AccessControlUnauthorizedAccount",
   "TimelockUnauthorizedCaller",
   "OnlyEngine",
+  "NotMinter",
   "OnlyDelegateCall",
   "UntrustedCallback",
 ]);
@@ -112,6 +113,8 @@ async function contractsOf(keel: Keel): Promise<Record<string, BaseContract>> {
     manager: keel.manager,
     lens: keel.lens,
     flashLiquidator: keel.flashLiquidator,
+    psm: keel.psm,
+    savings: keel.savings,
   };
 }
 
@@ -209,11 +212,21 @@ const ROWS: Row[] = [
   { contract: "kusd", fn: "mint", allowed: ["engine"], args: (s) => [s.addresses.stranger, 1n] },
   { contract: "kusd", fn: "burn", allowed: ["engine"], args: (s) => [s.addresses.stranger, 0n] },
   { contract: "kusd", fn: "setAuthority", allowed: AUTHORITY, args: (s) => [s.addresses.accessManager] },
+  { contract: "kusd", fn: "setPegModule", role: ROLES.RISK, allowed: RISK_HOLDERS, args: (s) => [s.addresses.stranger, true] },
+  { contract: "psm", fn: "setFees", role: ROLES.RISK, allowed: RISK_HOLDERS, args: () => [2n * 10n ** 15n, 10n ** 15n] },
+  { contract: "psm", fn: "setDebtCeiling", role: ROLES.RISK, allowed: RISK_HOLDERS, args: () => [10n ** 24n] },
+  { contract: "psm", fn: "setFreezeThreshold", role: ROLES.RISK, allowed: RISK_HOLDERS, args: () => [3n * 10n ** 16n] },
+  { contract: "psm", fn: "setSellGemPaused", role: ROLES.GUARDIAN, allowed: GUARDIANS, args: () => [true] },
+  { contract: "psm", fn: "setAuthority", allowed: AUTHORITY, args: (s) => [s.addresses.accessManager] },
+  { contract: "savings", fn: "setSavingsRate", role: ROLES.RISK, allowed: RISK_HOLDERS, args: () => [10n ** 27n + 1n] },
+  { contract: "savings", fn: "setAuthority", allowed: AUTHORITY, args: (s) => [s.addresses.accessManager] },
   // PositionNFT.
   { contract: "nft", fn: "mint", allowed: ["engine"], args: (s) => [s.addresses.stranger, 999n] },
   { contract: "nft", fn: "burn", allowed: ["engine"], args: () => [1n] },
   // SurplusBuffer: no role assigned, so AccessManager's ADMIN.
   { contract: "surplus", fn: "spend", role: ROLES.ADMIN, allowed: ADMIN_HOLDERS, args: (s) => [s.addresses.stranger, 1n] },
+  // Only the savings vault holds SAVINGS; none of the callers does.
+  { contract: "surplus", fn: "payInterest", role: ROLES.SAVINGS, allowed: [], args: (s) => [s.addresses.stranger, 1n] },
   { contract: "surplus", fn: "setAuthority", allowed: AUTHORITY, args: (s) => [s.addresses.accessManager] },
   // AccessManager: its own administration, ADMIN only.
   { contract: "accessManager", fn: "grantRole", allowed: ADMIN_HOLDERS, args: (s) => [5n, s.addresses.stranger, 0] },
@@ -269,6 +282,8 @@ const OPEN: Record<string, readonly string[]> = {
   manager: ["open", "deposit", "depositEth", "borrow", "repay", "withdraw", "withdrawEth", "openAndBorrow", "openCrossAndBorrow", "openWithEthAndBorrow", "closePosition", "closePositionToEth", "permitKusd", "multicall"],
   lens: [],
   flashLiquidator: ["liquidate", "liquidateBatch"],
+  psm: ["sellGem", "buyGem"],
+  savings: ["deposit", "mint", "withdraw", "redeem", "drip", "approve", "transfer", "transferFrom"],
 };
 
 /** Every error of every Keel contract and of the OpenZeppelin bases, for decoding reverts. */

@@ -60,7 +60,7 @@ describe("deployKeel", () => {
 
   it("test_deployKeel_roles: assigns every governed function to its role; the deployer keeps only GUARDIAN (the local default)", async () => {
     const keel = await loadKeel();
-    const contracts: BaseContract[] = [keel.engine, keel.risk, keel.vol, keel.oracle, keel.kusd];
+    const contracts: BaseContract[] = [keel.engine, keel.risk, keel.vol, keel.oracle, keel.kusd, keel.surplus, keel.psm, keel.savings];
     for (const p of permissions(governedAddresses(keel))) {
       const c = contracts.find((x) => x.target === p.target)!;
       for (const f of p.functions) {

@@ -53,10 +53,10 @@ describe("KeelUSD", () => {
       const [deployer, stranger] = await ethers.getSigners();
       for (const caller of [deployer!, stranger!]) {
         await expect(keel.kusd.connect(caller).mint(caller.address, 1n))
-          .to.be.revertedWithCustomError(keel.kusd, "OnlyEngine")
+          .to.be.revertedWithCustomError(keel.kusd, "NotMinter")
           .withArgs(caller.address);
         await expect(keel.kusd.connect(caller).burn(caller.address, 0n))
-          .to.be.revertedWithCustomError(keel.kusd, "OnlyEngine")
+          .to.be.revertedWithCustomError(keel.kusd, "NotMinter")
           .withArgs(caller.address);
       }
     });
