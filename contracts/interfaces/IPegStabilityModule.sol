@@ -20,7 +20,7 @@ interface IPegStabilityModule is IKeelErrors {
 
     /// @notice `caller` sold `gemAmount` [gem decimals] of the reserve; `to` got `kusdOut` [wad], the buffer `fee`.
     event GemSold(address indexed caller, address indexed to, uint256 gemAmount, uint256 kusdOut, uint256 fee);
-    /// @notice `caller` paid `kusdIn` [wad] (the scaled amount, burnt, plus `fee`, to the buffer); `to` received `gemAmount`.
+    /// @notice `caller` paid `kusdIn` [wad] (the scaled amount, burnt, plus `fee` to the buffer); `to` got `gemAmount`.
     event GemBought(address indexed caller, address indexed to, uint256 gemAmount, uint256 kusdIn, uint256 fee);
     /// @notice The fees were set [wad].
     event PegFeesSet(uint256 feeIn, uint256 feeOut);
