@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import type { Keel } from "../../deploy";
-import { MockERC20__factory } from "../../typechain-types";
+import { MockERC20__factory, type PegStabilityModule } from "../../typechain-types";
 
 export interface Ledger {
   supply: bigint;
@@ -21,9 +21,14 @@ export interface Ledger {
 
 /**
  * Reads the ledger and asserts the accounting invariant and the collateral invariants, for the deployment's assets
- * and for `extraAssets` (tokens listed by a test, e.g. hostile ones).
+ * and for `extraAssets` (tokens listed by a test, e.g. hostile ones); P sums the deployment's PSM and any
+ * `extraPegModules` a test registered.
  */
-export async function checkInvariants(keel: Keel, extraAssets: readonly string[] = []): Promise<Ledger> {
+export async function checkInvariants(
+  keel: Keel,
+  extraAssets: readonly string[] = [],
+  extraPegModules: readonly PegStabilityModule[] = [],
+): Promise<Ledger> {
   const last = await keel.engine.lastPositionId();
   let totalDebt = 0n;
   let positions = 0n;
@@ -42,11 +47,16 @@ export async function checkInvariants(keel: Keel, extraAssets: readonly string[]
   const supply = await keel.kusd.totalSupply();
   const fees = await keel.engine.accruedFees();
   const badDebt = await keel.engine.deficit();
-  const pegDebt = await keel.psm.debt();
+  // P: every peg module's debt, each backed by its reserve.
+  let pegDebt = 0n;
+  for (const psm of [keel.psm, ...extraPegModules]) {
+    const debt = await psm.debt();
+    const reserve = MockERC20__factory.connect(await psm.gem(), keel.engine.runner);
+    expect((await reserve.balanceOf(psm.target)) * (await psm.scale()), "PSM reserve covers its debt").to.be.gte(debt);
+    pegDebt += debt;
+  }
   const slack = totalDebt - fees + badDebt + pegDebt - supply;
   expect(slack, "kUSD supply exceeds TD − F + B + P").to.be.gte(0n);
-  const reserve = MockERC20__factory.connect(await keel.psm.gem(), keel.engine.runner);
-  expect((await reserve.balanceOf(keel.psm.target)) * (await keel.psm.scale()), "PSM reserve covers P").to.be.gte(pegDebt);
   // Each position's debt rounds up by < 1 wei and each operation can leave < 2 wei: bound the margin loosely.
   expect(slack, "rounding margin larger than rounding can explain").to.be.lte(positions * 4n + 1000n);
 
