@@ -11,6 +11,7 @@ import { loadKeel, pinNext } from "../helpers/fixtures";
 import { checkInvariants } from "../helpers/invariant";
 import { expectedLiquidation, fundKusd, openCrossDebt, openIsolatedDebt, setPrice } from "../helpers/liquidation";
 import * as m from "../../src/math";
+import { savingsOwed } from "../../src/math/peg";
 
 const E18 = m.WAD;
 
@@ -112,6 +113,40 @@ describe("Bad debt", () => {
     expect(await keel.engine.collateralAssets(id)).to.deep.equal([]);
     expect(await keel.kusd.balanceOf(keel.surplus.target)).to.equal(surplus - e.badDebt);
     expect(await keel.engine.deficit()).to.equal(0n);
+    await checkInvariants(keel);
+  });
+
+  it("test_badDebt_savingsPaidOnlyBeyondTheDeficit: while bad debt is uncovered, the buffer pays savings interest only from what exceeds it", async () => {
+    const keel = await loadKeel();
+    const [, user, liq, saver] = await ethers.getSigners();
+    const weth = await keel.assets.WETH!.token.getAddress();
+    const id = await openIsolatedDebt(keel, user!, "WETH", 10n * E18, 25_000n * E18);
+    await fundKusd(keel, liq!, 30_000n * E18);
+    await fundKusd(keel, saver!, 20_000n * E18);
+    await (await keel.kusd.connect(saver!).approve(keel.savings.target, MaxUint256)).wait();
+    await (await keel.savings.connect(saver!).deposit(10_000n * E18, saver!.address)).wait();
+    await setPrice(keel, "WETH", 2000);
+    await (await keel.engine.connect(liq!).liquidate(id, weth, MaxUint256, liq!.address, "0x")).wait();
+    const deficit = await keel.engine.deficit();
+    expect(deficit).to.be.gt(0n);
+    // Fees arrive, but less than the deficit: nothing is spendable, savings earn nothing.
+    await (await keel.kusd.connect(saver!).transfer(keel.surplus.target, deficit / 2n)).wait();
+    expect(await keel.surplus.spendable()).to.equal(0n);
+    await time.increase(30 * 86_400);
+    const t0 = BigInt(await keel.savings.lastDrip());
+    let ts = await pinNext();
+    const owed = savingsOwed(10_000n * E18, await keel.savings.savingsRate(), ts - t0);
+    await expect(keel.savings.drip()).to.emit(keel.savings, "Dripped").withArgs(owed, 0n);
+    // More than the deficit arrives: only the excess is paid.
+    await (await keel.kusd.connect(liq!).transfer(keel.surplus.target, deficit / 2n + 10n * E18)).wait();
+    const excess = (await keel.kusd.balanceOf(keel.surplus.target)) - deficit;
+    expect(await keel.surplus.spendable()).to.equal(excess);
+    await time.increase(300 * 86_400);
+    ts = await pinNext();
+    const owed2 = savingsOwed(10_000n * E18, await keel.savings.savingsRate(), ts - (await keel.savings.lastDrip()));
+    expect(owed2).to.be.gt(excess);
+    await expect(keel.savings.drip()).to.emit(keel.savings, "Dripped").withArgs(owed2, excess);
+    expect(await keel.kusd.balanceOf(keel.surplus.target)).to.equal(deficit);
     await checkInvariants(keel);
   });
 });
