@@ -26,7 +26,7 @@ export class RevertDecoder {
     const fragments = new Map<string, ErrorFragment>();
     const contracts = [
       keel.engine, keel.risk, keel.oracle, keel.vol, keel.kusd, keel.nft, keel.surplus,
-      keel.flashLiquidator, keel.amm, keel.timelock, keel.accessManager, keel.lens,
+      keel.flashLiquidator, keel.amm, keel.timelock, keel.accessManager, keel.lens, keel.psm, keel.savings,
     ];
     for (const c of contracts) {
       c.interface.forEachError((e) => fragments.set(e.selector, e));

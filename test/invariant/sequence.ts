@@ -13,6 +13,7 @@ import * as m from "../../src/math";
 import { Prng } from "../../src/risk/random";
 import * as liq from "./liquidations";
 import * as mkt from "./market";
+import * as peg from "./peg";
 import * as pos from "./positions";
 import type { Action } from "./actions";
 import { actBurst } from "./burst";
@@ -50,6 +51,11 @@ const WEIGHTS: readonly (readonly [Action, number])[] = [
   [actGovern, 2],
   [actPause, 1],
   [actBurst, 3],
+  [peg.actSellGem, 3],
+  [peg.actBuyGem, 2],
+  [peg.actSave, 2],
+  [peg.actUnsave, 2],
+  [peg.actDrip, 1],
 ];
 const WARM_UP = 4;
 const TOTAL_WEIGHT = WEIGHTS.reduce((a, [, w]) => a + w, 0);
@@ -79,6 +85,8 @@ export async function invariantFixture(): Promise<Keel> {
       await (await token.mint(user.address, BigInt(whole) * 10n ** BigInt(config.decimals))).wait();
       await (await token.connect(user).approve(engine, MaxUint256)).wait();
     }
+    await (await keel.assets.USDC!.token.connect(user).approve(keel.psm.target, MaxUint256)).wait();
+    await (await keel.kusd.connect(user).approve(keel.savings.target, MaxUint256)).wait();
   }
   return keel;
 }
