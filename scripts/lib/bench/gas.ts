@@ -180,7 +180,36 @@ export async function gasRows(): Promise<Row[]> {
 
   rows.push(...(await liquidationRows(keel, clock, { deployer: deployer!, user: u, keeper: keeper!, flashKeeper: flashKeeper!, fresh: fresh!, freshCross: freshCross! })));
   rows.push(...(await batchRows(keel, u, batchKeepers, rows)));
+  rows.push(...(await pegRows(keel, clock, u)));
   return withHashes(rows, from);
+}
+
+/** The peg: a USDC sale to and a purchase from the PSM, and a deposit to, drip of and withdrawal from sKUSD. */
+async function pegRows(keel: Keel, clock: BenchClock, user: Signer): Promise<Row[]> {
+  const me = await user.getAddress();
+  const usdc = keel.assets.USDC!.token.connect(user);
+  await (await usdc.approve(keel.psm.target, ethers.MaxUint256)).wait();
+  await (await keel.kusd.connect(user).approve(keel.savings.target, ethers.MaxUint256)).wait();
+  await refreshFeeds(keel);
+  const psm = keel.psm.connect(user);
+  const savings = keel.savings.connect(user);
+  await (await psm.sellGem(me, units("USDC", "1000", keel))).wait(); // warm: P and the buffer's balance are non-zero
+  const sell = await gasOf(psm.sellGem(me, units("USDC", "10000", keel)));
+  const buy = await gasOf(psm.buyGem(me, units("USDC", "5000", keel)));
+  await (await savings.deposit(ethers.parseEther("100"), me)).wait();
+  clock.advance(86_400);
+  const deposit = await gasOf(savings.deposit(ethers.parseEther("1000"), me));
+  clock.advance(86_400);
+  const drip = await gasOf(savings.drip());
+  clock.advance(86_400);
+  const withdraw = await gasOf(savings.withdraw(ethers.parseEther("500"), me, me));
+  return [
+    { operation: "PSM sellGem (USDC in, kUSD out, fee to the buffer)", isolated: sell },
+    { operation: "PSM buyGem (kUSD in, USDC out, fee to the buffer)", isolated: buy },
+    { operation: "sKUSD deposit (drips a day's interest first)", isolated: deposit },
+    { operation: "sKUSD drip (a day's interest from the buffer)", isolated: drip },
+    { operation: "sKUSD withdraw (drips first)", isolated: withdraw },
+  ];
 }
 
 /** Who acts in the liquidation rows (every one stamped by the bench's clock). */
