@@ -15,8 +15,8 @@ import { SCENARIOS } from "../scenario/crashes";
 import { replay, type ReplayResult, type StepRecord } from "../scenario/replay";
 import { buildReport, reportHtml, reportJson } from "../scenario/report";
 import { loadScenario } from "../scenario/crashFile";
-import { loadSeries } from "../src/risk/series";
-import { DEFAULT_RISK_OPTIONS, recommendationSection, riskTable, startMarket } from "../scenario/stressRisk";
+import { type HistoryFile, loadHistory } from "../src/risk/backtest/history";
+import { DEFAULT_RISK_OPTIONS, recommendationSection, riskHistory, riskTable, startMarket } from "../scenario/stressRisk";
 import { progressLine } from "../scenario/summary";
 import { compareVariants, type Variant, VARIANTS, variantsTable } from "../scenario/variants";
 import { int, listOf, oneOf, parseFlags, uint } from "./lib/args";
@@ -83,24 +83,26 @@ async function main(): Promise<number> {
   }
   const comparison = compareVariants(runs);
 
-  let series: ReturnType<typeof loadSeries> | undefined;
+  let history: HistoryFile | undefined;
   let historyError = "";
   try {
-    series = loadSeries(args.history);
+    history = loadHistory(args.history);
   } catch (e) {
     historyError = message(e);
   }
   const start = runs[0]!.result.start;
   let risk: Parameters<typeof buildReport>[2] = { error: historyError };
   let recommendation: Parameters<typeof buildReport>[3] = { error: historyError };
-  if (series) {
+  if (history) {
     try {
-      risk = riskTable(start.book, startMarket(localConfig, start), series, { ...DEFAULT_RISK_OPTIONS, paths: args.paths, seed: args.seed });
+      const market = startMarket(localConfig, start);
+      risk = riskTable(start.book, market, riskHistory(localConfig, history), { ...DEFAULT_RISK_OPTIONS, paths: args.paths, seed: args.seed });
     } catch (e) {
       risk = { error: message(e) };
     }
+    if (history.kind === "closes") out.write(`recommending from ${args.history}: walk-forward calibration …\n`);
     try {
-      recommendation = recommendationSection(localConfig, series, args.history);
+      recommendation = recommendationSection(localConfig, history, args.history);
     } catch (e) {
       recommendation = { error: message(e) };
     }
