@@ -188,8 +188,31 @@ export function gridLabel(p: GridParams): string {
   );
 }
 
-/** The point with the lower cost; on a tie the one further from rejection, then the earlier. */
-const cheaper = (a: GridPoint, b: GridPoint): GridPoint => (b.cost < a.cost || (b.cost === a.cost && b.minP > a.minP) ? b : a);
+/** How many of the axes (half-life, maxStep, zm, σmin, σmax) of `p` differ from the base's. */
+function changes(p: GridParams, base: MarginParams): number {
+  const differs = (values: Readonly<Record<string, bigint>>, pick: (a: MarginParams["assets"][string]) => bigint): boolean =>
+    Object.entries(values).some(([s, v]) => base.assets[s] !== undefined && pick(base.assets[s]!) !== v);
+  return [
+    p.halfLife !== base.halfLife,
+    p.maxStep !== base.maxStep,
+    p.zMaintenance !== base.zMaintenance,
+    differs(p.sigmaMin, (a) => a.sigmaMin),
+    differs(p.sigmaMax, (a) => a.sigmaMax),
+  ].filter(Boolean).length;
+}
+
+/**
+ * The point with the lower cost; on a tie the one further from rejection, then the one that changes fewer of the
+ * base's values (an axis that does not move the figures, e.g. maxStep under a long half-life, stays as it is), then
+ * the earlier.
+ */
+const cheaperFor =
+  (base: MarginParams) =>
+  (a: GridPoint, b: GridPoint): GridPoint => {
+    if (b.cost !== a.cost) return b.cost < a.cost ? b : a;
+    if (b.minP !== a.minP) return b.minP > a.minP ? b : a;
+    return changes(b, base) < changes(a, base) ? b : a;
+  };
 
 /** The ρ a basket subject needs (1 when no subject is a basket of two). */
 function basketRho(history: DailyCloses, subjects: readonly Subject[], options: CalibrationOptions): { rho: number; days: number } {
@@ -255,6 +278,7 @@ export function calibrate(
   }
   if (points.length === 0) throw new BacktestError("calibration grid: every σmin is above a σmax");
 
+  const cheaper = cheaperFor(base);
   const passing = points.filter((p) => p.pass);
   const chosen = passing.length > 0 ? passing.reduce(cheaper) : undefined;
   const frontier = grid.halfLives.flatMap((halfLife) =>

@@ -93,6 +93,18 @@ describe("Recommendations from real daily closes", function () {
       // The requirement is never below the floor: when the floor alone passes, nothing dynamic costs less.
       if (s.floorBinds) expect(s.dynamicRequirement).to.be.at.least(s.staticRequirement!);
     }
+    // Among points as cheap and as far from rejection, the chosen one changes the fewest of the current values.
+    const changed = (p: typeof chosen): number =>
+      [
+        p.halfLife !== base.halfLife,
+        p.maxStep !== base.maxStep,
+        p.zMaintenance !== base.zMaintenance,
+        Object.entries(p.sigmaMin).some(([k, v]) => base.assets[k]!.sigmaMin !== v),
+        Object.entries(p.sigmaMax).some(([k, v]) => base.assets[k]!.sigmaMax !== v),
+      ].filter(Boolean).length;
+    for (const p of c.points.filter((x) => x.pass && x.cost === chosen.cost && x.minP === chosen.minP)) {
+      expect(changed(p)).to.be.at.least(changed(chosen));
+    }
     expect(r.outOfSample.map((w) => w.window)).to.deep.equal([
       { from: "2019-01-01", to: "2019-12-31" },
       { from: "2023-01-01", to: "2024-12-31" },
