@@ -12,7 +12,7 @@ import { gridLabel } from "../src/risk/backtest/calibrate";
 import { closesAsSeries, type HistoryFile } from "../src/risk/backtest/history";
 import { HISTORY_ASSETS } from "../src/risk/backtest/params";
 import { recommend } from "../src/risk/recommend";
-import { type HistoryRecommendation, recommendFromCloses } from "../src/risk/recommendHistory";
+import { type HistoryRecommendation, type HistoryRecommendOptions, recommendFromCloses } from "../src/risk/recommendHistory";
 import type { Recommendation } from "../src/risk/recommendation";
 import { configChanges, configDiff, type ConfigChange } from "../src/risk/recommendConfig";
 import type { PriceSeries } from "../src/risk/series";
@@ -200,14 +200,20 @@ export interface RecommendationSection {
 
 /**
  * The recommendation for a history against `config`, with every field it sets and the governance diff: `recommend`
- * on a price series, `recommendFromCloses` (the walk-forward calibration) on daily closes.
+ * on a price series, `recommendFromCloses` (the walk-forward calibration; `options` for it, e.g. a smaller grid) on
+ * daily closes.
  */
-export function recommendationSection(config: RawKeelConfig, input: HistoryFile, history: string): RecommendationSection {
+export function recommendationSection(
+  config: RawKeelConfig,
+  input: HistoryFile,
+  history: string,
+  options: Partial<HistoryRecommendOptions> = {},
+): RecommendationSection {
   if (input.kind === "series") {
     const rec = recommend(input.series, config);
     return { history, recommendation: rec, changes: configChanges(config, rec), diff: configDiff(config, rec) };
   }
-  const { recommendation: rec, calibration: c, ...evidence } = recommendFromCloses(input.closes, config);
+  const { recommendation: rec, calibration: c, ...evidence } = recommendFromCloses(input.closes, config, options);
   return {
     history,
     recommendation: rec,

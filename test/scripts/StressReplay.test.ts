@@ -6,7 +6,11 @@ import { join } from "node:path";
 import { ScenarioError } from "../../scenario/crash";
 import { loadHistoryScenario, scenarioFromCloses } from "../../scenario/historyScenario";
 import { localConfig } from "../../deploy/networks/local";
-import { loadDailyCloses } from "../../src/risk/backtest/history";
+import { DEFAULT_RISK_OPTIONS, recommendationSection, riskHistory, riskTable } from "../../scenario/stressRisk";
+import { parseKeelConfig } from "../../src/client/config";
+import { loadDailyCloses, loadHistory } from "../../src/risk/backtest/history";
+import { marketFromConfig } from "../../src/risk/market";
+import type { PriceSeries } from "../../src/risk/series";
 
 /**
  * `npm run stress -- --replay FILE --from DATE --to DATE`: a window of the real daily closes as a scenario (one step a
@@ -123,5 +127,54 @@ describe("Stress replay of real daily closes: npm run stress -- --replay", funct
       expect(s.prices.USDC).to.equal(1);
     }
     expect(run.summary.invariantHeld).to.equal(true);
+  });
+});
+
+describe("Stress report on real daily closes: VaR/ES history and the recommendation section", function () {
+  this.timeout(120_000);
+  const file = loadHistory(FILE);
+  const closes = readCloses();
+
+  it("test_riskHistory_closes: gap-free segments from ETH's liquid date, wstETH its configured ratio × WETH, no USDC", () => {
+    const segments = riskHistory(localConfig, file) as PriceSeries[];
+    // The test's own count: days from 2016-03-01 with both closes, split where a day lacks one or is missing.
+    const both = [...closes].filter(([d, c]) => d >= "2016-03-01" && c.ETH !== undefined && c.BTC !== undefined);
+    expect(segments.reduce((n, s) => n + s.timestamps.length, 0)).to.equal(both.length);
+    const ratio = Number(localConfig.assets.find((a) => a.symbol === "wstETH")!.price.initial);
+    for (const s of segments) {
+      expect(Object.keys(s.prices).sort()).to.deep.equal(["WBTC", "WETH", "wstETH"]);
+      expect(s.prices.wstETH).to.deep.equal(s.prices.WETH!.map((p) => p * ratio));
+    }
+    const windows = segments.reduce((n, s) => n + s.timestamps.length - 1, 0);
+    const W = 10n ** 18n;
+    const market = marketFromConfig(parseKeelConfig(localConfig), {
+      prices: { WETH: 3000n * W, WBTC: 60_000n * W, USDC: W, wstETH: 3540n * W },
+      sigmas: { WETH: W / 20n, WBTC: (45n * W) / 1000n, USDC: W / 200n, wstETH: (55n * W) / 1000n },
+    });
+    const table = riskTable([{ id: 1n, collateral: { WETH: 10n * W }, debt: 15_000n * W }], market, segments, { ...DEFAULT_RISK_OPTIONS, paths: 200 });
+    expect(table.rows[0]!.scenarios).to.equal(windows); // one-day windows inside segments only
+    const returns = segments.flatMap((s) => s.prices.WETH!.slice(1).map((p, i) => Math.log(p / s.prices.WETH![i]!)));
+    const mean = returns.reduce((a, x) => a + x, 0) / returns.length;
+    const sd = Math.sqrt(returns.reduce((a, x) => a + (x - mean) ** 2, 0) / (returns.length - 1));
+    expect(table.volatility.WETH!.history).to.be.closeTo(sd, 1e-12);
+  });
+
+  it("test_recommendationSection_closes: the calibration's choice and the checks at the recommended values", () => {
+    const W = 86_400;
+    const grid = {
+      halfLives: [3 * W, 14 * W],
+      maxSteps: [2_500_000_000_000_000n],
+      zMaintenances: [2_330_000_000_000_000_000n, 2_750_000_000_000_000_000n],
+      sigmaMins: [{ ETH: 50_000_000_000_000_000n, BTC: 45_000_000_000_000_000n }],
+      sigmaMaxes: [{ ETH: 100_000_000_000_000_000n, BTC: 100_000_000_000_000_000n }],
+    };
+    const section = recommendationSection(localConfig, file, FILE, { grid });
+    const c = section.calibrated!;
+    expect(c.gridPoints).to.equal(4);
+    expect(c.inSample.map((s) => s.subject)).to.deep.equal(["ETH", "BTC", "basket"]);
+    expect(c.inSample.every((s) => s.pass)).to.equal(true);
+    expect(c.chosen).to.match(/^half-life (3|14)d, maxStep 0\.25%\/h, zm 2\.(33|75), σmin ETH 5% BTC 4\.5%, σmax ETH 10% BTC 10%$/);
+    expect(section.diff).to.contain("for USDC, wstETH: their configured values are kept");
+    expect(section.changes.find((x) => x.field === "assets.WETH.risk.sigmaMax")).to.include({ from: "25%", to: "10%", changed: true });
   });
 });
