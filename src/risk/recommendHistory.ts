@@ -36,6 +36,7 @@ import {
   type CalibrationGrid,
   defaultGrid,
   gridLabel,
+  subjectSummary,
   type SubjectSummary,
   WALK_FORWARD,
   withGridParams,
@@ -142,20 +143,6 @@ function comparison(r: SubjectBacktest): StaticComparison {
     floorBinds: st?.floorBinds ?? false,
     beatsStatic: m.pass && (st === undefined || m.meanRequirement < st.requirement),
   };
-}
-
-/** The summary the calibration keeps of a subject (no days). */
-function summaryOf(r: SubjectBacktest): SubjectSummary {
-  const pick = (x: SubjectBacktest["maintenance"]) => ({
-    exceedances: x.exceedances,
-    rate: x.rate,
-    kupiecP: x.kupiec.pValue,
-    christoffersenP: x.christoffersen.pValue,
-    worstRun: x.worstRun,
-    meanRequirement: x.meanRequirement,
-    pass: x.pass,
-  });
-  return { subject: r.subject, days: r.maintenance.days, firstDay: r.firstDay, lastDay: r.lastDay, maintenance: pick(r.maintenance), sigmaOnly: pick(r.sigmaOnly) };
 }
 
 /** The largest ρ ≤ `rho` on the grid with which `current` (its pair `key` set to it) still parses: a PSD matrix. */
@@ -277,7 +264,7 @@ export function recommendFromCloses(
   const inSample = backtest(history, o.subjects, params, { ...o.backtest, window: o.inSample, rho: rho.recommended, episodes: [] });
   const outOfSample = o.outOfSample.map((window) => {
     const results = backtest(history, o.subjects, params, { ...o.backtest, window, rho: rho.recommended, episodes: [], staticSearch: false });
-    return { window, subjects: results.map(summaryOf), pass: results.every((r) => r.maintenance.pass) };
+    return { window, subjects: results.map(subjectSummary), pass: results.every((r) => r.maintenance.pass) };
   });
 
   // zi from the standardised next-day losses of the single assets in sample; hi from the median σ in force.

@@ -146,7 +146,8 @@ export interface Calibration {
   current: GridPoint;
 }
 
-function summary(r: SubjectBacktest): SubjectSummary {
+/** A subject's backtest as the calibration keeps it: the tests and the mean requirement, no days. */
+export function subjectSummary(r: SubjectBacktest): SubjectSummary {
   const pick = (x: SubjectBacktest["maintenance"]): RequirementSummary => ({
     exceedances: x.exceedances,
     rate: x.rate,
@@ -241,7 +242,7 @@ export function calibrate(
   const evaluate = (paths: readonly AssetPath[], params: MarginParams, window: BacktestWindow): SubjectSummary[] => {
     const bySymbol = new Map(paths.map((x) => [x.symbol, x]));
     const settings = { ...options, window, rho, staticSearch: false as const, episodes: [] };
-    return subjects.map((s) => summary(backtestSubject(history, s, s.assets.map((a) => bySymbol.get(a)!), params, settings)));
+    return subjects.map((s) => subjectSummary(backtestSubject(history, s, s.assets.map((a) => bySymbol.get(a)!), params, settings)));
   };
   const run = (p: GridParams, window: BacktestWindow): SubjectSummary[] => {
     const params = withGridParams(base, p);
