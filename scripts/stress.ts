@@ -4,8 +4,9 @@
  *
  * Crash replays on the in-process Hardhat network against the real contracts and the real keeper: the scenario
  * (built in: black-thursday, slow-bear, usdc-depeg, btc-eth-gap, demo-crash; a JSON file; or, with --replay, a window
- * of real daily closes, one step a day: scenario/historyScenario) is replayed once per
- * variant — dynamic or static σ, with or without the grace period — on the same book and seed. Writes
+ * of real daily closes, one step a day: scenario/historyScenario) is replayed once per variant — dynamic or static
+ * σ, with or without the grace period — on the same book and seed. `--history` (a price series, or daily closes such
+ * as data/history/daily-closes.csv, told apart by the header) feeds the VaR/ES tables and the recommendation. Writes
  * `<out>/report.html` (self-contained: inline CSS and SVG) and `<out>/report.json`, and prints the comparison.
  * Exits 0 only if the §6 ledger held after every step of every replay.
  */
