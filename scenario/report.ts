@@ -9,6 +9,7 @@ import { formatFixed } from "../src/units";
 import type { ReplayResult } from "./replay";
 import type { RecommendationSection, RiskTable } from "./stressRisk";
 import { barChart, histogram, lineChart, type Series } from "../src/risk/svg";
+import { outOfSampleRows, rhoText, staticComparisonRows } from "../src/risk/recommendHistory";
 import type { Variant, VariantRow } from "./variants";
 import { ScenarioError } from "./crash";
 
@@ -311,7 +312,25 @@ function recommendationHtml(rec: RecommendationSection | { error: string }): str
   return (
     `<p>From <code>${esc(rec.history)}</code> (${rec.recommendation.stepSeconds / 3600} h samples); ` +
     `every window of the history covered without bad debt: <b>${rec.recommendation.covered ? "yes" : "no"}</b>.</p>\n${changes}\n` +
-    `<h3>Governance diff</h3>\n<pre>${esc(rec.diff)}</pre>`
+    `<h3>Governance diff</h3>\n<pre>${esc(rec.diff)}</pre>` +
+    (rec.calibrated ? calibratedHtml(rec.calibrated) : "")
+  );
+}
+
+/** Daily closes: the calibration's choice, then the backtest at the recommended parameters in and out of sample. */
+function calibratedHtml(c: NonNullable<RecommendationSection["calibrated"]>): string {
+  const rows = (records: readonly Record<string, string>[], id: string): string => {
+    const first = records[0];
+    return first ? table(Object.keys(first), records.map((r) => Object.values(r)), id) : "";
+  };
+  return (
+    `\n<h3>Calibration on daily closes</h3>\n<p>The cheapest of ${c.gridPoints} grid points passing Kupiec and Christoffersen ` +
+    `(99% coverage, 5% significance) for every subject in ${esc(c.inSampleWindow)} (${c.passing} pass): ${esc(c.chosen)}. ` +
+    `${esc(rhoText(c.rho))}</p>\n` +
+    `<p class="note">In sample at the recommended parameters, against the smallest static σ of equal coverage:</p>\n` +
+    rows(staticComparisonRows(c.inSample), "table-recommendation-in-sample") +
+    `\n<p class="note">Out of sample at the recommended parameters:</p>\n` +
+    rows(outOfSampleRows(c.outOfSample), "table-recommendation-out-of-sample")
   );
 }
 

@@ -7,11 +7,16 @@
  */
 import { parseKeelConfig, type RawKeelConfig } from "../src/client/config";
 import { marketFromConfig, rhoOf, type Market } from "../src/risk/market";
+import { DEFAULT_BACKTEST_OPTIONS } from "../src/risk/backtest/backtest";
+import { gridLabel } from "../src/risk/backtest/calibrate";
+import { closesAsSeries, type HistoryFile } from "../src/risk/backtest/history";
+import { HISTORY_ASSETS } from "../src/risk/backtest/params";
 import { recommend } from "../src/risk/recommend";
+import { type HistoryRecommendation, type HistoryRecommendOptions, recommendFromCloses } from "../src/risk/recommendHistory";
 import type { Recommendation } from "../src/risk/recommendation";
 import { configChanges, configDiff, type ConfigChange } from "../src/risk/recommendConfig";
 import type { PriceSeries } from "../src/risk/series";
-import { correlation, logReturns, samplingInterval, sampleVolatility, scaleVolatility } from "../src/risk/stats";
+import { correlation, logReturns, samplingInterval, sampleVolatility, scaleVolatility, StatsError } from "../src/risk/stats";
 import { portfolioRisk, historicalTailRisk, monteCarloTailRisk, positionOutcome, type PortfolioPosition } from "../src/risk/var";
 import { scalePrice } from "../src/risk/portfolio";
 import type { ReplayStart } from "./replay";
@@ -61,13 +66,31 @@ export function startMarket(config: RawKeelConfig, start: ReplayStart): Market {
 
 const toNumber = (wad: bigint): number => Number(wad / 10n ** 6n) / 1e12;
 
-/** VaR/ES of the starting `book` in `market` over the horizon, from `series` (see the module comment). */
-export function riskTable(book: readonly PortfolioPosition[], market: Market, series: PriceSeries, o: RiskOptions = DEFAULT_RISK_OPTIONS): RiskTable {
-  const step = samplingInterval(series.timestamps);
+/** One series, or gap-free segments of one history at the same sampling interval (returns never span two). */
+export type RiskHistory = PriceSeries | readonly PriceSeries[];
+
+const segmentsOf = (history: RiskHistory): readonly PriceSeries[] => {
+  const segments = Array.isArray(history) ? (history as readonly PriceSeries[]) : [history as PriceSeries];
+  if (segments.length === 0) throw new StatsError("riskTable: the history has no segment of two or more rows");
+  return segments;
+};
+
+/** An asset's log returns within each segment, concatenated; undefined unless every segment has its column. */
+function segmentReturns(segments: readonly PriceSeries[], symbol: string): number[] | undefined {
+  const columns = segments.map((s) => s.prices[symbol]);
+  return columns.every((c) => c !== undefined) ? columns.flatMap((c) => logReturns(c!)) : undefined;
+}
+
+/**
+ * VaR/ES of the starting `book` in `market` over the horizon, from `history` (see the module comment): one series, or
+ * the gap-free segments of a history with gaps (`closesAsSeries`).
+ */
+export function riskTable(book: readonly PortfolioPosition[], market: Market, history: RiskHistory, o: RiskOptions = DEFAULT_RISK_OPTIONS): RiskTable {
+  const segments = segmentsOf(history);
+  const step = samplingInterval(segments[0]!.timestamps);
   // Per asset: its log returns when the history has its column, and σ over the margin horizon (the margin's σ without).
   const assets = market.assets.map((a) => {
-    const prices = series.prices[a.symbol];
-    const returns = prices ? logReturns(prices) : undefined;
+    const returns = segmentReturns(segments, a.symbol);
     const margin = Number(a.sigma) / 1e18;
     return { asset: a, returns, margin, history: returns ? scaleVolatility(sampleVolatility(returns), step, market.horizonSeconds) : margin };
   });
@@ -85,7 +108,7 @@ export function riskTable(book: readonly PortfolioPosition[], market: Market, se
     }, 0),
   );
 
-  const rows: RiskRow[] = [historicalRow(book, market, series, o)];
+  const rows: RiskRow[] = [historicalRow(book, market, segments, o)];
   for (const [method, tails] of [
     ["Monte Carlo, normal", "normal"],
     [`Monte Carlo, Student-t (ν ${o.studentT})`, { studentT: o.studentT }],
@@ -114,17 +137,19 @@ export function riskTable(book: readonly PortfolioPosition[], market: Market, se
   };
 }
 
-/** Every overlapping horizon window of the history applied to the starting prices (assets without a column stay put). */
-function historicalRow(book: readonly PortfolioPosition[], market: Market, series: PriceSeries, o: RiskOptions): RiskRow {
-  const h = Math.max(1, Math.round(o.horizonSeconds / samplingInterval(series.timestamps)));
-  const n = series.timestamps.length;
+/**
+ * Every overlapping horizon window of each segment applied to the starting prices (assets without a column stay put);
+ * no window spans two segments.
+ */
+function historicalRow(book: readonly PortfolioPosition[], market: Market, segments: readonly PriceSeries[], o: RiskOptions): RiskRow {
+  const h = Math.max(1, Math.round(o.horizonSeconds / samplingInterval(segments[0]!.timestamps)));
   const values = market.assets.map((a) =>
     book.reduce((sum, p) => sum + toNumber(((p.collateral[a.symbol] ?? 0n) * a.price) / 10n ** BigInt(a.decimals)), 0),
   );
   const collateral: number[] = [];
   const badDebt: number[] = [];
   let liquidatable = 0;
-  for (let t = 0; t + h < n; t++) {
+  for (const series of segments) for (let t = 0; t + h < series.timestamps.length; t++) {
     const ratios = market.assets.map((a) => {
       const p = series.prices[a.symbol];
       return p ? p[t + h]! / p[t]! : 1;
@@ -161,10 +186,66 @@ export interface RecommendationSection {
   recommendation: Recommendation;
   changes: ConfigChange[];
   diff: string;
+  /**
+   * From daily closes only: the calibration behind the recommendation, checked at the recommended parameters in
+   * sample (against the smallest static σ of equal coverage) and out of sample. The full calibration stays out.
+   */
+  calibrated?: Omit<HistoryRecommendation, "calibration" | "recommendation"> & {
+    chosen: string;
+    gridPoints: number;
+    passing: number;
+    inSampleWindow: string;
+  };
 }
 
-/** `recommend` on the history against `config`, with every field it sets and the governance diff. */
-export function recommendationSection(config: RawKeelConfig, series: PriceSeries, history: string): RecommendationSection {
-  const rec = recommend(series, config);
-  return { history, recommendation: rec, changes: configChanges(config, rec), diff: configDiff(config, rec) };
+/**
+ * The recommendation for a history against `config`, with every field it sets and the governance diff: `recommend`
+ * on a price series, `recommendFromCloses` (the walk-forward calibration; `options` for it, e.g. a smaller grid) on
+ * daily closes.
+ */
+export function recommendationSection(
+  config: RawKeelConfig,
+  input: HistoryFile,
+  history: string,
+  options: Partial<HistoryRecommendOptions> = {},
+): RecommendationSection {
+  if (input.kind === "series") {
+    const rec = recommend(input.series, config);
+    return { history, recommendation: rec, changes: configChanges(config, rec), diff: configDiff(config, rec) };
+  }
+  const { recommendation: rec, calibration: c, ...evidence } = recommendFromCloses(input.closes, config, options);
+  return {
+    history,
+    recommendation: rec,
+    changes: configChanges(config, rec),
+    diff: configDiff(config, rec),
+    calibrated: {
+      ...evidence,
+      chosen: gridLabel(c.chosen!),
+      gridPoints: c.points.length,
+      passing: c.points.filter((p) => p.pass).length,
+      inSampleWindow: `${c.inSample.from} to ${c.inSample.to}`,
+    },
+  };
+}
+
+/**
+ * The history the VaR/ES tables read: a price series as is; daily closes as their gap-free segments with the config
+ * symbols of `HISTORY_ASSETS` (ETH → WETH, BTC → WBTC, from the backtest's liquid dates), plus a column for each
+ * composite asset whose base has one (wstETH = its configured ratio × WETH: a constant ratio, so wstETH's returns are
+ * WETH's). Other assets (USDC) have no column and stay at their price in the historical windows.
+ */
+export function riskHistory(config: RawKeelConfig, input: HistoryFile): RiskHistory {
+  if (input.kind === "series") return input.series;
+  const segments = closesAsSeries(input.closes, HISTORY_ASSETS, DEFAULT_BACKTEST_OPTIONS.liquidFrom);
+  return segments.map((segment) => {
+    const prices = { ...segment.prices };
+    for (const a of config.assets) {
+      const base = a.price.base === undefined ? undefined : prices[a.price.base];
+      // Returns and window ratios are the base's whatever the constant ratio; the mock feed's initial one when set.
+      const ratio = Number(a.price.initial ?? "1");
+      if (base && prices[a.symbol] === undefined) prices[a.symbol] = base.map((p) => p * ratio);
+    }
+    return { timestamps: segment.timestamps, prices };
+  });
 }

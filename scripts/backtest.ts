@@ -1,13 +1,15 @@
 /**
  * `npm run backtest -- [--asset ETH|BTC|basket|all] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--half-life 3d]
  *   [--max-step 0.25%] [--zm 2.33] [--hm 10%] [--sigma-min 5%] [--sigma-max 25%] [--out backtest-report]
- *   [--history FILE] [--skip-calibration]`
+ *   [--history FILE] [--skip-calibration | --recommend]`
  *
  * The margin model (the VolatilityOracle's TypeScript model poked once a day, and the margin formula's mirror)
  * replayed on real daily closes (data/history/daily-closes.csv): exceedances, Kupiec and Christoffersen, capital cost
  * against a static σ, episodes; then the walk-forward calibration over a grid (in sample 2016–2018, out of sample 2019
  * and 2023–2024). Parameters are deploy/networks/local.ts's unless a flag changes them (--hm, --sigma-min and
- * --sigma-max set every asset's). Prints markdown tables and
+ * --sigma-max set every asset's). `--recommend` (no parameter flags) runs the calibration through `recommendFromCloses`
+ * and adds the recommended local config: the governance diff, and the backtest at the recommended parameters in
+ * sample (against the static σ) and out of sample. Prints markdown tables and
  * writes `<out>/backtest.html` (self-contained) and `<out>/backtest.json` (every number).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -21,6 +23,7 @@ import { reportHtml } from "../src/risk/backtest/html";
 import { HISTORY_ASSETS, marginParamsFromConfig, SUBJECTS } from "../src/risk/backtest/params";
 import { type BacktestReport, reportJson, reportMarkdown } from "../src/risk/backtest/report";
 import { estimateRho } from "../src/risk/backtest/rho";
+import { recommendationMarkdown, recommendFromCloses } from "../src/risk/recommendHistory";
 import { parseDuration, parsePercent, parseWad, UnitError } from "../src/units";
 import { oneOf, parseFlags, UsageError } from "./lib/args";
 import { runMain } from "./lib/main";
@@ -75,6 +78,8 @@ interface Args {
   out: string;
   history: string;
   calibrate: boolean;
+  /** Recommend parameters for the local config from the calibration (recommendFromCloses) and print the diff. */
+  recommend: boolean;
   overrides: Overrides;
 }
 
@@ -93,10 +98,19 @@ function parse(): Args {
       out: { type: "string" },
       history: { type: "string" },
       "skip-calibration": { type: "boolean" },
+      recommend: { type: "boolean" },
     },
   });
   const asset = oneOf("--asset", values.asset ?? DEFAULTS.asset, ASSETS);
+  const recommend = values.recommend === true;
+  if (recommend && values["skip-calibration"] === true) throw new UsageError("--recommend runs the calibration: drop --skip-calibration");
+  const flags = ["half-life", "max-step", "zm", "hm", "sigma-min", "sigma-max"] as const;
+  const given = flags.filter((f) => values[f] !== undefined);
+  if (recommend && given.length > 0) {
+    throw new UsageError(`--recommend recommends against deploy/networks/local.ts: drop ${given.map((f) => `--${f}`).join(", ")}`);
+  }
   return {
+    recommend,
     subjects: asset === "all" ? Object.keys(SUBJECTS) : [asset],
     from: date("--from", values.from),
     to: date("--to", values.to),
@@ -149,9 +163,15 @@ async function main(): Promise<number> {
   const results = backtest(history, subjects, params, { ...options, window, rho: rho.rho });
   const out = process.stdout;
   let calibration: BacktestReport["calibration"];
-  if (args.calibrate) {
+  let recommended: string | undefined;
+  if (args.recommend) {
+    out.write(`recommending for deploy/networks/local.ts: calibration in sample ${WALK_FORWARD.inSample.from} to ${WALK_FORWARD.inSample.to}, then the checks …\n`);
+    const rec = recommendFromCloses(history, localConfig);
+    calibration = rec.calibration;
+    recommended = recommendationMarkdown(rec, localConfig);
+  } else if (args.calibrate) {
     const grid = defaultGrid(params);
-    const size = grid.halfLives.length * grid.maxSteps.length * grid.zMaintenances.length * grid.sigmaMins.length;
+    const size = grid.halfLives.length * grid.maxSteps.length * grid.zMaintenances.length * grid.sigmaMins.length * (grid.sigmaMaxes?.length ?? 1);
     out.write(`calibrating: ${size} grid points in sample ${WALK_FORWARD.inSample.from} to ${WALK_FORWARD.inSample.to}, then out of sample …\n`);
     calibration = calibrate(history, subjects, params, grid, { ...options, ...WALK_FORWARD });
   }
@@ -165,6 +185,7 @@ async function main(): Promise<number> {
     ...(calibration ? { calibration } : {}),
   };
   out.write(`\n${reportMarkdown(report)}\n`);
+  if (recommended) out.write(`${recommended}\n`);
   mkdirSync(args.out, { recursive: true });
   writeFileSync(join(args.out, "backtest.html"), reportHtml(report));
   writeFileSync(join(args.out, "backtest.json"), reportJson(report));

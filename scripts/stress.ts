@@ -1,9 +1,12 @@
 /**
- * `npm run stress -- [--scenario name|file] [--positions N] [--seed s] [--out dir] [--history file] [--variants a,b]`
+ * `npm run stress -- [--scenario name|file | --replay closes.csv --from YYYY-MM-DD --to YYYY-MM-DD] [--positions N]
+ *   [--seed s] [--out dir] [--history file] [--variants a,b]`
  *
  * Crash replays on the in-process Hardhat network against the real contracts and the real keeper: the scenario
- * (built in: black-thursday, slow-bear, usdc-depeg, btc-eth-gap, demo-crash; or a JSON file) is replayed once per
- * variant — dynamic or static σ, with or without the grace period — on the same book and seed. Writes
+ * (built in: black-thursday, slow-bear, usdc-depeg, btc-eth-gap, demo-crash; a JSON file; or, with --replay, a window
+ * of real daily closes, one step a day: scenario/historyScenario) is replayed once per variant — dynamic or static
+ * σ, with or without the grace period — on the same book and seed. `--history` (a price series, or daily closes such
+ * as data/history/daily-closes.csv, told apart by the header) feeds the VaR/ES tables and the recommendation. Writes
  * `<out>/report.html` (self-contained: inline CSS and SVG) and `<out>/report.json`, and prints the comparison.
  * Exits 0 only if the §6 ledger held after every step of every replay.
  */
@@ -15,17 +18,19 @@ import { SCENARIOS } from "../scenario/crashes";
 import { replay, type ReplayResult, type StepRecord } from "../scenario/replay";
 import { buildReport, reportHtml, reportJson } from "../scenario/report";
 import { loadScenario } from "../scenario/crashFile";
-import { loadSeries } from "../src/risk/series";
-import { DEFAULT_RISK_OPTIONS, recommendationSection, riskTable, startMarket } from "../scenario/stressRisk";
+import { DEFAULT_RISK_OPTIONS, recommendationSection, riskHistory, riskTable, startMarket } from "../scenario/stressRisk";
 import { progressLine } from "../scenario/summary";
 import { compareVariants, type Variant, VARIANTS, variantsTable } from "../scenario/variants";
-import { int, listOf, oneOf, parseFlags, uint } from "./lib/args";
+import { loadHistoryScenario } from "../scenario/historyScenario";
+import { dayNumber, type HistoryFile, loadHistory } from "../src/risk/backtest/history";
+import { int, listOf, oneOf, parseFlags, required, uint, UsageError } from "./lib/args";
 import { REPLAY_EXIT_STATUS, runMain } from "./lib/main";
 
 const DEFAULTS = { scenario: "black-thursday", positions: 100, seed: 1n, out: "stress-report", history: "data/sample-history.csv" };
 
 interface Args {
-  scenario: string;
+  /** A built-in name or a scenario file, or a window of daily closes. */
+  scenario: string | { replay: string; from: string; to: string };
   positions: number;
   seed: bigint;
   out: string;
@@ -44,10 +49,13 @@ function parse(): Args {
       history: { type: "string" },
       variants: { type: "string" },
       paths: { type: "string" },
+      replay: { type: "string" },
+      from: { type: "string" },
+      to: { type: "string" },
     },
   });
   return {
-    scenario: values.scenario ?? DEFAULTS.scenario,
+    scenario: scenarioArg(values),
     positions: int("--positions", values.positions, { min: 1, max: 5_000, fallback: DEFAULTS.positions }),
     seed: uint("--seed", values.seed, { fallback: DEFAULTS.seed }),
     out: values.out ?? DEFAULTS.out,
@@ -57,11 +65,27 @@ function parse(): Args {
   };
 }
 
+/** --scenario, or --replay with its window (each date checked; the file and the window by the converter). */
+function scenarioArg(values: { scenario?: string; replay?: string; from?: string; to?: string }): Args["scenario"] {
+  if (values.replay === undefined) {
+    if (values.from !== undefined || values.to !== undefined) throw new UsageError("--from and --to choose the window of --replay FILE");
+    return values.scenario ?? DEFAULTS.scenario;
+  }
+  if (values.scenario !== undefined) throw new UsageError("--replay and --scenario exclude each other: the replay's scenario is the window of the file");
+  const date = (flag: string, text: string | undefined): string => {
+    const value = required(flag, text, `--replay needs ${flag} YYYY-MM-DD`);
+    if (dayNumber(value) === undefined) throw new UsageError(`${flag}: expected a date YYYY-MM-DD, got "${value}"`);
+    return value;
+  };
+  return { replay: values.replay, from: date("--from", values.from), to: date("--to", values.to) };
+}
+
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 async function main(): Promise<number> {
   const args = parse();
-  const scenario = loadScenario(args.scenario);
+  const scenario =
+    typeof args.scenario === "string" ? loadScenario(args.scenario) : loadHistoryScenario(args.scenario.replay, args.scenario.from, args.scenario.to);
   const out = process.stdout;
   out.write(`Keel stress: ${scenario.description}\n`);
   out.write(`${args.positions} positions, seed ${args.seed}, ${args.variants.length} variants (built in: ${Object.keys(SCENARIOS).join(", ")})\n\n`);
@@ -83,24 +107,26 @@ async function main(): Promise<number> {
   }
   const comparison = compareVariants(runs);
 
-  let series: ReturnType<typeof loadSeries> | undefined;
+  let history: HistoryFile | undefined;
   let historyError = "";
   try {
-    series = loadSeries(args.history);
+    history = loadHistory(args.history);
   } catch (e) {
     historyError = message(e);
   }
   const start = runs[0]!.result.start;
   let risk: Parameters<typeof buildReport>[2] = { error: historyError };
   let recommendation: Parameters<typeof buildReport>[3] = { error: historyError };
-  if (series) {
+  if (history) {
     try {
-      risk = riskTable(start.book, startMarket(localConfig, start), series, { ...DEFAULT_RISK_OPTIONS, paths: args.paths, seed: args.seed });
+      const market = startMarket(localConfig, start);
+      risk = riskTable(start.book, market, riskHistory(localConfig, history), { ...DEFAULT_RISK_OPTIONS, paths: args.paths, seed: args.seed });
     } catch (e) {
       risk = { error: message(e) };
     }
+    if (history.kind === "closes") out.write(`recommending from ${args.history}: walk-forward calibration …\n`);
     try {
-      recommendation = recommendationSection(localConfig, series, args.history);
+      recommendation = recommendationSection(localConfig, history, args.history);
     } catch (e) {
       recommendation = { error: message(e) };
     }

@@ -45,15 +45,43 @@ export const DEFAULT_RECOMMEND_OPTIONS: RecommendOptions = {
 
 /** Rounded to the grid (up or to the nearest), free of binary noise (0.07, not 0.07000000000000001). */
 const onGrid = (steps: number, grid: number): number => Number((steps * grid).toFixed(10));
-const up = (x: number, grid: number): number => onGrid(Math.ceil(x / grid - 1e-9), grid);
+/** `x` rounded up to the grid. */
+export const up = (x: number, grid: number): number => onGrid(Math.ceil(x / grid - 1e-9), grid);
 const nearest = (x: number, grid: number): number => onGrid(Math.round(x / grid), grid);
 const SIGMA_GRID = 0.001;
-const HAIRCUT_GRID = 0.005;
-const Z_GRID = 0.01;
-const RHO_GRID = 0.01;
+/** The grids recommendations round to (fractions; z and ρ plain): shared with ./recommendHistory. */
+export const HAIRCUT_GRID = 0.005;
+export const Z_GRID = 0.01;
+export const RHO_GRID = 0.01;
 const SIGMA_LIMITS = [0.0001, 1] as const;
 const HAIRCUT_LIMITS = [0.001, 0.99] as const;
-const clamp = (x: number, [lo, hi]: readonly [number, number]): number => Math.min(hi, Math.max(lo, x));
+export const clamp = (x: number, [lo, hi]: readonly [number, number]): number => Math.min(hi, Math.max(lo, x));
+
+/**
+ * zi from zm and pooled standardised losses: the normal quantile of the initial confidence, raised to the empirical
+ * quantile when at least 10 observations lie beyond it; otherwise zm (`zm`, before rounding) scaled by the normal
+ * quantiles' ratio. On the z grid, at least one step above `zMaintenance` (zm on the grid).
+ */
+export function initialMultiplier(
+  zm: number,
+  zMaintenance: number,
+  pooled: readonly number[],
+  o: Pick<RecommendOptions, "confidence" | "fatTails">,
+): number {
+  const cm = o.confidence.maintenance;
+  const ci = o.confidence.initial;
+  const empirical = o.fatTails && pooled.length * (1 - ci) >= 10 ? quantile(pooled, ci) : undefined;
+  const zi = Math.max(normalQuantile(ci), empirical ?? (zm * normalQuantile(ci)) / normalQuantile(cm));
+  return clamp(Math.max(up(zi, Z_GRID), zMaintenance + Z_GRID), [1, 10]);
+}
+
+/** hi: hm plus (zi − zm) × the median σ, at least one haircut step above hm, rounded up to the haircut grid. */
+export const initialHaircutFor = (maintenanceHaircut: number, zInitial: number, zMaintenance: number, medianSigma: number): number =>
+  clamp(up(maintenanceHaircut + Math.max(HAIRCUT_GRID, (zInitial - zMaintenance) * medianSigma), HAIRCUT_GRID), HAIRCUT_LIMITS);
+
+/** The least floor the criticalHF rule allows, criticalHF ≥ (1 + ℓ)(1 − hm): 1 − criticalHF / (1 + ℓ) (unrounded). */
+export const haircutFromCriticalHF = (criticalHF: bigint, liquidationPenalty: bigint): number =>
+  1 - Number(criticalHF) / 1e18 / (1 + Number(liquidationPenalty) / 1e18);
 
 /** Rolling EWMA σ over the horizon for each step after a warm-up of two half-lives (or the whole series if short). */
 function horizonSigmas(returns: readonly number[], halfLifeSteps: number, horizonSteps: number): number[] {
@@ -100,11 +128,9 @@ export function recommend(
   const empirical = (c: number): number | undefined =>
     o.fatTails && pooled.length * (1 - c) >= 10 ? quantile(pooled, c) : undefined;
   const cm = o.confidence.maintenance;
-  const ci = o.confidence.initial;
   const zm = Math.max(normalQuantile(cm), empirical(cm) ?? 0);
-  const zi = Math.max(normalQuantile(ci), empirical(ci) ?? (zm * normalQuantile(ci)) / normalQuantile(cm));
   const zMaintenance = clamp(up(zm, Z_GRID), [1, 10]);
-  const zInitial = clamp(Math.max(up(zi, Z_GRID), zMaintenance + Z_GRID), [1, 10]);
+  const zInitial = initialMultiplier(zm, zMaintenance, pooled, o);
 
   const params = toVolatilityParams(config.volatility);
   const assets = listed.map(({ asset: a, prices, returns }): AssetRecommendation => {
@@ -123,13 +149,10 @@ export function recommend(
       const required = 1 - (1 - loss) / (1 + penalty);
       return zMaintenance * (Number(inForce[t]!) / 1e18) >= required ? need : Math.max(need, required);
     }, 0);
-    const haircutFromCriticalHF = 1 - Number(config.liquidation.criticalHF) / 1e18 / (1 + penalty);
-    const maintenanceHaircut = clamp(up(Math.max(haircutFromHistory, haircutFromCriticalHF), HAIRCUT_GRID), HAIRCUT_LIMITS);
+    const criticalHaircut = haircutFromCriticalHF(config.liquidation.criticalHF, a.risk.liquidationPenalty);
+    const maintenanceHaircut = clamp(up(Math.max(haircutFromHistory, criticalHaircut), HAIRCUT_GRID), HAIRCUT_LIMITS);
     const medianSigma = quantile(sigmas, 0.5);
-    const initialHaircut = clamp(
-      up(maintenanceHaircut + Math.max(HAIRCUT_GRID, (zInitial - zMaintenance) * medianSigma), HAIRCUT_GRID),
-      HAIRCUT_LIMITS,
-    );
+    const initialHaircut = initialHaircutFor(maintenanceHaircut, zInitial, zMaintenance, medianSigma);
     const coverage = checkCoverage(a.symbol, series.timestamps, prices, horizonSteps, inForce, {
       decimals: a.decimals,
       zMaintenance: fractionToWad(zMaintenance),
@@ -148,7 +171,7 @@ export function recommend(
         peakSigma,
         worstLoss: Math.max(...losses),
         haircutFromHistory,
-        haircutFromCriticalHF,
+        haircutFromCriticalHF: criticalHaircut,
       },
       coverage,
     };

@@ -3,6 +3,7 @@
  * ("WETH.risk.sigmaMax: 25% → 11%"), and the updated `RawKeelConfig`, checked by `parseKeelConfig`.
  */
 import { ConfigError, parseKeelConfig, type RawKeelConfig } from "../client/config";
+import { parseDuration } from "../units";
 import { type Recommendation, RecommendationError } from "./recommendation";
 
 /** One config field the recommendation changes (or confirms). */
@@ -19,11 +20,23 @@ export const percentText = (x: number): string => `${Number((x * 100).toFixed(4)
 /** A plain decimal for ρ and z: 0.89 → "0.89". */
 export const decimalText = (x: number): string => String(Number(x.toFixed(4)));
 
-/** Numeric value of a config string ("11.5%" → 0.115, "0.89" → 0.89), for comparing old and new. */
+/** A duration as a config string: 86400 → "1 day", 259200 → "3 days", 43200 → "12h", 90 → "90s". */
+export const durationText = (seconds: number): string =>
+  seconds % 86_400 === 0 ? `${seconds / 86_400} day${seconds === 86_400 ? "" : "s"}` : seconds % 3600 === 0 ? `${seconds / 3600}h` : `${seconds}s`;
+
+/** Numeric value of a config string ("11.5%" → 0.115, "0.89" → 0.89, "12h" → 43200), for comparing old and new. */
 const valueOf = (text: string | undefined): number | undefined => {
   if (text === undefined) return undefined;
   const t = text.trim();
-  return t.endsWith("%") ? Number(t.slice(0, -1)) / 100 : Number(t);
+  if (t.endsWith("%")) return Number(t.slice(0, -1)) / 100;
+  if (/^\d+\s*[a-z]+$/i.test(t)) {
+    try {
+      return parseDuration(t);
+    } catch {
+      return undefined;
+    }
+  }
+  return Number(t);
 };
 
 /** Every field the recommendation sets, with the current value. */
@@ -47,6 +60,10 @@ export function configChanges(current: RawKeelConfig, rec: Recommendation): Conf
   }
   push("confidence.maintenance", current.confidence.maintenance, decimalText(rec.zMaintenance));
   push("confidence.initial", current.confidence.initial, decimalText(rec.zInitial));
+  if (rec.volatility) {
+    push("volatility.halfLife", current.volatility?.halfLife, durationText(rec.volatility.halfLife));
+    push("volatility.maxStepPerHour", current.volatility?.maxStepPerHour, percentText(rec.volatility.maxStepPerHour));
+  }
   return out;
 }
 
@@ -76,7 +93,15 @@ export function configDiff(current: RawKeelConfig, rec: Recommendation): string 
       );
     }),
   ];
-  if (rec.skipped.length > 0) lines.push(`Not in the history, unchanged: ${rec.skipped.join(", ")}`);
+  if (rec.skipped.length > 0) {
+    const source = rec.source;
+    lines.push(
+      source
+        ? `No series in ${source.file} (columns ${Object.entries(source.symbolMap).map(([c, s]) => `${c} → ${s}`).join(", ")}) ` +
+            `for ${rec.skipped.join(", ")}: their configured values are kept`
+        : `Not in the history, unchanged: ${rec.skipped.join(", ")}`,
+    );
+  }
   return lines.join("\n");
 }
 
@@ -108,6 +133,15 @@ export function applyRecommendation(raw: RawKeelConfig, rec: Recommendation): Ra
     assets,
     correlations,
     confidence: { maintenance: decimalText(rec.zMaintenance), initial: decimalText(rec.zInitial) },
+    ...(rec.volatility && raw.volatility
+      ? {
+          volatility: {
+            ...raw.volatility,
+            halfLife: durationText(rec.volatility.halfLife),
+            maxStepPerHour: percentText(rec.volatility.maxStepPerHour),
+          },
+        }
+      : {}),
   };
   try {
     parseKeelConfig(next);

@@ -35,6 +35,10 @@ export interface Recommendation {
   correlations: Record<string, number>;
   /** Config assets without a price column in the history: left unchanged. */
   skipped: string[];
+  /** The volatility oracle's half-life and maxStep when the recommendation sets them (a calibration); else unchanged. */
+  volatility?: { halfLife: number /* [s] */; maxStepPerHour: number /* fraction of σ per hour */ };
+  /** The history's file and which config asset each of its columns prices, when they are not the config's symbols. */
+  source?: { file: string; symbolMap: Readonly<Record<string, string>> };
   /** True when every recommended asset's check found no window with bad debt. */
   covered: boolean;
 }

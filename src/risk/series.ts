@@ -160,13 +160,17 @@ export function readHistoryFile(path: string): string {
   }
 }
 
-/** Reads a `.csv` or `.json` file. */
-export function loadSeries(path: string): PriceSeries {
-  const text = readHistoryFile(path);
+/** Parses a file's text by its extension, `.csv` or `.json`; `path` names it in errors. */
+export function parseSeriesText(text: string, path: string): PriceSeries {
   const ext = extname(path).toLowerCase();
   if (ext === ".csv") return parseCsvSeries(text, path);
   if (ext === ".json") return parseJsonSeries(text, path);
   throw new SeriesError(path, "", `unknown extension "${ext}": expected .csv or .json`);
+}
+
+/** Reads a `.csv` or `.json` file. */
+export function loadSeries(path: string): PriceSeries {
+  return parseSeriesText(readHistoryFile(path), path);
 }
 
 /** CSV text of a series (unix-second timestamps), optionally preceded by `#` comment lines. */

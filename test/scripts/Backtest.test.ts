@@ -28,6 +28,8 @@ describe("Backtest: npm run backtest", function () {
     ],
     ["a parameter out of the contracts' range", ["--zm", "0.5"], `backtest: --zm: expected 1 to 10, got "0.5"`],
     ["σmin above σmax", ["--sigma-min", "30%"], "backtest: ETH: σmin 30% is above σmax 25% (--sigma-min, --sigma-max)"],
+    ["--recommend with a parameter flag", ["--recommend", "--zm", "2.5", "--max-step", "1%"], "backtest: --recommend recommends against deploy/networks/local.ts: drop --max-step, --zm"],
+    ["--recommend without the calibration", ["--recommend", "--skip-calibration"], "backtest: --recommend runs the calibration: drop --skip-calibration"],
   ];
   for (const [what, args, message] of refused) {
     it(`test_backtest_refuses: ${what}, exit 2`, function () {

@@ -1,6 +1,6 @@
 /**
  * Calibration of the margin model on daily closes, validated walk-forward: every point of a grid of half-lives,
- * maxSteps, zm and σmin is backtested in sample; the chosen parameters are the cheapest (lowest mean maintenance
+ * maxSteps, zm, σmin and σmax is backtested in sample; the chosen parameters are the cheapest (lowest mean maintenance
  * requirement, averaged over the subjects) whose exceedances of max(zm σ, hm) pass Kupiec and Christoffersen for
  * every subject; then the chosen point, the current parameters and each half-life × maxStep's best point are
  * backtested out of sample, on windows the choice never saw. ρ of a basket is estimated in sample and kept.
@@ -19,12 +19,14 @@ import {
 import { BacktestError, type BacktestWindow, type DailyCloses } from "./history";
 import { estimateRho } from "./rho";
 
-/** The values tried on each axis; σmin as per-asset overrides of the base parameters [wad]. */
+/** The values tried on each axis; σmin and σmax as per-asset overrides of the base parameters [wad]. */
 export interface CalibrationGrid {
   halfLives: readonly number[]; // [s]
   maxSteps: readonly bigint[]; // [wad per hour]
   zMaintenances: readonly bigint[]; // [wad]
   sigmaMins: readonly Readonly<Record<string, bigint>>[];
+  /** Absent: the base's σmax only. A (σmin, σmax) pair with σmin above σmax for some asset is skipped. */
+  sigmaMaxes?: readonly Readonly<Record<string, bigint>>[];
 }
 
 /** The walk-forward of issue 23: calibrate on 2016–2018, check on 2019 and on 2023–2024 (after the held-out gap). */
@@ -36,19 +38,25 @@ export const WALK_FORWARD: { inSample: BacktestWindow; outOfSample: readonly Bac
   ],
 };
 
-/** The default axes, in human units: half-lives in days, maxStep in fractions per hour, zm, uniform σmin. */
+/**
+ * The default axes, in human units: half-lives in days, maxStep in fractions per hour, zm, uniform σmin and σmax.
+ * Half-lives reach down to 6 hours (with one poke a day the cheapest passing points sit at the short end), σmin
+ * starts at 3% (below it zm σmin is under the 10% floor for every zm here, so lower values change nothing), and
+ * σmax tries caps of 10% and 15% besides the config's.
+ */
 export const DEFAULT_AXES = {
-  halfLifeDays: [0.5, 1, 2, 3, 5, 7, 10, 14],
+  halfLifeDays: [0.25, 0.5, 1, 2, 3, 5, 7, 14],
   maxStepPerHour: [0.0005, 0.001, 0.0025, 0.005, 0.01],
   zMaintenance: [2, 2.33, 2.5, 2.75, 3],
-  sigmaMin: [0.02, 0.03, 0.04],
+  sigmaMin: [0.03, 0.04, 0.045],
+  sigmaMax: [0.1, 0.15],
 } as const;
 
 const uniqueSorted = <T extends number | bigint>(xs: readonly T[]): T[] => [...new Set(xs)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
 /**
- * The default grid around `base`: the default axes plus the base's own half-life, maxStep and zm, and σmin at the
- * base's per-asset values or at each uniform value.
+ * The default grid around `base`: the default axes plus the base's own half-life, maxStep and zm, and σmin and σmax
+ * at the base's per-asset values or at each uniform value.
  */
 export function defaultGrid(base: MarginParams, axes: typeof DEFAULT_AXES = DEFAULT_AXES): CalibrationGrid {
   const symbols = Object.keys(base.assets);
@@ -59,6 +67,10 @@ export function defaultGrid(base: MarginParams, axes: typeof DEFAULT_AXES = DEFA
     sigmaMins: [
       Object.fromEntries(symbols.map((s) => [s, base.assets[s]!.sigmaMin])),
       ...axes.sigmaMin.map((v) => Object.fromEntries(symbols.map((s) => [s, fractionToWad(v)]))),
+    ],
+    sigmaMaxes: [
+      Object.fromEntries(symbols.map((s) => [s, base.assets[s]!.sigmaMax])),
+      ...axes.sigmaMax.map((v) => Object.fromEntries(symbols.map((s) => [s, fractionToWad(v)]))),
     ],
   };
 }
@@ -96,6 +108,7 @@ export interface GridParams {
   maxStep: bigint; // [wad per hour]
   zMaintenance: bigint; // [wad]
   sigmaMin: Readonly<Record<string, bigint>>;
+  sigmaMax: Readonly<Record<string, bigint>>;
 }
 
 export interface GridPoint extends GridParams {
@@ -133,7 +146,8 @@ export interface Calibration {
   current: GridPoint;
 }
 
-function summary(r: SubjectBacktest): SubjectSummary {
+/** A subject's backtest as the calibration keeps it: the tests and the mean requirement, no days. */
+export function subjectSummary(r: SubjectBacktest): SubjectSummary {
   const pick = (x: SubjectBacktest["maintenance"]): RequirementSummary => ({
     exceedances: x.exceedances,
     rate: x.rate,
@@ -156,21 +170,50 @@ function summary(r: SubjectBacktest): SubjectSummary {
 /** The base parameters with a grid point's values. */
 export function withGridParams(base: MarginParams, p: GridParams): MarginParams {
   const assets = Object.fromEntries(
-    Object.entries(base.assets).map(([s, a]) => [s, { ...a, sigmaMin: p.sigmaMin[s] ?? a.sigmaMin }]),
+    Object.entries(base.assets).map(([s, a]) => [s, { ...a, sigmaMin: p.sigmaMin[s] ?? a.sigmaMin, sigmaMax: p.sigmaMax[s] ?? a.sigmaMax }]),
   );
   return { ...base, halfLife: p.halfLife, maxStep: p.maxStep, zMaintenance: p.zMaintenance, assets };
 }
 
-/** A grid point's label: "half-life 3d, maxStep 0.25%/h, zm 2.33, σmin ETH 5% BTC 4.5%". */
-export function gridLabel(p: GridParams): string {
-  const sigmaMin = Object.entries(p.sigmaMin)
+/** Per-asset values in words: "ETH 5% BTC 4.5%". */
+export const perAssetText = (values: Readonly<Record<string, bigint>>, separator = " "): string =>
+  Object.entries(values)
     .map(([s, v]) => `${s} ${formatPercent(v)}`)
-    .join(" ");
-  return `half-life ${p.halfLife / 86_400}d, maxStep ${formatPercent(p.maxStep, 3)}/h, zm ${Number(p.zMaintenance) / 1e18}, σmin ${sigmaMin}`;
+    .join(separator);
+
+/** A grid point's label: "half-life 3d, maxStep 0.25%/h, zm 2.33, σmin ETH 5% BTC 4.5%, σmax ETH 25% BTC 20%". */
+export function gridLabel(p: GridParams): string {
+  return (
+    `half-life ${p.halfLife / 86_400}d, maxStep ${formatPercent(p.maxStep, 3)}/h, zm ${Number(p.zMaintenance) / 1e18}, ` +
+    `σmin ${perAssetText(p.sigmaMin)}, σmax ${perAssetText(p.sigmaMax)}`
+  );
 }
 
-/** The point with the lower cost; on a tie the one further from rejection, then the earlier. */
-const cheaper = (a: GridPoint, b: GridPoint): GridPoint => (b.cost < a.cost || (b.cost === a.cost && b.minP > a.minP) ? b : a);
+/** How many of the axes (half-life, maxStep, zm, σmin, σmax) of `p` differ from the base's. */
+function changes(p: GridParams, base: MarginParams): number {
+  const differs = (values: Readonly<Record<string, bigint>>, pick: (a: MarginParams["assets"][string]) => bigint): boolean =>
+    Object.entries(values).some(([s, v]) => base.assets[s] !== undefined && pick(base.assets[s]!) !== v);
+  return [
+    p.halfLife !== base.halfLife,
+    p.maxStep !== base.maxStep,
+    p.zMaintenance !== base.zMaintenance,
+    differs(p.sigmaMin, (a) => a.sigmaMin),
+    differs(p.sigmaMax, (a) => a.sigmaMax),
+  ].filter(Boolean).length;
+}
+
+/**
+ * The point with the lower cost; on a tie the one further from rejection, then the one that changes fewer of the
+ * base's values (an axis that does not move the figures, e.g. maxStep under a long half-life, stays as it is), then
+ * the earlier.
+ */
+const cheaperFor =
+  (base: MarginParams) =>
+  (a: GridPoint, b: GridPoint): GridPoint => {
+    if (b.cost !== a.cost) return b.cost < a.cost ? b : a;
+    if (b.minP !== a.minP) return b.minP > a.minP ? b : a;
+    return changes(b, base) < changes(a, base) ? b : a;
+  };
 
 /** The ρ a basket subject needs (1 when no subject is a basket of two). */
 function basketRho(history: DailyCloses, subjects: readonly Subject[], options: CalibrationOptions): { rho: number; days: number } {
@@ -199,7 +242,7 @@ export function calibrate(
   const evaluate = (paths: readonly AssetPath[], params: MarginParams, window: BacktestWindow): SubjectSummary[] => {
     const bySymbol = new Map(paths.map((x) => [x.symbol, x]));
     const settings = { ...options, window, rho, staticSearch: false as const, episodes: [] };
-    return subjects.map((s) => summary(backtestSubject(history, s, s.assets.map((a) => bySymbol.get(a)!), params, settings)));
+    return subjects.map((s) => subjectSummary(backtestSubject(history, s, s.assets.map((a) => bySymbol.get(a)!), params, settings)));
   };
   const run = (p: GridParams, window: BacktestWindow): SubjectSummary[] => {
     const params = withGridParams(base, p);
@@ -213,21 +256,30 @@ export function calibrate(
     minP: Math.min(...results.flatMap((r) => [r.maintenance.kupiecP, r.maintenance.christoffersenP])),
   });
 
+  const baseSigmaMax = Object.fromEntries(Object.entries(base.assets).map(([s, a]) => [s, a.sigmaMax]));
+  const sigmaMaxes = grid.sigmaMaxes ?? [baseSigmaMax];
+  if (sigmaMaxes.length === 0) throw new BacktestError("calibration grid: every axis needs at least one value");
   const points: GridPoint[] = [];
   for (const sigmaMin of grid.sigmaMins) {
-    for (const halfLife of grid.halfLives) {
-      for (const maxStep of grid.maxSteps) {
-        // The oracle's path depends on the half-life, maxStep and σ bounds only: once for every zm.
-        const oracle = withGridParams(base, { halfLife, maxStep, zMaintenance: base.zMaintenance, sigmaMin });
-        const paths = assetPaths(history, subjects, oracle, options.liquidFrom);
-        for (const zMaintenance of grid.zMaintenances) {
-          const results = evaluate(paths, { ...oracle, zMaintenance }, options.inSample);
-          points.push(point({ halfLife, maxStep, zMaintenance, sigmaMin }, results));
+    for (const sigmaMax of sigmaMaxes) {
+      const bounds = withGridParams(base, { halfLife: base.halfLife, maxStep: base.maxStep, zMaintenance: base.zMaintenance, sigmaMin, sigmaMax });
+      if (Object.values(bounds.assets).some((a) => a.sigmaMin > a.sigmaMax)) continue;
+      for (const halfLife of grid.halfLives) {
+        for (const maxStep of grid.maxSteps) {
+          // The oracle's path depends on the half-life, maxStep and σ bounds only: once for every zm.
+          const oracle = withGridParams(base, { halfLife, maxStep, zMaintenance: base.zMaintenance, sigmaMin, sigmaMax });
+          const paths = assetPaths(history, subjects, oracle, options.liquidFrom);
+          for (const zMaintenance of grid.zMaintenances) {
+            const results = evaluate(paths, { ...oracle, zMaintenance }, options.inSample);
+            points.push(point({ halfLife, maxStep, zMaintenance, sigmaMin, sigmaMax }, results));
+          }
         }
       }
     }
   }
+  if (points.length === 0) throw new BacktestError("calibration grid: every σmin is above a σmax");
 
+  const cheaper = cheaperFor(base);
   const passing = points.filter((p) => p.pass);
   const chosen = passing.length > 0 ? passing.reduce(cheaper) : undefined;
   const frontier = grid.halfLives.flatMap((halfLife) =>
@@ -242,11 +294,12 @@ export function calibrate(
     maxStep: base.maxStep,
     zMaintenance: base.zMaintenance,
     sigmaMin: Object.fromEntries(Object.entries(base.assets).map(([s, a]) => [s, a.sigmaMin])),
+    sigmaMax: baseSigmaMax,
   };
   const current = point(currentParams, run(currentParams, options.inSample));
   const validate = (label: string, p: GridParams): Calibration["validation"][number] => ({
     label,
-    params: { halfLife: p.halfLife, maxStep: p.maxStep, zMaintenance: p.zMaintenance, sigmaMin: p.sigmaMin },
+    params: { halfLife: p.halfLife, maxStep: p.maxStep, zMaintenance: p.zMaintenance, sigmaMin: p.sigmaMin, sigmaMax: p.sigmaMax },
     windows: options.outOfSample.map((window) => {
       const results = run(p, window);
       return { window, subjects: results, pass: results.every((r) => r.maintenance.pass) };

@@ -5,7 +5,7 @@
  * or the held-out gap (2020–2022 in the shipped file).
  */
 import { KeelError } from "../../units/error";
-import { readHistoryFile, SeriesError } from "../series";
+import { parseSeriesText, type PriceSeries, readHistoryFile, SeriesError } from "../series";
 
 export const DAY = 86_400;
 
@@ -142,4 +142,51 @@ export function gapsOf(history: DailyCloses): { before: string; after: string }[
     }
   }
   return gaps;
+}
+
+/**
+ * The history as gap-free price series with complete rows: per run of consecutive days on which every column of
+ * `symbolMap` has a price (from its `liquidFrom` date), one series keyed by the config symbols (`symbolMap`: column →
+ * config asset, e.g. ETH → WETH), timestamps at 00:00 UTC. Runs of fewer than two days are dropped. What the risk
+ * tables that need aligned rows (VaR/ES) read, so that no return spans a gap or a missing price.
+ */
+export function closesAsSeries(
+  history: DailyCloses,
+  symbolMap: Readonly<Record<string, string>>,
+  liquidFrom: Readonly<Record<string, string>> = {},
+): PriceSeries[] {
+  const columns = Object.entries(symbolMap);
+  for (const [column] of columns) {
+    if (!history.prices[column]) throw new BacktestError(`${history.file} has no column "${column}" (${history.symbols.join(", ")})`);
+  }
+  const out: PriceSeries[] = [];
+  let current: PriceSeries | undefined;
+  let previous = -Infinity;
+  history.dates.forEach((date, i) => {
+    const day = dayNumber(date)!;
+    const prices = columns.map(([column]) => (liquidFrom[column] !== undefined && date < liquidFrom[column]! ? undefined : history.prices[column]![i]));
+    if (prices.some((p) => p === undefined)) {
+      current = undefined;
+      return;
+    }
+    if (current === undefined || day !== previous + 1) {
+      current = { timestamps: [], prices: Object.fromEntries(columns.map(([, listed]) => [listed, []])) };
+      out.push(current);
+    }
+    current.timestamps.push(day * DAY);
+    columns.forEach(([, listed], k) => current!.prices[listed]!.push(prices[k]!));
+    previous = day;
+  });
+  return out.filter((s) => s.timestamps.length >= 2);
+}
+
+/** A history file as the risk engine reads it: daily closes (a `date` first column) or a price series (`timestamp`). */
+export type HistoryFile = { kind: "closes"; closes: DailyCloses } | { kind: "series"; series: PriceSeries };
+
+/** Reads a history file once and parses it by its header: `date,…` as daily closes, anything else by `loadSeries`. */
+export function loadHistory(path: string): HistoryFile {
+  const text = readHistoryFile(path);
+  const header = text.split(/\r?\n/).find((l) => l.trim() !== "" && !l.trim().startsWith("#"));
+  if (header?.split(",")[0]?.trim().toLowerCase() === "date") return { kind: "closes", closes: parseDailyCloses(text, path) };
+  return { kind: "series", series: parseSeriesText(text, path) };
 }

@@ -6,7 +6,7 @@
 import { formatPercent } from "../../units";
 import { markdownTable } from "../../units/table";
 import type { BacktestOptions, MarginParams, SubjectBacktest } from "./backtest";
-import { type Calibration, gridLabel, type GridParams, type SubjectSummary } from "./calibrate";
+import { type Calibration, gridLabel, perAssetText, type SubjectSummary } from "./calibrate";
 import type { BacktestWindow } from "./history";
 import type { StaticSigma } from "./staticSigma";
 
@@ -107,10 +107,6 @@ function subjectsOf(c: Calibration): string[] {
   return c.current.subjects.map((s) => s.subject);
 }
 
-const sigmaMinText = (p: GridParams): string =>
-  Object.entries(p.sigmaMin)
-    .map(([s, v]) => `${s} ${formatPercent(v)}`)
-    .join(", ");
 
 /**
  * The trade-off table: per half-life × maxStep the cheapest point passing both tests for every subject (or, if none
@@ -123,7 +119,8 @@ export function tradeOffRows(c: Calibration): Row[] {
     "half-life": `${p.halfLife / 86_400}d`,
     maxStep: `${formatPercent(p.maxStep, 3)}/h`,
     zm: String(Number(p.zMaintenance) / 1e18),
-    σmin: sigmaMinText(p),
+    σmin: perAssetText(p.sigmaMin, ", "),
+    σmax: perAssetText(p.sigmaMax, ", "),
     "cost (mean requirement)": pct(p.cost),
     ...Object.fromEntries(names.map((n) => [n, summaryCell(p.subjects.find((s) => s.subject === n))])),
     "in sample": label || mark(p.pass),

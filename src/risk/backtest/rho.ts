@@ -17,6 +17,33 @@ function returnsByDay(history: DailyCloses, symbol: string, from: number, to: nu
   return out;
 }
 
+/**
+ * `a`'s and `b`'s daily returns on the days both have one in the window, split where a day is missing: segments of
+ * consecutive days (a rolling window never spans a gap), index for index.
+ */
+export function jointReturns(
+  history: DailyCloses,
+  [a, b]: readonly [string, string],
+  window: BacktestWindow,
+  liquidFrom: Readonly<Record<string, string>> = {},
+): { days: number[]; x: number[]; y: number[] }[] {
+  const { from, to } = windowDays(window);
+  const x = returnsByDay(history, a, from, to, liquidFrom[a]);
+  const y = returnsByDay(history, b, from, to, liquidFrom[b]);
+  const segments: { days: number[]; x: number[]; y: number[] }[] = [];
+  for (const day of [...x.keys()].filter((d) => y.has(d)).sort((p, q) => p - q)) {
+    let last = segments[segments.length - 1];
+    if (!last || last.days[last.days.length - 1]! + 1 !== day) {
+      last = { days: [], x: [], y: [] };
+      segments.push(last);
+    }
+    last.days.push(day);
+    last.x.push(x.get(day)!);
+    last.y.push(y.get(day)!);
+  }
+  return segments;
+}
+
 /** The correlation of `a`'s and `b`'s daily returns in the window, and how many days it rests on. */
 export function estimateRho(
   history: DailyCloses,
@@ -24,12 +51,11 @@ export function estimateRho(
   window: BacktestWindow,
   liquidFrom: Readonly<Record<string, string>> = {},
 ): { rho: number; days: number } {
-  const { from, to } = windowDays(window);
-  const x = returnsByDay(history, a, from, to, liquidFrom[a]);
-  const y = returnsByDay(history, b, from, to, liquidFrom[b]);
-  const days = [...x.keys()].filter((d) => y.has(d));
-  if (days.length < 30) {
-    throw new BacktestError(`ρ ${a}/${b}: ${days.length} days with both returns from ${window.from} to ${window.to}, need at least 30`);
+  const segments = jointReturns(history, [a, b], window, liquidFrom);
+  const xs = segments.flatMap((s) => s.x);
+  const ys = segments.flatMap((s) => s.y);
+  if (xs.length < 30) {
+    throw new BacktestError(`ρ ${a}/${b}: ${xs.length} days with both returns from ${window.from} to ${window.to}, need at least 30`);
   }
-  return { rho: correlation(days.map((d) => x.get(d)!), days.map((d) => y.get(d)!)), days: days.length };
+  return { rho: correlation(xs, ys), days: xs.length };
 }
