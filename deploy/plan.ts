@@ -152,7 +152,10 @@ export function planDeployment(cfg: KeelConfig, deployer: string, firstNonce: nu
   const manager = create("manager", "PositionManager", () =>
     creation(new PositionManager__factory().getDeployTransaction(engine, nft, kusd, weth.token)),
   );
-  const lens = create("lens", "Lens", () => creation(new Lens__factory().getDeployTransaction(engine, risk, oracle, nft)));
+  // The PSM and the savings vault are created after the Lens; their addresses are already known.
+  const psmAt = at(steps.length + 3);
+  const savingsAt = at(steps.length + 4);
+  const lens = create("lens", "Lens", () => creation(new Lens__factory().getDeployTransaction(engine, risk, oracle, nft, psmAt, savingsAt)));
   const flashLiquidator = create("flashLiquidator", "FlashLiquidator", () =>
     creation(new FlashLiquidator__factory().getDeployTransaction(engine, risk, kusd)),
   );
@@ -173,6 +176,7 @@ export function planDeployment(cfg: KeelConfig, deployer: string, firstNonce: nu
   const savings = create("savings", "SavingsKUSD (sKUSD)", () =>
     creation(new SavingsKUSD__factory().getDeployTransaction(accessManager, kusd, surplus, cfg.savings.rate)),
   );
+  if (psm !== psmAt || savings !== savingsAt) throw new Error("planDeployment: the PSM or the savings vault is not where the Lens expects it");
 
   const contracts: Record<ContractName, string> = {
     engine,

@@ -80,4 +80,19 @@ interface IPegStabilityModule is IKeelErrors {
 
     /// @notice The reserve token.
     function gem() external view returns (address);
+
+    /// @notice Fee on selling gem [wad].
+    function feeIn() external view returns (uint256);
+
+    /// @notice Fee on buying gem [wad].
+    function feeOut() external view returns (uint256);
+
+    /// @notice Distance of the reserve's price from $1 [wad] beyond which selling gem freezes.
+    function freezeThreshold() external view returns (uint256);
+
+    /// @notice Whether the guardian paused selling gem.
+    function sellGemPaused() external view returns (bool);
+
+    /// @notice 10^(18 − gem decimals): kUSD [wad] per unit of gem.
+    function scale() external view returns (uint256);
 }

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IKeelErrors} from "./IKeelErrors.sol";
+import {ISurplusBuffer} from "./ISurplusBuffer.sol";
 
 /// @title ISavingsKUSD
 /// @notice sKUSD: an ERC-4626 vault over kUSD paying a governed savings rate out of the surplus buffer. Interest is
@@ -25,4 +26,7 @@ interface ISavingsKUSD is IKeelErrors {
 
     /// @notice When interest was last paid [unix s].
     function lastDrip() external view returns (uint256);
+
+    /// @notice The surplus buffer that pays the interest.
+    function surplusBuffer() external view returns (ISurplusBuffer);
 }

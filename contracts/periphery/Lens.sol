@@ -6,6 +6,9 @@ import {IVaultEngineTypes, CROSS_CLASS_KEY} from "../interfaces/IVaultEngineType
 import {IRiskModel} from "../interfaces/IRiskModel.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
 import {IPositionNFT} from "../interfaces/IPositionNFT.sol";
+import {IPegStabilityModule} from "../interfaces/IPegStabilityModule.sol";
+import {ISavingsKUSD} from "../interfaces/ISavingsKUSD.sol";
+import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
 import {KeelMath} from "../libraries/KeelMath.sol";
 
 /// @title Lens
@@ -73,21 +76,48 @@ contract Lens {
         IVaultEngineTypes.LiquidationParams liquidation;
     }
 
+    /// @notice The peg stability module and the savings vault in one read (docs/spec.md §10).
+    struct PegView {
+        address reserve; // the PSM's reserve token
+        uint256 debt; // [wad] P: kUSD minted against the reserve
+        uint256 debtCeiling; // [wad]
+        uint256 feeIn; // [wad]
+        uint256 feeOut; // [wad]
+        uint256 freezeThreshold; // [wad] distance from $1 that freezes selling
+        bool sellGemFrozen; // paused, depegged or unpriced
+        bool sellGemPaused; // by the guardian
+        uint256 savingsRate; // [ray] 1 + per-second rate
+        uint256 savingsAssets; // [wad] kUSD in the vault (before the next drip)
+        uint256 savingsShares; // sKUSD supply [1e24 per kUSD at the start]
+        uint256 bufferSpendable; // [wad] what the surplus buffer can pay savings now
+    }
+
     uint256 public constant MAX_BATCH = 500;
 
     IVaultEngine public immutable engine;
     IRiskModel public immutable risk;
     IPriceOracle public immutable oracle;
     IPositionNFT public immutable nft;
+    IPegStabilityModule public immutable psm;
+    ISavingsKUSD public immutable savings;
 
     /// @notice A batch spans more than `MAX_BATCH` ids.
     error BatchTooLarge(uint256 span, uint256 max);
 
-    constructor(IVaultEngine engine_, IRiskModel risk_, IPriceOracle oracle_, IPositionNFT nft_) {
+    constructor(
+        IVaultEngine engine_,
+        IRiskModel risk_,
+        IPriceOracle oracle_,
+        IPositionNFT nft_,
+        IPegStabilityModule psm_,
+        ISavingsKUSD savings_
+    ) {
         engine = engine_;
         risk = risk_;
         oracle = oracle_;
         nft = nft_;
+        psm = psm_;
+        savings = savings_;
     }
 
     /// @dev Everything shared by the positions of one batch, read once: each listed asset's price (or its
@@ -262,6 +292,18 @@ contract Lens {
         (uint256 repaid, uint256 seized, uint256 fee,) = engine.previewLiquidation(id, asset, type(uint256).max);
         uint256 proceeds = KeelMath.valueDown(seized, venuePrice, risk.unitOf(asset));
         return int256(proceeds) - int256(repaid + fee);
+    }
+
+    /// @notice The peg's state: the PSM's debt, ceiling, fees and freeze, the savings rate and the vault's size.
+    function peg() external view returns (PegView memory v) {
+        v.reserve = psm.gem();
+        (v.debt, v.debtCeiling) = (psm.debt(), psm.debtCeiling());
+        (v.feeIn, v.feeOut, v.freezeThreshold) = (psm.feeIn(), psm.feeOut(), psm.freezeThreshold());
+        (v.sellGemFrozen, v.sellGemPaused) = (psm.sellGemFrozen(), psm.sellGemPaused());
+        v.savingsRate = savings.savingsRate();
+        v.savingsAssets = IERC4626(address(savings)).totalAssets();
+        v.savingsShares = IERC4626(address(savings)).totalSupply();
+        v.bufferSpendable = savings.surplusBuffer().spendable();
     }
 
     /// @notice Current prices [wad] of `assets`; `ok[i]` is false where the oracle refused a price.

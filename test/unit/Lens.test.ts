@@ -589,4 +589,34 @@ describe("Lens", () => {
       expect(gas).to.be.lt(BLOCK_GAS_CAP);
     });
   });
+
+  describe("peg", () => {
+    it("test_lens_peg_readsThePsmAndTheVault: debt, ceiling, fees, freeze, rate, vault size and what the buffer can pay, as the contracts say", async () => {
+      const keel = await loadFixture(keelFixture);
+      const [, user] = await ethers.getSigners();
+      const usdc = keel.assets.USDC!.token;
+      await refreshFeeds(keel);
+      await (await usdc.mint(user!.address, 5_000n * 10n ** 6n)).wait();
+      await (await usdc.connect(user!).approve(keel.psm.target, MaxUint256)).wait();
+      await (await keel.psm.connect(user!).sellGem(user!.address, 5_000n * 10n ** 6n)).wait();
+      await (await keel.kusd.connect(user!).approve(keel.savings.target, MaxUint256)).wait();
+      await (await keel.savings.connect(user!).deposit(1_000n * WAD, user!.address)).wait();
+      const v = await keel.lens.peg();
+      expect(v.reserve).to.equal(await usdc.getAddress());
+      expect(v.debt).to.equal(5_000n * WAD);
+      expect([v.debtCeiling, v.feeIn, v.feeOut, v.freezeThreshold]).to.deep.equal([
+        await keel.psm.debtCeiling(),
+        await keel.psm.feeIn(),
+        await keel.psm.feeOut(),
+        await keel.psm.freezeThreshold(),
+      ]);
+      expect([v.sellGemFrozen, v.sellGemPaused]).to.deep.equal([false, false]);
+      expect(v.savingsRate).to.equal(await keel.savings.savingsRate());
+      expect(v.savingsAssets).to.equal(1_000n * WAD);
+      expect(v.savingsShares).to.equal(await keel.savings.totalSupply());
+      expect(v.bufferSpendable).to.equal(await keel.kusd.balanceOf(keel.surplus.target));
+      await setFeedAnswer(keel, "USDC", 95_000_000n); // 5% off $1
+      expect((await keel.lens.peg()).sellGemFrozen).to.equal(true);
+    });
+  });
 });
