@@ -9,6 +9,10 @@
  *   close    --id 7 [--to address]
  *   status   --id 7
  *   list     [--owner address]
+ *   swap     --sell USDC --amount 1000 | --buy USDC --amount 1000   (the peg stability module)
+ *   save     --amount 500                                           (kUSD into sKUSD)
+ *   unsave   --amount 500|max
+ *   peg      [--owner address]
  *
  * Connection: --rpc (default http://127.0.0.1:8545), --deployment (default deployments/localhost.json). The key
  * comes from KEEL_PRIVATE_KEY, or --account N picks account N of Hardhat's development mnemonic (local nodes only).
@@ -17,11 +21,12 @@ import { JsonRpcProvider, NonceManager, Wallet } from "ethers";
 import { devWallet } from "../dev/accounts";
 import { connectKeel, readManifest } from "../src/client/manifest";
 import * as commands from "../src/cli/commands";
+import * as peg from "../src/cli/peg";
 import { CliError } from "../src/cli/commands";
 import { int, parseFlags, required, uint, UsageError } from "./lib/args";
 import { CLI_EXIT_STATUS, runMain } from "./lib/main";
 
-const USAGE = "usage: npm run keel -- <open|deposit|withdraw|borrow|repay|close|status|list> [flags] (see scripts/keel.ts)";
+const USAGE = "usage: npm run keel -- <open|deposit|withdraw|borrow|repay|close|status|list|swap|save|unsave|peg> [flags] (see scripts/keel.ts)";
 
 async function main(): Promise<number> {
   const { values, positionals } = parseFlags({
@@ -36,6 +41,8 @@ async function main(): Promise<number> {
       id: { type: "string" },
       to: { type: "string" },
       owner: { type: "string" },
+      sell: { type: "string" },
+      buy: { type: "string" },
     },
   });
   const [command, ...extra] = positionals;
@@ -56,6 +63,13 @@ async function main(): Promise<number> {
       close: () => commands.close(cli, id(), values.to),
       status: () => commands.status(cli, id()),
       list: () => commands.list(cli, values.owner),
+      swap: () => {
+        if ((values.sell === undefined) === (values.buy === undefined)) throw new UsageError("swap: give exactly one of --sell SYMBOL or --buy SYMBOL");
+        return values.sell !== undefined ? peg.swap(cli, "sell", values.sell, need("amount")) : peg.swap(cli, "buy", values.buy!, need("amount"));
+      },
+      save: () => peg.save(cli, need("amount")),
+      unsave: () => peg.unsave(cli, need("amount")),
+      peg: () => peg.peg(cli, values.owner),
     };
     const fn = run[command];
     if (!fn) throw new UsageError(`unknown command "${command}"\n${USAGE}`);

@@ -189,7 +189,7 @@ interface CliAsset {
   token: KeelConnection["assets"][string]["token"];
 }
 
-function asset(cli: Cli, symbol: string): CliAsset {
+export function asset(cli: Cli, symbol: string): CliAsset {
   const entry = Object.entries(cli.keel.assets).find(([s]) => s.toLowerCase() === symbol.toLowerCase());
   if (!entry) throw new CliError(`unknown asset "${symbol}"; listed: ${Object.keys(cli.keel.assets).join(", ")}`);
   const [s, a] = entry;
@@ -202,12 +202,12 @@ function symbolOf(cli: Cli, address: string): { symbol: string; decimals: number
 }
 
 /** The signer of a command that sends a transaction. */
-function signerOf(cli: Cli): Signer {
+export function signerOf(cli: Cli): Signer {
   if (!cli.signer) throw new CliError("no key: set KEEL_PRIVATE_KEY, or pass --account N for a local development account");
   return cli.signer;
 }
 
-function amountOf(text: string, decimals: number, flag: string): bigint {
+export function amountOf(text: string, decimals: number, flag: string): bigint {
   try {
     const amount = decimals === 18 ? parseWad(text, flag) : parseAmount(text, decimals, flag);
     if (amount <= 0n) throw new CliError(`${flag}: must be more than 0`);
@@ -239,7 +239,7 @@ const GAS_MARGIN_PERCENT = 20n;
 const engineOf = (cli: Cli): VaultEngine => cli.keel.engine.connect(signerOf(cli));
 
 /** Simulates first (the estimate), so a refusal is explained with the protocol's own numbers and nothing is sent. */
-async function send<A extends unknown[], R>(
+export async function send<A extends unknown[], R>(
   what: string,
   method: TypedContractMethod<A, R, "nonpayable">,
   ...args: ContractMethodArgs<A, "view">
