@@ -15,7 +15,7 @@ import { toSnapshot } from "../src/keeper/evaluate";
 import { createInProcessKeeper, type InProcessKeeper } from "./inProcessKeeper";
 import type { Health } from "../src/keeper/sweep";
 import { WAD } from "../src/math";
-import { arbitrageTo } from "./arbitrage";
+import { arbitrageTo, kusdFromPsm } from "./arbitrage";
 import { type LedgerReading, readLedger } from "./ledger";
 import { Prng } from "../src/risk/random";
 import { hfAtEnd, type PreLiquidation, readPreLiquidation, recovered } from "./recovery";
@@ -63,6 +63,12 @@ export interface StepRecord {
   badDebt: bigint;
   deficit: bigint;
   keeperProfit: bigint;
+  /**
+   * kUSD's price on the AMM [USD], from the reserve's pool (the reserve's oracle price over the pool's kUSD per
+   * reserve unit): after the step's arbitrage, and at the step's end (after the keeper's sales). Undefined without a
+   * seeded pool for the PSM's reserve.
+   */
+  kusdPrice?: { afterArbitrage: number; atEnd: number };
   ledger: LedgerReading;
 }
 
@@ -115,6 +121,9 @@ export interface ReplaySummary {
   wouldHaveRecovered: number;
   /** [wad kUSD] Σ debt repaid by liquidations. */
   liquidatedDebt: bigint;
+  /** [wad kUSD] the arbitrageur minted at the PSM to bring pools back to the oracle, and P at the end. */
+  pegMinted: bigint;
+  pegDebt: bigint;
   /** Lowest multiple the feedback loop put on each path asset's price (1 = none). */
   deepestImpact: Record<string, number>;
   /** Ledger checks and whether every one held. */
@@ -191,6 +200,7 @@ export async function replay(network: ReplayNetwork, scenario: Scenario, options
     await provider.send("evm_setNextBlockTimestamp", [t0 + k * scenario.stepSeconds]);
     await publishPrices(keel, scenario, k, startAnswers, impact);
     await rebalanceAmm(world, scenario);
+    const kusdAfterArbitrage = await kusdPriceOnAmm(keel);
     const cures = await cureSome(world, prng, scenario.cureRate, decided);
 
     let rounds = 0;
@@ -257,6 +267,7 @@ export async function replay(network: ReplayNetwork, scenario: Scenario, options
       badDebt: liquidations.reduce((s, l) => s + l.badDebt, 0n),
       deficit: await keel.engine.deficit(),
       keeperProfit,
+      ...(kusdAfterArbitrage === undefined ? {} : { kusdPrice: { afterArbitrage: kusdAfterArbitrage, atEnd: (await kusdPriceOnAmm(keel))! } }),
       ledger,
     };
     steps.push(record);
@@ -286,6 +297,8 @@ export async function replay(network: ReplayNetwork, scenario: Scenario, options
     cascadeLiquidations: liquidations.filter((l) => l.round > 1).length,
     wouldHaveRecovered: liquidations.filter((l) => l.first?.wouldHaveRecovered).length,
     liquidatedDebt: liquidations.reduce((s, l) => s + l.repaid, 0n),
+    pegMinted: world.kusdSource.minted(),
+    pegDebt: await keel.psm.debt(),
     deepestImpact,
     invariantChecks: steps.length,
     invariantHeld: violations.length === 0,
@@ -301,6 +314,8 @@ interface World {
   book: bigint[];
   owners: Map<string, Wallet>;
   arbitrageur: Wallet;
+  /** Where the arbitrageur gets kUSD it lacks: the peg stability module. */
+  kusdSource: ReturnType<typeof kusdFromPsm>;
 }
 
 /** Deploys, seeds the AMM, funds the arbitrageur, opens the book and builds the keeper. */
@@ -326,7 +341,9 @@ async function setUp(provider: DevProvider, scenario: Scenario, o: ReplayOptions
     const w = devWallet(i, provider);
     return [w.address.toLowerCase(), w] as const;
   }));
-  return { keel, bot, book, owners, arbitrageur };
+  const reserve = keel.assets[keel.config.peg.reserve]!;
+  const kusdSource = kusdFromPsm(keel.psm, reserve.token, reserve.config.decimals, arbitrageur);
+  return { keel, bot, book, owners, arbitrageur, kusdSource };
 }
 
 /** Sets every path asset's feed to its path price × feedback impact, and refreshes every other feed's heartbeat. */
@@ -359,8 +376,17 @@ async function rebalanceAmm(world: World, scenario: Scenario): Promise<void> {
   for (const symbol of Object.keys(scenario.ammDepth)) {
     const a = keel.assets[symbol]!;
     const target = await keel.oracle.getPrice(a.token.target as string);
-    await arbitrageTo(keel.amm, keel.kusd, a.token, 10n ** BigInt(a.config.decimals), target, world.arbitrageur);
+    await arbitrageTo(keel.amm, keel.kusd, a.token, 10n ** BigInt(a.config.decimals), target, world.arbitrageur, world.kusdSource);
   }
+}
+
+/** kUSD's price on the AMM [USD]: the PSM reserve's oracle price over its pool's spot (kUSD per reserve unit). */
+async function kusdPriceOnAmm(keel: Keel): Promise<number | undefined> {
+  const reserve = keel.assets[keel.config.peg.reserve]!;
+  const [x, y] = await keel.amm.pools(reserve.token.target as string);
+  if (x === 0n || y === 0n) return undefined;
+  const spot = Number(y) / 1e18 / (Number(x) / 10 ** reserve.config.decimals);
+  return Number(await keel.oracle.getPrice(reserve.token.target as string)) / 1e18 / spot;
 }
 
 /** Each newly margin-called position's owner cures it (repays part of the debt) with probability `rate`. */

@@ -38,12 +38,23 @@ export function summaryTable(r: ReplayResult): string {
     ["deficit (uncovered)", `${kusd(s.deficit)} kUSD`],
     ["system collateral ratio", `${(s.collateralRatio * 100).toFixed(1)}%`],
     ["deepest cascade", `${s.cascadeDepth} keeper round${s.cascadeDepth === 1 ? "" : "s"} in one step`],
+    ...pegRows(r),
     [
       "§6 invariant",
       s.invariantHeld ? `held after all ${s.invariantChecks} steps` : `VIOLATED (${s.violations.length} times)`,
     ],
   ];
   return textTable(rows);
+}
+
+/** kUSD's price on the AMM through the crash, and what the peg stability module minted to hold it. */
+function pegRows(r: ReplayResult): [string, string][] {
+  const prices = r.steps.flatMap((s) => (s.kusdPrice ? [s.kusdPrice] : []));
+  const rows: [string, string][] = [["peg stability module", `${kusd(r.summary.pegMinted)} kUSD minted for arbitrage; P ${kusd(r.summary.pegDebt)} kUSD at the end`]];
+  if (prices.length === 0) return rows;
+  const range = (xs: number[]): string => `$${Math.min(...xs).toFixed(4)}–$${Math.max(...xs).toFixed(4)}`;
+  rows.unshift(["kUSD on the AMM", `${range(prices.map((p) => p.atEnd))} after the keeper's sales, ${range(prices.map((p) => p.afterArbitrage))} after arbitrage`]);
+  return rows;
 }
 
 /** [wad] kUSD with two decimals and thousands separators. */

@@ -24,11 +24,13 @@ interface SummaryJson {
   invariantChecks: number;
   invariantHeld: boolean;
   violations: string[];
+  pegMinted: string;
+  pegDebt: string;
 }
 
 interface ResultJson {
   options: { positions: number; seed: string; margin: string };
-  steps: { step: number; liquidations: number; marginCalls: number; badDebt: string }[];
+  steps: { step: number; liquidations: number; marginCalls: number; badDebt: string; ledger: { pegDebt: string } }[];
   liquidations: { step: number; id: string; asset: string; badDebt: string; repaid: string; seized: string }[];
   summary: SummaryJson;
 }
@@ -64,6 +66,8 @@ describe("npm run demo (process)", function () {
     expect(out).to.include(row("deficit (uncovered)", `${kusd(s.deficit)} kUSD`));
     expect(out).to.include(row("system collateral ratio", `${(s.collateralRatio * 100).toFixed(1)}%`));
     expect(out).to.include(row("§6 invariant", "held after all 48 steps"));
+    expect(out).to.include(row("peg stability module", `${kusd(s.pegMinted)} kUSD minted for arbitrage; P ${kusd(s.pegDebt)} kUSD at the end`));
+    expect(out).to.match(/kUSD on the AMM +\$\d\.\d{4}–\$\d\.\d{4} after the keeper's sales, \$\d\.\d{4}–\$\d\.\d{4} after arbitrage/);
     expect(out).to.include(`wrote ${join(dir, "demo.json")}\n`);
     // The last progress line (non-TTY: every 4th step, and steps with liquidations).
     expect(out).to.match(/\[#{24}\] h 24\.0\/24 {2}WETH [\d,]+ {2}WBTC [\d,]+ {2}calls \d+ {2}cures \d+ {2}liq \d+/);
@@ -89,6 +93,9 @@ describe("npm run demo (process)", function () {
     expect(BigInt(result.steps[47]!.badDebt)).to.equal(badDebt);
     expect(BigInt(s.deficit)).to.be.at.most(badDebt);
     for (const l of result.liquidations) expect(BigInt(l.repaid) > 0n, `liquidation of ${l.id}`).to.equal(true);
+    // Only the arbitrageur uses the PSM in the demo: P is what it minted; every step's ledger counted it.
+    expect(BigInt(s.pegDebt)).to.equal(BigInt(s.pegMinted));
+    expect(BigInt(result.steps[47]!.ledger.pegDebt)).to.equal(BigInt(s.pegDebt));
   });
 
   it("test_demo_seed3_figures: seed 3 with 30 positions: the figures observed", () => {
@@ -100,8 +107,8 @@ describe("npm run demo (process)", function () {
       cured: 2,
       liquidations: 14,
       positionsLiquidated: 14,
-      keeperProfit: "7118020715836270224792",
-      badDebt: "8662839632664279442520",
+      keeperProfit: "7118019276232441761965",
+      badDebt: "8662839632664279442521",
       deficit: "6198264672062229464575",
       collateralRatio: 2.995976,
       cascadeDepth: 2,
