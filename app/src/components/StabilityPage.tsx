@@ -327,7 +327,7 @@ function planSave(ctx: PlanContext, text: string): Plan {
     ok: true,
     what,
     calls,
-    preview: { text: `You deposit ${amountText} kUSD and receive ${formatFixed(shares, SHARE_DECIMALS)} sKUSD.`, data: { assets: parsed.amount.toString(), shares: shares.toString(), time: ctx.time.toString() } },
+    preview: { text: `You deposit ${amountText} kUSD and receive ${formatFixed(shares, SHARE_DECIMALS, 8)} sKUSD.`, data: { assets: parsed.amount.toString(), shares: shares.toString(), time: ctx.time.toString() } },
   };
 }
 
@@ -345,7 +345,7 @@ function planUnsave(ctx: PlanContext, text: string): Plan {
       ok: true,
       what,
       calls: [{ what, ...ctx.peg.savings, functionName: "redeem", args: [held, ctx.account, ctx.account] }],
-      preview: { text: `You redeem all ${formatFixed(held, SHARE_DECIMALS)} sKUSD and receive ${formatFixed(worth, 18)} kUSD.`, data: { assets: worth.toString(), shares: held.toString(), time: ctx.time.toString() } },
+      preview: { text: `You redeem all ${formatFixed(held, SHARE_DECIMALS, 8)} sKUSD and receive ${formatFixed(worth, 18)} kUSD.`, data: { assets: worth.toString(), shares: held.toString(), time: ctx.time.toString() } },
     };
   }
   const shares = savingsSharesUp(parsed.amount, ctx.vault);
@@ -355,6 +355,6 @@ function planUnsave(ctx: PlanContext, text: string): Plan {
     ok: true,
     what,
     calls: [{ what, ...ctx.peg.savings, functionName: "withdraw", args: [parsed.amount, ctx.account, ctx.account] }],
-    preview: { text: `You receive ${amountText} kUSD and give up ${formatFixed(shares, SHARE_DECIMALS)} sKUSD.`, data: { assets: parsed.amount.toString(), shares: shares.toString(), time: ctx.time.toString() } },
+    preview: { text: `You receive ${amountText} kUSD and give up ${formatFixed(shares, SHARE_DECIMALS, 8)} sKUSD.`, data: { assets: parsed.amount.toString(), shares: shares.toString(), time: ctx.time.toString() } },
   };
 }
