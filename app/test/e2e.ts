@@ -538,7 +538,7 @@ const cases: Case[] = [
     },
   },
   {
-    name: "stability: USDC 3% off $1 freezes selling (shown with why, refused in the form, the chain agrees); buying back stays open; $1 again reopens it",
+    name: "stability: USDC 3% off $1 freezes selling (shown with why, refused in the form, the chain agrees); buying back stays open; $1 again reopens it; the guardian's pause freezes it too",
     run: async (w) => {
       const { keel } = w;
       const feed = keel.assets.USDC!.feed;
@@ -571,6 +571,15 @@ const cases: Case[] = [
       await setFeedAnswer(keel, "USDC", answer);
       assert.equal(await keel.psm.sellGemFrozen(), false);
       await waitText(page, "psm-frozen", "open");
+      // The guardian's pause is the other reason.
+      await (await keel.psm.connect(w.deployer).setSellGemPaused(true)).wait();
+      await waitText(page, "psm-frozen", "frozen: paused by the guardian");
+      await byTestId(page, "swap-direction").selectOption("sell");
+      await type(page, "swap-amount", "10");
+      await waitText(page, "swap-error", "selling USDC is frozen: paused by the guardian");
+      await (await keel.psm.connect(w.deployer).setSellGemPaused(false)).wait();
+      await waitText(page, "psm-frozen", "open");
+      await waitText(page, "swap-preview", "You pay 10 USDC and receive 9.99 kUSD");
       await close();
     },
   },
