@@ -4,6 +4,7 @@ import { MarketPage } from "./components/MarketPage";
 import { OpenPage } from "./components/OpenPage";
 import { PositionPage } from "./components/PositionPage";
 import { PositionsPage } from "./components/PositionsPage";
+import { StabilityPage } from "./components/StabilityPage";
 import { parseRoute } from "./route";
 import { NetworkGuard, WalletButton } from "./wallet";
 
@@ -30,6 +31,9 @@ export function App(): React.JSX.Element {
           <a href="#/market" aria-current={route.screen === "market" ? "page" : undefined}>
             Market
           </a>
+          <a href="#/stability" data-testid="nav-stability" aria-current={route.screen === "stability" ? "page" : undefined}>
+            Stability
+          </a>
         </nav>
         <WalletButton />
       </header>
@@ -39,6 +43,7 @@ export function App(): React.JSX.Element {
         {route.screen === "position" && <PositionPage key={route.id.toString()} id={route.id} />}
         {route.screen === "open" && <OpenPage />}
         {route.screen === "market" && <MarketPage />}
+        {route.screen === "stability" && <StabilityPage />}
       </main>
     </>
   );

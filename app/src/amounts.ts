@@ -14,7 +14,7 @@ export function parseInput(
   text: string,
   decimals: number,
   symbol: string,
-  options: { balance?: bigint; balanceWhat?: string; maxAmount?: bigint } = {},
+  options: { balance?: bigint; balanceWhat?: string; maxAmount?: bigint; nothing?: string } = {},
 ): Parsed {
   const clean = text.trim();
   if (clean === "") return { ok: false, error: "enter an amount" };
@@ -23,7 +23,7 @@ export function parseInput(
   if (clean.toLowerCase() === "max" && options.maxAmount !== undefined) {
     amount = options.maxAmount;
     all = true;
-    if (amount === 0n) return { ok: false, error: `nothing to ${symbol === "kUSD" ? "repay" : "take"}` };
+    if (amount === 0n) return { ok: false, error: options.nothing ?? `nothing to ${symbol === "kUSD" ? "repay" : "take"}` };
   } else {
     if (clean.startsWith("-")) return { ok: false, error: "the amount must be positive" };
     try {

@@ -3,7 +3,7 @@
  * preview needs at any block time, an account's positions, one position, and a position's history from the
  * engine's events in chunked log queries.
  */
-import { type Address, BaseError, ContractFunctionRevertedError, type PublicClient, zeroAddress } from "viem";
+import { type Address, BaseError, ContractFunctionRevertedError, erc20Abi, type PublicClient, zeroAddress } from "viem";
 import type { DebtClassState, MarketAt, PositionState, SigmaAnchor } from "../../src/protocol/preview";
 import { sigmaAt } from "../../src/protocol/preview";
 import type { Keel } from "./manifest";
@@ -108,7 +108,7 @@ function classState(c: { rate: bigint; normDebt: bigint; updatedAt: number; stab
  * The time [s] the next transaction's block will most likely carry: one second after the latest block, or the
  * wall clock when later (a node stamps unpinned blocks with its clock).
  */
-export function nextBlockTime(market: Market, nowMs: number = Date.now()): bigint {
+export function nextBlockTime(market: Pick<Market, "blockTime">, nowMs: number = Date.now()): bigint {
   const wall = BigInt(Math.floor(nowMs / 1000));
   return wall > market.blockTime ? wall : market.blockTime + 1n;
 }
@@ -276,4 +276,90 @@ export async function readHistory(client: PublicClient, keel: Keel, id: bigint):
     }
   }
   return out;
+}
+
+/** The peg stability module and the savings vault now (docs/spec.md §10), read at one block. */
+export interface Stability {
+  blockTime: bigint; // [s] of the block read
+  gem: { address: Address; symbol: string; decimals: number };
+  feeIn: bigint; // [wad]
+  feeOut: bigint; // [wad]
+  debt: bigint; // [wad] P: kUSD minted against the reserve and not burnt back
+  debtCeiling: bigint; // [wad]
+  freezeThreshold: bigint; // [wad] distance from $1 beyond which selling the reserve is frozen
+  paused: boolean; // the guardian paused selling the reserve
+  frozen: boolean; // `sellGemFrozen()`: paused, depegged or the price failed
+  price?: bigint; // [wad] the reserve's oracle price; undefined when it cannot be read
+  reserveHeld: bigint; // reserve decimals, the module's balance
+  savingsRate: bigint; // [ray per second]
+  lastDrip: bigint; // [s]
+  totalAssets: bigint; // [wad] kUSD in the vault before the next drip
+  totalShares: bigint; // sKUSD supply
+  spendable: bigint; // [wad] what the surplus buffer can pay in interest
+}
+
+export async function readStability(client: PublicClient, peg: NonNullable<Keel["peg"]>): Promise<Stability> {
+  const block = await client.getBlock({ blockTag: "latest" });
+  const blockNumber = block.number;
+  const { psm, savings, surplus } = peg;
+  const gem = await client.readContract({ ...psm, functionName: "gem", blockNumber });
+  const [symbol, decimals, feeIn, feeOut, debt, debtCeiling, freezeThreshold, paused, frozen, reserveHeld, savingsRate, lastDrip, totalAssets, totalShares, spendable] = await Promise.all([
+    client.readContract({ address: gem, abi: erc20Abi, functionName: "symbol", blockNumber }),
+    client.readContract({ address: gem, abi: erc20Abi, functionName: "decimals", blockNumber }),
+    client.readContract({ ...psm, functionName: "feeIn", blockNumber }),
+    client.readContract({ ...psm, functionName: "feeOut", blockNumber }),
+    client.readContract({ ...psm, functionName: "debt", blockNumber }),
+    client.readContract({ ...psm, functionName: "debtCeiling", blockNumber }),
+    client.readContract({ ...psm, functionName: "freezeThreshold", blockNumber }),
+    client.readContract({ ...psm, functionName: "sellGemPaused", blockNumber }),
+    client.readContract({ ...psm, functionName: "sellGemFrozen", blockNumber }),
+    client.readContract({ address: gem, abi: erc20Abi, functionName: "balanceOf", args: [psm.address], blockNumber }),
+    client.readContract({ ...savings, functionName: "savingsRate", blockNumber }),
+    client.readContract({ ...savings, functionName: "lastDrip", blockNumber }),
+    client.readContract({ ...savings, functionName: "totalAssets", blockNumber }),
+    client.readContract({ ...savings, functionName: "totalSupply", blockNumber }),
+    client.readContract({ ...surplus, functionName: "spendable", blockNumber }),
+  ]);
+  // The module's own oracle (the PriceOracle's ABI from the manifest): its price, or undefined when the read reverts
+  // (a stale or failed feed), which is what freezes selling.
+  const oracle = await client.readContract({ ...psm, functionName: "oracle", blockNumber });
+  const price = await client.readContract({ address: oracle, abi: peg.oracle.abi, functionName: "getPrice", args: [gem], blockNumber }).catch(() => undefined);
+  return {
+    blockTime: block.timestamp,
+    gem: { address: gem, symbol, decimals },
+    feeIn,
+    feeOut,
+    debt,
+    debtCeiling,
+    freezeThreshold,
+    paused,
+    frozen,
+    ...(price === undefined ? {} : { price }),
+    reserveHeld,
+    savingsRate,
+    lastDrip: BigInt(lastDrip),
+    totalAssets,
+    totalShares,
+    spendable,
+  };
+}
+
+/** What an account holds for the Stability page: the reserve, kUSD and sKUSD, and the two allowances the actions need. */
+export interface StabilityAccount {
+  gem: bigint; // reserve decimals
+  gemAllowance: bigint; // to the PSM (selling the reserve pulls it)
+  kusd: bigint; // [wad]
+  kusdAllowance: bigint; // to the savings vault (a deposit pulls it; the PSM burns kUSD without one)
+  shares: bigint; // sKUSD
+}
+
+export async function readStabilityAccount(client: PublicClient, keel: Keel, peg: NonNullable<Keel["peg"]>, gem: Address, account: Address): Promise<StabilityAccount> {
+  const [gemBalance, gemAllowance, kusd, kusdAllowance, shares] = await Promise.all([
+    client.readContract({ address: gem, abi: erc20Abi, functionName: "balanceOf", args: [account] }),
+    client.readContract({ address: gem, abi: erc20Abi, functionName: "allowance", args: [account, peg.psm.address] }),
+    client.readContract({ ...keel.kusd, functionName: "balanceOf", args: [account] }),
+    client.readContract({ ...keel.kusd, functionName: "allowance", args: [account, peg.savings.address] }),
+    client.readContract({ ...peg.savings, functionName: "balanceOf", args: [account] }),
+  ]);
+  return { gem: gemBalance, gemAllowance, kusd, kusdAllowance, shares };
 }

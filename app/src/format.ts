@@ -1,5 +1,5 @@
 /** Numbers for people: thousands separators, fixed fractions, ∞ for no debt. */
-import { INFINITE_HEALTH } from "../../src/math";
+import { INFINITE_HEALTH, RAY, rpowUp, SECONDS_PER_YEAR, WAD } from "../../src/math";
 import { formatFixed, formatPercent } from "../../src/units";
 
 export const usd = (wad: bigint): string => `$${formatFixed(wad, 18, 2)}`;
@@ -7,6 +7,13 @@ export const kusd = (wad: bigint): string => `${formatFixed(wad, 18, 2)} kUSD`;
 export const token = (amount: bigint, decimals: number, symbol: string): string => `${formatFixed(amount, decimals, Math.min(decimals, 6))} ${symbol}`;
 export const health = (wad: bigint): string => (wad === INFINITE_HEALTH ? "∞" : formatFixed(wad, 18, 3));
 export const percent = (wad: bigint): string => formatPercent(wad, 2);
+
+/** The annual rate [wad] a per-second factor [ray] compounds to over a year, rounded to the nearest 0.01% for display. */
+export function annualRate(perSecond: bigint): bigint {
+  const exact = (rpowUp(perSecond, SECONDS_PER_YEAR) - RAY) / 10n ** 9n;
+  const step = WAD / 10_000n;
+  return ((exact + step / 2n) / step) * step;
+}
 
 
 /** "2 h 05 min 09 s" */

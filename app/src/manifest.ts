@@ -8,9 +8,13 @@ import { KeelError } from "../../src/units/error";
 import type {
   KeelUSD__factory,
   Lens__factory,
+  PegStabilityModule__factory,
   PositionManager__factory,
   PositionNFT__factory,
+  PriceOracle__factory,
   RiskModel__factory,
+  SavingsKUSD__factory,
+  SurplusBuffer__factory,
   VaultEngine__factory,
   VolatilityOracle__factory,
 } from "../../typechain-types";
@@ -38,6 +42,13 @@ export interface Keel {
   nft: Contract<typeof PositionNFT__factory.abi>;
   vol: Contract<typeof VolatilityOracle__factory.abi>;
   risk: Contract<typeof RiskModel__factory.abi>;
+  /** The peg stability module, the savings vault, the surplus buffer that pays its interest and the price oracle that freezes the module (docs/spec.md §10); absent from manifests written before them. */
+  peg?: {
+    psm: Contract<typeof PegStabilityModule__factory.abi>;
+    savings: Contract<typeof SavingsKUSD__factory.abi>;
+    surplus: Contract<typeof SurplusBuffer__factory.abi>;
+    oracle: Contract<typeof PriceOracle__factory.abi>;
+  };
   assets: AssetInfo[];
   /** Block explorer base URL when the manifest names one (`explorer`), without a trailing slash. */
   explorer?: string;
@@ -70,7 +81,7 @@ export function parseManifest(raw: unknown, where: string): Keel {
   const m = raw as { chainId?: unknown; deploymentBlock?: unknown; explorer?: unknown; contracts?: Record<string, { address?: unknown; abi?: unknown }>; assets?: Record<string, { token?: unknown; feed?: unknown; decimals?: unknown }> };
   if (typeof m?.chainId !== "number" || !Number.isInteger(m.chainId) || m.chainId <= 0) bad("chainId");
   const addr = (v: unknown, field: string): Address => (typeof v === "string" && isAddress(v) ? getAddress(v) : bad(field));
-  const contract = (name: "engine" | "lens" | "manager" | "kusd" | "nft" | "vol" | "risk"): Contract<never> => {
+  const contract = (name: "engine" | "lens" | "manager" | "kusd" | "nft" | "vol" | "risk" | "psm" | "savings" | "surplus" | "oracle"): Contract<never> => {
     const c = m.contracts?.[name];
     if (!c || !Array.isArray(c.abi)) bad(`contracts.${name}`);
     return { address: addr(c?.address, `contracts.${name}.address`), abi: c!.abi as never };
@@ -79,6 +90,9 @@ export function parseManifest(raw: unknown, where: string): Keel {
     if (typeof a.decimals !== "number" || a.decimals < 0 || a.decimals > 36) bad(`assets.${symbol}.decimals`);
     return { symbol, token: addr(a.token, `assets.${symbol}.token`), feed: addr(a.feed, `assets.${symbol}.feed`), decimals: a.decimals as number };
   });
+  // The PSM and the savings vault come together (with the surplus buffer that pays interest) or not at all.
+  const hasPeg = m.contracts?.psm !== undefined || m.contracts?.savings !== undefined;
+  const peg = hasPeg ? { psm: contract("psm"), savings: contract("savings"), surplus: contract("surplus"), oracle: contract("oracle") } : undefined;
   const explorer = typeof m.explorer === "string" && /^https?:\/\//.test(m.explorer) ? m.explorer.replace(/\/+$/, "") : undefined;
   return {
     chainId: m.chainId as number,
@@ -90,6 +104,7 @@ export function parseManifest(raw: unknown, where: string): Keel {
     nft: contract("nft"),
     vol: contract("vol"),
     risk: contract("risk"),
+    ...(peg ? { peg } : {}),
     assets,
     ...(explorer ? { explorer } : {}),
   };

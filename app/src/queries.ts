@@ -1,7 +1,7 @@
 /** Chain reads as react-query hooks, refreshed every couple of seconds and after every transaction. */
 import { useQuery, useQueryClient, type UseQueryResult } from "@tanstack/react-query";
 import { type Address, erc20Abi } from "viem";
-import { type Market, type PositionDetail, type PositionView, type HistoryEntry, readHistory, readMarket, readPosition, readPositionsOf } from "./chain";
+import { type Market, type PositionDetail, type PositionView, type HistoryEntry, readHistory, readMarket, readPosition, readPositionsOf, readStability, readStabilityAccount, type Stability, type StabilityAccount } from "./chain";
 import { useApp } from "./context";
 
 /** How often reads refresh [ms]. */
@@ -83,6 +83,22 @@ export function useBalances(account: Address | undefined): UseQueryResult<Balanc
         allowances: new Map(tokens.map(([t, , a]) => [t, a])),
       };
     },
+  });
+}
+
+/** The PSM and the savings vault; disabled when the deployment has none. */
+export function useStability(): UseQueryResult<Stability> {
+  const { reader, keel } = useApp();
+  return useQuery({ queryKey: ["stability"], enabled: keel.peg !== undefined, refetchInterval: REFRESH_MS, queryFn: () => readStability(reader, keel.peg!) });
+}
+
+export function useStabilityAccount(account: Address | undefined, gem: Address | undefined): UseQueryResult<StabilityAccount> {
+  const { reader, keel } = useApp();
+  return useQuery({
+    queryKey: ["stabilityAccount", account, gem],
+    enabled: account !== undefined && gem !== undefined && keel.peg !== undefined,
+    refetchInterval: REFRESH_MS,
+    queryFn: () => readStabilityAccount(reader, keel, keel.peg!, gem!, account!),
   });
 }
 

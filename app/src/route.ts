@@ -5,15 +5,17 @@ export type Route =
   | { screen: "positions"; owner?: Address }
   | { screen: "position"; id: bigint }
   | { screen: "open" }
-  | { screen: "market" };
+  | { screen: "market" }
+  | { screen: "stability" };
 
-/** `#/`, `#/account/0x…`, `#/position/7`, `#/open`, `#/market`. */
+/** `#/`, `#/account/0x…`, `#/position/7`, `#/open`, `#/market`, `#/stability`. */
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, "").split("/");
   if (parts[0] === "position" && parts[1] && /^\d+$/.test(parts[1])) return { screen: "position", id: BigInt(parts[1]) };
   if (parts[0] === "account" && parts[1] && isAddress(parts[1])) return { screen: "positions", owner: parts[1] };
   if (parts[0] === "open") return { screen: "open" };
   if (parts[0] === "market") return { screen: "market" };
+  if (parts[0] === "stability") return { screen: "stability" };
   return { screen: "positions" };
 }
 

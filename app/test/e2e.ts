@@ -7,7 +7,8 @@ import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { parseUnits } from "ethers";
 import type { Page } from "playwright-core";
-import { refreshFeeds } from "../../dev/localMarket";
+import { refreshFeeds, setFeedAnswer } from "../../dev/localMarket";
+import { buyGemQuote, savingsAfterDrip, savingsAssetsDown, savingsSharesDown, savingsSharesUp, sellGemQuote, type VaultTotals } from "../../src/math/peg";
 import { formatPercent } from "../../src/units";
 import { openApp, SCREENSHOTS, startWorld, type World } from "./harness";
 
@@ -376,6 +377,209 @@ const cases: Case[] = [
       assert.ok(wallet.calls.includes("wallet_switchEthereumChain"));
       await waitText(page, "account", w.user);
       assert.equal(await nonce(w), before);
+      await close();
+    },
+  },
+  {
+    name: "stability: sell USDC for kUSD (approving first), then buy some back: balances, PSM debt and the buffer's fee exactly as src/math/peg.ts says",
+    run: async (w) => {
+      const { keel } = w;
+      const usdc = keel.assets.USDC!.token;
+      const [feeIn, feeOut] = [await keel.psm.feeIn(), await keel.psm.feeOut()];
+      const { page, close } = await openApp(w, "#/");
+      await connect(page, w.user);
+      await byTestId(page, "nav-stability").click();
+      await page.waitForURL("**#/stability", { timeout: WAIT_MS });
+      await waitText(page, "stability-reserve", "USDC");
+      await waitText(page, "psm-frozen", "open");
+      await waitText(page, "savings-rate", "2% a year");
+      await waitText(page, "stability-fees", "0.1% / 0.1%");
+
+      // Sell 60 USDC: an approval, then sellGem.
+      const sell = sellGemQuote(parseUnits("60", 6), 6, feeIn);
+      const [debt0, kusd0, usdc0, buffer0, n0] = [await keel.psm.debt(), await keel.kusd.balanceOf(w.user), await usdc.balanceOf(w.user), await keel.kusd.balanceOf(keel.surplus.target), await nonce(w)];
+      await byTestId(page, "swap-direction").selectOption("sell");
+      await type(page, "swap-amount", "60");
+      await waitText(page, "swap-preview", "You pay 60 USDC and receive 59.94 kUSD");
+      assert.equal(await byTestId(page, "swap-preview").getAttribute("data-kusd"), sell.kusd.toString(), "the preview is src/math's quote");
+      await byTestId(page, "swap-submit").click();
+      await waitConfirmed(page, "sell 60 USDC for 59.94 kUSD");
+      assert.equal(await nonce(w), n0 + 2, "an approval, then the sale");
+      assert.equal((await keel.kusd.balanceOf(w.user)) - kusd0, sell.kusd, "kUSD out = src/math's quote");
+      assert.equal((await keel.psm.debt()) - debt0, sell.amount, "P grows by the scaled amount");
+      assert.equal(usdc0 - (await usdc.balanceOf(w.user)), parseUnits("60", 6));
+      assert.equal((await keel.kusd.balanceOf(keel.surplus.target)) - buffer0, sell.fee, "the fee went to the surplus buffer");
+      await page.waitForFunction((d) => document.querySelector('[data-testid="psm-debt"]')?.getAttribute("data-wad") === d, (debt0 + sell.amount).toString(), { timeout: WAIT_MS });
+
+      // Buy 25.5 USDC back: buyGem burns kUSD without an allowance.
+      const buy = buyGemQuote(parseUnits("25.5", 6), 6, feeOut);
+      const [debt1, kusd1, usdc1, n1] = [await keel.psm.debt(), await keel.kusd.balanceOf(w.user), await usdc.balanceOf(w.user), await nonce(w)];
+      await byTestId(page, "swap-direction").selectOption("buy");
+      await type(page, "swap-amount", "25.5");
+      await waitText(page, "swap-preview", "You pay 25.5255 kUSD");
+      assert.equal(await byTestId(page, "swap-preview").getAttribute("data-kusd"), buy.kusd.toString());
+      await byTestId(page, "swap-submit").click();
+      await waitConfirmed(page, "buy 25.5 USDC for 25.5255 kUSD");
+      assert.equal(await nonce(w), n1 + 1, "no approval");
+      assert.equal(kusd1 - (await keel.kusd.balanceOf(w.user)), buy.kusd, "kUSD in = src/math's quote");
+      assert.equal(debt1 - (await keel.psm.debt()), buy.amount, "P falls by the scaled amount");
+      assert.equal((await usdc.balanceOf(w.user)) - usdc1, parseUnits("25.5", 6));
+      await page.waitForFunction((d) => document.querySelector('[data-testid="psm-debt"]')?.getAttribute("data-wad") === d, (debt1 - buy.amount).toString(), { timeout: WAIT_MS });
+      await close();
+    },
+  },
+  {
+    name: "stability: save kUSD (approving first), withdraw part at a pinned time (preview = the chain's shares), then withdraw the rest with max",
+    run: async (w) => {
+      const { keel } = w;
+      const savings = keel.savings;
+      const vaultAt = async (blockTag: number): Promise<{ v: VaultTotals; rate: bigint; lastDrip: bigint; spendable: bigint }> => ({
+        v: { assets: await savings.totalAssets({ blockTag }), shares: await savings.totalSupply({ blockTag }) },
+        rate: await savings.savingsRate({ blockTag }),
+        lastDrip: await savings.lastDrip({ blockTag }),
+        spendable: await keel.surplus.spendable({ blockTag }),
+      });
+      const { page, close } = await openApp(w, "#/stability");
+      await connect(page, w.user);
+      await waitText(page, "savings-shares", "0");
+
+      // Save 1,000 kUSD: an approval, then the deposit, which drips first.
+      const amount = parseUnits("1000", 18);
+      const kusd0 = await keel.kusd.balanceOf(w.user);
+      await type(page, "save-amount", "1,000");
+      await waitText(page, "save-preview", "You deposit 1,000 kUSD and receive");
+      await byTestId(page, "save-submit").click();
+      await waitConfirmed(page, "save 1,000 kUSD");
+      const saved = (await w.node.provider.getBlock("latest"))!;
+      const before = await vaultAt(saved.number - 1);
+      const shares = savingsSharesDown(amount, savingsAfterDrip(before.v, before.rate, before.lastDrip, BigInt(saved.timestamp), before.spendable));
+      assert.equal(await savings.balanceOf(w.user), shares, "shares = src/math's conversion after the drip");
+      assert.equal(kusd0 - (await keel.kusd.balanceOf(w.user)), amount);
+      await page.waitForFunction((x) => document.querySelector('[data-testid="savings-shares"]')?.getAttribute("data-shares") === x, shares.toString(), { timeout: WAIT_MS });
+      await waitText(page, "savings-value", /^(999\.99|1,000) kUSD$/);
+
+      // Withdraw 400 kUSD at a pinned block time: the shares the page previews are the shares burnt.
+      const pinned = saved.timestamp + 3600;
+      await page.clock.setFixedTime(new Date(pinned * 1000));
+      await type(page, "unsave-amount", "400");
+      await page.waitForFunction((t) => document.querySelector('[data-testid="unsave-preview"]')?.getAttribute("data-time") === String(t), pinned, { timeout: WAIT_MS });
+      const previewed = BigInt((await byTestId(page, "unsave-preview").getAttribute("data-shares"))!);
+      await shot(page, "stability");
+      const kusd1 = await keel.kusd.balanceOf(w.user);
+      await w.node.provider.send("evm_setNextBlockTimestamp", [pinned]);
+      await byTestId(page, "unsave-submit").click();
+      await waitConfirmed(page, "withdraw 400 kUSD from savings");
+      const withdrawn = (await w.node.provider.getBlock("latest"))!;
+      assert.equal(withdrawn.timestamp, pinned, "mined at the pinned time");
+      const mid = await vaultAt(withdrawn.number - 1);
+      const dripped = savingsAfterDrip(mid.v, mid.rate, mid.lastDrip, BigInt(pinned), mid.spendable);
+      assert.ok(dripped.assets > mid.v.assets, "an hour of interest was paid");
+      assert.equal(previewed, savingsSharesUp(parseUnits("400", 18), dripped));
+      assert.equal(shares - (await savings.balanceOf(w.user)), previewed, "the page's preview = the shares burnt");
+      assert.equal((await keel.kusd.balanceOf(w.user)) - kusd1, parseUnits("400", 18));
+
+      // The rest with max: redeem every share for what they are worth after the drip.
+      const pinned2 = pinned + 60;
+      await page.clock.setFixedTime(new Date(pinned2 * 1000));
+      await type(page, "unsave-amount", "max");
+      await page.waitForFunction((t) => document.querySelector('[data-testid="unsave-preview"]')?.getAttribute("data-time") === String(t), pinned2, { timeout: WAIT_MS });
+      const previewedAssets = BigInt((await byTestId(page, "unsave-preview").getAttribute("data-assets"))!);
+      const kusd2 = await keel.kusd.balanceOf(w.user);
+      await w.node.provider.send("evm_setNextBlockTimestamp", [pinned2]);
+      await byTestId(page, "unsave-submit").click();
+      await waitConfirmed(page, "withdraw all savings");
+      const redeemed = (await w.node.provider.getBlock("latest"))!;
+      const last = await vaultAt(redeemed.number - 1);
+      const held = await savings.balanceOf(w.user, { blockTag: redeemed.number - 1 });
+      assert.equal(previewedAssets, savingsAssetsDown(held, savingsAfterDrip(last.v, last.rate, last.lastDrip, BigInt(pinned2), last.spendable)));
+      assert.equal(await savings.balanceOf(w.user), 0n, "no sKUSD left");
+      assert.equal((await keel.kusd.balanceOf(w.user)) - kusd2, previewedAssets, "the kUSD the page previewed");
+      assert.ok(previewedAssets > parseUnits("600", 18), "the interest came back with the savings");
+      await close();
+    },
+  },
+  {
+    name: "stability: bad input, a sale over the ceiling, a purchase over the PSM's debt and a withdrawal without savings are refused in the form; nothing is sent",
+    run: async (w) => {
+      const { page, close } = await openApp(w, "#/stability");
+      await connect(page, w.user);
+      await byTestId(page, "swap-amount").waitFor();
+      await waitText(page, "savings-shares", /\d/);
+      const before = await nonce(w);
+      const refusals: [string, string, string, RegExp][] = [
+        ["sell", "swap", "-5", /must be positive/],
+        ["sell", "swap", "abc", /not a non-negative decimal number/],
+        ["sell", "swap", "1.0000001", /more than 6 decimal places/],
+        ["sell", "swap", "0", /more than 0/],
+        ["sell", "swap", "1,000", /you hold [\d,.]+ USDC, less than 1,000/],
+        ["sell", "swap", "50,000,001", /over its ceiling of 50,000,000 kUSD; at most [\d,.]+ USDC can be sold now/],
+        ["buy", "swap", "1,000,000", /the PSM's debt is [\d,.]+ kUSD: at most [\d,.]+ USDC can be bought back/],
+        ["buy", "swap", "0.0000001", /more than 6 decimal places/],
+        ["buy", "save", "1,000,000", /you hold [\d,.]+ kUSD, less than 1,000,000/],
+        ["buy", "unsave", "5", /you have no savings to withdraw/],
+      ];
+      for (const [direction, form, text, message] of refusals) {
+        await byTestId(page, "swap-direction").selectOption(direction);
+        await type(page, `${form}-amount`, text);
+        await waitText(page, `${form}-error`, message);
+        assert.equal(await byTestId(page, `${form}-submit`).isDisabled(), true, `${form} "${text}" cannot be submitted`);
+        assert.equal(await byTestId(page, `${form}-preview`).textContent(), "", "no preview for a refused amount");
+      }
+      await type(page, "swap-amount", "");
+      assert.equal(await byTestId(page, "swap-submit").isDisabled(), true, "an empty amount cannot be submitted");
+      // Submitting by keyboard with a refused amount sends nothing either.
+      await byTestId(page, "swap-direction").selectOption("sell");
+      await type(page, "swap-amount", "50,000,001");
+      await byTestId(page, "swap-amount").press("Enter");
+      await page.waitForTimeout(500);
+      assert.equal(await byTestId(page, "tx-status").getAttribute("data-phase"), "idle");
+      assert.equal(await nonce(w), before, "no transaction was sent");
+      await close();
+    },
+  },
+  {
+    name: "stability: USDC 3% off $1 freezes selling (shown with why, refused in the form, the chain agrees); buying back stays open; $1 again reopens it; the guardian's pause freezes it too",
+    run: async (w) => {
+      const { keel } = w;
+      const feed = keel.assets.USDC!.feed;
+      const answer = await feed.latestAnswer();
+      await setFeedAnswer(keel, "USDC", (answer * 97n) / 100n);
+      assert.equal(await keel.psm.sellGemFrozen(), true, "the module is frozen");
+      await assert.rejects(keel.psm.connect(w.userSigner).sellGem.staticCall(w.user, parseUnits("1", 6)), /ReserveDepegged/);
+
+      const { page, close } = await openApp(w, "#/stability");
+      await connect(page, w.user);
+      await waitText(page, "psm-frozen", "frozen: USDC is at $0.97, 3% from $1, beyond the 2% threshold");
+      await waitText(page, "stability-frozen-banner", "Buying USDC back with kUSD stays open");
+      const before = await nonce(w);
+      await byTestId(page, "swap-direction").selectOption("sell");
+      await type(page, "swap-amount", "10");
+      await waitText(page, "swap-error", "selling USDC is frozen: USDC is at $0.97");
+      assert.equal(await byTestId(page, "swap-submit").isDisabled(), true);
+      await shot(page, "stability-frozen");
+      assert.equal(await nonce(w), before, "nothing was sent");
+
+      const usdc = keel.assets.USDC!.token;
+      const usdc0 = await usdc.balanceOf(w.user);
+      await byTestId(page, "swap-direction").selectOption("buy");
+      await type(page, "swap-amount", "5");
+      await waitText(page, "swap-preview", "You pay 5.005 kUSD");
+      await byTestId(page, "swap-submit").click();
+      await waitConfirmed(page, "buy 5 USDC for 5.005 kUSD");
+      assert.equal((await usdc.balanceOf(w.user)) - usdc0, parseUnits("5", 6), "bought while frozen");
+
+      await setFeedAnswer(keel, "USDC", answer);
+      assert.equal(await keel.psm.sellGemFrozen(), false);
+      await waitText(page, "psm-frozen", "open");
+      // The guardian's pause is the other reason.
+      await (await keel.psm.connect(w.deployer).setSellGemPaused(true)).wait();
+      await waitText(page, "psm-frozen", "frozen: paused by the guardian");
+      await byTestId(page, "swap-direction").selectOption("sell");
+      await type(page, "swap-amount", "10");
+      await waitText(page, "swap-error", "selling USDC is frozen: paused by the guardian");
+      await (await keel.psm.connect(w.deployer).setSellGemPaused(false)).wait();
+      await waitText(page, "psm-frozen", "open");
+      await waitText(page, "swap-preview", "You pay 10 USDC and receive 9.99 kUSD");
       await close();
     },
   },

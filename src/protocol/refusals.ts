@@ -19,6 +19,14 @@ export function refusalReason(name: string, args: readonly unknown[]): string {
     SupplyCapExceeded: () => `it would bring the asset's total to ${a(1)}, over its supply cap of ${a(2)}`,
     NotAuthorized: () => "you are neither the owner nor approved for this position",
     Paused: () => "opening and borrowing are paused by the guardian",
+    PegCeilingExceeded: () => `it would bring the PSM's debt to ${formatKusd(a(0))} kUSD, over its ceiling of ${formatKusd(a(1))} kUSD`,
+    PegDebtTooLow: () => `the PSM's debt is ${formatKusd(a(1))} kUSD, less than the ${formatKusd(a(0))} kUSD this takes out`,
+    ReserveDepegged: () => `selling the reserve is frozen: its price $${formatFixed(a(0), 18, 4)} is further from $1 than ${formatFixed(a(1) * 100n, 18, 2)}%`,
+    ReservePriceUnavailable: () => "selling the reserve is frozen: its price cannot be read",
+    SellGemPaused: () => "selling the reserve is paused by the guardian",
+    AmountTooSmall: () => "the amount is too small: it would mint no kUSD after the fee",
+    ERC4626ExceededMaxWithdraw: () => `it withdraws ${formatKusd(a(1))} kUSD, more than the ${formatKusd(a(2))} kUSD these savings are worth`,
+    ERC4626ExceededMaxRedeem: () => `it redeems ${formatFixed(a(1), 24, 6)} sKUSD, more than the ${formatFixed(a(2), 24, 6)} held`,
   };
   return reasons[name]?.() ?? `the protocol refused it: ${name}(${args.map(String).join(", ")})`;
 }

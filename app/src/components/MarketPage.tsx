@@ -3,21 +3,14 @@
  * supply; and a chart of σ in force approaching its target (the VolatilityOracle's step limit, computed with the
  * same `sigmaAt` the preview uses).
  */
-import { RAY, rpowUp, SECONDS_PER_YEAR, WAD } from "../../../src/math";
+import { RAY, WAD } from "../../../src/math";
 import { rateAt, sigmaAt } from "../../../src/protocol/preview";
 import { formatFixed } from "../../../src/units";
 import type { AssetMarket, Market } from "../chain";
 import { useApp } from "../context";
-import { kusd, percent, usd } from "../format";
+import { annualRate, kusd, percent, usd } from "../format";
 import { assetAt } from "../manifest";
 import { useMarket } from "../queries";
-
-/** The annual rate [wad] a per-second fee factor compounds to, rounded to the nearest 0.01% for display. */
-const annualFee = (perSecond: bigint): bigint => {
-  const exact = (rpowUp(perSecond, SECONDS_PER_YEAR) - RAY) / 10n ** 9n;
-  const step = WAD / 10_000n;
-  return ((exact + step / 2n) / step) * step;
-};
 
 export function MarketPage(): React.JSX.Element {
   const { keel } = useApp();
@@ -56,7 +49,7 @@ export function MarketPage(): React.JSX.Element {
                 <td>{percent(a.sigmaMin)}–{percent(a.sigmaMax)}</td>
                 <td>{percent(a.maintenanceHaircut)} / {percent(a.initialHaircut)}</td>
                 <td>{percent(a.liquidationPenalty)}</td>
-                <td>{percent(annualFee(a.debtClass.stabilityFee))} a year</td>
+                <td>{percent(annualRate(a.debtClass.stabilityFee))} a year</td>
                 <td>{kusd(classDebt)} of {formatFixed(a.debtClass.debtCeiling, 18, 0)} ({percent(a.debtClass.debtCeiling === 0n ? 0n : (classDebt * WAD) / a.debtClass.debtCeiling)})</td>
                 <td>{formatFixed(a.supplied, info?.decimals ?? 18, 4)} / {formatFixed(a.supplyCap, info?.decimals ?? 18, 0)}</td>
               </tr>
@@ -65,7 +58,7 @@ export function MarketPage(): React.JSX.Element {
         </tbody>
       </table>
       <p>
-        Cross positions: fee {percent(annualFee(m.crossClass.stabilityFee))} a year, debt {kusd((m.crossClass.normDebt * rateAt(m.crossClass, m.blockTime) + RAY - 1n) / RAY)} of {formatFixed(m.crossClass.debtCeiling, 18, 0)}.
+        Cross positions: fee {percent(annualRate(m.crossClass.stabilityFee))} a year, debt {kusd((m.crossClass.normDebt * rateAt(m.crossClass, m.blockTime) + RAY - 1n) / RAY)} of {formatFixed(m.crossClass.debtCeiling, 18, 0)}.
         Global debt {kusd(m.globalDebt)} of {formatFixed(m.globalDebtCeiling, 18, 0)}. Minimum debt {kusd(m.dust)}. Margin calls give {Number(m.gracePeriod) / 3600} h of grace; critical HF {formatFixed(m.criticalHF, 18, 3)}.
         Confidence z = {formatFixed(m.zMaintenance, 18, 2)} (maintenance), {formatFixed(m.zInitial, 18, 2)} (initial).
       </p>
