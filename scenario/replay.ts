@@ -69,6 +69,8 @@ export interface StepRecord {
    * seeded pool for the PSM's reserve.
    */
   kusdPrice?: { afterArbitrage: number; atEnd: number };
+  /** [wad kUSD] P × (1 − the reserve's oracle price) at the step's end; 0 at or above $1. */
+  pegShortfall: bigint;
   ledger: LedgerReading;
 }
 
@@ -124,6 +126,11 @@ export interface ReplaySummary {
   /** [wad kUSD] the arbitrageur minted at the PSM to bring pools back to the oracle, and P at the end. */
   pegMinted: bigint;
   pegDebt: bigint;
+  /**
+   * [wad kUSD] the PSM's worst shortfall: max over steps of P × (1 − the reserve's oracle price), what its reserve
+   * would fall short of the kUSD minted against it if the depeg lasted (next to the positions' bad debt).
+   */
+  pegShortfall: bigint;
   /** Lowest multiple the feedback loop put on each path asset's price (1 = none). */
   deepestImpact: Record<string, number>;
   /** Ledger checks and whether every one held. */
@@ -268,6 +275,7 @@ export async function replay(network: ReplayNetwork, scenario: Scenario, options
       deficit: await keel.engine.deficit(),
       keeperProfit,
       ...(kusdAfterArbitrage === undefined ? {} : { kusdPrice: { afterArbitrage: kusdAfterArbitrage, atEnd: (await kusdPriceOnAmm(keel))! } }),
+      pegShortfall: await pegShortfall(keel, ledger.pegDebt),
       ledger,
     };
     steps.push(record);
@@ -299,6 +307,7 @@ export async function replay(network: ReplayNetwork, scenario: Scenario, options
     liquidatedDebt: liquidations.reduce((s, l) => s + l.repaid, 0n),
     pegMinted: world.kusdSource.minted(),
     pegDebt: await keel.psm.debt(),
+    pegShortfall: steps.reduce((worst, st) => (st.pegShortfall > worst ? st.pegShortfall : worst), 0n),
     deepestImpact,
     invariantChecks: steps.length,
     invariantHeld: violations.length === 0,
@@ -378,6 +387,18 @@ async function rebalanceAmm(world: World, scenario: Scenario): Promise<void> {
     const target = await keel.oracle.getPrice(a.token.target as string);
     await arbitrageTo(keel.amm, keel.kusd, a.token, 10n ** BigInt(a.config.decimals), target, world.arbitrageur, world.kusdSource);
   }
+}
+
+/** P × (1 − the reserve's price) [wad kUSD]; a reserve without a price counts as worthless. */
+async function pegShortfall(keel: Keel, pegDebt: bigint): Promise<bigint> {
+  if (pegDebt === 0n) return 0n;
+  let price = 0n;
+  try {
+    price = await keel.oracle.getPrice(await keel.psm.gem());
+  } catch {
+    // a failing feed: no price to count the reserve at
+  }
+  return price >= WAD ? 0n : (pegDebt * (WAD - price)) / WAD;
 }
 
 /** kUSD's price on the AMM [USD]: the PSM reserve's oracle price over its pool's spot (kUSD per reserve unit). */

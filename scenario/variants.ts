@@ -35,6 +35,9 @@ export interface VariantRow {
   badDebt: bigint; // [wad kUSD]
   deficit: bigint; // [wad kUSD]
   keeperProfit: bigint; // [wad kUSD]
+  /** The PSM: P at the end and its worst shortfall, P × (1 − reserve price) [wad kUSD]. */
+  pegDebt: bigint;
+  pegShortfall: bigint;
   cascadeDepth: number;
   cascadeLevels: number;
   cascadeLiquidations: number;
@@ -58,6 +61,8 @@ export function compareVariants(runs: readonly { variant: Variant; result: Repla
       marginCalls: s.marginCalls,
       cured: s.cured,
       badDebt: s.badDebt,
+      pegDebt: s.pegDebt,
+      pegShortfall: s.pegShortfall,
       deficit: s.deficit,
       keeperProfit: s.keeperProfit,
       cascadeDepth: s.cascadeDepth,
