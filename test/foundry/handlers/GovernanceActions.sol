@@ -109,11 +109,34 @@ abstract contract GovernanceActions is HandlerBase {
         _govern("setPaused", address(k.engine), abi.encodeCall(k.engine.setPaused, (pause)));
     }
 
+    /// @notice The PSM's fees (≤ 1% each), ceiling (0–100M kUSD, so it can fall under P), freeze threshold (0.1%–10%),
+    /// the guardian's sellGem pause (one time in three) or resume, or sKUSD's rate (0–20% a year; it drips first,
+    /// so the buffer's payment is counted as interest).
+    function _setPegTerms(uint256 kindSeed, uint256 a, uint256 b) internal {
+        uint256 kind = kindSeed % 5;
+        if (kind == 0) {
+            _govern("psm.setFees", address(k.psm), abi.encodeCall(k.psm.setFees, (_bound(a, 0, 0.01e18), _bound(b, 0, 0.01e18))));
+        } else if (kind == 1) {
+            _govern("psm.setDebtCeiling", address(k.psm), abi.encodeCall(k.psm.setDebtCeiling, (_bound(a, 0, 100_000_000e18))));
+        } else if (kind == 2) {
+            _govern("psm.setFreezeThreshold", address(k.psm), abi.encodeCall(k.psm.setFreezeThreshold, (_bound(a, 0.001e18, 0.1e18))));
+        } else if (kind == 3) {
+            _govern("psm.setSellGemPaused", address(k.psm), abi.encodeCall(k.psm.setSellGemPaused, (a % 3 == 0)));
+        } else {
+            uint256 buffer = k.kusd.balanceOf(address(k.surplus));
+            uint256 rate = _bound(a, KeelMath.RAY, k.savings.MAX_RATE());
+            (bool ok,) = _as(k.governor, address(k.savings), abi.encodeCall(k.savings.setSavingsRate, (rate)));
+            if (ok) _countInterest(buffer);
+            _count("savings.setSavingsRate", ok);
+            _observe();
+        }
+    }
+
     /// @notice One governed change (one selector, so governance is about as frequent as any one user action): fees,
     /// ceilings, supply caps, dust, liquidation terms, risk parameters, correlations, confidence, volatility
-    /// parameters, flash-mint terms, pause.
+    /// parameters, flash-mint terms, pause, the PSM's terms and the savings rate.
     function govern(uint256 which, uint256 a, uint256 b, uint256 c, uint256 d) external {
-        which %= 12;
+        which %= 13;
         if (which == 0) _setStabilityFee(a, b);
         else if (which == 1) _setDebtCeiling(a, b);
         else if (which == 2) _setGlobalDebtCeiling(a);
@@ -125,7 +148,8 @@ abstract contract GovernanceActions is HandlerBase {
         else if (which == 8) _setConfidence(a, b);
         else if (which == 9) _setVolatilityParams(a, b, c);
         else if (which == 10) _setFlashMintTerms(a, b);
-        else _setPaused(a % 3 == 0);
+        else if (which == 11) _setPaused(a % 3 == 0);
+        else _setPegTerms(d, a, b);
     }
 
     function _govern(string memory action, address target, bytes memory data) internal {

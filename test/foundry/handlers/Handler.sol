@@ -8,18 +8,21 @@ import {PositionActions} from "./PositionActions.sol";
 import {MarketActions} from "./MarketActions.sol";
 import {LiquidationActions} from "./LiquidationActions.sol";
 import {GovernanceActions} from "./GovernanceActions.sol";
+import {PegActions} from "./PegActions.sol";
 
 /// @title Handler
 /// @notice The target of Keel's Foundry invariant campaign: every state-changing entry point of the protocol, by
 /// five actors, a stranger and the governor, with bounded inputs. Set-up: every actor holds 100 ether and has
-/// approved the engine and the PositionManager; an LP position funds AMM pools of $500k per asset, so flash
+/// approved the engine, the PositionManager, the PSM and sKUSD; an LP position funds AMM pools of $500k per asset, so flash
 /// liquidations can sell.
-contract Handler is PositionActions, MarketActions, LiquidationActions, GovernanceActions {
+contract Handler is PositionActions, MarketActions, LiquidationActions, GovernanceActions, PegActions {
     constructor(Keel memory keel, Asset[] memory listed) HandlerBase(keel, listed) {
         for (uint256 i; i < N_ACTORS; ++i) {
             address a = actors[i];
             _approveAll(a, address(k.engine));
             _approveAll(a, address(k.manager));
+            _approveAll(a, address(k.psm));
+            _approveAll(a, address(k.savings));
             vm.prank(a);
             k.nft.setApprovalForAll(address(k.manager), true);
             vm.deal(a, 100 ether);

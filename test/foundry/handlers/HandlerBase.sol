@@ -61,6 +61,16 @@ abstract contract HandlerBase is Assertions, IVaultEngineTypes {
     mapping(address asset => FeedFault) public fault;
     mapping(address asset => int256) public answer; // feed decimals: the last published (good) answer
 
+    // ---------------------------------------------------------------- ghost: peg and savings (docs/spec.md §10)
+    uint256 public ghostPegDebt; // [wad] P as the handler's sales and purchases moved it: Σ sold × scale − Σ bought × scale
+    uint256 public savingsDeposited; // [wad] kUSD actors put into sKUSD
+    uint256 public savingsWithdrawn; // [wad] kUSD actors took out of sKUSD
+    uint256 public savingsPaid; // [wad] interest the surplus buffer paid the vault (its balance drop in a drip)
+    /// @dev The highest sKUSD share price seen, as its virtual terms (totalAssets + 1, totalSupply + 10^6): the price
+    /// is their ratio, compared by cross-multiplication, exactly.
+    uint256 public maxPriceAssets = 1;
+    uint256 public maxPriceShares = 1e6;
+
     // ---------------------------------------------------------------- ghost: postconditions and statistics
     /// @dev First violation recorded per invariant (by name); empty when none.
     mapping(string name => string) public violation;
@@ -308,6 +318,7 @@ abstract contract HandlerBase is Assertions, IVaultEngineTypes {
             }
             (lastSigma[a], lastSigmaAt[a]) = (sigma, block.timestamp);
         }
+        _observeSharePrice();
         for (uint256 j; j < ids.length; ++j) {
             uint256 id = ids[j];
             if (isOpen[id] && healthySinceCall[id] != 0 && k.engine.callDeadline(id) != healthySinceCall[id]) {
@@ -315,6 +326,31 @@ abstract contract HandlerBase is Assertions, IVaultEngineTypes {
             }
         }
         if (bytes(_reverted).length != 0) revert ActionReverted(_reverted);
+    }
+
+    /// @dev sKUSD's share price never falls below the highest seen; a higher one becomes the new high.
+    function _observeSharePrice() internal {
+        (uint256 a, uint256 sh) = sharePriceTerms();
+        if (a * maxPriceShares < maxPriceAssets * sh) {
+            _violate(
+                "invariant_sharePriceNeverFalls",
+                string.concat("(assets + 1) / (shares + 1e6) fell from ", _s(maxPriceAssets), "/", _s(maxPriceShares), " to ", _s(a), "/", _s(sh))
+            );
+        } else {
+            (maxPriceAssets, maxPriceShares) = (a, sh);
+        }
+    }
+
+    /// @notice sKUSD's share price as OpenZeppelin's ERC-4626 prices it: (totalAssets + 1) / (totalSupply + 10^offset).
+    function sharePriceTerms() public view returns (uint256 assets_, uint256 shares_) {
+        return (k.savings.totalAssets() + 1, k.savings.totalSupply() + 1e6);
+    }
+
+    /// @dev The surplus buffer paid the vault interest during a savings action or a drip (measured on the buffer,
+    /// not the vault, so the vault's bound is not checked against itself).
+    function _countInterest(uint256 bufferBefore) internal {
+        uint256 bufferAfter = k.kusd.balanceOf(address(k.surplus));
+        if (bufferAfter < bufferBefore) savingsPaid += bufferBefore - bufferAfter;
     }
 
     /// @dev σ bounds or steps changed by governance: the step check restarts from the new σ.

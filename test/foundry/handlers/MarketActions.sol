@@ -9,7 +9,7 @@ import {MockAggregator} from "../../../contracts/mocks/MockAggregator.sol";
 /// @title MarketActions
 /// @notice Prices and time: moves, crashes and wicks (a crash, then a recovery), failing feeds (stale, at the
 /// aggregator's bound, non-positive), the L2 sequencer going down and restarting, time passing (healthy feeds keep
-/// publishing, as Chainlink's heartbeat does), volatility pokes.
+/// publishing, as Chainlink's heartbeat does), volatility pokes, USDC about its peg (the PSM's freeze).
 abstract contract MarketActions is HandlerBase {
     /// @notice A move of −15%…+15% of asset `i`'s price.
     function movePrice(uint256 assetSeed, uint256 bpsSeed) external {
@@ -36,6 +36,17 @@ abstract contract MarketActions is HandlerBase {
         fault[address(_token(i))] = FeedFault.None;
         _publish(i, assets[i].referenceAnswer * (10_000 + bps) / 10_000);
         _count("recover", true);
+        _observe();
+    }
+
+    /// @notice The PSM's reserve (USDC) moves to within ±3% of $1 and its feed works again: either side of the 2%
+    /// freeze threshold, so sellGem freezes and thaws (the other price actions move USDC too, mostly further).
+    function movePeg(uint256 bpsSeed) external {
+        uint256 i = _indexOf(k.psm.gem());
+        fault[address(_token(i))] = FeedFault.None;
+        int256 bps = int256(_bound(bpsSeed, 0, 600)) - 300;
+        _publish(i, int256(10 ** uint256(assets[i].feedDecimals)) * (10_000 + bps) / 10_000);
+        _count("movePeg", true);
         _observe();
     }
 

@@ -34,8 +34,9 @@ contract KeelInvariants is KeelFixture, Assertions {
 
     // ================================================================ accounting (docs/spec.md §6)
 
-    /// @notice kUSD supply == TD − F + B + P (P = 0: no peg module yet), the gap being rounding in the protocol's
-    /// favour: at most 3 wei per debt operation plus 1 per open position (each position's debt rounds up).
+    /// @notice I1: kUSD supply == TD − F + B + P (P = psm.debt(), docs/spec.md §6), the gap being rounding in the
+    /// protocol's favour: at most 3 wei per debt operation plus 1 per open position (each position's debt rounds up).
+    /// The PSM adds no rounding: P and the supply move by the same scaled amount.
     function invariant_ledger() public view {
         uint256[] memory open = h.openIds();
         uint256 totalDebt;
@@ -43,11 +44,11 @@ contract KeelInvariants is KeelFixture, Assertions {
             totalDebt += k.engine.debtOf(open[j]);
         }
         uint256 supply = k.kusd.totalSupply();
-        uint256 owed = totalDebt + k.engine.deficit();
+        uint256 owed = totalDebt + k.engine.deficit() + k.psm.debt();
         uint256 fees = k.engine.accruedFees();
-        _le(supply + fees, owed, "invariant_ledger", "kUSD supply + F > TD + B");
+        _le(supply + fees, owed, "invariant_ledger", "kUSD supply + F > TD + B + P");
         uint256 slack = owed - fees - supply;
-        _le(slack, 3 * h.debtOps() + open.length + 2, "invariant_ledger", "rounding margin TD - F + B - supply");
+        _le(slack, 3 * h.debtOps() + open.length + 2, "invariant_ledger", "rounding margin TD - F + B + P - supply");
     }
 
     /// @notice Per asset: the recorded total equals Σ positions' collateral, and the engine holds at least that.
@@ -112,6 +113,55 @@ contract KeelInvariants is KeelFixture, Assertions {
         for (uint256 c; c < classes.length; ++c) {
             _le(h.lastRate(classes[c]), k.engine.currentRate(classes[c]), "invariant_ratesNeverDecrease", _s(classes[c]));
             _le(KeelMath.RAY, k.engine.currentRate(classes[c]), "invariant_ratesNeverDecrease", "rate below RAY");
+        }
+    }
+
+    // ================================================================ peg and savings (docs/spec.md §10)
+
+    /// @notice I21: the PSM holds its reserve for all it minted: gem balance × scale ≥ P, and P is what the handler's
+    /// sales and purchases moved (Σ sold − Σ bought, scaled).
+    function invariant_pegReserveBacksDebt() public view {
+        uint256 pegDebt = k.psm.debt();
+        uint256 reserve = assets[USDC_INDEX].token.balanceOf(address(k.psm));
+        _le(pegDebt, reserve * k.psm.scale(), "invariant_pegReserveBacksDebt", "P vs the reserve held x scale");
+        _eq(pegDebt, h.ghostPegDebt(), "invariant_pegReserveBacksDebt", "P vs the ghost of sales less purchases");
+    }
+
+    /// @notice I22: sKUSD's share price, (totalAssets + 1) / (totalSupply + 10^6), never falls below the highest
+    /// seen (the handler checks it after every call and keeps the high).
+    function invariant_sharePriceNeverFalls() public view {
+        _noViolation("invariant_sharePriceNeverFalls");
+        (uint256 a, uint256 sh) = h.sharePriceTerms();
+        if (a * h.maxPriceShares() < h.maxPriceAssets() * sh) {
+            _fail("invariant_sharePriceNeverFalls", string.concat("share price ", _s(a), "/", _s(sh), " under the high ", _s(h.maxPriceAssets()), "/", _s(h.maxPriceShares())));
+        }
+    }
+
+    /// @notice I23: the vault's assets never exceed what actors deposited, less what they withdrew, plus the interest
+    /// the surplus buffer paid; each savings action moves them by exactly its flow plus that interest.
+    function invariant_savingsFunded() public view {
+        _noViolation("invariant_savingsFunded");
+        uint256 funded = h.savingsDeposited() + h.savingsPaid();
+        _le(h.savingsWithdrawn(), funded, "invariant_savingsFunded", "withdrawn vs deposited + interest paid");
+        _le(k.savings.totalAssets(), funded - h.savingsWithdrawn(), "invariant_savingsFunded", "vault assets vs deposits - withdrawals + interest paid");
+    }
+
+    /// @notice I24: kUSD is minted and burnt only by the engine and the PSM (the one registered peg module; neither
+    /// the vault, the buffer nor any periphery or actor is one), and every PSM swap moved the supply and P by exactly
+    /// its scaled amount, every savings action by nothing (handler); the engine's share is the ledger's (I1).
+    function invariant_kusdMinters() public view {
+        _noViolation("invariant_kusdMinters");
+        _check(k.kusd.engine() == address(k.engine), "invariant_kusdMinters", "kUSD's engine");
+        _check(k.kusd.isPegModule(address(k.psm)), "invariant_kusdMinters", "the PSM is not a peg module");
+        address[9] memory others = [
+            address(k.savings), address(k.surplus), address(k.manager), address(k.flashLiquidator), address(k.amm),
+            address(k.receiver), address(k.flashBorrower), k.governor, h.stranger()
+        ];
+        for (uint256 i; i < others.length; ++i) {
+            _check(!k.kusd.isPegModule(others[i]), "invariant_kusdMinters", string.concat(_s(others[i]), " is a peg module"));
+        }
+        for (uint256 a; a < 5; ++a) {
+            _check(!k.kusd.isPegModule(h.actors(a)), "invariant_kusdMinters", string.concat("actor ", _s(h.actors(a)), " is a peg module"));
         }
     }
 

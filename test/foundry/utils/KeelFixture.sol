@@ -12,6 +12,9 @@ import {VolatilityOracle} from "../../../contracts/oracles/VolatilityOracle.sol"
 import {PositionManager} from "../../../contracts/periphery/PositionManager.sol";
 import {FlashLiquidator} from "../../../contracts/periphery/FlashLiquidator.sol";
 import {KeelAccessManager} from "../../../contracts/governance/KeelGovernance.sol";
+import {PegStabilityModule} from "../../../contracts/peg/PegStabilityModule.sol";
+import {SavingsKUSD} from "../../../contracts/peg/SavingsKUSD.sol";
+import {IPegStabilityModule} from "../../../contracts/interfaces/IPegStabilityModule.sol";
 import {MockAggregator} from "../../../contracts/mocks/MockAggregator.sol";
 import {MockERC20} from "../../../contracts/mocks/MockERC20.sol";
 import {MockAMM} from "../../../contracts/mocks/MockAMM.sol";
@@ -40,6 +43,8 @@ struct Keel {
     MockAggregator sequencerFeed;
     MockLiquidationReceiver receiver;
     MockFlashBorrower flashBorrower;
+    PegStabilityModule psm;
+    SavingsKUSD savings;
     address governor;
 }
 
@@ -55,12 +60,22 @@ struct Asset {
 /// @title KeelFixture
 /// @notice Deploys Keel the way deploy/index.ts does (same contracts, the same nonce-ordered wiring, an AccessManager
 /// authority), with nine assets instead of four so cross baskets reach the 8-asset limit: 2, 6, 8, 9, 18 and 24
-/// decimal tokens, 8- and 18-decimal feeds, one composite price, an L2 sequencer uptime feed. Every governed
-/// function is callable by `governor` (the AccessManager admin); `setFeed` by the engine too (listings).
+/// decimal tokens, 8- and 18-decimal feeds, one composite price, an L2 sequencer uptime feed; then the peg stability
+/// module over USDC and the savings vault, wired as deploy/plan.ts and deploy/governance.ts do. Every governed
+/// function is callable by `governor` (the AccessManager admin, holding RISK and GUARDIAN as the timelock and the
+/// guardian do); `setFeed` by the engine too (listings); the surplus buffer's `payInterest` by the vault only.
 /// @dev Contracts come from forge's artifacts through `deployCode`, so test contracts stay small.
 abstract contract KeelFixture {
     uint256 internal constant WAD = 1e18;
+    uint64 internal constant RISK_ROLE = 1;
+    uint64 internal constant GUARDIAN_ROLE = 2;
     uint64 internal constant ORACLE_ROLE = 3;
+    uint64 internal constant SAVINGS_ROLE = 4;
+    /// @dev The local config's peg (deploy/networks/local.ts): 0.1% each way, 50M kUSD ceiling, frozen 2% off $1.
+    uint256 internal constant PEG_FEE = 0.001e18;
+    uint256 internal constant PEG_CEILING = 50_000_000e18;
+    uint256 internal constant PEG_FREEZE = 0.02e18;
+    uint256 internal constant USDC_INDEX = 2;
     uint256 internal constant START = 1_750_000_000; // a realistic block time, far from 0
     /// @dev Where foundry.toml links the engine's libraries.
     address internal constant LIQUIDATION_LIBRARY = 0x00000000000000000000000000000000004B6501;
@@ -170,7 +185,55 @@ abstract contract KeelFixture {
         k.receiver = MockLiquidationReceiver(_deploy("MockLiquidationReceiver.sol:MockLiquidationReceiver", ""));
         k.flashBorrower =
             MockFlashBorrower(_deploy("MockFlashBorrower.sol:MockFlashBorrower", abi.encode(address(k.kusd))));
+        _deployPeg();
         _label();
+    }
+
+    /// @dev The PSM over USDC and sKUSD at 2% a year (deploy/plan.ts), then the roles of deploy/governance.ts: the
+    /// PSM's setters to RISK, its sellGem pause to GUARDIAN, the savings rate to RISK, `payInterest` to SAVINGS held
+    /// by the vault; and `KeelUSD.setPegModule(psm, true)` (RISK), which makes the PSM a minter.
+    function _deployPeg() internal {
+        IPegStabilityModule.PegParams memory peg = IPegStabilityModule.PegParams({
+            feeIn: PEG_FEE,
+            feeOut: PEG_FEE,
+            debtCeiling: PEG_CEILING,
+            freezeThreshold: PEG_FREEZE
+        });
+        k.psm = PegStabilityModule(
+            _deploy(
+                "PegStabilityModule.sol:PegStabilityModule",
+                abi.encode(
+                    address(k.access), address(k.kusd), address(assets[USDC_INDEX].token), address(k.oracle),
+                    address(k.surplus), peg
+                )
+            )
+        );
+        k.savings = SavingsKUSD(
+            _deploy(
+                "SavingsKUSD.sol:SavingsKUSD",
+                abi.encode(address(k.access), address(k.kusd), address(k.surplus), FEE_2)
+            )
+        );
+        vm.startPrank(k.governor);
+        bytes4[] memory psmRisk = new bytes4[](3);
+        psmRisk[0] = PegStabilityModule.setFees.selector;
+        psmRisk[1] = PegStabilityModule.setDebtCeiling.selector;
+        psmRisk[2] = PegStabilityModule.setFreezeThreshold.selector;
+        k.access.setTargetFunctionRole(address(k.psm), psmRisk, RISK_ROLE);
+        k.access.setTargetFunctionRole(address(k.psm), _selectors(PegStabilityModule.setSellGemPaused.selector), GUARDIAN_ROLE);
+        k.access.setTargetFunctionRole(address(k.savings), _selectors(SavingsKUSD.setSavingsRate.selector), RISK_ROLE);
+        k.access.setTargetFunctionRole(address(k.kusd), _selectors(KeelUSD.setPegModule.selector), RISK_ROLE);
+        k.access.setTargetFunctionRole(address(k.surplus), _selectors(SurplusBuffer.payInterest.selector), SAVINGS_ROLE);
+        k.access.grantRole(RISK_ROLE, k.governor, 0);
+        k.access.grantRole(GUARDIAN_ROLE, k.governor, 0);
+        k.access.grantRole(SAVINGS_ROLE, address(k.savings), 0);
+        k.kusd.setPegModule(address(k.psm), true);
+        vm.stopPrank();
+    }
+
+    function _selectors(bytes4 selector) internal pure returns (bytes4[] memory out) {
+        out = new bytes4[](1);
+        out[0] = selector;
     }
 
     /// @dev WETH, WBTC, USDC, wstETH (composite over WETH), LINK, SOL (9 decimals, 18-decimal feed), XAU (24
@@ -266,6 +329,8 @@ abstract contract KeelFixture {
         vm.label(address(k.manager), "PositionManager");
         vm.label(address(k.flashLiquidator), "FlashLiquidator");
         vm.label(address(k.amm), "MockAMM");
+        vm.label(address(k.psm), "PegStabilityModule");
+        vm.label(address(k.savings), "sKUSD");
         vm.label(k.governor, "governor");
     }
 }
