@@ -131,6 +131,9 @@ export interface ReplaySummary {
    * would fall short of the kUSD minted against it if the depeg lasted (next to the positions' bad debt).
    */
   pegShortfall: bigint;
+  /** [wad kUSD] over the run: the PSM's fee income to the buffer, and the savings interest the buffer paid out. */
+  pegFees: bigint;
+  savingsPaid: bigint;
   /** Lowest multiple the feedback loop put on each path asset's price (1 = none). */
   deepestImpact: Record<string, number>;
   /** Ledger checks and whether every one held. */
@@ -308,6 +311,7 @@ export async function replay(network: ReplayNetwork, scenario: Scenario, options
     pegMinted: world.kusdSource.minted(),
     pegDebt: await keel.psm.debt(),
     pegShortfall: steps.reduce((worst, st) => (st.pegShortfall > worst ? st.pegShortfall : worst), 0n),
+    ...(await pegIncome(keel)),
     deepestImpact,
     invariantChecks: steps.length,
     invariantHeld: violations.length === 0,
@@ -387,6 +391,17 @@ async function rebalanceAmm(world: World, scenario: Scenario): Promise<void> {
     const target = await keel.oracle.getPrice(a.token.target as string);
     await arbitrageTo(keel.amm, keel.kusd, a.token, 10n ** BigInt(a.config.decimals), target, world.arbitrageur, world.kusdSource);
   }
+}
+
+/** The PSM's fees (to the buffer) and the savings interest the buffer paid, over the whole run [wad kUSD]. */
+async function pegIncome(keel: Keel): Promise<{ pegFees: bigint; savingsPaid: bigint }> {
+  const sold = await keel.psm.queryFilter(keel.psm.filters.GemSold(), 0);
+  const bought = await keel.psm.queryFilter(keel.psm.filters.GemBought(), 0);
+  const paid = await keel.surplus.queryFilter(keel.surplus.filters.InterestPaid(), 0);
+  return {
+    pegFees: [...sold, ...bought].reduce((sum, e) => sum + e.args.fee, 0n),
+    savingsPaid: paid.reduce((sum, e) => sum + e.args.paid, 0n),
+  };
 }
 
 /** P × (1 − the reserve's price) [wad kUSD]; a reserve without a price counts as worthless. */

@@ -11,6 +11,7 @@ import type { RecommendationSection, RiskTable } from "./stressRisk";
 import { barChart, histogram, lineChart, type Series } from "../src/risk/svg";
 import { outOfSampleRows, rhoText, staticComparisonRows } from "../src/risk/recommendHistory";
 import type { Variant, VariantRow } from "./variants";
+import type { PegCeilingAdvice } from "../src/risk/pegCeiling";
 import { ScenarioError } from "./crash";
 
 export interface StressReport {
@@ -31,6 +32,8 @@ export interface StressReport {
   hfHistogram: { edges: number[]; labels: string[]; before: number[]; after: Record<string, number[]> };
   risk: RiskTable | { error: string };
   recommendation: RecommendationSection | { error: string };
+  /** The PSM: a ceiling from the history (`src/risk/pegCeiling.ts`), next to each variant's P and shortfall. */
+  peg: PegCeilingAdvice | { error: string };
 }
 
 /** The chart ids every report contains, in page order. */
@@ -52,6 +55,7 @@ export function buildReport(
   comparison: VariantRow[],
   risk: RiskTable | { error: string },
   recommendation: RecommendationSection | { error: string },
+  peg: PegCeilingAdvice | { error: string } = { error: "no history" },
 ): StressReport {
   const first = runs[0]?.result;
   if (first === undefined) throw new ScenarioError("buildReport: no runs (the first is the protocol as configured)");
@@ -79,6 +83,7 @@ export function buildReport(
     },
     risk,
     recommendation,
+    peg,
   };
 }
 
@@ -261,6 +266,26 @@ function comparisonTable(r: StressReport): string {
   );
 }
 
+/** The PSM: each variant's P and worst shortfall, fee income against savings paid, and the ceiling the history allows. */
+function pegSection(r: StressReport): string {
+  const rows = r.runs.map(({ variant, result }) => [
+    variant.label,
+    kusd(result.summary.pegMinted),
+    kusd(result.summary.pegDebt),
+    kusd(result.summary.pegShortfall),
+    kusd(result.summary.badDebt),
+    kusd(result.summary.pegFees),
+    kusd(result.summary.savingsPaid),
+  ]);
+  const head = ["variant", "minted for arbitrage (kUSD)", "P at the end", "worst shortfall P × (1 − price)", "positions' bad debt", "PSM fees to the buffer", "savings interest paid"];
+  const p = r.peg;
+  const advice =
+    "error" in p
+      ? `<p>No ceiling advice: ${esc(p.error)}</p>`
+      : `<p>Ceiling for the ${esc(p.reserve)} module: a stressed depeg of ${pct(p.stressedDepeg, 2)} (${esc(p.source)}) against a loss budget of ${pct(p.budgetShare, 2)} of the book's ${usd(p.bookDebt)} kUSD debt (${usd(p.budget)} kUSD) allows <strong>${p.recommended === undefined ? "any ceiling (the reserve never left $1 in the data)" : `${usd(p.recommended)} kUSD`}</strong>; configured: ${usd(p.configured)} kUSD.</p>`;
+  return table(head, rows, "table-peg") + advice;
+}
+
 function cascadeTable(r: StressReport): string {
   return table(
     ["variant", "cascade levels (rounds with liquidations in one step)", "keeper rounds in one step", "cascade liquidations", "deepest feedback impact", "keeper profit (kUSD)", "collateral ratio at end"],
@@ -373,6 +398,11 @@ ${cascadeTable(r)}
 ${fig(liquidationChart(r))}
 <h2>Bad debt</h2>
 ${fig(badDebtChart(r))}
+<h2>Peg stability module</h2>
+<p class="note">The replay's arbitrageur gets the kUSD it lacks from the PSM (reserve in at $1 less the fee), so P grows with the kUSD the
+pools need. Worst shortfall: the most the PSM's reserve fell short of P at the reserve's oracle price during the run, next to the positions'
+bad debt. Fees go to the surplus buffer; savings interest comes out of it (never minted).</p>
+${pegSection(r)}
 <h2>Health factors</h2>
 ${fig(hfChart(r))}
 ${table(["HF bin", "before", ...r.runs.map((x) => `after: ${x.variant.key}`)], r.hfHistogram.labels.map((l, i) => [l, String(r.hfHistogram.before[i]), ...r.runs.map((x) => String(r.hfHistogram.after[x.variant.key]![i]))]), "table-hf")}

@@ -19,7 +19,9 @@ import { replay, type ReplayResult, type StepRecord } from "../scenario/replay";
 import { buildReport, reportHtml, reportJson } from "../scenario/report";
 import { loadScenario } from "../scenario/crashFile";
 import { DEFAULT_RISK_OPTIONS, recommendationSection, riskHistory, riskTable, startMarket } from "../scenario/stressRisk";
-import { progressLine } from "../scenario/summary";
+import { kusd, progressLine } from "../scenario/summary";
+import { parseKeelConfig } from "../src/client/config";
+import { pegCeiling } from "../src/risk/pegCeiling";
 import { compareVariants, type Variant, VARIANTS, variantsTable } from "../scenario/variants";
 import { loadHistoryScenario } from "../scenario/historyScenario";
 import { dayNumber, type HistoryFile, loadHistory } from "../src/risk/backtest/history";
@@ -131,7 +133,23 @@ async function main(): Promise<number> {
       recommendation = { error: message(e) };
     }
   }
-  const report = buildReport(runs, comparison, risk, recommendation);
+  let peg: Parameters<typeof buildReport>[4] = { error: historyError };
+  if (history) {
+    try {
+      const cfg = parseKeelConfig(localConfig);
+      const reserve = cfg.assets.find((a) => a.symbol === cfg.peg.reserve)!;
+      peg = pegCeiling(riskHistory(localConfig, history), {
+        reserve: reserve.symbol,
+        configuredCeiling: Number(cfg.peg.debtCeiling / 10n ** 18n),
+        bookDebt: Number(start.book.reduce((sum, p) => sum + p.debt, 0n) / 10n ** 18n),
+        sigmaMax: Number(reserve.risk.sigmaMax) / 1e18,
+        zMaintenance: Number(cfg.confidence.zMaintenance) / 1e18,
+      });
+    } catch (e) {
+      peg = { error: message(e) };
+    }
+  }
+  const report = buildReport(runs, comparison, risk, recommendation, peg);
   mkdirSync(args.out, { recursive: true });
   writeFileSync(join(args.out, "report.json"), reportJson(report));
   writeFileSync(join(args.out, "report.html"), reportHtml(report));
@@ -141,6 +159,12 @@ async function main(): Promise<number> {
     const r = risk.rows;
     out.write(`\nstarting book, ${risk.horizonSeconds / 3600} h at ${risk.confidence * 100}%: ` + r.map((x) => `${x.method}: bad-debt VaR ${x.badDebtVar.toFixed(0)} ES ${x.badDebtEs.toFixed(0)} kUSD`).join("; ") + "\n");
   } else out.write(`\nVaR/ES skipped: ${risk.error}\n`);
+  if (!("error" in peg)) {
+    out.write(
+      `PSM (${peg.reserve}): worst shortfall ${runs.map((r) => `${r.variant.key} ${kusd(r.result.summary.pegShortfall)}`).join(", ")} kUSD; ` +
+        `ceiling from the history ${peg.recommended === undefined ? "unbounded (no depeg in the data)" : `${peg.recommended.toLocaleString("en-US")} kUSD`} (configured ${peg.configured.toLocaleString("en-US")}; ${peg.source})\n`,
+    );
+  }
   out.write(`(${((Date.now() - started) / 1000).toFixed(1)} s) wrote ${join(args.out, "report.html")} and report.json\n`);
   const violated = runs.filter((r) => !r.result.summary.invariantHeld);
   for (const r of violated) for (const v of r.result.summary.violations) process.stderr.write(`${r.variant.key}: invariant violated: ${v}\n`);
