@@ -163,8 +163,10 @@ export interface ReplayResult {
   summary: ReplaySummary;
 }
 
-/** Accounts on Hardhat's development mnemonic: 0 deploys, 1–5 own the book, 8 arbitrages, 9 keeps. */
-const ACCOUNT = { deployer: 0, owners: [1, 2, 3, 4, 5], arbitrageur: 8, keeper: 9 } as const;
+/** Accounts on Hardhat's development mnemonic: 0 deploys, 1–5 own the book, 7 holds kUSD from the PSM, 8 arbitrages, 9 keeps. */
+const ACCOUNT = { deployer: 0, owners: [1, 2, 3, 4, 5], pegHolder: 7, arbitrageur: 8, keeper: 9 } as const;
+/** Share of the PSM's ceiling a holder has swapped in before the scenario starts: the P a reserve depeg exposes. */
+const PSM_START_SHARE = 10n;
 /** Share of its debt a curing owner repays. */
 const CURE_REPAY_PERCENT = 40n;
 /** Keeper rounds in one step at most (each after a feedback repricing). */
@@ -338,6 +340,13 @@ async function setUp(provider: DevProvider, scenario: Scenario, o: ReplayOptions
   const deployer = new NonceManager(devWallet(ACCOUNT.deployer, provider));
   const keel = await deployKeel(deployer, config);
   await seedAmm(keel, deployer, scenario.ammDepth);
+  // Before the scenario, a holder has swapped reserve for kUSD: the PSM starts with P at a tenth of its ceiling.
+  const reserve = keel.assets[keel.config.peg.reserve]!;
+  const holder = devWallet(ACCOUNT.pegHolder, provider);
+  const gemAmount = keel.config.peg.debtCeiling / PSM_START_SHARE / 10n ** BigInt(18 - reserve.config.decimals);
+  await (await reserve.token.connect(holder).mint(holder.address, gemAmount)).wait();
+  await (await reserve.token.connect(holder).approve(keel.psm.target, gemAmount)).wait();
+  await (await keel.psm.connect(holder).sellGem(holder.address, gemAmount)).wait();
   const arbitrageur = devWallet(ACCOUNT.arbitrageur, provider);
   // Enough kUSD to buy back a third of every pool's kUSD side when prices recover.
   let poolKusd = 0n;
@@ -354,7 +363,6 @@ async function setUp(provider: DevProvider, scenario: Scenario, o: ReplayOptions
     const w = devWallet(i, provider);
     return [w.address.toLowerCase(), w] as const;
   }));
-  const reserve = keel.assets[keel.config.peg.reserve]!;
   const kusdSource = kusdFromPsm(keel.psm, reserve.token, reserve.config.decimals, arbitrageur);
   return { keel, bot, book, owners, arbitrageur, kusdSource };
 }

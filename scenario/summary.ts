@@ -52,7 +52,7 @@ function pegRows(r: ReplayResult): [string, string][] {
   const prices = r.steps.flatMap((s) => (s.kusdPrice ? [s.kusdPrice] : []));
   const rows: [string, string][] = [
     ["peg stability module", `${kusd(r.summary.pegMinted)} kUSD minted for arbitrage; P ${kusd(r.summary.pegDebt)} kUSD at the end`],
-    ["PSM fees vs savings paid", `${kusd(r.summary.pegFees)} kUSD of fees to the buffer, ${kusd(r.summary.savingsPaid)} kUSD of savings interest out of it`],
+    ["PSM fees, savings", `${kusd(r.summary.pegFees)} kUSD of fees to the buffer, ${kusd(r.summary.savingsPaid)} kUSD of savings interest out of it`],
   ];
   if (prices.length === 0) return rows;
   const range = (xs: number[]): string => `$${Math.min(...xs).toFixed(4)}–$${Math.max(...xs).toFixed(4)}`;
