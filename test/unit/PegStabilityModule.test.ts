@@ -14,6 +14,7 @@ import {
   MockBlocklistERC20__factory,
   MockERC20__factory,
   MockFeeOnTransferERC20__factory,
+  MockReentrantERC20__factory,
   PegStabilityModule__factory,
   type PegStabilityModule,
 } from "../../typechain-types";
@@ -220,6 +221,24 @@ describe("PegStabilityModule", () => {
     await expect(psmBlk.connect(user).buyGem(blocked, USDC(100n))).to.be.reverted;
     expect([await keel.kusd.balanceOf(me), await psmBlk.debt()]).to.deep.equal([kusd, debt]); // nothing lost
     await checkInvariants(keel, [], [psmFot, psmBlk]);
+  });
+
+  it("test_reentrancy: a reserve whose transfers call back into the module (an ERC-777-style hook) cannot re-enter sellGem or buyGem", async () => {
+    const { keel, user } = await setup();
+    const [deployer] = await ethers.getSigners();
+    const me = await user.getAddress();
+    const token = await new MockReentrantERC20__factory(deployer!).deploy("Hook", "HOOK", 6);
+    const psm = await moduleOver(keel, token);
+    await (await token.mint(me, USDC(1_000n))).wait();
+    await (await token.connect(user).approve(psm, ethers.MaxUint256)).wait();
+    await (await psm.connect(user).sellGem(me, USDC(500n))).wait(); // unarmed: a normal sale
+    for (const fn of ["sellGem", "buyGem"] as const) {
+      const payload = fn === "sellGem" ? psm.interface.encodeFunctionData("sellGem", [me, 1n]) : psm.interface.encodeFunctionData("buyGem", [me, 1n]);
+      await (await token.setHook(await psm.getAddress(), payload)).wait();
+      const call = fn === "sellGem" ? psm.connect(user).sellGem(me, USDC(1n)) : psm.connect(user).buyGem(me, USDC(1n));
+      await expect(call).to.be.revertedWithCustomError(psm, "ReentrancyGuardReentrantCall");
+    }
+    expect(await psm.debt()).to.equal(USDC(500n) * 10n ** 12n);
   });
 
   it("test_governedSetters: range checks, no-ops refused, events; only the timelock path reaches them", async () => {
