@@ -33,7 +33,7 @@ import {
 import type { IPriceOracle } from "../typechain-types/contracts/interfaces/IPriceOracle";
 import { ConfigError, pairKey, type AssetConfig, type KeelConfig } from "../src/client/config";
 import type { ContractName } from "../src/client/manifest";
-import { governanceCalls, handOverCalls, ROLES } from "./governance";
+import { governanceCalls, handOverCalls } from "./governance";
 
 /** The transaction of one step: a creation (no `to`) or a call. */
 export interface StepTx {
@@ -267,5 +267,3 @@ async function feedParams(address: string, heartbeat: number, provider: Provider
   }
   return { aggregator: address, heartbeat, decimals: Number(await feed.decimals()), minAnswer, maxAnswer };
 }
-
-export { ROLES };
