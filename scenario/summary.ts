@@ -55,8 +55,9 @@ function pegRows(r: ReplayResult): [string, string][] {
     ["PSM fees, savings", `${kusd(r.summary.pegFees)} kUSD of fees to the buffer, ${kusd(r.summary.savingsPaid)} kUSD of savings interest out of it`],
   ];
   if (prices.length === 0) return rows;
-  const range = (xs: number[]): string => `$${Math.min(...xs).toFixed(4)}–$${Math.max(...xs).toFixed(4)}`;
-  rows.unshift(["kUSD on the AMM", `${range(prices.map((p) => p.atEnd))} after the keeper's sales, ${range(prices.map((p) => p.afterArbitrage))} after arbitrage`]);
+  // After arbitrage the reserve's pool sits at the oracle by construction; after the keeper's sales it is measured.
+  const atEnd = prices.map((p) => p.atEnd);
+  rows.unshift(["kUSD on the AMM", `$${Math.min(...atEnd).toFixed(4)}–$${Math.max(...atEnd).toFixed(4)} after the keeper's sales (USDC pool)`]);
   return rows;
 }
 
