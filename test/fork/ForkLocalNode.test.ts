@@ -82,7 +82,7 @@ describe("npm run node in fork mode, against a local upstream node", function ()
 
   it("test_deploy_usesUpstreamTokensAndFeeds: deploys Keel against the upstream tokens and feeds, not new mocks", async () => {
     expect(ready, "the node script is not running").to.equal(true);
-    expect(nodeScript!.stdout).to.include(`Forking ${upstream!.url} …`);
+    expect(nodeScript!.stdout).to.include(`Forking ${upstream!.url} on hardhat …`);
     expect(nodeScript!.stdout).to.include("Opening 3 sample positions …");
     const manifest = readManifest(manifestPath);
     expect(Object.keys(manifest.assets)).to.deep.equal(["WETH", "WBTC", "USDC", "wstETH"]);
