@@ -10,6 +10,7 @@ import { type Action, depositToClear, type Health, maxBorrow, maxWithdraw, previ
 import { formatHealth, formatKusd } from "../../../src/protocol/refusals";
 import { formatFixed } from "../../../src/units";
 import { parseInput } from "../amounts";
+import { AmountForm } from "./AmountForm";
 import { chainNow, type Market, marketAt, nextBlockTime, type PositionDetail } from "../chain";
 import { useApp, useTick } from "../context";
 import { duration, health, kusd, token, usd } from "../format";
@@ -189,7 +190,7 @@ function Loaded({ market, detail }: { market: Market; detail: PositionDetail }):
       <TxStatusLine status={sender.status} />
 
       <div className="forms">
-        <FormBox form="deposit" title="Deposit" plan={plans.deposit} text={texts.deposit} onType={type("deposit")} onSubmit={submit} busy={sender.busy}
+        <AmountForm form="deposit" title="Deposit" plan={plans.deposit} text={texts.deposit} onType={type("deposit")} onSubmit={submit} busy={sender.busy}
           unit={payWithEth ? "ETH" : depositInfo?.symbol ?? ""}
           hint={balances && depositInfo ? `you hold ${payWithEth ? token(balances.eth, 18, "ETH") : token(balances.tokens.get(depositInfo.token.toLowerCase()) ?? 0n, depositInfo.decimals, depositInfo.symbol)}` : undefined}>
           {assetsForDeposit.length > 1 && (
@@ -207,8 +208,8 @@ function Loaded({ market, detail }: { market: Market; detail: PositionDetail }):
               <input type="checkbox" data-testid="deposit-eth" checked={payWithEth} onChange={(e) => { setPayWithEth(e.target.checked); setActive("deposit"); }} /> pay with ETH (wrapped by the PositionManager)
             </label>
           )}
-        </FormBox>
-        <FormBox form="withdraw" title="Withdraw" plan={plans.withdraw} text={texts.withdraw} onType={type("withdraw")} onSubmit={submit} busy={sender.busy} unit={withdrawInfo?.symbol ?? ""} allowMax
+        </AmountForm>
+        <AmountForm form="withdraw" title="Withdraw" plan={plans.withdraw} text={texts.withdraw} onType={type("withdraw")} onSubmit={submit} busy={sender.busy} unit={withdrawInfo?.symbol ?? ""} allowMax
           hint={withdrawInfo ? `at most ${token(maxWithdraw(state, at, withdrawAsset), withdrawInfo.decimals, withdrawInfo.symbol)}` : "nothing to withdraw"}>
           {view.assets.length > 1 && (
             <label>
@@ -220,58 +221,15 @@ function Loaded({ market, detail }: { market: Market; detail: PositionDetail }):
               </select>
             </label>
           )}
-        </FormBox>
-        <FormBox form="borrow" title="Borrow" plan={plans.borrow} text={texts.borrow} onType={type("borrow")} onSubmit={submit} busy={sender.busy} unit="kUSD"
+        </AmountForm>
+        <AmountForm form="borrow" title="Borrow" plan={plans.borrow} text={texts.borrow} onType={type("borrow")} onSubmit={submit} busy={sender.busy} unit="kUSD"
           hint={`at most ${kusd(maxBorrow(state, at))}`} />
-        <FormBox form="repay" title="Repay" plan={plans.repay} text={texts.repay} onType={type("repay")} onSubmit={submit} busy={sender.busy} unit="kUSD" allowMax
+        <AmountForm form="repay" title="Repay" plan={plans.repay} text={texts.repay} onType={type("repay")} onSubmit={submit} busy={sender.busy} unit="kUSD" allowMax
           hint={balances ? `you hold ${kusd(balances.kusd)}; debt ${kusd(now.debt)}` : undefined} />
       </div>
       <CloseButton ctx={ctx} now={now} sender={sender} />
       <History id={id} />
     </section>
-  );
-}
-
-function FormBox(props: {
-  form: Form;
-  title: string;
-  plan: Plan | undefined;
-  text: string;
-  unit: string;
-  hint?: string;
-  allowMax?: boolean;
-  busy: boolean;
-  onType: (e: React.ChangeEvent<HTMLInputElement>) => void;
-  onSubmit: (form: Form) => Promise<void>;
-  children?: React.ReactNode;
-}): React.JSX.Element {
-  const { form, plan } = props;
-  const inputId = `${form}-amount`;
-  const errorId = `${form}-error`;
-  return (
-    <form
-      className="action"
-      aria-label={props.title}
-      onSubmit={(e) => {
-        e.preventDefault();
-        void props.onSubmit(form);
-      }}
-    >
-      <h2>{props.title}</h2>
-      {props.children}
-      <label htmlFor={inputId}>
-        Amount{props.unit ? ` (${props.unit})` : ""}{props.allowMax ? ", or max" : ""}
-      </label>
-      <input id={inputId} data-testid={inputId} type="text" inputMode="decimal" autoComplete="off" value={props.text} onChange={props.onType}
-        aria-invalid={plan !== undefined && !plan.ok} aria-describedby={errorId} placeholder={props.allowMax ? "0.0 or max" : "0.0"} />
-      {props.hint && <div className="hint">{props.hint}</div>}
-      <div id={errorId} data-testid={errorId} className="error" role={plan && !plan.ok ? "alert" : undefined}>
-        {plan && !plan.ok ? plan.error : ""}
-      </div>
-      <button type="submit" data-testid={`${form}-submit`} disabled={props.busy || !plan?.ok}>
-        {props.title}
-      </button>
-    </form>
   );
 }
 

@@ -10,6 +10,7 @@ import { WAD } from "../../../src/math";
 import { buyGemQuote, type PegQuote, savingsAfterDrip, savingsAssetsDown, savingsSharesDown, savingsSharesUp, sellGemQuote, type VaultTotals } from "../../../src/math/peg";
 import { formatFixed } from "../../../src/units";
 import { parseInput } from "../amounts";
+import { AmountForm } from "./AmountForm";
 import { nextBlockTime, type Stability, type StabilityAccount } from "../chain";
 import { useApp, useTick } from "../context";
 import { annualRate, kusd, percent, token, usd } from "../format";
@@ -170,7 +171,7 @@ function Loaded({ peg, s }: { peg: NonNullable<Keel["peg"]>; s: Stability }): Re
       <TxStatusLine status={sender.status} />
 
       <div className="forms">
-        <FormBox form="swap" title="Swap" plan={plans.swap} text={texts.swap} onType={type("swap")} onSubmit={submit} busy={sender.busy}
+        <AmountForm previews form="swap" title="Swap" plan={plans.swap} text={texts.swap} onType={type("swap")} onSubmit={submit} busy={sender.busy}
           unit={gem.symbol} label={direction === "sell" ? `${gem.symbol} to sell` : `${gem.symbol} to buy`}
           hint={direction === "sell" ? `kUSD out = ${gem.symbol} less ${percent(s.feeIn)}` : `kUSD in = ${gem.symbol} plus ${percent(s.feeOut)}; at most ${token(s.debt / 10n ** BigInt(18 - gem.decimals), gem.decimals, gem.symbol)}`}>
           <label>
@@ -180,10 +181,10 @@ function Loaded({ peg, s }: { peg: NonNullable<Keel["peg"]>; s: Stability }): Re
               <option value="buy">kUSD → {gem.symbol} (buy {gem.symbol})</option>
             </select>
           </label>
-        </FormBox>
-        <FormBox form="save" title="Save" plan={plans.save} text={texts.save} onType={type("save")} onSubmit={submit} busy={sender.busy} unit="kUSD" allowMax
+        </AmountForm>
+        <AmountForm previews form="save" title="Save" plan={plans.save} text={texts.save} onType={type("save")} onSubmit={submit} busy={sender.busy} unit="kUSD" allowMax
           label="kUSD to deposit" hint={holdings ? `you hold ${kusd(holdings.kusd)}` : undefined} />
-        <FormBox form="unsave" title="Withdraw" plan={plans.unsave} text={texts.unsave} onType={type("unsave")} onSubmit={submit} busy={sender.busy} unit="kUSD" allowMax
+        <AmountForm previews form="unsave" title="Withdraw" plan={plans.unsave} text={texts.unsave} onType={type("unsave")} onSubmit={submit} busy={sender.busy} unit="kUSD" allowMax
           label="kUSD to withdraw" hint={worth !== undefined ? `your savings are worth ${kusd(worth)}` : undefined} />
       </div>
     </section>
@@ -198,54 +199,6 @@ function frozenReason(s: Stability): string | undefined {
   if (off > s.freezeThreshold) return `${s.gem.symbol} is at ${usd(s.price)}, ${percent(off)} from $1, beyond the ${percent(s.freezeThreshold)} threshold`;
   // The module can say frozen while this read says open only if the block moved between the reads.
   return s.frozen ? "the module reports it frozen" : undefined;
-}
-
-function FormBox(props: {
-  form: Form;
-  title: string;
-  label: string;
-  plan: Plan | undefined;
-  text: string;
-  unit: string;
-  hint?: string | undefined;
-  allowMax?: boolean;
-  busy: boolean;
-  onType: (e: React.ChangeEvent<HTMLInputElement>) => void;
-  onSubmit: (form: Form) => Promise<void>;
-  children?: React.ReactNode;
-}): React.JSX.Element {
-  const { form, plan } = props;
-  const inputId = `${form}-amount`;
-  const errorId = `${form}-error`;
-  return (
-    <form
-      className="action"
-      aria-label={props.title}
-      onSubmit={(e) => {
-        e.preventDefault();
-        void props.onSubmit(form);
-      }}
-    >
-      <h2>{props.title}</h2>
-      {props.children}
-      <label htmlFor={inputId}>
-        {props.label}
-        {props.allowMax ? ", or max" : ""}
-      </label>
-      <input id={inputId} data-testid={inputId} type="text" inputMode="decimal" autoComplete="off" value={props.text} onChange={props.onType}
-        aria-invalid={plan !== undefined && !plan.ok} aria-describedby={`${errorId} ${form}-preview`} placeholder={props.allowMax ? "0.0 or max" : "0.0"} />
-      {props.hint && <div className="hint">{props.hint}</div>}
-      <div id={`${form}-preview`} data-testid={`${form}-preview`} className="hint" aria-live="polite" {...Object.fromEntries(Object.entries(plan?.ok ? plan.preview.data : {}).map(([k, v]) => [`data-${k}`, v]))}>
-        {plan?.ok ? plan.preview.text : ""}
-      </div>
-      <div id={errorId} data-testid={errorId} className="error" role={plan && !plan.ok ? "alert" : undefined}>
-        {plan && !plan.ok ? plan.error : ""}
-      </div>
-      <button type="submit" data-testid={`${form}-submit`} disabled={props.busy || !plan?.ok}>
-        {props.title}
-      </button>
-    </form>
-  );
 }
 
 const quoteData = (q: PegQuote, gemAmount: bigint): Record<string, string> => ({ gem: gemAmount.toString(), kusd: q.kusd.toString(), fee: q.fee.toString(), amount: q.amount.toString() });
