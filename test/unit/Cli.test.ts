@@ -16,6 +16,7 @@ import { type Cli, CliError } from "../../src/cli/commands";
 import { liquidationPriceFromHealth } from "../../src/protocol/preview";
 import * as m from "../../src/math";
 import { formatFixed } from "../../src/units";
+import { expectCliError } from "../helpers/cli";
 import { loadKeel } from "../helpers/fixtures";
 import { expectedHealth } from "../helpers/mirror";
 
@@ -47,18 +48,6 @@ async function scene(): Promise<Scene> {
   await (await keel.assets.WBTC!.token.mint(aliceAddress, 10n ** 8n)).wait();
   await (await keel.assets.USDC!.token.mint(aliceAddress, 100_000n * 10n ** 6n)).wait();
   return { keel, alice, bob, aliceAddress, bobAddress: bob.address, as };
-}
-
-/** Expects `p` to reject with a CliError whose message is exactly `message`. */
-async function expectCliError(p: Promise<unknown>, message: string): Promise<void> {
-  let caught: unknown;
-  try {
-    await p;
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, `expected CliError "${message}"`).to.be.instanceOf(CliError);
-  expect((caught as CliError).message).to.equal(message);
 }
 
 /** Opens an isolated WETH position for alice through the CLI, deposits 2 WETH and borrows 3,000 kUSD. */

@@ -8,10 +8,11 @@ import { devWallet } from "../../dev/accounts";
 import { setFeedAnswer } from "../../dev/localMarket";
 import { buildManifest } from "../../deploy/manifest";
 import { connectKeel } from "../../src/client/manifest";
-import { type Cli, CliError } from "../../src/cli/commands";
+import type { Cli } from "../../src/cli/commands";
 import * as peg from "../../src/cli/peg";
 import { buyGemQuote, sellGemQuote } from "../../src/math/peg";
 import { formatFixed } from "../../src/units";
+import { expectCliError } from "../helpers/cli";
 import { loadKeel } from "../helpers/fixtures";
 
 const FEE = 10n ** 15n;
@@ -23,17 +24,6 @@ async function scene() {
   await (await keel.assets.USDC!.token.mint(alice.address, 60_000_000n * 10n ** 6n)).wait();
   const cli: Cli = { keel: await connectKeel(await buildManifest(keel), alice), signer: alice };
   return { keel, alice, cli };
-}
-
-async function expectCliError(p: Promise<unknown>, message: string): Promise<void> {
-  let caught: unknown;
-  try {
-    await p;
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, `expected CliError "${message}"`).to.be.instanceOf(CliError);
-  expect((caught as CliError).message).to.equal(message);
 }
 
 describe("keel CLI: peg commands", () => {
