@@ -20,7 +20,9 @@ export interface AssetMarket {
   anchor: SigmaAnchor;
   maintenanceHaircut: bigint;
   initialHaircut: bigint;
-  liquidationPenalty: bigint;
+  liquidationPenalty: bigint; // ℓ: the bonus at HF ≤ fullPenaltyHF
+  minLiquidationPenalty: bigint; // ℓmin: the bonus at HF = 1
+  fullPenaltyHF: bigint;
   debtClass: DebtClassState;
   supplyCap: bigint;
   supplied: bigint; // token decimals, across all positions
@@ -70,6 +72,8 @@ export async function readMarket(client: PublicClient, keel: Keel): Promise<Mark
         maintenanceHaircut: m.maintenanceHaircuts[i] ?? 0n,
         initialHaircut: m.initialHaircuts[i] ?? 0n,
         liquidationPenalty: m.liquidationPenalties[i] ?? 0n,
+        minLiquidationPenalty: m.minLiquidationPenalties[i] ?? 0n,
+        fullPenaltyHF: m.fullPenaltyHFs[i] ?? 0n,
         debtClass: classState(debtClass),
         supplyCap: config[0],
         supplied: config[1],

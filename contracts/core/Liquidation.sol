@@ -36,7 +36,7 @@ library Liquidation {
         uint256 removed; // [wad] normalized debt the liquidation removes from the class
         uint256 repaid; // [wad] debt repaid by the liquidator
         uint256 seized; // token decimals: amount of `asset` for the receiver
-        uint256 fee; // [wad] protocol share of the penalty, paid by the liquidator in kUSD on top of `repaid`
+        uint256 fee; // [wad] protocol share of the bonus, paid by the liquidator in kUSD on top of `repaid`
         uint256 badDebt; // [wad] debt an insolvent position's collateral could not cover
         bool insolvent; // every holding is seized and the rest of the debt becomes bad debt
         bool clearsCall; // the position ends with HF ≥ 1 (or no debt): its margin call, if any, is cleared
@@ -47,8 +47,8 @@ library Liquidation {
     /// @dev A position as a liquidation sees it: accrued debt and every holding priced once.
     struct Book {
         uint256 debt; // [wad]
-        IRiskModel.MarginInputs inputs; // every holding's price, σ, haircuts and penalty, and ρ: read once
-        uint256 coverable; // [wad] Σ what each priced holding pays for at its penalty; below debt means insolvent
+        IRiskModel.MarginInputs inputs; // every holding's price, σ, haircuts and bonus at `hf`, and ρ: read once
+        uint256 coverable; // [wad] Σ what each priced holding pays for at its bonus; below debt means insolvent
         bool unpriced; // a cross holding's price failed: it is valued at zero and cannot be seized
         uint256 value; // [wad] V
         uint256 maintenanceLoss; // [wad] Lm
@@ -90,14 +90,19 @@ library Liquidation {
             ? ctx.risk.marginInputs(p.assets, p.amounts)
             : _isolatedInputs(ctx.risk.liquidationTerms(p.classKey));
         IRiskModel.MarginInputs memory m = b.inputs;
-        for (uint256 i; i < p.assets.length; ++i) {
-            if (m.prices[i] == 0) b.unpriced = true;
-            else b.coverable += KeelMath.repayForDown(p.amounts[i], m.penalties[i], m.prices[i], m.units[i]);
-        }
         (b.value, b.maintenanceLoss) = _maintenance(p, m);
         b.hf = KeelMath.healthFactorDown(b.value, b.maintenanceLoss, b.debt);
         if (Ledger.stateAt(s, b.hf, s.callDeadline[id]) != IVaultEngineTypes.State.Liquidatable) {
             revert IVaultEngineTypes.NotLiquidatable(id, b.hf);
+        }
+        // From here on each holding's penalty is its bonus at this HF (§4.4): every step is priced where it starts.
+        for (uint256 i; i < p.assets.length; ++i) {
+            if (m.prices[i] == 0) {
+                b.unpriced = true;
+                continue;
+            }
+            m.penalties[i] = KeelMath.penaltyAtDown(b.hf, m.minPenalties[i], m.penalties[i], m.fullPenaltyHFs[i]);
+            b.coverable += KeelMath.repayForDown(p.amounts[i], m.penalties[i], m.prices[i], m.units[i]);
         }
     }
 
@@ -114,6 +119,8 @@ library Liquidation {
         m.maintenanceHaircuts = _one(t.maintenanceHaircut);
         m.initialHaircuts = m.maintenanceHaircuts;
         m.penalties = _one(t.penalty);
+        m.minPenalties = _one(t.minPenalty);
+        m.fullPenaltyHFs = _one(t.fullPenaltyHF);
         m.correlation = _one(KeelMath.WAD);
         (m.zMaintenance, m.zInitial) = (t.zMaintenance, t.zMaintenance);
     }

@@ -14,7 +14,7 @@ import {Margin} from "../libraries/Margin.sol";
 contract RiskModel is IRiskModel, AccessManaged {
     /// @dev What margin reads of one asset, decoded from one storage word (`_riskWord`): σ bounds and haircuts in
     /// 60 bits each (every allowed value is ≤ 1e18 < 2^60), then decimals and the listed flag. One cold read per asset
-    /// on every borrow and withdrawal; the penalty, read by liquidations only, has its own slot.
+    /// on every borrow and withdrawal; the penalty curve, read by liquidations only, has its own slot.
     struct Risk {
         uint256 sigmaMin; // [wad]
         uint256 sigmaMax; // [wad]
@@ -35,6 +35,8 @@ contract RiskModel is IRiskModel, AccessManaged {
     uint8 public constant MAX_DECIMALS = 36;
     /// @dev 60 bits: one field of `_riskWord`.
     uint256 private constant FIELD_MASK = (1 << 60) - 1;
+    /// @dev 64 bits: one field of `_penaltyCurve`.
+    uint256 private constant CURVE_MASK = (1 << 64) - 1;
 
     IVaultEngine public immutable engine;
     IPriceOracle public immutable oracle;
@@ -42,7 +44,8 @@ contract RiskModel is IRiskModel, AccessManaged {
 
     /// @dev Bit layout: σmin [0, 60), σmax [60, 120), hm [120, 180), hi [180, 240), decimals [240, 248), listed 248.
     mapping(address asset => uint256) internal _riskWord;
-    mapping(address asset => uint256) internal _penalty; // [wad] ℓ
+    /// @dev Bit layout, each [wad] ≤ 1e18 < 2^64: ℓ [0, 64), ℓmin [64, 128), fullPenaltyHF [128, 192).
+    mapping(address asset => uint256) internal _penaltyCurve;
     /// @dev Symmetric: stored under both orders. [wad] in [0, 1].
     mapping(address assetA => mapping(address assetB => uint256)) internal _correlation;
     address[] internal _assets;
@@ -102,7 +105,8 @@ contract RiskModel is IRiskModel, AccessManaged {
     function checkCriticalHF(uint256 criticalHF) external view {
         for (uint256 i; i < _assets.length; ++i) {
             address asset = _assets[i];
-            _requirePenaltyFits(asset, _penalty[asset], _load(asset).maintenanceHaircut, criticalHF);
+            (uint256 penalty,, uint256 fullPenaltyHF) = _curve(asset);
+            _requirePenaltyFits(asset, penalty, fullPenaltyHF, _load(asset).maintenanceHaircut, criticalHF);
         }
     }
 
@@ -136,8 +140,7 @@ contract RiskModel is IRiskModel, AccessManaged {
         if (correlations.length != listed) revert CorrelationCountMismatch(listed, correlations.length);
         uint8 decimals = _decimalsOf(asset);
         _store(asset, _toStored(params, decimals));
-        _penalty[asset] = params.liquidationPenalty;
-        _requirePenaltyFits(asset, params.liquidationPenalty, params.maintenanceHaircut, _criticalHF());
+        _setCurve(asset, params);
         _assets.push(asset);
         emit AssetRiskSet(asset, params);
         for (uint256 i; i < listed; ++i) {
@@ -151,11 +154,10 @@ contract RiskModel is IRiskModel, AccessManaged {
         Risk memory current = _load(asset);
         if (!current.listed) revert AssetNotListed(asset);
         Risk memory next = _toStored(params, current.decimals);
-        bool samePenalty = params.liquidationPenalty == _penalty[asset];
-        if (samePenalty && keccak256(abi.encode(next)) == keccak256(abi.encode(current))) revert NoChange();
-        _requirePenaltyFits(asset, params.liquidationPenalty, params.maintenanceHaircut, _criticalHF());
+        bool sameCurve = _packCurve(params) == _penaltyCurve[asset];
+        if (sameCurve && keccak256(abi.encode(next)) == keccak256(abi.encode(current))) revert NoChange();
         _store(asset, next);
-        _penalty[asset] = params.liquidationPenalty;
+        _setCurve(asset, params);
         emit AssetRiskSet(asset, params);
     }
 
@@ -192,12 +194,15 @@ contract RiskModel is IRiskModel, AccessManaged {
     /// @inheritdoc IRiskModel
     function assetRisk(address asset) external view returns (AssetRiskParams memory) {
         Risk memory r = _listedRisk(asset);
+        (uint256 penalty, uint256 minPenalty, uint256 fullPenaltyHF) = _curve(asset);
         return AssetRiskParams({
             sigmaMin: r.sigmaMin,
             sigmaMax: r.sigmaMax,
             maintenanceHaircut: r.maintenanceHaircut,
             initialHaircut: r.initialHaircut,
-            liquidationPenalty: _penalty[asset]
+            liquidationPenalty: penalty,
+            minLiquidationPenalty: minPenalty,
+            fullPenaltyHF: fullPenaltyHF
         });
     }
 
@@ -257,7 +262,7 @@ contract RiskModel is IRiskModel, AccessManaged {
             }
             if (amounts[i] != 0) anyPriced = true;
             _fill(m, i, assets[i], r, price);
-            m.penalties[i] = _penalty[assets[i]];
+            (m.penalties[i], m.minPenalties[i], m.fullPenaltyHFs[i]) = _curve(assets[i]);
         }
         // Nothing in the basket has a price: it cannot be valued at all, like an isolated position (§4).
         if (unpriced != address(0) && !anyPriced) oracle.getPrice(unpriced);
@@ -268,6 +273,7 @@ contract RiskModel is IRiskModel, AccessManaged {
         uint256 n = assets.length;
         (m.prices, m.units, m.sigmas) = (new uint256[](n), new uint256[](n), new uint256[](n));
         (m.maintenanceHaircuts, m.initialHaircuts, m.penalties) = (new uint256[](n), new uint256[](n), new uint256[](n));
+        (m.minPenalties, m.fullPenaltyHFs) = (new uint256[](n), new uint256[](n));
         m.correlation = _correlationMatrix(assets);
         (m.zMaintenance, m.zInitial) = (_zMaintenance, _zInitial);
     }
@@ -303,7 +309,7 @@ contract RiskModel is IRiskModel, AccessManaged {
     function _terms(address asset, Risk memory r, uint256 price) internal view returns (LiquidationTerms memory t) {
         t.price = price;
         t.unit = 10 ** r.decimals;
-        t.penalty = _penalty[asset];
+        (t.penalty, t.minPenalty, t.fullPenaltyHF) = _curve(asset);
         (t.sigma, t.maintenanceHaircut, t.zMaintenance) = (_sigma(asset, r), r.maintenanceHaircut, _zMaintenance);
         t.maintenanceFactor = KeelMath.lossFactorUp(t.zMaintenance, t.sigma, t.maintenanceHaircut);
     }
@@ -348,9 +354,38 @@ contract RiskModel is IRiskModel, AccessManaged {
         return engine.liquidationParams().criticalHF;
     }
 
-    function _requirePenaltyFits(address asset, uint256 penalty, uint256 haircut, uint256 criticalHF) internal pure {
+    /// @dev The conditions that make every partial liquidation above criticalHF raise HF, and splitting never pay
+    /// more than one step (docs/spec.md §4.4): the bonus at criticalHF is ℓ (fullPenaltyHF ≥ criticalHF), and
+    /// (1 + ℓ)(1 − hm) ≤ criticalHF. HF − (1 + ℓ(HF))(1 − hm) grows with HF, so its value at criticalHF bounds the
+    /// whole range [criticalHF, 1).
+    function _requirePenaltyFits(
+        address asset,
+        uint256 penalty,
+        uint256 fullPenaltyHF,
+        uint256 haircut,
+        uint256 criticalHF
+    ) internal pure {
+        if (fullPenaltyHF < criticalHF) revert FullPenaltyHFBelowCriticalHF(asset, fullPenaltyHF, criticalHF);
         uint256 required = KeelMath.criticalHFFloorUp(penalty, haircut);
         if (required > criticalHF) revert PenaltyTooHighForCriticalHF(asset, required, criticalHF);
+    }
+
+    /// @dev Checks and stores `asset`'s penalty curve (its fields are range-checked by `_toStored`).
+    function _setCurve(address asset, AssetRiskParams calldata p) internal {
+        _requirePenaltyFits(asset, p.liquidationPenalty, p.fullPenaltyHF, p.maintenanceHaircut, _criticalHF());
+        _penaltyCurve[asset] = _packCurve(p);
+    }
+
+    function _packCurve(AssetRiskParams calldata p) internal pure returns (uint256) {
+        return p.liquidationPenalty | (p.minLiquidationPenalty << 64) | (p.fullPenaltyHF << 128);
+    }
+
+    /// @return penalty ℓ [wad]
+    /// @return minPenalty ℓmin [wad]
+    /// @return fullPenaltyHF [wad]
+    function _curve(address asset) internal view returns (uint256 penalty, uint256 minPenalty, uint256 fullPenaltyHF) {
+        uint256 w = _penaltyCurve[asset];
+        return (w & CURVE_MASK, (w >> 64) & CURVE_MASK, (w >> 128) & CURVE_MASK);
     }
 
     /// @dev Writes one pair after its checks; false when it already had that value.
@@ -402,6 +437,10 @@ contract RiskModel is IRiskModel, AccessManaged {
             revert InvalidParameter("initialHaircut", p.initialHaircut);
         }
         if (p.liquidationPenalty > MAX_PENALTY) revert InvalidParameter("liquidationPenalty", p.liquidationPenalty);
+        if (p.minLiquidationPenalty > p.liquidationPenalty) {
+            revert InvalidParameter("minLiquidationPenalty", p.minLiquidationPenalty);
+        }
+        if (p.fullPenaltyHF > KeelMath.WAD) revert InvalidParameter("fullPenaltyHF", p.fullPenaltyHF);
         return Risk({
             sigmaMin: p.sigmaMin,
             sigmaMax: p.sigmaMax,

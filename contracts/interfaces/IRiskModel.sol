@@ -16,7 +16,9 @@ interface IRiskModel is IKeelErrors {
         uint256 sigmaMax; // cap on the horizon volatility
         uint256 maintenanceHaircut; // hm: floor of the maintenance loss per unit of value
         uint256 initialHaircut; // hi ≥ hm: floor of the initial loss per unit of value
-        uint256 liquidationPenalty; // ℓ: bonus paid to liquidators on repaid debt
+        uint256 liquidationPenalty; // ℓ: the largest bonus paid to liquidators on repaid debt, at HF ≤ fullPenaltyHF
+        uint256 minLiquidationPenalty; // ℓmin ≤ ℓ: the bonus at HF = 1; it rises linearly to ℓ at fullPenaltyHF
+        uint256 fullPenaltyHF; // in [criticalHF, 1]: the HF at and under which the bonus is ℓ (1: always ℓ)
     }
 
     /// @notice A position's valuation at current prices.
@@ -34,7 +36,9 @@ interface IRiskModel is IKeelErrors {
         uint256[] sigmas; // [wad] σ in force; 0 where unpriced
         uint256[] maintenanceHaircuts; // hm [wad]
         uint256[] initialHaircuts; // hi [wad]
-        uint256[] penalties; // ℓ [wad]
+        uint256[] penalties; // ℓ [wad]; the Liquidation library replaces each with the bonus at the position's HF
+        uint256[] minPenalties; // ℓmin [wad]
+        uint256[] fullPenaltyHFs; // [wad]
         uint256[] correlation; // row-major n×n ρ [wad]; only the upper triangle (i < j) is filled
         uint256 zMaintenance; // [wad]
         uint256 zInitial; // [wad]
@@ -45,6 +49,8 @@ interface IRiskModel is IKeelErrors {
         uint256 price; // [wad] USD per whole token
         uint256 unit; // 10^decimals
         uint256 penalty; // ℓ [wad]
+        uint256 minPenalty; // ℓmin [wad]
+        uint256 fullPenaltyHF; // [wad]
         uint256 maintenanceFactor; // max(zm σ, hm) [wad]: the most maintenance loss one unit of value can carry
         uint256 sigma; // σ in force [wad]
         uint256 maintenanceHaircut; // hm [wad]
@@ -67,6 +73,9 @@ interface IRiskModel is IKeelErrors {
     /// @notice (1 + ℓ)(1 − hm) of `asset` would exceed the engine's critical HF `criticalHF`, so a partial
     /// liquidation above the critical HF could lower the health factor.
     error PenaltyTooHighForCriticalHF(address asset, uint256 required, uint256 criticalHF);
+    /// @notice `asset`'s fullPenaltyHF would lie under the engine's critical HF: a close-out step under criticalHF,
+    /// which may lower HF, would then earn more than the step before it (docs/spec.md §4.4).
+    error FullPenaltyHFBelowCriticalHF(address asset, uint256 fullPenaltyHF, uint256 criticalHF);
     /// @notice The correlation matrix would not be positive semi-definite (no real set of returns has it); the LDLᵀ
     /// factorization failed at `asset`'s column (KeelMath.choleskyPsd).
     error CorrelationNotPositiveSemiDefinite(address asset);
@@ -105,7 +114,7 @@ interface IRiskModel is IKeelErrors {
     function liquidationTerms(address asset) external view returns (LiquidationTerms memory);
 
     /// @notice Reverts with `PenaltyTooHighForCriticalHF` unless every listed asset satisfies
-    /// (1 + ℓ)(1 − hm) ≤ `criticalHF`.
+    /// (1 + ℓ)(1 − hm) ≤ `criticalHF`, and with `FullPenaltyHFBelowCriticalHF` unless its fullPenaltyHF ≥ `criticalHF`.
     function checkCriticalHF(uint256 criticalHF) external view;
 
     /// @notice Health factor and initial health factor [wad] of an engine position.
@@ -117,7 +126,8 @@ interface IRiskModel is IKeelErrors {
     /// @notice Registers a new asset with its risk parameters and ρ against every listed asset (listing order).
     function listAsset(address asset, AssetRiskParams calldata params, uint256[] calldata correlations) external;
 
-    /// @notice Sets `asset`'s risk parameters; each within its range, and (1 + ℓ)(1 − hm) ≤ criticalHF.
+    /// @notice Sets `asset`'s risk parameters; each within its range, (1 + ℓ)(1 − hm) ≤ criticalHF and
+    /// criticalHF ≤ fullPenaltyHF.
     function setAssetRisk(address asset, AssetRiskParams calldata params) external;
     /// @notice Sets ρ(assetA, assetB) in [0, 1]; the whole matrix must stay positive semi-definite.
     function setCorrelation(address assetA, address assetB, uint256 correlation) external;

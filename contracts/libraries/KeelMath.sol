@@ -246,6 +246,20 @@ library KeelMath {
         return mulWadUp(WAD + penalty, WAD - maintenanceHaircut);
     }
 
+    /// @notice The liquidation bonus [wad] at health factor `hf` (docs/spec.md §4.4): `minPenalty` at HF ≥ 1, `penalty`
+    /// at HF ≤ `fullPenaltyHF`, linear in between, rounded down:
+    ///   ℓ(HF) = ℓmin + (ℓ − ℓmin)(1 − HF)/(1 − fullPenaltyHF).
+    /// Never increasing in HF, so a liquidation step that raises HF earns less on the next step, never more.
+    function penaltyAtDown(uint256 hf, uint256 minPenalty, uint256 penalty, uint256 fullPenaltyHF)
+        internal
+        pure
+        returns (uint256)
+    {
+        if (hf <= fullPenaltyHF) return penalty;
+        if (hf >= WAD) return minPenalty;
+        return minPenalty + mulDivDown(penalty - minPenalty, WAD - hf, WAD - fullPenaltyHF);
+    }
+
     /// @notice Repayment [wad] that brings HF to `targetHF` when collateral worth repaid × (1 + ℓ) is seized from an
     /// asset whose value carries at most `factor` of maintenance loss, rounded down (never over-liquidates):
     ///   r = (T·D − (V − Lm)) / (T − (1 + ℓ)(1 − m)).

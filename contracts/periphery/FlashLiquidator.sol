@@ -81,7 +81,7 @@ contract FlashLiquidator is IERC3156FlashBorrower, ReentrancyGuardTransient {
         uint256 debt = engine.debtOf(id);
         if (debt == 0) revert NothingToRepay(id);
         uint256 repayCap = maxRepay < debt ? maxRepay : debt;
-        // Borrow enough for the largest repayment plus the protocol's share of the penalty on it.
+        // Borrow enough for the largest repayment plus the protocol's share of the largest bonus (ℓ) on it.
         uint256 fee = KeelMath.protocolFeeUp(
             repayCap, risk.assetRisk(asset).liquidationPenalty, engine.liquidationParams().protocolShare
         );

@@ -67,7 +67,9 @@ contract Lens {
         uint256[] sigmas; // [wad] σ in force
         uint256[] maintenanceHaircuts; // [wad]
         uint256[] initialHaircuts; // [wad]
-        uint256[] liquidationPenalties; // [wad]
+        uint256[] liquidationPenalties; // ℓ [wad]: the bonus at HF ≤ fullPenaltyHF
+        uint256[] minLiquidationPenalties; // ℓmin [wad]: the bonus at HF = 1
+        uint256[] fullPenaltyHFs; // [wad]
         uint256[] correlation; // row-major over `assets` [wad], ones on the diagonal
         uint256 zMaintenance; // [wad]
         uint256 zInitial; // [wad]
@@ -147,11 +149,14 @@ contract Lens {
         (v.maintenanceHaircuts, v.initialHaircuts, v.correlation) =
             (m.maintenanceHaircuts, m.initialHaircuts, m.correlation);
         (v.zMaintenance, v.zInitial) = (m.zMaintenance, m.zInitial);
-        v.liquidationPenalties = new uint256[](n);
+        (v.liquidationPenalties, v.minLiquidationPenalties, v.fullPenaltyHFs) =
+            (new uint256[](n), new uint256[](n), new uint256[](n));
         v.classes = new address[](n + 1);
         v.rates = new uint256[](n + 1);
         for (uint256 i; i < n; ++i) {
-            v.liquidationPenalties[i] = risk.assetRisk(m.assets[i]).liquidationPenalty;
+            IRiskModel.AssetRiskParams memory r = risk.assetRisk(m.assets[i]);
+            (v.liquidationPenalties[i], v.minLiquidationPenalties[i], v.fullPenaltyHFs[i]) =
+                (r.liquidationPenalty, r.minLiquidationPenalty, r.fullPenaltyHF);
             v.classes[i] = m.assets[i];
             v.rates[i] = engine.currentRate(m.assets[i]);
         }

@@ -22,6 +22,14 @@ contract KeelMathHarness {
         return KeelMath.accrueRateUp(rate, fee, elapsed);
     }
 
+    function penaltyAtDown(uint256 hf, uint256 minPenalty, uint256 penalty, uint256 fullPenaltyHF)
+        external
+        pure
+        returns (uint256)
+    {
+        return KeelMath.penaltyAtDown(hf, minPenalty, penalty, fullPenaltyHF);
+    }
+
     function toDebtUp(uint256 normDebt, uint256 rate) external pure returns (uint256) {
         return KeelMath.toDebtUp(normDebt, rate);
     }

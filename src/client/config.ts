@@ -39,7 +39,12 @@ const rawAsset = z.object({
     sigmaMax: text,
     maintenanceHaircut: text,
     initialHaircut: text,
+    /** ℓ: the liquidation bonus at HF ≤ fullPenaltyHF (the largest). */
     liquidationPenalty: text,
+    /** ℓmin: the bonus at HF = 1, rising linearly to ℓ at fullPenaltyHF (docs/spec.md §4.4). Absent: ℓ (fixed). */
+    minLiquidationPenalty: text.optional(),
+    /** In [liquidation.criticalHF, 1]; required with a minLiquidationPenalty under ℓ. */
+    fullPenaltyHF: text.optional(),
   }),
   /** Annual stability fee of the asset's isolated positions, compounded per second. */
   stabilityFee: text,
@@ -134,6 +139,8 @@ export interface AssetConfig {
     maintenanceHaircut: bigint;
     initialHaircut: bigint;
     liquidationPenalty: bigint;
+    minLiquidationPenalty: bigint;
+    fullPenaltyHF: bigint;
   }; // [wad]
   stabilityFee: bigint; // [ray] per second
   debtCeiling: bigint; // [wad]
@@ -175,6 +182,7 @@ const LIMITS = {
   debtCeiling: [0n, 10n ** 28n],
   dust: [0n, 10n ** 24n],
   criticalHF: [WAD / 2n, WAD - 1n],
+  fullPenaltyHF: [WAD / 2n, WAD],
   targetHF: [WAD + 1n, (3n * WAD) / 2n],
   share: [0n, WAD],
   flashFee: [0n, WAD / 100n],
@@ -249,6 +257,7 @@ function convert(c: z.output<typeof rawConfigSchema>): KeelConfig {
         parsePercent(r.liquidationPenalty, `${at}.risk.liquidationPenalty`),
         LIMITS.penalty,
       ),
+      ...penaltyCurve(r, at),
     };
     if (risk.sigmaMax < risk.sigmaMin) throw new ConfigError(`${at}.risk.sigmaMax: below sigmaMin`);
     if (risk.initialHaircut < risk.maintenanceHaircut) {
@@ -362,6 +371,22 @@ function convertPeg(p: z.output<typeof rawConfigSchema>["peg"], assets: AssetCon
   };
 }
 
+/** ℓmin and fullPenaltyHF of an asset: a fixed penalty (ℓmin = ℓ, fullPenaltyHF = 1) unless a curve is given. */
+function penaltyCurve(
+  r: z.output<typeof rawAsset>["risk"],
+  at: string,
+): { minLiquidationPenalty: bigint; fullPenaltyHF: bigint } {
+  const penalty = parsePercent(r.liquidationPenalty, `${at}.risk.liquidationPenalty`);
+  const minPenalty = r.minLiquidationPenalty === undefined ? penalty : parsePercent(r.minLiquidationPenalty, `${at}.risk.minLiquidationPenalty`);
+  if (minPenalty > penalty) throw new ConfigError(`${at}.risk.minLiquidationPenalty: above liquidationPenalty`);
+  if (r.fullPenaltyHF === undefined) {
+    if (minPenalty < penalty) throw new ConfigError(`${at}.risk.fullPenaltyHF: required with a minLiquidationPenalty under liquidationPenalty`);
+    return { minLiquidationPenalty: minPenalty, fullPenaltyHF: WAD };
+  }
+  const fullPenaltyHF = inRange(`${at}.risk.fullPenaltyHF`, parseWad(r.fullPenaltyHF, `${at}.risk.fullPenaltyHF`), LIMITS.fullPenaltyHF);
+  return { minLiquidationPenalty: minPenalty, fullPenaltyHF };
+}
+
 function annualFee(name: string, value: string): bigint {
   return perSecondFee(inRange(name, parsePercent(value, name), LIMITS.annualFee));
 }
@@ -375,8 +400,14 @@ function convertLiquidation(
   const criticalHF = inRange("liquidation.criticalHF", parseWad(l.criticalHF, "liquidation.criticalHF"), LIMITS.criticalHF);
   const closeFactor = parsePercent(l.closeFactor, "liquidation.closeFactor");
   if (closeFactor === 0n || closeFactor > WAD) throw new ConfigError("liquidation.closeFactor: must be in (0%, 100%]");
-  // A partial liquidation above the critical HF must raise HF: (1 + ℓ)(1 − hm) ≤ criticalHF for every asset.
+  // A partial liquidation above the critical HF must raise HF, and splitting must never pay more than one step
+  // (docs/spec.md §4.4): (1 + ℓ)(1 − hm) ≤ criticalHF ≤ fullPenaltyHF for every asset.
   for (const a of assets) {
+    if (a.risk.fullPenaltyHF < criticalHF) {
+      throw new ConfigError(
+        `assets.${a.symbol}.risk.fullPenaltyHF: ${formatFixed(a.risk.fullPenaltyHF, 18)} is under liquidation.criticalHF ${formatFixed(criticalHF, 18)}`,
+      );
+    }
     const required = mulWadUp(WAD + a.risk.liquidationPenalty, WAD - a.risk.maintenanceHaircut);
     if (required > criticalHF) {
       throw new ConfigError(

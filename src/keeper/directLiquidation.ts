@@ -5,7 +5,7 @@
 import { MaxUint256 } from "ethers";
 import type { KeelConnection } from "../client/manifest";
 import { protocolFeeUp, valueDown } from "../math";
-import type { MarketSnapshot } from "./evaluate";
+import { bonusAt, evaluate, type MarketSnapshot } from "./evaluate";
 import type { LiquidationChoice, LiquidationStrategy } from "./liquidationStrategy";
 import type { IndexedPosition } from "./positionIndex";
 import type { Rpc } from "./rpc";
@@ -25,19 +25,21 @@ export class DirectLiquidation implements LiquidationStrategy {
   /** Only with kUSD in hand; a simulation that fails (too little kUSD) is "cannot", not an error. */
   async simulate(p: IndexedPosition, asset: string, head: number, market: MarketSnapshot, funds: bigint): Promise<LiquidationChoice | undefined> {
     if (funds <= 0n) return undefined;
-    return this.repayFromFunds(p.id, asset, head, market, funds).catch(() => undefined);
+    return this.repayFromFunds(p, asset, head, market, funds).catch(() => undefined);
   }
 
   /** Profit = seized value at the oracle price − repaid − protocol fee. */
-  private async repayFromFunds(id: bigint, asset: string, head: number, market: MarketSnapshot, funds: bigint): Promise<LiquidationChoice | undefined> {
+  private async repayFromFunds(p: IndexedPosition, asset: string, head: number, market: MarketSnapshot, funds: bigint): Promise<LiquidationChoice | undefined> {
     const k = this.keel;
     const keeper = this.keeper;
+    const id = p.id;
     const i = market.index.get(asset);
-    if (i === undefined || !market.priced[i]) return undefined;
+    const health = evaluate(p, market);
+    if (i === undefined || !market.priced[i] || !health?.valued) return undefined;
     const [repaid, seized] = await this.rpc.call("simulateLiquidate", () =>
       k.engine.liquidate.staticCall(id, asset, MaxUint256, keeper, "0x", { from: keeper, blockTag: head }),
     );
-    const fee = protocolFeeUp(repaid, market.penalties[i]!, market.protocolShare);
+    const fee = protocolFeeUp(repaid, bonusAt(market, i, health.hf), market.protocolShare);
     const pays = repaid + fee;
     if (pays > funds) return undefined;
     return {

@@ -5,7 +5,7 @@
  * RPC call and a few milliseconds; positions near the threshold are then confirmed through `Lens.healthScan`.
  */
 import type { Lens } from "../../typechain-types";
-import { assess, type Holding, healthFactorDown, toDebtUp } from "../math";
+import { assess, type Holding, healthFactorDown, penaltyAtDown, toDebtUp } from "../math";
 import type { IndexedPosition } from "./positionIndex";
 import type { Health } from "./sweep";
 
@@ -19,7 +19,9 @@ export interface MarketSnapshot {
   sigmas: bigint[];
   maintenanceHaircuts: bigint[];
   initialHaircuts: bigint[];
-  penalties: bigint[];
+  penalties: bigint[]; // ℓ: the bonus at HF ≤ fullPenaltyHF
+  minPenalties: bigint[]; // ℓmin: the bonus at HF = 1
+  fullPenaltyHFs: bigint[];
   correlation: bigint[]; // row-major n×n
   zMaintenance: bigint;
   zInitial: bigint;
@@ -42,6 +44,8 @@ export function toSnapshot(v: Awaited<ReturnType<Lens["market"]>>): MarketSnapsh
     maintenanceHaircuts: [...v.maintenanceHaircuts],
     initialHaircuts: [...v.initialHaircuts],
     penalties: [...v.liquidationPenalties],
+    minPenalties: [...v.minLiquidationPenalties],
+    fullPenaltyHFs: [...v.fullPenaltyHFs],
     correlation: [...v.correlation],
     zMaintenance: v.zMaintenance,
     zInitial: v.zInitial,
@@ -51,6 +55,10 @@ export function toSnapshot(v: Awaited<ReturnType<Lens["market"]>>): MarketSnapsh
     protocolShare: v.liquidation.protocolShare,
   };
 }
+
+/** Asset `i`'s liquidation bonus [wad] at health factor `hf` (docs/spec.md §4.4). */
+export const bonusAt = (m: MarketSnapshot, i: number, hf: bigint): bigint =>
+  penaltyAtDown(hf, m.minPenalties[i]!, m.penalties[i]!, m.fullPenaltyHFs[i]!);
 
 /**
  * A position's health as `Lens.healthScan` reports it (debt 0 → not reported). A failing price makes `priced`

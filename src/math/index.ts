@@ -261,6 +261,16 @@ export const criticalHFFloorUp = (penalty: bigint, maintenanceHaircut: bigint): 
   mulWadUp(WAD + penalty, WAD - maintenanceHaircut);
 
 /**
+ * The liquidation bonus [wad] at health factor `hf` (as `KeelMath.penaltyAtDown`, docs/spec.md §4.4): `minPenalty`
+ * at HF ≥ 1, `penalty` at HF ≤ `fullPenaltyHF`, linear in between, rounded down.
+ */
+export function penaltyAtDown(hf: bigint, minPenalty: bigint, penalty: bigint, fullPenaltyHF: bigint): bigint {
+  if (hf <= fullPenaltyHF) return penalty;
+  if (hf >= WAD) return minPenalty;
+  return minPenalty + mulDivDown(penalty - minPenalty, WAD - hf, WAD - fullPenaltyHF);
+}
+
+/**
  * Repayment [wad] that brings HF to `targetHF` when collateral worth repaid × (1 + ℓ) is seized from an asset whose
  * value carries at most `factor` of maintenance loss, rounded down (as `KeelMath.targetRepayDown`):
  * r = (T·D − (V − Lm)) / (T − (1 + ℓ)(1 − m)); `debt` when no partial repayment reaches T.

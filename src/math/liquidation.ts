@@ -9,6 +9,7 @@ import {
   healthFactorDown,
   INFINITE_HEALTH,
   mulWadDown,
+  penaltyAtDown,
   protocolFeeUp,
   repayForDown,
   seizeDown,
@@ -33,7 +34,9 @@ export class LiquidationRefused extends KeelError {
 export interface LiquidationTerms {
   price: bigint; // [wad]
   unit: bigint; // 10^decimals
-  penalty: bigint; // ℓ [wad]
+  penalty: bigint; // ℓ [wad]: the bonus at HF ≤ fullPenaltyHF
+  minPenalty: bigint; // ℓmin [wad]: the bonus at HF = 1
+  fullPenaltyHF: bigint; // [wad]
   maintenanceFactor: bigint; // max(zMaintenance·σ, maintenance haircut) [wad]
 }
 
@@ -57,6 +60,8 @@ export interface LiquidationOutcome {
   value: bigint; // V before [wad]
   maintenanceLoss: bigint; // Lm before [wad]
   hf: bigint; // before [wad]
+  /** Each asset's bonus at `hf` [wad] (docs/spec.md §4.4): what this liquidation pays on repaid debt. */
+  penalties: bigint[];
   coverable: bigint; // [wad]
   target: bigint; // targetRepayDown (0 when insolvent or under criticalHF) [wad]
   repaid: bigint; // [wad]
@@ -81,17 +86,19 @@ const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 export function sizeLiquidation(x: LiquidationInput, asset: string, maxRepay: bigint): LiquidationOutcome {
   const { assets, amounts, terms, normDebt, rate, params: p, dust } = x;
   const debt = toDebtUp(normDebt, rate);
+  const v = x.valueOf(amounts);
+  const hf = healthFactorDown(v.value, v.maintenanceLoss, debt);
+  // Every step is priced at the bonus of the HF it starts from.
+  const penalties = terms.map((u) => (u.price === 0n ? 0n : penaltyAtDown(hf, u.minPenalty, u.penalty, u.fullPenaltyHF)));
   let coverable = 0n;
   for (let k = 0; k < assets.length; k++) {
     const u = terms[k]!;
-    if (u.price !== 0n) coverable += repayForDown(amounts[k]!, u.penalty, u.price, u.unit);
+    if (u.price !== 0n) coverable += repayForDown(amounts[k]!, penalties[k]!, u.price, u.unit);
   }
-  const v = x.valueOf(amounts);
-  const hf = healthFactorDown(v.value, v.maintenanceLoss, debt);
   const i = assets.findIndex((a) => a.toLowerCase() === asset.toLowerCase());
   if (i < 0) throw new LiquidationRefused("AssetNotHeld", "asset not held");
-  const t = terms[i]!;
-  const base = { debt, value: v.value, maintenanceLoss: v.maintenanceLoss, hf, coverable, assets };
+  const t = { ...terms[i]!, penalty: penalties[i]! };
+  const base = { debt, value: v.value, maintenanceLoss: v.maintenanceLoss, hf, penalties, coverable, assets };
   // A holding whose price failed (price 0) adds nothing and blocks bad debt: the priced ones are liquidated as solvent.
   const unpriced = terms.some((u) => u.price === 0n);
   if (coverable < debt && !unpriced) {

@@ -113,6 +113,8 @@ export function mockListing(
       maintenanceHaircut: 10n ** 17n,
       initialHaircut: 15n * 10n ** 16n,
       liquidationPenalty: 5n * 10n ** 16n,
+      minLiquidationPenalty: 5n * 10n ** 16n,
+      fullPenaltyHF: m.WAD,
     },
     correlations: new Array<bigint>(listed).fill(0n),
   };

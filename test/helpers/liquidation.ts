@@ -20,7 +20,7 @@ export const State = { Safe: 0n, Callable: 1n, Called: 2n, Liquidatable: 3n } as
  */
 export async function termsOf(keel: Keel, asset: string): Promise<LiquidationTerms> {
   const price = await keel.oracle.getPrice(asset).catch(() => 0n);
-  if (price === 0n) return { price, unit: 0n, penalty: 0n, maintenanceFactor: 0n };
+  if (price === 0n) return { price, unit: 0n, penalty: 0n, minPenalty: 0n, fullPenaltyHF: 0n, maintenanceFactor: 0n };
   const [zMaintenance] = await keel.risk.confidence();
   const r = await keel.risk.assetRisk(asset);
   const sigma = await keel.risk.sigma(asset);
@@ -29,6 +29,8 @@ export async function termsOf(keel: Keel, asset: string): Promise<LiquidationTer
     price,
     unit: await keel.risk.unitOf(asset),
     penalty: r.liquidationPenalty,
+    minPenalty: r.minLiquidationPenalty,
+    fullPenaltyHF: r.fullPenaltyHF,
     maintenanceFactor: zs > r.maintenanceHaircut ? zs : r.maintenanceHaircut,
   };
 }

@@ -68,6 +68,8 @@ async function proposal(w: World): Promise<{ label: string; target: string; data
         maintenanceHaircut,
         initialHaircut: maintenanceHaircut + pct(p.int(1, 8) / 100),
         liquidationPenalty: r.liquidationPenalty,
+        minLiquidationPenalty: r.minLiquidationPenalty,
+        fullPenaltyHF: r.fullPenaltyHF,
       };
       return { label: `risk of ${a.symbol}: σmin ${sigmaMin}, hm ${maintenanceHaircut}`, target: risk.target as string, data: risk.interface.encodeFunctionData("setAssetRisk", [a.address, params]) };
     }

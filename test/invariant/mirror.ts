@@ -18,6 +18,8 @@ export interface Market {
   maintenanceHaircuts: bigint[];
   initialHaircuts: bigint[];
   penalties: bigint[];
+  minPenalties: bigint[];
+  fullPenaltyHFs: bigint[];
   correlation: bigint[];
   z: m.Confidence;
   rates: Map<string, bigint>;
@@ -31,7 +33,8 @@ export async function marketAtPending(w: World): Promise<Market> {
   return {
     assets: [...v.assets], prices: [...v.prices], priced: [...v.priced], units: [...v.units], sigmas: [...v.sigmas],
     maintenanceHaircuts: [...v.maintenanceHaircuts], initialHaircuts: [...v.initialHaircuts],
-    penalties: [...v.liquidationPenalties], correlation: [...v.correlation],
+    penalties: [...v.liquidationPenalties], minPenalties: [...v.minLiquidationPenalties], fullPenaltyHFs: [...v.fullPenaltyHFs],
+    correlation: [...v.correlation],
     z: { zMaintenance: v.zMaintenance, zInitial: v.zInitial }, rates,
     liquidation: { criticalHF: v.liquidation.criticalHF, targetHF: v.liquidation.targetHF, closeFactor: v.liquidation.closeFactor, protocolShare: v.liquidation.protocolShare },
   };
@@ -96,9 +99,10 @@ export async function expectedLiquidationAtPending(w: World, id: bigint, asset: 
   const cross = h.classKey.toLowerCase() === w.crossClass.toLowerCase();
   if (!marginValuation(mk, h.assets, h.amounts, cross)) throw new Error("price unavailable");
   const terms = idx.map((i) => {
-    if (!mk.priced[i]!) return { price: 0n, unit: 0n, penalty: 0n, maintenanceFactor: 0n };
+    if (!mk.priced[i]!) return { price: 0n, unit: 0n, penalty: 0n, minPenalty: 0n, fullPenaltyHF: 0n, maintenanceFactor: 0n };
     const zs = m.mulWadUp(mk.z.zMaintenance, mk.sigmas[i]!);
-    return { price: mk.prices[i]!, unit: mk.units[i]!, penalty: mk.penalties[i]!, maintenanceFactor: zs > mk.maintenanceHaircuts[i]! ? zs : mk.maintenanceHaircuts[i]! };
+    const curve = { penalty: mk.penalties[i]!, minPenalty: mk.minPenalties[i]!, fullPenaltyHF: mk.fullPenaltyHFs[i]! };
+    return { price: mk.prices[i]!, unit: mk.units[i]!, ...curve, maintenanceFactor: zs > mk.maintenanceHaircuts[i]! ? zs : mk.maintenanceHaircuts[i]! };
   });
   const input: LiquidationInput = {
     assets: h.assets,

@@ -463,6 +463,47 @@ describe("KeelMath ↔ src/math", () => {
     });
   });
 
+  describe("liquidation bonus (docs/spec.md §4.4)", () => {
+    const [MIN, MAX, FULL] = [WAD / 50n, WAD / 20n, (WAD * 95n) / 100n]; // 2% → 5% at HF 0.95
+
+    it("test_penaltyAtDown_curve: ℓmin at HF ≥ 1, ℓ at HF ≤ fullPenaltyHF, linear and rounded down between", async () => {
+      const table: [bigint, bigint, bigint, bigint, bigint][] = [
+        [WAD, MIN, MAX, FULL, MIN],
+        [2n * WAD, MIN, MAX, FULL, MIN],
+        [FULL, MIN, MAX, FULL, MAX],
+        [0n, MIN, MAX, FULL, MAX],
+        [(WAD * 975n) / 1000n, MIN, MAX, FULL, (WAD * 35n) / 1000n], // halfway: 3.5%
+        [WAD - 1n, MIN, MAX, FULL, MIN], // a wei under 1: ℓmin + ⌊3% × 1 wei / 5%⌋ = ℓmin
+        [FULL + 1n, MIN, MAX, FULL, MAX - 1n], // a wei above fullPenaltyHF: rounded down
+        [(WAD * 99n) / 100n, MAX, MAX, FULL, MAX], // ℓmin = ℓ: the fixed penalty
+        [(WAD * 99n) / 100n, MIN, MAX, WAD, MAX], // fullPenaltyHF = 1: always ℓ
+      ];
+      await expectParity(
+        table.map(([hf, lo, hi, full, want]) => ({
+          label: `penaltyAtDown(${hf}, ${lo}, ${hi}, ${full})`,
+          chain: () => h.penaltyAtDown(hf, lo, hi, full),
+          mirror: () => m.penaltyAtDown(hf, lo, hi, full),
+          expected: want,
+        })),
+      );
+    });
+
+    it(`test_penaltyAtDown_random (seed ${SEED_HEX}): equals the mirror and never rises with HF`, async () => {
+      const rng = new Rng(SEED ^ 0x1b0n);
+      const cases: Case[] = [];
+      for (let i = 0; i < CASES; i++) {
+        const hi = rng.between(0n, WAD / 4n);
+        const lo = rng.between(0n, hi);
+        const full = rng.between(WAD / 2n, WAD);
+        const hf = rng.between(0n, 2n * WAD);
+        cases.push({ label: `penaltyAtDown(${hf}, ${lo}, ${hi}, ${full})`, chain: () => h.penaltyAtDown(hf, lo, hi, full), mirror: () => m.penaltyAtDown(hf, lo, hi, full) });
+        const higher = hf + rng.between(0n, WAD / 10n);
+        expect(m.penaltyAtDown(higher, lo, hi, full), `monotone at ${hf} → ${higher}`).to.be.lte(m.penaltyAtDown(hf, lo, hi, full));
+      }
+      await expectParity(cases);
+    });
+  });
+
   describe(`random parity (seed ${SEED_HEX}, ${CASES} cases per function)`, () => {
     it(`test_mulDiv_random (seed ${SEED_HEX}): Down and Up equal the mirror; most cases fit 256 bits`, async () => {
       const rng = new Rng(SEED ^ 1n);

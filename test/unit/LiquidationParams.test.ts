@@ -68,6 +68,23 @@ describe("VaultEngine liquidation parameters", () => {
       .withArgs(weth, 945n * WAD / 1000n, 94n * WAD / 100n);
   });
 
+  it("test_setLiquidationParams_criticalHFAboveFullPenaltyHF: refused while an asset's bonus would reach ℓ under it", async () => {
+    const keel = await loadKeel();
+    const weth = await keel.assets.WETH!.token.getAddress();
+    const r = await keel.risk.assetRisk(weth);
+    const { sigmaMin, sigmaMax, maintenanceHaircut, initialHaircut, liquidationPenalty } = r;
+    const curve = { sigmaMin, sigmaMax, maintenanceHaircut, initialHaircut, liquidationPenalty, minLiquidationPenalty: WAD / 50n, fullPenaltyHF: 96n * WAD / 100n };
+    await governTx(keel, keel.risk, keel.risk.interface.encodeFunctionData("setAssetRisk", [weth, curve]));
+    // With ℓ reached only at 0.96, a close-out step under a critical HF of 0.97 could pay less than the next one.
+    await expect(governTx(keel, keel.engine, encode(keel, { ...(await current(keel)), criticalHF: 97n * WAD / 100n })))
+      .to.be.revertedWithCustomError(keel.risk, "FullPenaltyHFBelowCriticalHF")
+      .withArgs(weth, 96n * WAD / 100n, 97n * WAD / 100n);
+    await expect(governTx(keel, keel.engine, encode(keel, { ...(await current(keel)), criticalHF: 96n * WAD / 100n }))).to.emit(
+      keel.engine,
+      "LiquidationParamsSet",
+    );
+  });
+
   it("test_setLiquidationParams_noChange_and_unauthorized", async () => {
     const keel = await loadKeel();
     const [, stranger] = await ethers.getSigners();

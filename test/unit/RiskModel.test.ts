@@ -21,6 +21,8 @@ type RiskParams = IRiskModel.AssetRiskParamsStruct & {
   maintenanceHaircut: bigint;
   initialHaircut: bigint;
   liquidationPenalty: bigint;
+  minLiquidationPenalty: bigint;
+  fullPenaltyHF: bigint;
 };
 
 const WAD = m.WAD;
@@ -31,6 +33,8 @@ const tuple = (p: RiskParams): bigint[] => [
   p.maintenanceHaircut,
   p.initialHaircut,
   p.liquidationPenalty,
+  p.minLiquidationPenalty,
+  p.fullPenaltyHF,
 ];
 
 async function addressOf(keel: Keel, symbol: Sym): Promise<string> {
@@ -45,6 +49,8 @@ async function paramsOf(keel: Keel, asset: string): Promise<RiskParams> {
     maintenanceHaircut: p.maintenanceHaircut,
     initialHaircut: p.initialHaircut,
     liquidationPenalty: p.liquidationPenalty,
+    minLiquidationPenalty: p.minLiquidationPenalty,
+    fullPenaltyHF: p.fullPenaltyHF,
   };
 }
 
@@ -273,6 +279,8 @@ describe("RiskModel", () => {
         maintenanceHaircut: parseUnits("0.99", 18),
         initialHaircut: parseUnits("0.99", 18),
         liquidationPenalty: parseUnits("0.25", 18),
+        minLiquidationPenalty: 0n,
+        fullPenaltyHF: WAD,
       };
       await expect(governTx(keel, keel.risk, encode(keel, weth, upper)))
         .to.emit(keel.risk, "AssetRiskSet")
@@ -308,6 +316,28 @@ describe("RiskModel", () => {
         .withArgs(weth, parseUnits("0.954", 18), parseUnits("0.95", 18));
     });
 
+    it("test_setAssetRisk_fullPenaltyHFBelowCriticalHF: a bonus curve must reach ℓ at or above criticalHF", async () => {
+      const keel = await loadKeel();
+      const weth = await addressOf(keel, "WETH");
+      const base = await paramsOf(keel, weth);
+      const critical = (await keel.engine.liquidationParams()).criticalHF; // 0.95
+      const curve = { ...base, minLiquidationPenalty: parseUnits("0.02", 18), fullPenaltyHF: critical - 1n };
+      await expect(governTx(keel, keel.risk, encode(keel, weth, curve)))
+        .to.be.revertedWithCustomError(keel.risk, "FullPenaltyHFBelowCriticalHF")
+        .withArgs(weth, critical - 1n, critical);
+      const atCritical = { ...curve, fullPenaltyHF: critical };
+      await expect(governTx(keel, keel.risk, encode(keel, weth, atCritical)))
+        .to.emit(keel.risk, "AssetRiskSet")
+        .withArgs(weth, tuple(atCritical));
+      expect(tuple(await paramsOf(keel, weth))).to.deep.equal(tuple(atCritical));
+      await refreshFeeds(keel); // the timelock's delay outlived the feeds' heartbeat
+      const terms = await keel.risk.liquidationTerms(weth);
+      expect([terms.penalty, terms.minPenalty, terms.fullPenaltyHF]).to.deep.equal([base.liquidationPenalty, parseUnits("0.02", 18), critical]);
+      // A change of the curve alone is a change; the same curve again is not.
+      await expect(governTx(keel, keel.risk, encode(keel, weth, atCritical))).to.be.revertedWithCustomError(keel.risk, "NoChange");
+      await expect(governTx(keel, keel.risk, encode(keel, weth, { ...atCritical, fullPenaltyHF: WAD }))).to.emit(keel.risk, "AssetRiskSet");
+    });
+
     it("test_setAssetRisk_rangeChecks: range-checks every field: InvalidParameter(name, value)", async () => {
       const keel = await loadKeel();
       const weth = await addressOf(keel, "WETH");
@@ -322,6 +352,8 @@ describe("RiskModel", () => {
         ["initialHaircut", { initialHaircut: base.maintenanceHaircut - 1n }, base.maintenanceHaircut - 1n],
         ["initialHaircut", { initialHaircut: parseUnits("0.99", 18) + 1n }, parseUnits("0.99", 18) + 1n],
         ["liquidationPenalty", { liquidationPenalty: parseUnits("0.25", 18) + 1n }, parseUnits("0.25", 18) + 1n],
+        ["minLiquidationPenalty", { minLiquidationPenalty: base.liquidationPenalty + 1n }, base.liquidationPenalty + 1n],
+        ["fullPenaltyHF", { fullPenaltyHF: WAD + 1n }, WAD + 1n],
       ];
       for (const [field, change, value] of bad) {
         await expect(governTx(keel, keel.risk, encode(keel, weth, { ...base, ...change })), field)
@@ -586,6 +618,8 @@ describe("RiskModel", () => {
           maintenanceHaircut: parseUnits("0.12", 18),
           initialHaircut: parseUnits("0.2", 18),
           liquidationPenalty: parseUnits("0.07", 18), // (1.07)(0.88) = 0.9416 ≤ criticalHF 0.95
+          minLiquidationPenalty: parseUnits("0.07", 18),
+          fullPenaltyHF: WAD,
         },
         correlations,
       };

@@ -65,6 +65,8 @@ async function governAssetRisk(keel: Keel, asset: string, change: { sigmaMin?: b
     maintenanceHaircut: r.maintenanceHaircut,
     initialHaircut: r.initialHaircut,
     liquidationPenalty: r.liquidationPenalty,
+    minLiquidationPenalty: r.minLiquidationPenalty,
+    fullPenaltyHF: r.fullPenaltyHF,
   };
   const tx = await governTx(keel, keel.risk, keel.risk.interface.encodeFunctionData("setAssetRisk", [asset, next]));
   return (await tx.wait())!;

@@ -30,7 +30,7 @@ export function MarketPage(): React.JSX.Element {
             <th scope="col">σ target</th>
             <th scope="col">σ range</th>
             <th scope="col">Haircuts (maint. / initial)</th>
-            <th scope="col">Penalty</th>
+            <th scope="col">Liquidation bonus</th>
             <th scope="col">Stability fee</th>
             <th scope="col">Debt ceiling used</th>
             <th scope="col">Supplied / cap</th>
@@ -48,7 +48,7 @@ export function MarketPage(): React.JSX.Element {
                 <td>{percent(a.sigmaTarget)}</td>
                 <td>{percent(a.sigmaMin)}–{percent(a.sigmaMax)}</td>
                 <td>{percent(a.maintenanceHaircut)} / {percent(a.initialHaircut)}</td>
-                <td>{percent(a.liquidationPenalty)}</td>
+                <td>{bonus(a)}</td>
                 <td>{percent(annualRate(a.debtClass.stabilityFee))} a year</td>
                 <td>{kusd(classDebt)} of {formatFixed(a.debtClass.debtCeiling, 18, 0)} ({percent(a.debtClass.debtCeiling === 0n ? 0n : (classDebt * WAD) / a.debtClass.debtCeiling)})</td>
                 <td>{formatFixed(a.supplied, info?.decimals ?? 18, 4)} / {formatFixed(a.supplyCap, info?.decimals ?? 18, 0)}</td>
@@ -66,6 +66,12 @@ export function MarketPage(): React.JSX.Element {
       <SigmaChart market={m} />
     </section>
   );
+}
+
+/** "5%", or "2% → 5% at HF ≤ 0.95" for a bonus that rises as health falls (docs/spec.md §4.4). */
+function bonus(a: AssetMarket): string {
+  if (a.minLiquidationPenalty === a.liquidationPenalty) return percent(a.liquidationPenalty);
+  return `${percent(a.minLiquidationPenalty)} → ${percent(a.liquidationPenalty)} at HF ≤ ${formatFixed(a.fullPenaltyHF, 18, 2)}`;
 }
 
 const COLORS = ["#1f6feb", "#d29922", "#2da44e", "#bf3989", "#8250df", "#cf222e"];

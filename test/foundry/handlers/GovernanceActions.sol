@@ -73,6 +73,9 @@ abstract contract GovernanceActions is HandlerBase {
         r.maintenanceHaircut = hm;
         r.initialHaircut = hm + _bound(haircutSeed / 5, 0, 0.1e18);
         r.liquidationPenalty = _bound(penaltySeed, 0, maxPenalty < 0.1e18 ? maxPenalty : 0.1e18);
+        // A bonus curve from ℓmin at HF 1 up to ℓ at fullPenaltyHF ∈ [criticalHF, 1] (docs/spec.md §4.4).
+        r.minLiquidationPenalty = _bound(penaltySeed >> 64, 0, r.liquidationPenalty);
+        r.fullPenaltyHF = _bound(penaltySeed >> 128, critical, 1e18);
         _govern("setAssetRisk", address(k.risk), abi.encodeCall(k.risk.setAssetRisk, (asset, r)), true);
     }
 

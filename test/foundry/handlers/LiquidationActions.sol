@@ -239,6 +239,7 @@ abstract contract LiquidationActions is HandlerBase {
         uint256 surplus;
         address[] assets;
         uint256[] amounts;
+        uint256 hf; // [wad] as the liquidation values it: the HF its bonus is priced at
     }
 
     /// @dev Bad debt and protocol fee of liquidating `id` for up to `maxRepay`, by the engine's own preview.
@@ -260,6 +261,18 @@ abstract contract LiquidationActions is HandlerBase {
         b.amounts = new uint256[](b.assets.length);
         for (uint256 j; j < b.assets.length; ++j) {
             b.amounts[j] = k.engine.collateralOf(id, b.assets[j]);
+        }
+        b.hf = _marginHealth(b);
+    }
+
+    /// @dev HF as a liquidation values the position (a cross holding whose price fails counts as zero); 0 when it
+    /// cannot be valued at all.
+    function _marginHealth(Before memory b) internal view returns (uint256) {
+        if (b.debt == 0) return KeelMath.INFINITE_HEALTH;
+        try k.risk.assessForMargin(b.assets, b.amounts) returns (IRiskModel.Valuation memory v) {
+            return KeelMath.healthFactorDown(v.value, v.maintenanceLoss, b.debt);
+        } catch {
+            return 0;
         }
     }
 
@@ -285,7 +298,8 @@ abstract contract LiquidationActions is HandlerBase {
     ) internal returns (uint256 fee) {
         bool insolvent = repaid < b.debt && k.engine.debtOf(id) == 0 && _emptied(id, b);
         IRiskModel.AssetRiskParams memory r = k.risk.assetRisk(asset);
-        fee = insolvent ? 0 : KeelMath.protocolFeeUp(repaid, r.liquidationPenalty, k.engine.liquidationParams().protocolShare);
+        uint256 bonus = KeelMath.penaltyAtDown(b.hf, r.minLiquidationPenalty, r.liquidationPenalty, r.fullPenaltyHF);
+        fee = insolvent ? 0 : KeelMath.protocolFeeUp(repaid, bonus, k.engine.liquidationParams().protocolShare);
         creditKusd[liquidator] -= int256(repaid + fee);
         for (uint256 j; j < b.assets.length; ++j) {
             uint256 taken = b.amounts[j] - k.engine.collateralOf(id, b.assets[j]);

@@ -399,19 +399,23 @@ contract KeelInvariants is KeelFixture, Assertions {
         if (working == 0 || (heldFailing && held.length == 1)) return (false, heldFailing);
         address[] memory priced = new address[](working);
         uint256[] memory amounts = new uint256[](working);
-        uint256 coverable;
         uint256 n;
         for (uint256 i; i < held.length; ++i) {
             if (!_priced(held[i])) continue;
             priced[n] = held[i];
             amounts[n] = k.engine.collateralOf(id, held[i]);
-            IRiskModel.LiquidationTerms memory t = k.risk.liquidationTerms(held[i]);
-            coverable += KeelMath.repayForDown(amounts[n], t.penalty, t.price, t.unit);
             ++n;
         }
-        if (coverable < debt) return (false, heldFailing);
         IRiskModel.Valuation memory v = k.risk.assess(priced, amounts);
         uint256 hf = KeelMath.healthFactorDown(v.value, v.maintenanceLoss, debt);
+        // Each holding pays for debt at its bonus at this HF, as the liquidation prices it.
+        uint256 coverable;
+        for (uint256 i; i < n; ++i) {
+            IRiskModel.LiquidationTerms memory t = k.risk.liquidationTerms(priced[i]);
+            uint256 bonus = KeelMath.penaltyAtDown(hf, t.minPenalty, t.penalty, t.fullPenaltyHF);
+            coverable += KeelMath.repayForDown(amounts[i], bonus, t.price, t.unit);
+        }
+        if (coverable < debt) return (false, heldFailing);
         uint256 deadline = k.engine.callDeadline(id);
         due = hf < k.engine.liquidationParams().criticalHF
             || (hf < KeelMath.WAD && deadline != 0 && block.timestamp >= deadline);

@@ -301,7 +301,8 @@ abstract contract KeelFixture {
         pure
         returns (IRiskModel.AssetRiskParams memory)
     {
-        return IRiskModel.AssetRiskParams(sigmaMin, sigmaMax, hm, hi, penalty);
+        // The bonus rises from half of ℓ at HF 1 to ℓ at HF 0.99, at or above any criticalHF the campaign sets.
+        return IRiskModel.AssetRiskParams(sigmaMin, sigmaMax, hm, hi, penalty, penalty / 2, 0.99e18);
     }
 
     function _feed(MockAggregator feed, uint32 heartbeat) internal view returns (IPriceOracle.Feed memory) {
