@@ -28,6 +28,8 @@ export interface ReplayOptions {
   margin: "dynamic" | "static";
   /** Replaces the config's grace period, e.g. "0s" for immediate liquidation. */
   gracePeriod?: string;
+  /** "fixed": every asset's bonus curve flattened to its largest bonus ℓ (the penalty before the curve). */
+  penalty?: "fixed";
   /** The deployment config (default: the local config). */
   config?: RawKeelConfig;
   /** Called after every step (progress bars). */
@@ -333,10 +335,20 @@ interface World {
   kusdSource: ReturnType<typeof kusdFromPsm>;
 }
 
+/** The deployment config of a variant: its grace period, and with a fixed penalty every bonus curve flattened. */
+export function variantConfig(base: RawKeelConfig, o: Pick<ReplayOptions, "gracePeriod" | "penalty">): RawKeelConfig {
+  const liquidation = o.gracePeriod === undefined ? base.liquidation : { ...base.liquidation, gracePeriod: o.gracePeriod };
+  if (o.penalty !== "fixed") return { ...base, liquidation };
+  const assets = base.assets.map((a) => {
+    const { minLiquidationPenalty: _min, fullPenaltyHF: _full, ...risk } = a.risk;
+    return { ...a, risk };
+  });
+  return { ...base, assets, liquidation };
+}
+
 /** Deploys, seeds the AMM, funds the arbitrageur, opens the book and builds the keeper. */
 async function setUp(provider: DevProvider, scenario: Scenario, o: ReplayOptions): Promise<World> {
-  const base = o.config ?? localConfig;
-  const config: RawKeelConfig = o.gracePeriod === undefined ? base : { ...base, liquidation: { ...base.liquidation, gracePeriod: o.gracePeriod } };
+  const config = variantConfig(o.config ?? localConfig, o);
   const deployer = new NonceManager(devWallet(ACCOUNT.deployer, provider));
   const keel = await deployKeel(deployer, config);
   await seedAmm(keel, deployer, scenario.ammDepth);

@@ -1,7 +1,8 @@
 /**
  * The comparison of a stress report: the same scenario, book and seed replayed with dynamic or static margin (static:
- * the keeper never pokes the VolatilityOracle, so every σ stays at its floor) and with the configured grace period or
- * none ("0s": a Callable position is liquidatable at once), each set against the protocol as configured.
+ * the keeper never pokes the VolatilityOracle, so every σ stays at its floor), with the configured grace period or
+ * none ("0s": a Callable position is liquidatable at once), and with the configured liquidation bonus curve or a
+ * fixed penalty ℓ at every HF (docs/spec.md §4.4), each set against the protocol as configured.
  */
 import { formatFixed } from "../src/units";
 import { textTable } from "../src/units/table";
@@ -13,6 +14,8 @@ export interface Variant {
   margin: "dynamic" | "static";
   /** Replaces the config's grace period; undefined = as configured. */
   gracePeriod?: string;
+  /** "fixed": every asset pays its largest bonus ℓ at every HF (ℓmin = ℓ); undefined = the configured curves. */
+  penalty?: "fixed";
 }
 
 /** The protocol as configured first: every other row is compared with it. */
@@ -21,6 +24,7 @@ export const VARIANTS: readonly Variant[] = [
   { key: "static-grace", label: "static σ + grace period", margin: "static" },
   { key: "dynamic-no-grace", label: "dynamic σ, no grace period", margin: "dynamic", gracePeriod: "0s" },
   { key: "static-no-grace", label: "static σ, no grace period", margin: "static", gracePeriod: "0s" },
+  { key: "fixed-penalty", label: "dynamic σ + grace period, fixed penalty ℓ (no bonus curve)", margin: "dynamic", penalty: "fixed" },
 ];
 
 export interface VariantRow {
@@ -32,6 +36,8 @@ export interface VariantRow {
   wouldHaveRecovered: number;
   marginCalls: number;
   cured: number;
+  /** [wad kUSD] Σ debt repaid by liquidations: the value liquidated. */
+  liquidatedDebt: bigint;
   badDebt: bigint; // [wad kUSD]
   deficit: bigint; // [wad kUSD]
   keeperProfit: bigint; // [wad kUSD]
@@ -43,7 +49,7 @@ export interface VariantRow {
   cascadeLiquidations: number;
   invariantHeld: boolean;
   /** This row minus the first (the protocol as configured). */
-  delta: { badDebt: bigint; liquidations: number; positionsLiquidated: number; wouldHaveRecovered: number };
+  delta: { badDebt: bigint; liquidatedDebt: bigint; liquidations: number; positionsLiquidated: number; wouldHaveRecovered: number };
 }
 
 /** One row per replay, in order; deltas against the first. */
@@ -60,6 +66,7 @@ export function compareVariants(runs: readonly { variant: Variant; result: Repla
       wouldHaveRecovered: s.wouldHaveRecovered,
       marginCalls: s.marginCalls,
       cured: s.cured,
+      liquidatedDebt: s.liquidatedDebt,
       badDebt: s.badDebt,
       pegDebt: s.pegDebt,
       pegShortfall: s.pegShortfall,
@@ -71,6 +78,7 @@ export function compareVariants(runs: readonly { variant: Variant; result: Repla
       invariantHeld: s.invariantHeld,
       delta: {
         badDebt: s.badDebt - base.badDebt,
+        liquidatedDebt: s.liquidatedDebt - base.liquidatedDebt,
         liquidations: s.liquidations - base.liquidations,
         positionsLiquidated: s.positionsLiquidated - base.positionsLiquidated,
         wouldHaveRecovered: s.wouldHaveRecovered - base.wouldHaveRecovered,
@@ -84,10 +92,11 @@ export function variantsTable(rows: readonly VariantRow[]): string {
   const kusd = (wad: bigint): string => formatFixed(wad, 18, 2);
   const delta = (wad: bigint): string => (wad === 0n ? "" : ` (${wad > 0n ? "+" : "−"}${kusd(wad < 0n ? -wad : wad)})`);
   const n = (x: number): string => (x === 0 ? "" : ` (${x > 0 ? "+" : "−"}${Math.abs(x)})`);
-  const head = ["variant", "bad debt kUSD", "liquidations", "positions liq.", "would have recovered", "calls / cured", "cascade"];
+  const head = ["variant", "bad debt kUSD", "liquidated kUSD", "liquidations", "positions liq.", "would have recovered", "calls / cured", "cascade"];
   const body = rows.map((r) => [
     r.key,
     kusd(r.badDebt) + delta(r.delta.badDebt),
+    kusd(r.liquidatedDebt) + delta(r.delta.liquidatedDebt),
     String(r.liquidations) + n(r.delta.liquidations),
     String(r.positionsLiquidated) + n(r.delta.positionsLiquidated),
     String(r.wouldHaveRecovered) + n(r.delta.wouldHaveRecovered),

@@ -103,7 +103,7 @@ async function main(): Promise<number> {
     const result = await replay(
       { provider: ethers.provider, reset: () => network.provider.send("hardhat_reset") },
       scenario,
-      { positions: args.positions, seed: args.seed, margin: variant.margin, gracePeriod: variant.gracePeriod, onStep },
+      { positions: args.positions, seed: args.seed, margin: variant.margin, gracePeriod: variant.gracePeriod, penalty: variant.penalty, onStep },
     );
     runs.push({ variant, result });
   }

@@ -13,7 +13,7 @@ import { barChart, histogram } from "../../src/risk/svg";
 /**
  * `npm run stress` as a user runs it: in a child process (a replay resets the in-process chain, which would wipe the
  * snapshots other test files' loadFixture relies on), on the CI scenario test/fixtures/mini-crash.json with 30
- * positions and seed 1, all four variants; then report.json's figures and report.html's charts.
+ * positions and seed 1, all five variants; then report.json's figures and report.html's charts.
  */
 const MINI = "test/fixtures/mini-crash.json";
 
