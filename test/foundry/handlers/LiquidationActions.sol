@@ -297,9 +297,7 @@ abstract contract LiquidationActions is HandlerBase {
         Before memory b
     ) internal returns (uint256 fee) {
         bool insolvent = repaid < b.debt && k.engine.debtOf(id) == 0 && _emptied(id, b);
-        IRiskModel.AssetRiskParams memory r = k.risk.assetRisk(asset);
-        uint256 bonus = KeelMath.penaltyAtDown(b.hf, r.minLiquidationPenalty, r.liquidationPenalty, r.fullPenaltyHF);
-        fee = insolvent ? 0 : KeelMath.protocolFeeUp(repaid, bonus, k.engine.liquidationParams().protocolShare);
+        fee = insolvent ? 0 : _protocolFee(asset, repaid, b.hf);
         creditKusd[liquidator] -= int256(repaid + fee);
         for (uint256 j; j < b.assets.length; ++j) {
             uint256 taken = b.amounts[j] - k.engine.collateralOf(id, b.assets[j]);
@@ -310,6 +308,13 @@ abstract contract LiquidationActions is HandlerBase {
             if (receiver == liquidator) credit[liquidator][b.assets[j]] += int256(expected);
         }
         _settleOwner(id, b, insolvent ? b.debt - repaid : 0, fee);
+    }
+
+    /// @dev The protocol's share of the bonus `asset` pays at HF `hf` on `repaid` (docs/spec.md §4.4).
+    function _protocolFee(address asset, uint256 repaid, uint256 hf) internal view returns (uint256) {
+        IRiskModel.AssetRiskParams memory r = k.risk.assetRisk(asset);
+        uint256 bonus = KeelMath.penaltyAtDown(hf, r.minLiquidationPenalty, r.liquidationPenalty, r.fullPenaltyHF);
+        return KeelMath.protocolFeeUp(repaid, bonus, k.engine.liquidationParams().protocolShare);
     }
 
     function _emptied(uint256 id, Before memory b) internal view returns (bool) {
