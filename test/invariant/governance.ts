@@ -11,7 +11,7 @@ import type { Action } from "./actions";
 import type { World } from "./model";
 
 const pct = (x: number): bigint => (BigInt(Math.round(x * 1e4)) * m.WAD) / 10_000n;
-const GOVERNANCE_ERRORS = ["InvalidParameter", "NoChange", "PenaltyTooHighForCriticalHF", "CorrelationNotPositiveSemiDefinite"];
+const GOVERNANCE_ERRORS = ["InvalidParameter", "NoChange", "PenaltyTooHighForCriticalHF", "FullPenaltyHFBelowCriticalHF", "CorrelationNotPositiveSemiDefinite"];
 
 async function proposal(w: World): Promise<{ label: string; target: string; data: string }> {
   const { engine, risk } = w.keel;
@@ -68,10 +68,11 @@ async function proposal(w: World): Promise<{ label: string; target: string; data
         maintenanceHaircut,
         initialHaircut: maintenanceHaircut + pct(p.int(1, 8) / 100),
         liquidationPenalty: r.liquidationPenalty,
-        minLiquidationPenalty: r.minLiquidationPenalty,
-        fullPenaltyHF: r.fullPenaltyHF,
+        // A bonus curve (docs/spec.md §4.4): ℓmin anywhere in [0, ℓ], reaching ℓ at an HF in [0.95, 1].
+        minLiquidationPenalty: (r.liquidationPenalty * BigInt(p.int(0, 100))) / 100n,
+        fullPenaltyHF: pct(p.int(95, 100) / 100),
       };
-      return { label: `risk of ${a.symbol}: σmin ${sigmaMin}, hm ${maintenanceHaircut}`, target: risk.target as string, data: risk.interface.encodeFunctionData("setAssetRisk", [a.address, params]) };
+      return { label: `risk of ${a.symbol}: σmin ${sigmaMin}, hm ${maintenanceHaircut}, bonus ${params.minLiquidationPenalty} → ${r.liquidationPenalty} at HF ${params.fullPenaltyHF}`, target: risk.target as string, data: risk.interface.encodeFunctionData("setAssetRisk", [a.address, params]) };
     }
   }
 }
