@@ -7,8 +7,8 @@
  * 2. every swap venue of the manifest with its pools' reserves, each asset's depth at the `maxPriceImpact` limit
  *    shared by all batches of the pass;
  * 3. per venue, the next batch that fits its depth and the gas budget (`composeBatch`), simulated exactly
- *    (eth_call of the transaction to be sent, and eth_estimateGas, at the pass's block); a batch that fails is
- *    bisected so one bad position never blocks the rest, one over the gas budget is cut to fit;
+ *    (eth_call of the transaction to be sent at the pass's block, with the gas budget as its gas); a batch that
+ *    fails (a bad position, or more gas than the budget) is bisected so one bad position never blocks the rest;
  * 4. of the venues' batches, the one paying most is sent, if its profit after gas reaches `minProfit` (checked
  *    again on chain by `minProfit`); then the next batch, until every position is batched, failed, or waits for
  *    depth (`deferred`: a later pass, once the pools have recovered or the partial liquidations gone through).
@@ -21,7 +21,7 @@ import type { MarketSnapshot } from "./evaluate";
 import { type BatchTarget, type Candidate, composeBatch, salesOf } from "./liquidationBatch";
 import type { Logger } from "./log";
 import type { PlannedAction } from "./plannedAction";
-import { mapLimit, type Rpc } from "./rpc";
+import { isTransient, mapLimit, type Rpc, RpcError } from "./rpc";
 import { depthAt, saleQuote, type SwapVenues, type VenueDepth } from "./swapVenues";
 
 export interface FlashBatchOptions {
@@ -31,9 +31,9 @@ export interface FlashBatchOptions {
   concurrency: number;
   /** Largest price impact [wad] the pass's sales of one asset may have on one venue (all its batches together). */
   maxPriceImpact: bigint;
-  /** Most gas one batch may use by its simulation (the sender adds 20%: stays under the 16,777,216 transaction cap). */
+  /** Gas a batch is simulated with and sent with (the sender adds 20%: stays under the 16,777,216 transaction cap). */
   batchGasLimit: bigint;
-  /** Gas assumed per position when composing a batch, before the exact simulation measures it. */
+  /** Gas assumed per position: composing a batch (at most (batchGasLimit − base) / this) and pricing its gas. */
   batchTargetGas: bigint;
 }
 
@@ -145,35 +145,37 @@ export class FlashBatchPlanner {
     return plan;
   }
 
-  /** Simulates `targets` on `venue`; a failing batch is bisected, one over the gas budget cut to fit. */
+  /** Simulates `targets` on `venue`; a failing batch is bisected. */
   private async settle(targets: BatchTarget[], venue: VenueDepth, head: number): Promise<Settled> {
     const sim = await this.simulate(targets, venue, head);
-    if ("profit" in sim && sim.gas <= this.options.batchGasLimit) {
+    if (!("profit" in sim)) this.log.debug({ venue: venue.name, targets: targets.length, reason: sim.reason }, "batch simulation failed: bisecting");
+    if ("profit" in sim) {
       return { batches: [{ targets, venue, profit: sim.profit, gas: sim.gas }], failed: [] };
     }
-    if (targets.length === 1) return { batches: [], failed: [{ target: targets[0]!, reason: "profit" in sim ? `gas ${sim.gas} over the batch budget` : sim.reason }] };
-    // Over the gas budget: keep the share that fits; a failure: halves.
-    const cut =
-      "profit" in sim
-        ? Math.max(1, Math.min(targets.length - 1, Number((BigInt(targets.length) * this.options.batchGasLimit) / sim.gas)))
-        : Math.ceil(targets.length / 2);
-    const [a, b] = await Promise.all([this.settle(targets.slice(0, cut), venue, head), this.settle(targets.slice(cut), venue, head)]);
+    if (targets.length === 1) return { batches: [], failed: [{ target: targets[0]!, reason: sim.reason }] };
+    const cut = Math.ceil(targets.length / 2);
+    // One half after the other: a bisection never floods the node.
+    const a = await this.settle(targets.slice(0, cut), venue, head);
+    const b = await this.settle(targets.slice(cut), venue, head);
     return { batches: [...a.batches, ...b.batches], failed: [...a.failed, ...b.failed] };
   }
 
-  /** The exact transaction at block `head`: eth_call for the profit, eth_estimateGas for its gas. */
+  /**
+   * The exact transaction by eth_call at block `head`, given `batchGasLimit` gas: its profit, or why it reverted (a
+   * batch needing more gas runs out and fails: it is bisected). eth_estimateGas is not used: on a node that searches
+   * the gas by re-running the call, a batch of a hundred positions takes longer than an RPC timeout. The gas the
+   * profit check prices is `BATCH_BASE_GAS` plus `batchTargetGas` per position.
+   */
   private async simulate(targets: readonly BatchTarget[], venue: VenueDepth, head: number): Promise<{ profit: bigint; gas: bigint } | { reason: string }> {
     const fl = this.keel.flashLiquidator;
     const args = targets.map(onChain);
     try {
       const profit = await this.rpc.call("simulateBatch", () =>
-        fl.liquidateBatch.staticCall(args, venue.address, 0n, { from: this.keeper, blockTag: head }),
+        fl.liquidateBatch.staticCall(args, venue.address, 0n, { from: this.keeper, blockTag: head, gasLimit: this.options.batchGasLimit }),
       );
-      const gas = await this.rpc.call("estimateBatchGas", (p) =>
-        p.estimateGas({ from: this.keeper, to: fl.target as string, data: this.calldata(targets, venue), blockTag: head }),
-      );
-      return { profit, gas };
+      return { profit, gas: BATCH_BASE_GAS + BigInt(targets.length) * this.options.batchTargetGas };
     } catch (e) {
+      if (e instanceof RpcError || isTransient(e)) throw e; // the node, not the batch: the pass fails and is retried
       return { reason: revertReason(e) };
     }
   }
@@ -195,8 +197,8 @@ export class FlashBatchPlanner {
         data: this.calldata(b.targets, b.venue),
         kind: "liquidateBatch",
         context: { ids, venue: b.venue.name, partial: b.targets.filter((t) => t.partial).map((t) => t.candidate.p.id), expectedProfit: b.profit },
-        // Just simulated at the pass's block (eth_estimateGas of this exact call).
-        simulatedGas: b.gas,
+        // Just simulated at the pass's block with this much gas (the sender adds its margin: under the transaction cap).
+        simulatedGas: this.options.batchGasLimit,
       },
     };
   }
