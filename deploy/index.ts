@@ -77,6 +77,7 @@ export function keelAt(at: PlannedAddresses, cfg: KeelConfig, runner: Signer, de
     lens: Lens__factory.connect(c.lens, runner),
     flashLiquidator: FlashLiquidator__factory.connect(c.flashLiquidator, runner),
     amm: MockAMM__factory.connect(c.amm, runner),
+    ammShallow: MockAMM__factory.connect(c.ammShallow, runner),
     psm: PegStabilityModule__factory.connect(c.psm, runner),
     savings: SavingsKUSD__factory.connect(c.savings, runner),
     accessManager: KeelAccessManager__factory.connect(c.accessManager, runner),

@@ -47,6 +47,8 @@ export interface Keel {
   flashLiquidator: FlashLiquidator;
   /** The local swap venue (constant-product kUSD pools); empty until seeded (dev/localMarket.ts `seedAmm`). */
   amm: MockAMM;
+  /** The second local swap venue: a shallower MockAMM with a higher fee; empty until seeded (`seedAmm`). */
+  ammShallow: MockAMM;
   /** The peg stability module over the config's reserve (USDC locally): kUSD in and out at $1 less a fee. */
   psm: PegStabilityModule;
   /** sKUSD, the savings vault paid out of the surplus buffer. */

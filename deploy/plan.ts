@@ -177,6 +177,10 @@ export function planDeployment(cfg: KeelConfig, deployer: string, firstNonce: nu
     creation(new SavingsKUSD__factory().getDeployTransaction(accessManager, kusd, surplus, cfg.savings.rate)),
   );
   if (psm !== psmAt || savings !== savingsAt) throw new Error("planDeployment: the PSM or the savings vault is not where the Lens expects it");
+  // The second swap venue is the last creation, so adding it moved no other contract's address.
+  const ammShallow = create("ammShallow", "MockAMM (the shallow local swap venue)", () =>
+    creation(new MockAMM__factory().getDeployTransaction(kusd, cfg.ammShallow.feeBps)),
+  );
 
   const contracts: Record<ContractName, string> = {
     engine,
@@ -190,6 +194,7 @@ export function planDeployment(cfg: KeelConfig, deployer: string, firstNonce: nu
     lens,
     flashLiquidator,
     amm,
+    ammShallow,
     psm,
     savings,
     accessManager,

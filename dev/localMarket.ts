@@ -35,31 +35,40 @@ export async function movePrice(keel: Keel, symbol: string, percent: number): Pr
 /** Depth of one MockAMM pool: whole tokens of the asset, paired with kUSD at the oracle price. */
 export type PoolDepths = Record<string, string>;
 
+/** The shallow venue (`ammShallow`) is seeded with this fraction of the deep one's depth: 1/10. */
+export const SHALLOW_DEPTH_DIVISOR = 10n;
+
 /**
- * Seeds a MockAMM pool per asset at its oracle price. The kUSD comes from a cross position that `signer` opens
- * with USDC from `fund` (`borrowAgainstUsdc`), so supply stays fully backed. Tokens come from `fund`: minted mocks by
- * default, storage writes on a fork.
+ * Seeds a MockAMM pool per asset at its oracle price: `amm` with `depths` and, when `shallow`, `ammShallow` with a
+ * tenth of them. The kUSD of both comes from one cross position that `signer` opens with USDC from `fund`
+ * (`borrowAgainstUsdc`), so supply stays fully backed. Tokens come from `fund`: minted mocks by default, storage
+ * writes on a fork.
  */
-export async function seedAmm(keel: Keel, signer: Signer, depths: PoolDepths, fund: Funder = mintFunder): Promise<void> {
+export async function seedAmm(keel: Keel, signer: Signer, depths: PoolDepths, fund: Funder = mintFunder, shallow = false): Promise<void> {
   const me = await signer.getAddress();
+  const venues = shallow ? [{ amm: keel.amm, divisor: 1n }, { amm: keel.ammShallow, divisor: SHALLOW_DEPTH_DIVISOR }] : [{ amm: keel.amm, divisor: 1n }];
   let needed = 0n;
-  const plan: { token: KeelAsset["token"]; asset: string; amount: bigint; kusd: bigint }[] = [];
+  const plan: { amm: Keel["amm"]; token: KeelAsset["token"]; asset: string; amount: bigint; kusd: bigint }[] = [];
   for (const [symbol, whole] of Object.entries(depths)) {
     const entry = keel.assets[symbol];
     if (!entry) throw new Error(`seedAmm: unknown asset ${symbol}`);
     const asset = await entry.token.getAddress();
-    const amount = parseAmount(whole, entry.config.decimals, `seedAmm.${symbol}`);
-    const kusd = valueDown(amount, await keel.oracle.getPrice(asset), 10n ** BigInt(entry.config.decimals));
-    plan.push({ token: entry.token, asset, amount, kusd });
-    needed += kusd;
+    const price = await keel.oracle.getPrice(asset);
+    const depth = parseAmount(whole, entry.config.decimals, `seedAmm.${symbol}`);
+    for (const { amm, divisor } of venues) {
+      const amount = depth / divisor;
+      const kusd = valueDown(amount, price, 10n ** BigInt(entry.config.decimals));
+      plan.push({ amm, token: entry.token, asset, amount, kusd });
+      needed += kusd;
+    }
   }
   await borrowAgainstUsdc(keel, signer, needed, fund);
-  await (await keel.kusd.connect(signer).approve(keel.amm.target, needed)).wait();
+  for (const { amm } of venues) await (await keel.kusd.connect(signer).approve(amm.target, needed)).wait();
   for (const p of plan) {
     const token = p.token;
     await fund(token, me, p.amount);
-    await (await token.connect(signer).approve(keel.amm.target, p.amount)).wait();
-    await (await keel.amm.connect(signer).addLiquidity(p.asset, p.amount, p.kusd)).wait();
+    await (await token.connect(signer).approve(p.amm.target, p.amount)).wait();
+    await (await p.amm.connect(signer).addLiquidity(p.asset, p.amount, p.kusd)).wait();
   }
 }
 

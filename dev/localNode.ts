@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { JsonRpcProvider, NonceManager, type Signer } from "ethers";
 import { deployKeel, type Keel } from "../deploy";
 import { devWallet } from "./accounts";
+import { mintFunder } from "./funding";
 import { seedAmm } from "./localMarket";
 import { writeManifest } from "../deploy/manifest";
 
@@ -114,11 +115,12 @@ export interface Deployed {
   deployer: Signer;
 }
 
-/** Deploys Keel on the node, seeds the AMM deep enough for flash liquidations, writes the manifest. */
+/** Deploys Keel on the node, seeds both swap venues (the deep AMM for flash liquidations, the shallow one a tenth
+ * of it), writes the manifest. */
 export async function deployOnNode(node: Node): Promise<Deployed> {
   const deployer = new NonceManager(devWallet(0, node.provider));
   const keel = await deployKeel(deployer);
-  await seedAmm(keel, deployer, { WETH: "5000", WBTC: "250", USDC: "10000000", wstETH: "4000" });
+  await seedAmm(keel, deployer, { WETH: "5000", WBTC: "250", USDC: "10000000", wstETH: "4000" }, mintFunder, true);
   const manifest = await writeManifest(keel, "keeper-test", mkdtempSync(join(tmpdir(), "keel-keeper-")));
   return { keel, manifest, deployer };
 }

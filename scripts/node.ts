@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     say(`Deploying Keel (config: ${source}) …`);
     const keel = await deployKeel(deployer, config);
     const fund = args.fork ? dealFunder(node.provider) : mintFunder;
-    await seedAmm(keel, deployer, DEFAULT_AMM_DEPTH, fund);
+    await seedAmm(keel, deployer, DEFAULT_AMM_DEPTH, fund, true);
     if (args.positions > 0) {
       say(`Opening ${args.positions} sample positions …`);
       // One request in flight: the node mines them in the order sent, so ids and owners are the same every run.
@@ -127,7 +127,7 @@ async function describe(keel: Keel, node: Node, manifest: string): Promise<strin
   const deployment = manifest === DEFAULT_OUT ? "" : ` --deployment ${manifest}`;
   const chainId = (await node.provider.getNetwork()).chainId;
   const lines = [`Keel is running at ${node.url} (chain id ${chainId}). Deployment manifest: ${manifest}`, "", "Contracts:"];
-  const names = ["engine", "manager", "lens", "kusd", "nft", "oracle", "vol", "risk", "surplus", "flashLiquidator", "amm"] as const;
+  const names = ["engine", "manager", "lens", "kusd", "nft", "oracle", "vol", "risk", "surplus", "flashLiquidator", "amm", "ammShallow"] as const;
   for (const n of names) lines.push(`  ${n.padEnd(16)} ${await keel[n].getAddress()}`);
   lines.push("", "Assets:");
   for (const [symbol, a] of Object.entries(keel.assets)) {

@@ -99,6 +99,10 @@ export const localConfig: RawKeelConfig = {
   // WETH's margin σ takes 80 hours to go from its 5% floor to its 25% cap.
   volatility: { horizon: "1 day", halfLife: "3 days", minInterval: "1h", maxStepPerHour: "0.25%" },
   flashMint: { fee: "0.05%", cap: "100,000,000" },
+  // Two local swap venues, so keepers choose where to sell: the deep MockAMM (`amm`) and a shallow one
+  // (`ammShallow`, seeded with a tenth of the depth by dev/localMarket.ts) charging a higher fee.
+  amm: { fee: "0.3%" },
+  ammShallow: { fee: "1%" },
   // The peg: USDC in and out at $1 less 0.1% each way, at most 50M kUSD against it, frozen (selling USDC only) while
   // USDC trades more than 2% off $1. Savings earn 2% a year out of the surplus buffer.
   peg: { reserve: "USDC", feeIn: "0.1%", feeOut: "0.1%", debtCeiling: "50,000,000", freezeThreshold: "2%" },

@@ -91,6 +91,8 @@ export const rawConfigSchema = z.object({
   flashMint: z.object({ fee: text, cap: text }),
   /** The local MockAMM: fee on swap inputs. */
   amm: z.object({ fee: text }).default({ fee: "0.3%" }),
+  /** The second local swap venue (a shallower MockAMM, seeded with a tenth of the first's depth): fee on swap inputs. */
+  ammShallow: z.object({ fee: text }).default({ fee: "1%" }),
   /** The peg stability module (docs/spec.md §10): its reserve asset (a listed symbol) and its governed terms. */
   peg: z
     .object({
@@ -165,6 +167,7 @@ export interface KeelConfig {
   volatility: { horizon: number; halfLife: number; minInterval: number; maxStep: bigint }; // s, s, s, [wad per hour]
   flashMint: { fee: bigint; cap: bigint };
   amm: { feeBps: number };
+  ammShallow: { feeBps: number };
   peg: { reserve: string; feeIn: bigint; feeOut: bigint; debtCeiling: bigint; freezeThreshold: bigint }; // [wad]
   savings: { rate: bigint }; // [ray] per second
   governance: { timelockDelay: number; guardian?: string; proposers?: string[]; executors?: string[] };
@@ -340,7 +343,8 @@ function convert(c: z.output<typeof rawConfigSchema>): KeelConfig {
       fee: inRange("flashMint.fee", parsePercent(c.flashMint.fee, "flashMint.fee"), LIMITS.flashFee),
       cap: inRange("flashMint.cap", parseAmount(c.flashMint.cap, 18, "flashMint.cap"), LIMITS.flashCap),
     },
-    amm: { feeBps: ammFeeBps(c.amm.fee) },
+    amm: { feeBps: ammFeeBps(c.amm.fee, "amm.fee") },
+    ammShallow: { feeBps: ammFeeBps(c.ammShallow.fee, "ammShallow.fee") },
     peg: convertPeg(c.peg, assets),
     savings: { rate: perSecondFee(inRange("savings.rate", parsePercent(c.savings.rate, "savings.rate"), LIMITS.savingsRate)) },
     governance: {
@@ -448,8 +452,8 @@ function convertVolatility(v: z.output<typeof rawConfigSchema>["volatility"]): K
   };
 }
 
-function ammFeeBps(text: string): number {
-  const fee = parsePercent(text, "amm.fee");
-  if (fee % 10n ** 14n !== 0n || fee >= WAD / 10n) throw new ConfigError(`amm.fee: "${text}" must be whole basis points below 10%`);
+function ammFeeBps(text: string, field: string): number {
+  const fee = parsePercent(text, field);
+  if (fee % 10n ** 14n !== 0n || fee >= WAD / 10n) throw new ConfigError(`${field}: "${text}" must be whole basis points below 10%`);
   return Number(fee / 10n ** 14n);
 }

@@ -40,6 +40,7 @@ export const FACTORIES = {
   lens: Lens__factory,
   flashLiquidator: FlashLiquidator__factory,
   amm: MockAMM__factory,
+  ammShallow: MockAMM__factory,
   psm: PegStabilityModule__factory,
   savings: SavingsKUSD__factory,
   accessManager: KeelAccessManager__factory,
@@ -47,6 +48,10 @@ export const FACTORIES = {
 } as const;
 
 export type ContractName = keyof typeof FACTORIES;
+
+/** The deployment's swap venues (ISwapVenue, constant-product MockAMMs locally): where a flash liquidation may sell. */
+export const SWAP_VENUES = ["amm", "ammShallow"] as const satisfies readonly ContractName[];
+export type SwapVenueName = (typeof SWAP_VENUES)[number];
 type Handles = { [K in ContractName]: ReturnType<(typeof FACTORIES)[K]["connect"]> };
 
 export class ManifestError extends KeelError {

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { KeelError } from "../units/error";
-import { parseAmount, parseDuration, UnitError } from "../units";
+import { parseAmount, parseDuration, parsePercent, UnitError } from "../units";
 import { DEFAULT_KEEPER, type KeeperOptions } from "./keeper";
 import { DEFAULT_SENDER, type SenderOptions } from "./sender";
 
@@ -28,6 +28,7 @@ const fileSchema = z
     concurrency: z.number().int().min(1).max(32),
     minProfit: z.string(),
     liquidation: z.enum(["auto", "flash", "direct"]),
+    maxPriceImpact: z.string(),
     pokeEvery: z.string(),
     collectFeesEvery: z.string(),
     pollInterval: z.string(),
@@ -123,6 +124,7 @@ export function loadKeeperConfig(flags: CliFlags, env: NodeJS.ProcessEnv = proce
         concurrency: c.concurrency ?? DEFAULT_KEEPER.concurrency,
         minProfit: c.minProfit ? parseAmount(c.minProfit, 18, "minProfit") : DEFAULT_KEEPER.minProfit,
         liquidation: c.liquidation ?? DEFAULT_KEEPER.liquidation,
+        maxPriceImpact: c.maxPriceImpact ? priceImpact(c.maxPriceImpact) : DEFAULT_KEEPER.maxPriceImpact,
         pokeEvery: c.pokeEvery ? parseDuration(c.pokeEvery, "pokeEvery") : DEFAULT_KEEPER.pokeEvery,
         collectFeesEvery: c.collectFeesEvery
           ? parseDuration(c.collectFeesEvery, "collectFeesEvery")
@@ -150,6 +152,13 @@ export function parseShard(text: string): { index: number; count: number } {
   const count = m ? Number(m[2]) : NaN;
   if (!m || count < 1 || index >= count) throw new KeeperConfigError(`--shard: "${text}" is not i/n with 0 ≤ i < n`);
   return { index, count };
+}
+
+/** A price-impact limit: above 0, below 50%. */
+function priceImpact(text: string): bigint {
+  const impact = parsePercent(text, "maxPriceImpact");
+  if (impact <= 0n || impact >= 5n * 10n ** 17n) throw new KeeperConfigError(`maxPriceImpact: "${text}" must be above 0% and below 50%`);
+  return impact;
 }
 
 function intFlag(flag: string, text: string): number {

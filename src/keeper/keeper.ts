@@ -1,8 +1,9 @@
 /**
  * The keeper's loop: on every new block, one pass — index positions, assess their health, decide what to send,
  * send it, account for the outcome. Each job is a part with one file (docs/spec.md §9): PositionIndex (position
- * source), HealthAssessor (evaluation), PriceSource (feed updates and failing feeds), LiquidationPlanner over a
- * LiquidationStrategy (flash or direct, chosen once here), UpkeepSchedule (pokes, fees), TxSender (sending),
+ * source), HealthAssessor (evaluation), PriceSource (feed updates and failing feeds), LiquidationPlanner over
+ * DirectLiquidation (own kUSD) and FlashBatchPlanner over SwapVenues (FlashLiquidator batches; which of the two, or
+ * both, is chosen once here), UpkeepSchedule (pokes, fees), TxSender (sending),
  * OutcomeAccounting (counts, profit) and MarginCallNotifier (webhook notices). This file only wires them.
  */
 import type { KeelConnection } from "../client/manifest";
@@ -10,11 +11,11 @@ import { shortMessage } from "../client/errors";
 import { MarginState, marginStateAt, WAD } from "../math";
 import { type AssessedPosition, HealthAssessor } from "./assessment";
 import { DirectLiquidation } from "./directLiquidation";
-import { toSnapshot } from "./evaluate";
-import { FlashLiquidation } from "./flashLiquidation";
+import { type MarketSnapshot, toSnapshot } from "./evaluate";
+import { type BatchPlan, FlashBatchPlanner } from "./flashBatchPlanner";
 import { LiquidationPlanner } from "./liquidationPlanner";
 import type { LiquidationPriceIndex } from "./liquidationPrices";
-import { DirectElseFlash, type LiquidationMode, type LiquidationStrategy } from "./liquidationStrategy";
+import type { LiquidationMode } from "./liquidationStrategy";
 import type { Logger } from "./log";
 import { MarginCallNotifier } from "./marginCallNotifier";
 import type { HealthReport, KeeperMetrics } from "./metrics";
@@ -25,6 +26,7 @@ import { PriceSource } from "./priceSource";
 import { type Rpc, sleep } from "./rpc";
 import type { TxSender } from "./sender";
 import { HealthSweeper } from "./sweep";
+import { SwapVenues } from "./swapVenues";
 import { UpkeepSchedule } from "./upkeep";
 import type { Webhook } from "./webhook";
 
@@ -37,8 +39,14 @@ export interface KeeperOptions {
   concurrency: number;
   /** Least profit [wad kUSD] after gas for a liquidation to be sent. */
   minProfit: bigint;
-  /** "flash": always FlashLiquidator; "direct": repay from the keeper's kUSD; "auto": direct when it holds enough. */
+  /** "flash": FlashLiquidator batches; "direct": repay from the keeper's kUSD; "auto": direct while it holds enough. */
   liquidation: LiquidationMode;
+  /** Largest price impact [wad] a pass's flash sales of one asset may have on one venue: larger liquidations are split. */
+  maxPriceImpact: bigint;
+  /** Most gas one flash batch may use by its simulation (the sender adds 20%; under the 16,777,216 transaction cap). */
+  batchGasLimit: bigint;
+  /** Gas assumed per position when composing a flash batch, before its exact simulation. */
+  batchTargetGas: bigint;
   /** [s] between volatility pokes (0 = never). */
   pokeEvery: number;
   /** [s] between fee collections (0 = never). */
@@ -61,6 +69,9 @@ export const DEFAULT_KEEPER: KeeperOptions = {
   concurrency: 4,
   minProfit: 0n,
   liquidation: "auto",
+  maxPriceImpact: (WAD * 2n) / 100n,
+  batchGasLimit: 12_000_000n,
+  batchTargetGas: 100_000n,
   pokeEvery: 3600,
   collectFeesEvery: 6 * 3600,
   pollMs: 500,
@@ -107,7 +118,10 @@ export class Keeper {
   readonly liquidationPrices: LiquidationPriceIndex;
   private readonly assessor: HealthAssessor;
   private readonly prices: PriceSource;
-  private readonly liquidations: LiquidationPlanner;
+  /** Direct liquidations (modes "direct" and "auto"). */
+  private readonly direct?: LiquidationPlanner;
+  /** Flash batches (modes "flash" and "auto"). */
+  private readonly flash?: FlashBatchPlanner;
   private readonly upkeep: UpkeepSchedule;
   private readonly accounting: OutcomeAccounting;
   private readonly notifier?: MarginCallNotifier;
@@ -123,7 +137,12 @@ export class Keeper {
     this.assessor = new HealthAssessor(this.sweeper, options, metrics, log);
     this.prices = new PriceSource(rpc, keel, log);
     this.liquidationPrices = this.prices.liquidationPrices;
-    this.liquidations = new LiquidationPlanner(rpc, liquidationStrategy(d), this.prices, options, log);
+    const mode = options.liquidation;
+    if (mode !== "flash") this.direct = new LiquidationPlanner(rpc, new DirectLiquidation(rpc, keel, d.sender.address), this.prices, options, log);
+    if (mode !== "direct") {
+      const venues = new SwapVenues(rpc, keel, options.concurrency);
+      this.flash = new FlashBatchPlanner(rpc, keel, d.sender.address, venues, this.prices, options, log);
+    }
     this.upkeep = new UpkeepSchedule(rpc, keel, options);
     this.accounting = new OutcomeAccounting(keel, metrics, log);
     if (d.webhook) this.notifier = new MarginCallNotifier(d.webhook, keel, rpc.chainId);
@@ -197,9 +216,10 @@ export class Keeper {
     const rank = (x: AssessedPosition): number => (flagged.has(x.p.id) ? 0 : 1);
     liquidatable.sort((a, b) => rank(a) - rank(b) || (a.h.hf < b.h.hf ? -1 : 1));
     this.prices.clearFlagged();
-    const liquidations = await this.liquidations.plan(liquidatable, head, market);
+    const liquidations = await this.planLiquidations(liquidatable, head, market);
     report.failed += liquidations.failed;
     report.unprofitable += liquidations.unprofitable;
+    report.deferred += liquidations.deferred;
     planned.unshift(...liquidations.actions);
     planned.push(...(await this.upkeep.due(timestamp, head)));
 
@@ -276,16 +296,30 @@ export class Keeper {
     };
   }
 
+  /** Direct liquidations first while the keeper's kUSD lasts, flash batches for the rest (by the `liquidation` mode). */
+  private async planLiquidations(items: AssessedPosition[], head: number, market: MarketSnapshot): Promise<BatchPlan> {
+    const plan: BatchPlan = { actions: [], failed: 0, unprofitable: 0, deferred: 0 };
+    let rest: readonly AssessedPosition[] = items;
+    if (this.direct) {
+      const direct = await this.direct.plan(rest, head, market);
+      plan.actions.push(...direct.actions);
+      plan.unprofitable += direct.unprofitable;
+      rest = direct.declined;
+    }
+    if (!this.flash) {
+      plan.failed += rest.length;
+      return plan;
+    }
+    const flash = await this.flash.plan(rest, head, market);
+    plan.actions.push(...flash.actions);
+    plan.failed += flash.failed;
+    plan.unprofitable += flash.unprofitable;
+    plan.deferred += flash.deferred;
+    return plan;
+  }
+
   /** This instance acts on positions with id % count === index. */
   private mine(id: bigint): boolean {
     return id % BigInt(this.o.shard.count) === BigInt(this.o.shard.index);
   }
-}
-
-/** The one place the `liquidation` option is read: the strategy every pass uses. */
-function liquidationStrategy({ rpc, keel, sender, options }: KeeperDeps): LiquidationStrategy {
-  const flash = new FlashLiquidation(rpc, keel, sender.address, options);
-  const direct = new DirectLiquidation(rpc, keel, sender.address);
-  const byMode: Record<LiquidationMode, LiquidationStrategy> = { flash, direct, auto: new DirectElseFlash(direct, flash) };
-  return byMode[options.liquidation];
 }

@@ -1,7 +1,8 @@
 /**
- * Which liquidations a pass sends: for each Liquidatable position, the collateral whose seizure pays most under
- * the keeper's strategy, sent only when the profit after gas reaches `minProfit`, and direct liquidations only
- * while the keeper's kUSD lasts.
+ * Which direct liquidations a pass sends: for each Liquidatable position, the collateral whose seizure pays most
+ * under the keeper's strategy (repaying from its own kUSD), sent only when the profit after gas reaches `minProfit`,
+ * and only while the keeper's kUSD lasts. Positions it cannot take go back to the keeper (`declined`): flash batches
+ * in "auto" mode, failures in "direct" mode.
  */
 import { revertReason } from "../client/errors";
 import { WAD } from "../math";
@@ -15,8 +16,8 @@ import { mapLimit, type Rpc } from "./rpc";
 
 export interface LiquidationPlan {
   actions: PlannedAction[];
-  /** Positions no collateral of which could be liquidated (every simulation failed). */
-  failed: number;
+  /** Positions no collateral of which this strategy could liquidate (every simulation failed, or too little kUSD). */
+  declined: AssessedPosition[];
   /** Positions whose best liquidation pays less than `minProfit` after gas. */
   unprofitable: number;
 }
@@ -40,7 +41,7 @@ export class LiquidationPlanner {
 
   /** `items` in the order they should be sent. */
   async plan(items: readonly AssessedPosition[], head: number, market: MarketSnapshot): Promise<LiquidationPlan> {
-    const plan: LiquidationPlan = { actions: [], failed: 0, unprofitable: 0 };
+    const plan: LiquidationPlan = { actions: [], declined: [], unprofitable: 0 };
     if (items.length === 0) return plan;
     const ethPrice = this.prices.ethPrice(market);
     const [fee, funds] = await Promise.all([this.rpc.call("feeData", (p) => p.getFeeData()), this.strategy.funds()]);
@@ -49,10 +50,11 @@ export class LiquidationPlanner {
     let available = funds;
     const choices = await mapLimit(items, this.options.concurrency, ({ p }) => this.best(p, head, market, funds));
     for (let i = 0; i < items.length; i++) {
-      const { p, h } = items[i]!;
+      const item = items[i]!;
+      const { p, h } = item;
       const choice = choices[i];
       if (!choice) {
-        plan.failed++;
+        plan.declined.push(item);
         continue;
       }
       if (choice.profit - gasCost < this.options.minProfit) {
@@ -60,7 +62,10 @@ export class LiquidationPlanner {
         this.log.info({ id: p.id, profit: choice.profit, gasCost }, "liquidation not profitable after gas: skipped");
         continue;
       }
-      if (available < choice.pays) continue;
+      if (available < choice.pays) {
+        plan.declined.push(item);
+        continue;
+      }
       available -= choice.pays;
       plan.actions.push({ kind: "liquidate", id: p.id, health: h, expectedProfit: choice.profit, ethPrice, req: choice.req });
     }

@@ -21,6 +21,10 @@ export class KeeperMetrics {
   readonly marginCalls = this.counter("keel_keeper_margin_calls_total", "Margin calls sent and mined");
   readonly callsCleared = this.counter("keel_keeper_calls_cleared_total", "Margin calls cleared");
   readonly liquidations = this.counter("keel_keeper_liquidations_total", "Liquidations sent and mined");
+  readonly batchSkips = this.counter(
+    "keel_keeper_batch_skips_total",
+    "Positions a mined flash batch skipped for a reason other than someone else being first",
+  );
   readonly alreadyDone = this.counter("keel_keeper_already_done_total", "Actions another party did first");
   readonly profitKusd = this.counter("keel_keeper_profit_kusd_total", "Liquidation profit in kUSD, after gas");
   readonly mirrorMismatches = this.counter(

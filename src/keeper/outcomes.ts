@@ -1,14 +1,17 @@
 /**
  * What a pass's actions came to: counts for the pass report, the Prometheus counters, and liquidation profit
- * after gas as realised (FlashLiquidated's profit from the receipt), so the numbers say what happened on chain,
- * not what was planned.
+ * after gas as realised (FlashLiquidated's or BatchLiquidated's profit from the receipt), so the numbers say what
+ * happened on chain, not what was planned. A flash batch counts each of its positions from the receipt's events:
+ * liquidated (the engine's `Liquidated`), or skipped (`LiquidationSkipped`) — done by someone else first when the
+ * reason means so (`NotLiquidatable`, …: success), failed otherwise.
  */
 import type { KeelConnection } from "../client/manifest";
+import { revertReason } from "../client/errors";
 import { WAD } from "../math";
 import type { Logger } from "./log";
 import type { KeeperMetrics } from "./metrics";
 import type { PlannedAction } from "./plannedAction";
-import type { SendOutcome } from "./sender";
+import { ALREADY_DONE, type SendOutcome } from "./sender";
 
 /** The pass report's action counts. */
 export interface ActionCounts {
@@ -18,6 +21,8 @@ export interface ActionCounts {
   alreadyDone: number;
   failed: number;
   unprofitable: number;
+  /** Liquidatable positions left for a later pass: no venue depth left for them at the price-impact limit. */
+  deferred: number;
   /** [wad kUSD] realised liquidation profit after gas. */
   profit: bigint;
 }
@@ -29,6 +34,7 @@ export const noActions = (): ActionCounts => ({
   alreadyDone: 0,
   failed: 0,
   unprofitable: 0,
+  deferred: 0,
   profit: 0n,
 });
 
@@ -47,6 +53,10 @@ export class OutcomeAccounting {
     for (let i = 0; i < planned.length; i++) {
       const plan = planned[i]!;
       const out = outcomes[i]!;
+      if (plan.kind === "liquidateBatch") {
+        this.recordBatch(plan, out, counts);
+        continue;
+      }
       if (out.status === "alreadyDone") {
         counts.alreadyDone++;
         m.alreadyDone.inc();
@@ -84,6 +94,63 @@ export class OutcomeAccounting {
           break;
       }
     }
+  }
+
+  /** Each position of a flash batch, from the receipt's events; a batch that failed as a whole fails each of them. */
+  private recordBatch(plan: Extract<PlannedAction, { kind: "liquidateBatch" }>, out: SendOutcome, counts: ActionCounts): void {
+    const m = this.metrics;
+    const n = plan.targets.length;
+    if (out.status === "alreadyDone") {
+      counts.alreadyDone += n;
+      m.alreadyDone.inc(n);
+      return;
+    }
+    if (out.status === "failed" || out.status === "revertedOnChain") {
+      counts.failed += n;
+      m.txFailures.inc();
+      this.log.warn({ kind: plan.kind, ids: plan.targets.map((t) => t.id), outcome: out }, "batch failed");
+      return;
+    }
+    if (out.status !== "mined") return;
+    const fl = this.keel.flashLiquidator;
+    const engine = this.keel.engine;
+    const liquidated = new Set<bigint>();
+    const skipped = new Map<bigint, string>();
+    let profit = plan.expectedProfit;
+    for (const log of out.receipt.logs) {
+      const from = (log.address as string).toLowerCase();
+      if (from === (engine.target as string).toLowerCase()) {
+        const parsed = engine.interface.parseLog(log);
+        if (parsed?.name === "Liquidated") liquidated.add(parsed.args.getValue("id") as bigint);
+      } else if (from === (fl.target as string).toLowerCase()) {
+        const parsed = fl.interface.parseLog(log);
+        if (parsed?.name === "LiquidationSkipped") {
+          skipped.set(parsed.args.getValue("id") as bigint, revertReason({ data: parsed.args.getValue("reason") as string }));
+        }
+        if (parsed?.name === "BatchLiquidated") profit = parsed.args.getValue("profit") as bigint;
+      }
+    }
+    for (const t of plan.targets) {
+      if (liquidated.has(t.id)) {
+        counts.liquidations++;
+        m.liquidations.inc();
+        this.log.info({ id: t.id, asset: t.asset, partial: t.partial, hash: out.hash }, "liquidated in a batch");
+        continue;
+      }
+      const reason = skipped.get(t.id) ?? "not in the receipt";
+      if (ALREADY_DONE.has(reason.split("(")[0]!)) {
+        counts.alreadyDone++;
+        m.alreadyDone.inc();
+        this.log.info({ id: t.id, reason, hash: out.hash }, "skipped by the batch: already done");
+      } else {
+        counts.failed++;
+        m.batchSkips.inc();
+        this.log.warn({ id: t.id, reason, hash: out.hash }, "skipped by the batch");
+      }
+    }
+    const afterGas = profit - (out.gasCost * plan.ethPrice) / WAD;
+    counts.profit += afterGas;
+    if (afterGas > 0n) m.profitKusd.inc(Number(afterGas) / 1e18);
   }
 
   /** Profit after gas [wad kUSD]: FlashLiquidated's profit from the receipt (direct: the expected value). */

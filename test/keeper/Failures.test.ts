@@ -495,7 +495,7 @@ describe("keeper: failures around it", function () {
     expect(await direct.getBlockNumber()).to.equal(head);
     const would = p.stdout.withMsg("dry run: would send");
     expect(would.filter((l) => l.kind === "marginCall").map((l) => BigInt(l.id as string)).sort()).to.deep.equal([...crashed.callable].sort());
-    expect(new Set(would.filter((l) => l.kind === "liquidate").map((l) => BigInt(l.id as string)))).to.deep.equal(crashed.liquidatable);
+    expect(new Set(would.filter((l) => l.kind === "liquidateBatch").flatMap((l) => (l.ids as string[]).map(BigInt)))).to.deep.equal(crashed.liquidatable);
     const passes = p.stdout.withMsg("pass");
     expect(passes).to.have.length(1);
     expect(passes[0]!.dryRun).to.equal(true);

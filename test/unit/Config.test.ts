@@ -135,6 +135,7 @@ describe("parseKeelConfig", () => {
         globalDebtCeiling: 1_000_000_000n * WAD,
         dust: 100n * WAD,
         amm: { feeBps: 30 },
+        ammShallow: { feeBps: 100 },
         peg: { reserve: "USDC", feeIn: pct(10n), feeOut: pct(10n), debtCeiling: 50_000_000n * WAD, freezeThreshold: pct(200n) },
         savings: { rate: perSecondFee(pct(200n)) },
         liquidation: {

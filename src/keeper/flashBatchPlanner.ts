@@ -1,0 +1,227 @@
+/**
+ * Flash liquidations in batches (`FlashLiquidator.liquidateBatch`: one flash mint, each position attempted on its
+ * own, each seized asset sold once, one profit check). For a pass's Liquidatable positions, in the pass's order:
+ *
+ * 1. what one liquidation of each would repay and seize now (`Lens.liquidationStatus`, the engine's own planning),
+ *    seizing the holding whose sale pays most;
+ * 2. every swap venue of the manifest with its pools' reserves, each asset's depth at the `maxPriceImpact` limit
+ *    shared by all batches of the pass;
+ * 3. per venue, the next batch that fits its depth and the gas budget (`composeBatch`), simulated exactly
+ *    (eth_call of the transaction to be sent at the pass's block, with the gas budget as its gas); a batch that
+ *    fails (a bad position, or more gas than the budget) is bisected so one bad position never blocks the rest;
+ * 4. of the venues' batches, the one paying most is sent, if its profit after gas reaches `minProfit` (checked
+ *    again on chain by `minProfit`); then the next batch, until every position is batched, failed, or waits for
+ *    depth (`deferred`: a later pass, once the pools have recovered or the partial liquidations gone through).
+ */
+import { type KeelConnection } from "../client/manifest";
+import { revertReason } from "../client/errors";
+import { MarginState, WAD } from "../math";
+import type { AssessedPosition } from "./assessment";
+import type { MarketSnapshot } from "./evaluate";
+import { type BatchTarget, type Candidate, composeBatch, salesOf } from "./liquidationBatch";
+import type { Logger } from "./log";
+import type { PlannedAction } from "./plannedAction";
+import { isTransient, mapLimit, type Rpc, RpcError } from "./rpc";
+import { depthAt, saleQuote, type SwapVenues, type VenueDepth } from "./swapVenues";
+
+export interface FlashBatchOptions {
+  /** Least profit [wad kUSD] after gas for a batch to be sent; also the batch's on-chain `minProfit`. */
+  minProfit: bigint;
+  /** Reads and simulations in flight at once. */
+  concurrency: number;
+  /** Largest price impact [wad] the pass's sales of one asset may have on one venue (all its batches together). */
+  maxPriceImpact: bigint;
+  /** Gas a batch is simulated with and sent with (the sender adds 20%: stays under the 16,777,216 transaction cap). */
+  batchGasLimit: bigint;
+  /** Gas assumed per position: composing a batch (at most (batchGasLimit − base) / this) and pricing its gas. */
+  batchTargetGas: bigint;
+}
+
+export interface BatchPlan {
+  actions: PlannedAction[];
+  /** Positions no batch could liquidate (their simulation failed alone, or no liquidation status). */
+  failed: number;
+  /** Positions in batches whose profit after gas is below `minProfit`. */
+  unprofitable: number;
+  /** Positions left for a later pass: no venue had depth left for them at the impact limit. */
+  deferred: number;
+}
+
+/** A batch simulated on one venue. */
+interface SimulatedBatch {
+  targets: BatchTarget[];
+  venue: VenueDepth;
+  /** [wad kUSD] the simulation paid, before gas. */
+  profit: bigint;
+  gas: bigint;
+}
+
+interface Settled {
+  batches: SimulatedBatch[];
+  failed: { target: BatchTarget; reason: string }[];
+}
+
+/** Gas of a batch beyond its targets: the flash mint, the sales, the profit transfer (docs/gas.md: ~300,000). */
+const BATCH_BASE_GAS = 300_000n;
+
+export class FlashBatchPlanner {
+  constructor(
+    private readonly rpc: Rpc,
+    private readonly keel: KeelConnection,
+    /** The keeper's address: simulations run as the sender will. */
+    private readonly keeper: string,
+    private readonly venues: SwapVenues,
+    /** Prices the gas in kUSD: USD per ETH [wad] at this pass's market read. */
+    private readonly prices: { ethPrice(market: MarketSnapshot): bigint },
+    private readonly options: FlashBatchOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** `items` in the order they should be liquidated. */
+  async plan(items: readonly AssessedPosition[], head: number, market: MarketSnapshot): Promise<BatchPlan> {
+    const plan: BatchPlan = { actions: [], failed: 0, unprofitable: 0, deferred: 0 };
+    if (items.length === 0) return plan;
+    const ethPrice = this.prices.ethPrice(market);
+    const lens = this.keel.lens;
+    const [fee, statuses] = await Promise.all([
+      this.rpc.call("feeData", (p) => p.getFeeData()),
+      mapLimit(items, this.options.concurrency, ({ p }) =>
+        this.rpc.call("liquidationStatus", () => lens.liquidationStatus(p.id, { blockTag: head })).catch((e: unknown) => {
+          this.log.debug({ id: p.id, reason: revertReason(e) }, "no liquidation status");
+          return undefined;
+        }),
+      ),
+    ]);
+    const gasPrice = fee.maxFeePerGas ?? fee.gasPrice ?? 0n;
+    const assets = [...new Set(statuses.flatMap((s) => (s ? s.assets.map((a) => a.toLowerCase()) : [])))];
+    const venues = await this.venues.read(assets, head);
+    const room = new Map(venues.map((v) => [v.name, new Map(assets.map((a) => [a, depthAt(v, a, this.options.maxPriceImpact)]))]));
+
+    let queue: Candidate[] = [];
+    items.forEach((x, i) => {
+      const c = candidate(x, statuses[i], venues);
+      if (c) queue.push(c);
+      else plan.failed++;
+    });
+    const perTarget = this.options.batchTargetGas;
+    const maxTargets = Number((this.options.batchGasLimit - BATCH_BASE_GAS) / (perTarget > 0n ? perTarget : 1n));
+    while (queue.length > 0) {
+      const offers = venues
+        .map((venue) => ({ venue, targets: composeBatch(queue, room.get(venue.name)!, Math.max(1, maxTargets)) }))
+        .filter((o) => o.targets.length > 0);
+      if (offers.length === 0) {
+        plan.deferred += queue.length;
+        this.log.info({ ids: queue.map((c) => c.p.id) }, "no venue depth left at the price-impact limit: liquidations wait for a later pass");
+        break;
+      }
+      const settled = await Promise.all(offers.map((o) => this.settle(o.targets, o.venue, head)));
+      const paid = settled.map((s) => s.batches.reduce((sum, b) => sum + b.profit, 0n));
+      let best = 0;
+      for (let i = 1; i < offers.length; i++) if (paid[i]! > paid[best]!) best = i;
+      const chosen = offers[best]!;
+      const result = settled[best]!;
+      this.log.debug({ venues: offers.map((o, i) => ({ venue: o.venue.name, targets: o.targets.length, profit: paid[i] })), chosen: chosen.venue.name }, "batch venues simulated");
+      for (const f of result.failed) {
+        plan.failed++;
+        this.log.warn({ id: f.target.candidate.p.id, asset: f.target.candidate.asset, reason: f.reason }, "liquidation simulation failed alone: left out of the batch");
+      }
+      for (const b of result.batches) {
+        const gasCost = (b.gas * gasPrice * ethPrice) / WAD; // [wad kUSD]
+        if (b.profit - gasCost < this.options.minProfit) {
+          plan.unprofitable += b.targets.length;
+          this.log.info({ ids: b.targets.map((t) => t.candidate.p.id), profit: b.profit, gasCost }, "batch not profitable after gas: skipped");
+          continue;
+        }
+        plan.actions.push(this.action(b, ethPrice));
+      }
+      const venueRoom = room.get(chosen.venue.name)!;
+      for (const [asset, sold] of salesOf(chosen.targets)) {
+        const free = venueRoom.get(asset) ?? 0n;
+        venueRoom.set(asset, free > sold ? free - sold : 0n);
+      }
+      const taken = new Set(chosen.targets.map((t) => t.candidate));
+      queue = queue.filter((c) => !taken.has(c));
+    }
+    return plan;
+  }
+
+  /** Simulates `targets` on `venue`; a failing batch is bisected. */
+  private async settle(targets: BatchTarget[], venue: VenueDepth, head: number): Promise<Settled> {
+    const sim = await this.simulate(targets, venue, head);
+    if (!("profit" in sim)) this.log.debug({ venue: venue.name, targets: targets.length, reason: sim.reason }, "batch simulation failed: bisecting");
+    if ("profit" in sim) {
+      return { batches: [{ targets, venue, profit: sim.profit, gas: sim.gas }], failed: [] };
+    }
+    if (targets.length === 1) return { batches: [], failed: [{ target: targets[0]!, reason: sim.reason }] };
+    const cut = Math.ceil(targets.length / 2);
+    // One half after the other: a bisection never floods the node.
+    const a = await this.settle(targets.slice(0, cut), venue, head);
+    const b = await this.settle(targets.slice(cut), venue, head);
+    return { batches: [...a.batches, ...b.batches], failed: [...a.failed, ...b.failed] };
+  }
+
+  /**
+   * The exact transaction by eth_call at block `head`, given `batchGasLimit` gas: its profit, or why it reverted (a
+   * batch needing more gas runs out and fails: it is bisected). eth_estimateGas is not used: on a node that searches
+   * the gas by re-running the call, a batch of a hundred positions takes longer than an RPC timeout. The gas the
+   * profit check prices is `BATCH_BASE_GAS` plus `batchTargetGas` per position.
+   */
+  private async simulate(targets: readonly BatchTarget[], venue: VenueDepth, head: number): Promise<{ profit: bigint; gas: bigint } | { reason: string }> {
+    const fl = this.keel.flashLiquidator;
+    const args = targets.map(onChain);
+    try {
+      const profit = await this.rpc.call("simulateBatch", () =>
+        fl.liquidateBatch.staticCall(args, venue.address, 0n, { from: this.keeper, blockTag: head, gasLimit: this.options.batchGasLimit }),
+      );
+      return { profit, gas: BATCH_BASE_GAS + BigInt(targets.length) * this.options.batchTargetGas };
+    } catch (e) {
+      if (e instanceof RpcError || isTransient(e)) throw e; // the node, not the batch: the pass fails and is retried
+      return { reason: revertReason(e) };
+    }
+  }
+
+  private calldata(targets: readonly BatchTarget[], venue: VenueDepth): string {
+    return this.keel.flashLiquidator.interface.encodeFunctionData("liquidateBatch", [targets.map(onChain), venue.address, this.options.minProfit]);
+  }
+
+  private action(b: SimulatedBatch, ethPrice: bigint): PlannedAction {
+    const ids = b.targets.map((t) => t.candidate.p.id);
+    return {
+      kind: "liquidateBatch",
+      venue: b.venue.name,
+      targets: b.targets.map((t) => ({ id: t.candidate.p.id, health: t.candidate.h, asset: t.candidate.asset, maxRepay: t.maxRepay, partial: t.partial })),
+      expectedProfit: b.profit,
+      ethPrice,
+      req: {
+        to: this.keel.flashLiquidator.target as string,
+        data: this.calldata(b.targets, b.venue),
+        kind: "liquidateBatch",
+        context: { ids, venue: b.venue.name, partial: b.targets.filter((t) => t.partial).map((t) => t.candidate.p.id), expectedProfit: b.profit },
+        // Just simulated at the pass's block with this much gas (the sender adds its margin: under the transaction cap).
+        simulatedGas: this.options.batchGasLimit,
+      },
+    };
+  }
+}
+
+const onChain = (t: BatchTarget): { id: bigint; asset: string; maxRepay: bigint } => ({ id: t.candidate.p.id, asset: t.candidate.asset, maxRepay: t.maxRepay });
+
+type Status = Awaited<ReturnType<KeelConnection["lens"]["liquidationStatus"]>>;
+
+/** The liquidation of `x` now, seizing the holding whose sale alone pays most on the best venue; undefined if none. */
+function candidate(x: AssessedPosition, s: Status | undefined, venues: readonly VenueDepth[]): Candidate | undefined {
+  if (!s || Number(s.state) !== MarginState.Liquidatable) return undefined;
+  let best: { c: Candidate; pays: bigint } | undefined;
+  s.assets.forEach((asset, i) => {
+    const repay = s.maxRepay[i] ?? 0n;
+    const seize = s.seizable[i] ?? 0n;
+    if (repay === 0n || seize === 0n) return;
+    const proceeds = venues.reduce((m, v) => {
+      const q = saleQuote(v, asset, seize);
+      return q > m ? q : m;
+    }, 0n);
+    const pays = proceeds - repay - (s.protocolFee[i] ?? 0n);
+    if (!best || pays > best.pays) best = { c: { p: x.p, h: x.h, asset, repay, seize }, pays };
+  });
+  return best?.c;
+}
