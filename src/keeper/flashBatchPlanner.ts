@@ -11,17 +11,26 @@
  *    fails (a bad position, or more gas than the budget) is bisected so one bad position never blocks the rest;
  * 4. of the venues' batches, the one paying most is sent, if its profit after gas reaches `minProfit` (checked
  *    again on chain by `minProfit`); then the next batch, until every position is batched, failed, or waits for
- *    depth (`deferred`: a later pass, once the pools have recovered or the partial liquidations gone through).
+ *    depth (`deferred`: a later pass, once the pools have recovered or the partial liquidations gone through);
+ * 5. right before sending (`recheck`), each batch is simulated again at the pending block: when it now reverts or
+ *    pays less than planned, its targets are read (`engine.stateOf`) and those no longer Liquidatable — another
+ *    keeper, the owner or an earlier block did them — are dropped and counted as already done; the rest is
+ *    re-encoded and simulated again, or nothing is sent when nothing is left;
+ * 6. a batch that still reverts on chain (another keeper's transaction landed between the recheck and ours: a
+ *    batch whose every target was skipped after the flash mint cannot pay its fee, `FlashRepaymentShort`) is
+ *    explained target by target at its block (`doneBeforeRevert`): a target someone else did is already done, not
+ *    failed, and only targets still Liquidatable are failed (and planned afresh by the next pass).
  */
-import { type KeelConnection } from "../client/manifest";
+import { type KeelConnection, type SwapVenueName } from "../client/manifest";
 import { revertReason } from "../client/errors";
 import { MarginState, WAD } from "../math";
 import type { AssessedPosition } from "./assessment";
 import type { MarketSnapshot } from "./evaluate";
 import { type BatchTarget, type Candidate, composeBatch, salesOf } from "./liquidationBatch";
 import type { Logger } from "./log";
-import type { PlannedAction } from "./plannedAction";
+import type { BatchAction, BatchedPosition, PlannedAction } from "./plannedAction";
 import { isTransient, mapLimit, type Rpc, RpcError } from "./rpc";
+import { ALREADY_DONE } from "./sender";
 import { depthAt, saleQuote, type SwapVenues, type VenueDepth } from "./swapVenues";
 
 export interface FlashBatchOptions {
@@ -59,6 +68,18 @@ interface SimulatedBatch {
 interface Settled {
   batches: SimulatedBatch[];
   failed: { target: BatchTarget; reason: string }[];
+}
+
+/** A planned batch checked again right before sending. */
+export interface Rechecked {
+  /** What to send: the batch as planned, or re-encoded without its done targets; undefined when nothing is left. */
+  action?: BatchAction;
+  /** Targets no longer Liquidatable at the pending block: done by someone else (or recovered). */
+  done: bigint[];
+  /** Targets of a batch whose fresh simulation reverted with none of them done (retried by the next pass). */
+  failed: number;
+  /** Targets of a batch whose fresh simulation no longer pays `minProfit` after gas. */
+  unprofitable: number;
 }
 
 /** Gas of a batch beyond its targets: the flash mint, the sales, the profit transfer (docs/gas.md: ~300,000). */
@@ -145,6 +166,83 @@ export class FlashBatchPlanner {
     return plan;
   }
 
+  /**
+   * `action` checked again right before sending, by an eth_call of its exact transaction at the pending block: sent
+   * as planned while it still pays at least the planned profit; otherwise its targets no longer Liquidatable are
+   * dropped (already done) and the rest re-encoded, simulated again and sent if it still pays `minProfit` after gas.
+   */
+  async recheck(action: BatchAction, gasPrice: bigint): Promise<Rechecked> {
+    const out: Rechecked = { done: [], failed: 0, unprofitable: 0 };
+    const first = await this.simulateAt(action.req.data, "pending");
+    if ("profit" in first && first.profit >= action.expectedProfit) return { ...out, action };
+    const done = await this.doneAt(action.targets.map((t) => t.id), "pending");
+    const live = action.targets.filter((t) => !done.has(t.id));
+    out.done = action.targets.filter((t) => done.has(t.id)).map((t) => t.id);
+    if (out.done.length > 0) this.log.info({ ids: out.done, venue: action.venue }, "batch targets already done at the pending block: dropped before sending");
+    if (live.length === 0) return out;
+    const data = out.done.length === 0 ? action.req.data : this.encode(live, action.venue);
+    const sim = out.done.length === 0 ? first : await this.simulateAt(data, "pending");
+    if (!("profit" in sim)) {
+      out.failed = live.length;
+      this.log.warn({ ids: live.map((t) => t.id), venue: action.venue, reason: sim.reason }, "batch simulation at the pending block reverted: not sending");
+      return out;
+    }
+    const gasCost = ((BATCH_BASE_GAS + BigInt(live.length) * this.options.batchTargetGas) * gasPrice * action.ethPrice) / WAD;
+    if (sim.profit - gasCost < this.options.minProfit) {
+      out.unprofitable = live.length;
+      this.log.info({ ids: live.map((t) => t.id), profit: sim.profit, gasCost }, "batch not profitable after gas at the pending block: skipped");
+      return out;
+    }
+    const ids = live.map((t) => t.id);
+    out.action = {
+      ...action,
+      targets: live,
+      expectedProfit: sim.profit,
+      req: { ...action.req, data, context: { ...action.req.context, ids, partial: live.filter((t) => t.partial).map((t) => t.id), expectedProfit: sim.profit } },
+    };
+    return out;
+  }
+
+  /**
+   * The targets of `action`, a batch that reverted on chain in transaction `hash`, that were no longer Liquidatable
+   * at its block: someone else was first (a batch whose every target is skipped after the flash mint reverts
+   * `FlashRepaymentShort`). The state read is the block's end, as the sender's replay of any revert.
+   */
+  async doneBeforeRevert(action: BatchAction, hash: string): Promise<Set<bigint>> {
+    const receipt = await this.rpc.call("getTransactionReceipt", (p) => p.getTransactionReceipt(hash));
+    if (!receipt) return new Set();
+    return this.doneAt(action.targets.map((t) => t.id), receipt.blockNumber);
+  }
+
+  /** Ids among `ids` not Liquidatable at `blockTag` (liquidated, repaid, recovered, or closed: `PositionNotFound`). */
+  private async doneAt(ids: readonly bigint[], blockTag: number | "pending"): Promise<Set<bigint>> {
+    const engine = this.keel.engine;
+    const done = await mapLimit(ids, this.options.concurrency, (id) =>
+      this.rpc.call("stateOf", () => engine.stateOf(id, { blockTag })).then(
+        (s) => Number(s.state) !== MarginState.Liquidatable,
+        (e: unknown) => {
+          if (e instanceof RpcError || isTransient(e)) throw e;
+          return ALREADY_DONE.has(revertReason(e).split("(")[0]!); // a failing price: cannot tell, so not done
+        },
+      ),
+    );
+    return new Set(ids.filter((_, i) => done[i]));
+  }
+
+  /** The exact transaction `data` by eth_call at `blockTag` with the batch gas: its profit, or why it reverts. */
+  private async simulateAt(data: string, blockTag: "pending"): Promise<{ profit: bigint } | { reason: string }> {
+    const fl = this.keel.flashLiquidator;
+    try {
+      const raw = await this.rpc.call("simulateBatch", (p) =>
+        p.call({ from: this.keeper, to: fl.target as string, data, blockTag, gasLimit: this.options.batchGasLimit }),
+      );
+      return { profit: fl.interface.decodeFunctionResult("liquidateBatch", raw)[0] as bigint };
+    } catch (e) {
+      if (e instanceof RpcError || isTransient(e)) throw e;
+      return { reason: revertReason(e) };
+    }
+  }
+
   /** Simulates `targets` on `venue`; a failing batch is bisected. */
   private async settle(targets: BatchTarget[], venue: VenueDepth, head: number): Promise<Settled> {
     const sim = await this.simulate(targets, venue, head);
@@ -182,6 +280,12 @@ export class FlashBatchPlanner {
 
   private calldata(targets: readonly BatchTarget[], venue: VenueDepth): string {
     return this.keel.flashLiquidator.interface.encodeFunctionData("liquidateBatch", [targets.map(onChain), venue.address, this.options.minProfit]);
+  }
+
+  /** The calldata of a planned batch's remaining `targets` on its venue. */
+  private encode(targets: readonly BatchedPosition[], venue: SwapVenueName): string {
+    const args = targets.map((t) => ({ id: t.id, asset: t.asset, maxRepay: t.maxRepay }));
+    return this.keel.flashLiquidator.interface.encodeFunctionData("liquidateBatch", [args, this.keel[venue].target as string, this.options.minProfit]);
   }
 
   private action(b: SimulatedBatch, ethPrice: bigint): PlannedAction {

@@ -24,7 +24,7 @@ import { marginCallAction, type PlannedAction } from "./plannedAction";
 import type { PositionIndex } from "./positionIndex";
 import { PriceSource } from "./priceSource";
 import { type Rpc, sleep } from "./rpc";
-import type { TxSender } from "./sender";
+import type { SendOutcome, TxSender } from "./sender";
 import { HealthSweeper } from "./sweep";
 import { SwapVenues } from "./swapVenues";
 import { UpkeepSchedule } from "./upkeep";
@@ -223,9 +223,10 @@ export class Keeper {
     planned.unshift(...liquidations.actions);
     planned.push(...(await this.upkeep.due(timestamp, head)));
 
-    const outcomes = await this.d.sender.sendAll(planned.map((x) => x.req));
-    this.accounting.record(planned, outcomes, report);
-    await this.notifier?.notifyMined(planned, outcomes);
+    const sending = await this.recheckBatches(planned, report);
+    const outcomes = await this.d.sender.sendAll(sending.map((x) => x.req));
+    this.accounting.record(sending, outcomes, report, await this.explainRevertedBatches(sending, outcomes));
+    await this.notifier?.notifyMined(sending, outcomes);
 
     this.lastSweptBlock = head;
     this.lastSweepAt = new Date();
@@ -316,6 +317,50 @@ export class Keeper {
     plan.unprofitable += flash.unprofitable;
     plan.deferred += flash.deferred;
     return plan;
+  }
+
+  /**
+   * `planned` with each flash batch checked again at the pending block right before sending (the pass planned at
+   * `head`; another keeper may have been mined since): targets done meanwhile are dropped and counted as already
+   * done, a batch with nothing left is not sent.
+   */
+  private async recheckBatches(planned: readonly PlannedAction[], report: PassReport): Promise<PlannedAction[]> {
+    const flash = this.flash;
+    if (!flash || !planned.some((x) => x.kind === "liquidateBatch")) return [...planned];
+    const fee = await this.d.rpc.call("feeData", (p) => p.getFeeData());
+    const gasPrice = fee.maxFeePerGas ?? fee.gasPrice ?? 0n;
+    const out: PlannedAction[] = [];
+    for (const x of planned) {
+      if (x.kind !== "liquidateBatch") {
+        out.push(x);
+        continue;
+      }
+      const r = await flash.recheck(x, gasPrice);
+      this.accounting.recordDoneBeforeSending(r.done, report);
+      report.failed += r.failed;
+      report.unprofitable += r.unprofitable;
+      if (r.action) out.push(r.action);
+    }
+    return out;
+  }
+
+  /** For each flash batch that reverted on chain, its targets someone else did first (read at its block). */
+  private async explainRevertedBatches(sent: readonly PlannedAction[], outcomes: readonly SendOutcome[]): Promise<Map<PlannedAction, ReadonlySet<bigint>>> {
+    const out = new Map<PlannedAction, ReadonlySet<bigint>>();
+    const flash = this.flash;
+    if (!flash) return out;
+    for (let i = 0; i < sent.length; i++) {
+      const x = sent[i]!;
+      const o = outcomes[i];
+      if (x.kind !== "liquidateBatch" || o?.status !== "revertedOnChain") continue;
+      // Unexplained (the node failing now) leaves the targets failed: the next pass plans them afresh.
+      const done = await flash.doneBeforeRevert(x, o.hash).catch((e: unknown) => {
+        this.d.log.warn({ hash: o.hash, error: shortMessage(e) }, "could not read a reverted batch's targets");
+        return new Set<bigint>();
+      });
+      out.set(x, done);
+    }
+    return out;
   }
 
   /** This instance acts on positions with id % count === index. */

@@ -10,7 +10,7 @@ import { revertReason } from "../client/errors";
 import { WAD } from "../math";
 import type { Logger } from "./log";
 import type { KeeperMetrics } from "./metrics";
-import type { PlannedAction } from "./plannedAction";
+import type { BatchAction, PlannedAction } from "./plannedAction";
 import { ALREADY_DONE, type SendOutcome } from "./sender";
 
 /** The pass report's action counts. */
@@ -47,14 +47,22 @@ export class OutcomeAccounting {
     private readonly log: Logger,
   ) {}
 
-  /** Adds the outcome of each planned action (`outcomes[i]` of `planned[i]`) to `counts` and the metrics. */
-  record(planned: readonly PlannedAction[], outcomes: readonly SendOutcome[], counts: ActionCounts): void {
+  /**
+   * Adds the outcome of each planned action (`outcomes[i]` of `planned[i]`) to `counts` and the metrics.
+   * `doneElsewhere` holds, for a flash batch that reverted on chain, its targets someone else did first.
+   */
+  record(
+    planned: readonly PlannedAction[],
+    outcomes: readonly SendOutcome[],
+    counts: ActionCounts,
+    doneElsewhere: ReadonlyMap<PlannedAction, ReadonlySet<bigint>> = new Map(),
+  ): void {
     const m = this.metrics;
     for (let i = 0; i < planned.length; i++) {
       const plan = planned[i]!;
       const out = outcomes[i]!;
       if (plan.kind === "liquidateBatch") {
-        this.recordBatch(plan, out, counts);
+        this.recordBatch(plan, out, counts, doneElsewhere.get(plan) ?? new Set());
         continue;
       }
       if (out.status === "alreadyDone") {
@@ -96,8 +104,18 @@ export class OutcomeAccounting {
     }
   }
 
-  /** Each position of a flash batch, from the receipt's events; a batch that failed as a whole fails each of them. */
-  private recordBatch(plan: Extract<PlannedAction, { kind: "liquidateBatch" }>, out: SendOutcome, counts: ActionCounts): void {
+  /** Targets of flash batches dropped before sending because they were no longer Liquidatable: already done. */
+  recordDoneBeforeSending(ids: readonly bigint[], counts: ActionCounts): void {
+    counts.alreadyDone += ids.length;
+    this.metrics.alreadyDone.inc(ids.length);
+  }
+
+  /**
+   * Each position of a flash batch, from the receipt's events. A batch that reverted on chain counts each target
+   * in `doneElsewhere` (no longer Liquidatable at its block) as already done and fails the others; a batch that
+   * failed otherwise fails each of them.
+   */
+  private recordBatch(plan: BatchAction, out: SendOutcome, counts: ActionCounts, doneElsewhere: ReadonlySet<bigint>): void {
     const m = this.metrics;
     const n = plan.targets.length;
     if (out.status === "alreadyDone") {
@@ -105,7 +123,20 @@ export class OutcomeAccounting {
       m.alreadyDone.inc(n);
       return;
     }
-    if (out.status === "failed" || out.status === "revertedOnChain") {
+    if (out.status === "revertedOnChain") {
+      const done = plan.targets.filter((t) => doneElsewhere.has(t.id)).map((t) => t.id);
+      const failed = plan.targets.filter((t) => !doneElsewhere.has(t.id)).map((t) => t.id);
+      counts.alreadyDone += done.length;
+      m.alreadyDone.inc(done.length);
+      if (done.length > 0) this.log.info({ ids: done, hash: out.hash }, "batch reverted: its targets were already done by someone else");
+      counts.failed += failed.length;
+      if (failed.length > 0) {
+        m.txFailures.inc();
+        this.log.warn({ kind: plan.kind, ids: failed, outcome: out }, "batch failed");
+      }
+      return;
+    }
+    if (out.status === "failed") {
       counts.failed += n;
       m.txFailures.inc();
       this.log.warn({ kind: plan.kind, ids: plan.targets.map((t) => t.id), outcome: out }, "batch failed");

@@ -33,6 +33,9 @@ export type PlannedAction =
   | { kind: "marginCall" | "clearMarginCall"; req: TxRequest; id: bigint; health: Health }
   | { kind: "pokeAll" | "collectFees"; req: TxRequest };
 
+/** A planned flash batch. */
+export type BatchAction = Extract<PlannedAction, { kind: "liquidateBatch" }>;
+
 /** One position of a flash batch. */
 export interface BatchedPosition {
   id: bigint;
