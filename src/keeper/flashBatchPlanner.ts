@@ -325,7 +325,7 @@ function candidate(x: AssessedPosition, s: Status | undefined, venues: readonly 
       return q > m ? q : m;
     }, 0n);
     const pays = proceeds - repay - (s.protocolFee[i] ?? 0n);
-    if (!best || pays > best.pays) best = { c: { p: x.p, h: x.h, asset, repay, seize }, pays };
+    if (!best || pays > best.pays) best = { c: { p: x.p, h: x.h, asset, repay, seize, insolvent: s.badDebt > 0n }, pays };
   });
   return best?.c;
 }

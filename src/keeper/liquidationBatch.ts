@@ -2,7 +2,9 @@
  * What goes into one `FlashLiquidator.liquidateBatch` transaction: positions in the pass's order (flagged first,
  * then worst HF), while the venue can take their collateral within the price-impact limit and the batch stays under
  * its gas budget. A position whose seizure would not fit whole is taken in part (its `maxRepay` capped so that the
- * seizure fills what is left of the depth); the rest of it waits for a later pass. Pure: no chain reads.
+ * seizure fills what is left of the depth); the rest of it waits for a later pass. An insolvent position cannot be
+ * taken in part (the engine requires all it can pay, `MaxRepayTooLow`): it waits to lead a batch of its asset and
+ * is then taken whole, beyond the depth, since waiting only lets its bad debt grow. Pure: no chain reads.
  */
 import { MaxUint256 } from "ethers";
 import type { Health } from "./sweep";
@@ -18,6 +20,8 @@ export interface Candidate {
   repay: bigint;
   /** What it seizes (token decimals of `asset`). */
   seize: bigint;
+  /** The liquidation would record bad debt: it takes every holding and cannot be capped. */
+  insolvent: boolean;
 }
 
 /** One target of a batch: the candidate, the cap passed on chain, and the collateral it is expected to seize. */
@@ -46,6 +50,13 @@ export function composeBatch(queue: readonly Candidate[], room: ReadonlyMap<stri
     if (c.seize <= free) {
       targets.push({ candidate: c, maxRepay: MaxUint256, seize: c.seize, partial: false });
       left.set(key, free - c.seize);
+      continue;
+    }
+    if (c.insolvent) {
+      // Whole or not at all: first on its asset's untouched depth, otherwise in a later batch.
+      if (free !== room.get(key)) continue;
+      targets.push({ candidate: c, maxRepay: MaxUint256, seize: c.seize, partial: false });
+      left.set(key, 0n);
       continue;
     }
     // Seizure is proportional to repayment at one state: cap the repayment so the seizure fills the room left.
