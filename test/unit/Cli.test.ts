@@ -329,7 +329,7 @@ describe("user CLI commands (src/cli/commands.ts)", () => {
       await cli.deposit(c, id, "WETH", "2");
       const block = await ethers.provider.getBlockNumber();
       const nonce = await ethers.provider.getTransactionCount(s.aliceAddress);
-      // 6,000 × (1 − 18.3%) / 6,000 = 0.817 exactly; the debt rounds up a wei, so HFi is a hair under it: 0.816.
+      // 6,000 × (1 − 18.3%) / 6,000 = 0.817; the debt, rounded up, is a hair over 6,000, so HFi prints 0.816.
       await expectCliError(
         cli.borrow(c, id, "6000"),
         `borrow 6000 kUSD against position ${id}: it would leave the position at initial HF 0.816, below 1`,
