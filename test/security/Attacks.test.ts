@@ -26,7 +26,7 @@ interface Scene {
   liq: HardhatEthersSigner;
   attacker: HardhatEthersSigner;
   weth: string;
-  /** 10 WETH, 25,000 kUSD, margin-called at $2,800 and past its deadline: Liquidatable, HF just under 1. */
+  /** 10 WETH, 24,500 kUSD, margin-called at $2,800 and past its deadline: Liquidatable, HF just under 1. */
   id: bigint;
 }
 
@@ -34,7 +34,7 @@ async function lapsedFixture(): Promise<Scene> {
   const keel = await keelFixture();
   const [, owner, liq, attacker] = await ethers.getSigners();
   await fundKusd(keel, liq!, 40_000n * E18);
-  const id = await openIsolatedDebt(keel, owner!, "WETH", 10n * E18, 25_000n * E18);
+  const id = await openIsolatedDebt(keel, owner!, "WETH", 10n * E18, 24_500n * E18);
   await setPrice(keel, "WETH", 2800);
   await (await keel.engine.marginCall(id)).wait();
   await time.increase(GRACE);
