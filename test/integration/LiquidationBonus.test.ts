@@ -183,10 +183,11 @@ describe("Liquidation bonus (health-scaled)", () => {
   it("test_bonus_closeOutUnderCriticalHF_everyStepEarnsTheMaximum: steps that may lower HF all stay at ℓ", async () => {
     const c = await curvedKeel();
     const id = await openCrossDebt(c.keel, c.user, [["WETH", 5n * WAD], ["WBTC", 25_000_000n]], 24_500n * WAD);
-    // 0.945: under criticalHF, above where this basket turns insolvent ((1 + 5%)(1 − Lm/V) ≈ 0.916).
-    await lowerTo(c, id, "WETH", (WAD * 945n) / 1000n, ["WBTC"]);
+    // 0.92: under criticalHF, above where this basket turns insolvent ((1 + 5%)(1 − Lm/V) ≈ 0.916).
+    await lowerTo(c, id, "WETH", (WAD * 92n) / 100n, ["WBTC"]);
     // WBTC first: WETH alone carries 13.75% of its value, more than the basket's 12.7% at ρ 0.9, so taking the WBTC
-    // lowers HF (taking the WETH first would raise it, above criticalHF).
+    // lowers HF here (it takes off V − Lm at 1.05 × (1 − (Lm − Lm_WETH) / v_WBTC) ≈ 0.927 per kUSD repaid, under HF
+    // 0.92's debt share; taking the WETH first would raise HF).
     const wbtc = await liquidateExactly(c, id, "WBTC", MaxUint256); // all of the debt is due: WBTC goes whole
     expect([wbtc.fullDue, wbtc.badDebt]).to.deep.equal([true, 0n]);
     expect(wbtc.amountsAfter[indexIn(wbtc, c.address.WBTC)]).to.be.lte(1n); // seizeDown(repayForDown(all)) may keep a wei
