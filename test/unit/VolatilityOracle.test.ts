@@ -547,7 +547,7 @@ describe("VolatilityOracle", () => {
         const v = await keel.risk.assessOne(asset, unit, at);
         expect(v.maintenanceLoss).to.equal(m.isolatedLossUp(value, sigma, zm, r.maintenanceHaircut));
       }
-      // WETH is on the σ branch (2.33 × σ > 10%), USDC on the haircut floor.
+      // WETH is on the σ branch (2.75 × σ > 10%), USDC on the haircut floor.
       expect(m.mulWadUp(zm, wethSigma) > pct(10)).to.equal(true);
     });
   });
