@@ -281,8 +281,9 @@ const cases: Case[] = [
       s.called = id;
       await (await weth.token.connect(w.userSigner).approve(keel.engine.target, parseUnits("1", 18))).wait();
       await (await engine.deposit(id, wethAt, parseUnits("1", 18))).wait();
-      await (await engine.borrow(id, parseUnits("2500", 18), w.user)).wait();
-      // WETH 3,000 → 2,760: HF = 2,760 × (1 − 11.65%) / 2,500 ≈ 0.975, under 1 and above the critical 0.95.
+      // 2,400 kUSD against $3,000 (at most 3,000 × (1 − 18.3%) = 2,451).
+      await (await engine.borrow(id, parseUnits("2400", 18), w.user)).wait();
+      // WETH 3,000 → 2,760: HF = 2,760 × (1 − 13.75%) / 2,400 ≈ 0.992, under 1 and above the critical 0.95.
       const answer = await weth.feed.latestAnswer();
       await (await weth.feed.connect(deployer).updateAnswer((answer * 92n) / 100n)).wait();
       assert.equal((await keel.engine.stateOf(id))[0], 1n, "Callable");
@@ -343,7 +344,7 @@ const cases: Case[] = [
       const { keel, deployer } = w;
       const weth = keel.assets.WETH!;
       const wethAt = await weth.token.getAddress();
-      // Two pokes around an 8% WETH drop: the target jumps to the 25% cap, σ in force follows at 0.25 points an hour.
+      // Two pokes around an 8% WETH drop: the target jumps to the 10% cap, σ in force follows at 0.25 points an hour.
       await refreshFeeds(keel);
       await (await keel.vol.connect(deployer).poke(wethAt)).wait();
       await w.node.provider.send("evm_increaseTime", [3601]);
@@ -351,12 +352,12 @@ const cases: Case[] = [
       await refreshFeeds(keel);
       await (await keel.vol.connect(deployer).poke(wethAt)).wait();
       const target = await keel.vol.sigmaTarget(wethAt);
-      assert.equal(target, parseUnits("0.25", 18), "the target is at the cap");
+      assert.equal(target, parseUnits("0.1", 18), "the target is at the cap");
 
       const { page, close } = await openApp(w, "#/market");
       await waitText(page, "market-WETH", "$2,760");
       const sigma = await keel.vol.sigma(wethAt);
-      await waitText(page, "market-WETH", `${formatPercent(sigma)}25%`);
+      await waitText(page, "market-WETH", `${formatPercent(sigma)}10%`);
       await byTestId(page, "sigma-chart").waitFor();
       assert.equal(await page.locator('[data-testid="sigma-chart"] polyline').count(), Object.keys(keel.assets).length);
       await shot(page, "market");

@@ -20,7 +20,7 @@ describe("Bad debt", () => {
     const keel = await loadKeel();
     const [, user, liq, payer] = await ethers.getSigners();
     const weth = await keel.assets.WETH!.token.getAddress();
-    const id = await openIsolatedDebt(keel, user!, "WETH", 10n * E18, 25_000n * E18);
+    const id = await openIsolatedDebt(keel, user!, "WETH", 10n * E18, 24_500n * E18);
     await fundKusd(keel, liq!, 30_000n * E18);
     await fundKusd(keel, payer!, 10_000n * E18);
     // Fill the surplus buffer with a month of stability fees.
@@ -89,7 +89,7 @@ describe("Bad debt", () => {
     const weth = await keel.assets.WETH!.token.getAddress();
     const wbtc = await keel.assets.WBTC!.token.getAddress();
     // A first, solvent liquidation of another position fills the surplus buffer with its protocol fee.
-    const donor = await openIsolatedDebt(keel, user!, "WETH", 10n * E18, 25_000n * E18);
+    const donor = await openIsolatedDebt(keel, user!, "WETH", 10n * E18, 24_500n * E18);
     const id = await openCrossDebt(keel, user!, [["WETH", 1n * E18], ["WBTC", 5_000_000n]], 4_200n * E18);
     await fundKusd(keel, liq!, 30_000n * E18);
     await setPrice(keel, "WETH", 2650);
@@ -120,7 +120,7 @@ describe("Bad debt", () => {
     const keel = await loadKeel();
     const [, user, liq, saver] = await ethers.getSigners();
     const weth = await keel.assets.WETH!.token.getAddress();
-    const id = await openIsolatedDebt(keel, user!, "WETH", 10n * E18, 25_000n * E18);
+    const id = await openIsolatedDebt(keel, user!, "WETH", 10n * E18, 24_500n * E18);
     await fundKusd(keel, liq!, 30_000n * E18);
     await fundKusd(keel, saver!, 20_000n * E18);
     await (await keel.kusd.connect(saver!).approve(keel.savings.target, MaxUint256)).wait();

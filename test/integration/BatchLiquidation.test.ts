@@ -91,12 +91,13 @@ const args = (e: LogDescription): unknown[] => [e.name, ...e.args.toArray()];
 /**
  * The mixed book, WETH at $2,500 and WBTC at $52,750 after a 6-hour grace period (isolated positions, 12 or 10 WETH,
  * 0.01 WBTC):
- * - A (12 WETH, 27,000): called, HF 0.98: liquidatable, partially (to targetHF within the close factor);
- * - B (12 WETH, 27,000): called, then its owner repaid 3,000: recovered (HF 1.10), the call cleared;
- * - C (10 WETH, 25,000): HF 0.88 and V < D(1 + ℓ): insolvent, all collateral taken, bad debt;
+ * - A (12 WETH, 27,000): called, HF 0.958: liquidatable, partially (to targetHF within the close factor);
+ * - B (12 WETH, 27,000): called, then its owner repaid 3,000: recovered (HF 1.08), the call cleared;
+ * - C (10 WETH, 24,500): HF 0.88 and V < D(1 + ℓ): insolvent, all collateral taken, bad debt;
  * - D (like C): already liquidated in full by someone else (no debt left);
- * - E (0.01 WBTC, 500): HF 0.944 < criticalHF, solvent: repaid in full;
- * - F (0.01 WBTC, 450): called at $48,000 (HF 0.955), recovered when WBTC moved back to $52,750 (HF 1.05).
+ * - E (0.01 WBTC, 500): HF 0.924 < criticalHF, solvent: repaid in full;
+ * - F (0.01 WBTC, 450): called at $50,000 (HF 0.974), recovered when WBTC moved back to $52,750 (HF 1.027).
+ * (WETH loses max(2.75 × 5%, 10%) = 13.75% of its value to Lm, WBTC max(2.75 × 4.5%, 10%) = 12.375%.)
  * The AMM has a deep WETH pool at the oracle price and no WBTC pool, so selling WBTC reverts `EmptyPool`.
  */
 async function mixedBook() {
@@ -104,12 +105,12 @@ async function mixedBook() {
   const { keel, user, other, deployer, weth } = b;
   const A = await openIsolatedDebt(keel, user, "WETH", 12n * E18, 27_000n * E18);
   const B = await openIsolatedDebt(keel, user, "WETH", 12n * E18, 27_000n * E18);
-  const C = await openIsolatedDebt(keel, user, "WETH", 10n * E18, 25_000n * E18);
-  const D = await openIsolatedDebt(keel, user, "WETH", 10n * E18, 25_000n * E18);
+  const C = await openIsolatedDebt(keel, user, "WETH", 10n * E18, 24_500n * E18);
+  const D = await openIsolatedDebt(keel, user, "WETH", 10n * E18, 24_500n * E18);
   const E = await openIsolatedDebt(keel, user, "WBTC", WBTC_UNIT / 100n, 500n * E18);
   const F = await openIsolatedDebt(keel, user, "WBTC", WBTC_UNIT / 100n, 450n * E18);
   await setPrice(keel, "WETH", 2500);
-  await setPrice(keel, "WBTC", 48_000);
+  await setPrice(keel, "WBTC", 50_000);
   for (const id of [A, B, F]) await (await keel.engine.marginCall(id)).wait();
   await time.increase(GRACE);
   await refreshFeeds(keel);
@@ -313,7 +314,7 @@ describe("FlashLiquidator.liquidateBatch", () => {
     const { keel, keeper, wbtc, user } = x;
     // A WBTC position large enough that its repayment needs the WBTC sale, which the venue refuses.
     const big = await openIsolatedDebt(keel, user, "WBTC", WBTC_UNIT, 40_000n * E18);
-    await setPrice(keel, "WBTC", 42_200); // HF 0.944 < criticalHF, V = 1.055 D: solvent
+    await setPrice(keel, "WBTC", 42_200); // HF 0.924 < criticalHF, V = 1.055 D: solvent
     const ts = await pinNext();
     const e = await expectedLiquidation(keel, big, wbtc, MaxUint256, ts);
     expect(e.badDebt).to.equal(0n);
@@ -338,7 +339,7 @@ describe("FlashLiquidator.liquidateBatch", () => {
     // at $2,500 and $52,750.
     await setPrice(keel, "WETH", 3000);
     await setPrice(keel, "WBTC", 60_000);
-    const C2 = await openIsolatedDebt(keel, user, "WETH", 10n * E18, 25_000n * E18);
+    const C2 = await openIsolatedDebt(keel, user, "WETH", 10n * E18, 24_500n * E18);
     const E2 = await openIsolatedDebt(keel, user, "WBTC", WBTC_UNIT / 100n, 500n * E18);
     const E3 = await openIsolatedDebt(keel, user, "WBTC", WBTC_UNIT / 100n, 500n * E18);
     await setPrice(keel, "WETH", 2500);

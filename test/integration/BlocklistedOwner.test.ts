@@ -43,11 +43,13 @@ describe("liquidation of a blocklisted owner", () => {
     await keel.engine.connect(owner).open(0, asset, owner.address);
     const id = await keel.engine.lastPositionId();
     await keel.engine.connect(owner).deposit(id, asset, 100n * E18); // $10,000
-    await keel.engine.connect(owner).borrow(id, 8_400n * E18, owner.address); // HFi just ≥ 1 (hi 15%)
+    // HFi just ≥ 1: the initial loss is max(3.66 × 5%, 15%) = 18.3%, so at most 8,170 kUSD.
+    await keel.engine.connect(owner).borrow(id, 8_150n * E18, owner.address);
     await fundKusd(keel, liquidator, 9_000n * E18);
     await token.setBlocked(owner.address, true);
 
-    await feed.updateAnswer(90n * 10n ** 8n); // −10%: HF < criticalHF 0.95, liquidatable at once
+    // −12%: HF = 8,800 × (1 − 13.75%) / 8,150 ≈ 0.931 < criticalHF 0.95, liquidatable at once; 8,800 > 1.05 × 8,150.
+    await feed.updateAnswer(88n * 10n ** 8n);
     expect((await keel.engine.stateOf(id)).state).to.equal(3n);
     const [repaid, seized] = await keel.engine.connect(liquidator).liquidate.staticCall(id, asset, ethers.MaxUint256, liquidator.address, "0x");
     await expect(keel.engine.connect(liquidator).liquidate(id, asset, ethers.MaxUint256, liquidator.address, "0x"))

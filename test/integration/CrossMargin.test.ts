@@ -21,8 +21,8 @@ const WAD = m.WAD;
 
 /**
  * The local config with the σ term binding over the floors for WETH and USDC, in both margins:
- *   WETH  σ 5%: zm σ = 11.65% > hm 1%,  zi σ = 15.45% > hi 1%
- *   USDC  σ 3%: zm σ = 6.99%  > hm 2%,  zi σ = 9.27%  > hi 3%
+ *   WETH  σ 5%: zm σ = 13.75% > hm 1%,  zi σ = 18.3%  > hi 1%
+ *   USDC  σ 3%: zm σ = 8.25%  > hm 2%,  zi σ = 10.98% > hi 3%
  * Every stability fee is 0% so the accumulators stay at RAY and debt equals what was borrowed, to the wei: the
  * largest borrow is then exactly maxDebt(valuation). ρ(WETH, USDC) starts at 0.3 and each test governs it.
  */
@@ -31,15 +31,18 @@ function sigmaBindingConfig(): RawKeelConfig {
   for (const asset of cfg.assets) asset.stabilityFee = "0%";
   cfg.cross.stabilityFee = "0%";
   const weth = cfg.assets.find((a) => a.symbol === "WETH")!;
-  // Floors this low need no liquidation penalty and a critical HF of 0.99: (1 + ℓ)(1 − hm) ≤ criticalHF.
-  weth.risk = { ...weth.risk, maintenanceHaircut: "1%", initialHaircut: "1%", liquidationPenalty: "0%" };
+  // Floors this low need no liquidation penalty and a critical HF of 0.99: (1 + ℓ)(1 − hm) ≤ criticalHF. Every bonus
+  // curve must reach ℓ at or above criticalHF, so each now reaches it at 0.99 (locally at 0.95).
+  const noPenalty = { liquidationPenalty: "0%", minLiquidationPenalty: "0%" };
+  weth.risk = { ...weth.risk, maintenanceHaircut: "1%", initialHaircut: "1%", ...noPenalty };
   const usdc = cfg.assets.find((a) => a.symbol === "USDC")!;
-  usdc.risk = { ...usdc.risk, sigmaMin: "3%", maintenanceHaircut: "2%", initialHaircut: "3%", liquidationPenalty: "0%" };
+  usdc.risk = { ...usdc.risk, sigmaMin: "3%", maintenanceHaircut: "2%", initialHaircut: "3%", ...noPenalty };
+  for (const asset of cfg.assets) asset.risk.fullPenaltyHF = "0.99";
   cfg.liquidation = { ...cfg.liquidation, criticalHF: "0.99" };
   // USDC = 0.3 WETH + independent noise: its ρ with WBTC and wstETH is 0.3 times WETH's, so the matrix is a
   // correlation matrix (positive semi-definite, which listing checks).
   cfg.correlations["WETH/USDC"] = "0.3";
-  cfg.correlations["WBTC/USDC"] = "0.225";
+  cfg.correlations["WBTC/USDC"] = "0.27";
   cfg.correlations["USDC/wstETH"] = "0.285";
   return cfg;
 }
@@ -197,7 +200,7 @@ describe("Cross margin (docs/spec.md §3)", () => {
     const vw = await valuationOf(keel, r.isoWeth);
     const vu = await valuationOf(keel, r.isoUsdc);
     expect(r.crossMax - isolatedSum).to.equal(vw.initialLoss + vu.initialLoss - v.initialLoss);
-    // About $1,500 here: zi (0.05 vw + 0.03 vu − sqrt((0.05 vw)² + (0.03 vu)²)).
+    // About $1,780 here: zi (0.05 vw + 0.03 vu − sqrt((0.05 vw)² + (0.03 vu)²)), zi = 3.66.
     expect(r.crossMax - isolatedSum).to.be.gt(parseUnits("1400", 18));
     await checkInvariants(keel);
   });
@@ -210,7 +213,7 @@ describe("Cross margin (docs/spec.md §3)", () => {
     // rounding, and the deviation is 1e9 · ⌈sqrt(variance)⌉, a multiple of 1e-9 USD in [S, S + 1e9 + 1] wei for
     // S ≥ $1. Li_cross = ⌈zi · deviation⌉, while Σ Li_iso = Σ ⌈v_c · (zi σ_c)⌉ (zi σ_c is exact here). So
     // Σ Li_iso − 2 ≤ Li_cross ≤ Σ Li_iso + ⌈zi · (1e9 + 1)⌉ + 2 · ⌈zi⌉ + 1 (the last terms: ⌈v σ⌉ rounding times
-    // zi, and the ceilings). In USD: the cross maximum is at most 2 wei above, and about 3.09e-9 USD below, the sum.
+    // zi, and the ceilings). In USD: the cross maximum is at most 2 wei above, and about 3.66e-9 USD below, the sum.
     const below = m.mulWadUp(zi, m.SQRT_WAD + 1n) + 2n * m.mulWadUp(zi, 1n) + 1n;
     const above = 2n;
     const prng = new Prng(0xc0_55n);
@@ -251,9 +254,9 @@ describe("Cross margin (docs/spec.md §3)", () => {
       ];
       const id = await openWith(keel, alice!, 1, holdings);
       const v = await valuationOf(keel, id);
-      // Floors: Li = 15%·6,000 + 15%·6,000 + 9%·50,000 + 16%·3,540 = 6,866.4 (zi · deviation ≈ 2,336 is below).
+      // Floors: Li = 15%·6,000 + 14.5%·6,000 + 9%·50,000 + 16%·3,540 = 6,836.4 (zi · deviation ≈ 2,825 is below).
       expect(v.initialLoss).to.equal(await floorLoss(keel, holdings, "initial"));
-      expect(v.initialLoss).to.equal(parseUnits("6866.4", 18));
+      expect(v.initialLoss).to.equal(parseUnits("6836.4", 18));
       expect(v.maintenanceLoss).to.equal(await floorLoss(keel, holdings, "maintenance"));
       expect(v.maintenanceLoss).to.equal(parseUnits("5089.4", 18));
 

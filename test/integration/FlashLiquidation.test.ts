@@ -25,12 +25,12 @@ interface Ctx {
   id: bigint;
 }
 
-/** A Liquidatable WETH position (10 WETH, 25,000 kUSD, $2,750 after a lapsed call) and a WETH pool at $2,750. */
+/** A Liquidatable WETH position (10 WETH, 24,500 kUSD, $2,750 after a lapsed call) and a WETH pool at $2,750. */
 async function liquidatable(): Promise<Ctx> {
   const keel = await loadKeel();
   const [deployer, user, keeper, stranger] = await ethers.getSigners();
   const weth = await keel.assets.WETH!.token.getAddress();
-  const id = await openIsolatedDebt(keel, user!, "WETH", 10n * E18, 25_000n * E18);
+  const id = await openIsolatedDebt(keel, user!, "WETH", 10n * E18, 24_500n * E18);
   await setPrice(keel, "WETH", 2750);
   await (await keel.engine.marginCall(id)).wait();
   await time.increase(6n * 3600n);
@@ -89,12 +89,17 @@ describe("FlashLiquidator", () => {
     // With the AMM at the oracle price, the profit is the liquidator's share of the penalty minus the AMM's
     // slippage (fee and price impact) and the flash fee:
     //   profit = [valueDown(seized, P) − repaid − fee] − [valueDown(seized, P) − proceeds] − flashFee
-    // where the first bracket is repaid·ℓ·(1 − share) up to the rounding of seizeDown (< P/unit) and of the fee.
+    // where the first bracket is repaid·ℓ(hf)·(1 − share) up to the rounding of seizeDown (< P/unit) and of the fee:
+    // ℓ(hf) is WETH's bonus at the position's HF (27,500 × (1 − 13.75%) / 24,500 ≈ 0.968: 2% + 3% × 0.032 / 0.05 ≈
+    // 3.9%), while the flash mint above is sized with ℓ, the largest bonus.
+    const bonus = x.e.penalties[0]!;
+    expect(bonus).to.equal(m.penaltyAtDown(x.e.hf, 2n * 10n ** 16n, x.penalty, 95n * 10n ** 16n));
+    expect(bonus).to.be.gt(2n * 10n ** 16n).and.lt(x.penalty);
     const seizedValue = m.valueDown(x.e.seized, price, E18);
     const penaltyShare = seizedValue - x.e.repaid - x.e.fee;
     const slippage = seizedValue - x.proceeds;
     expect(x.profit).to.equal(penaltyShare - slippage - x.flashFee);
-    const exactShare = m.mulWadDown(m.mulWadDown(x.e.repaid, x.penalty), E18 - x.share);
+    const exactShare = m.mulWadDown(m.mulWadDown(x.e.repaid, bonus), E18 - x.share);
     expect(penaltyShare).to.be.lte(exactShare + 2n).and.gte(exactShare - price / E18 - 3n);
     expect(slippage).to.be.gt(0n);
     await checkInvariants(keel);

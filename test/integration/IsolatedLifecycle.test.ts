@@ -45,8 +45,8 @@ describe("Isolated position lifecycle", () => {
     let ts = await pinNext();
     const { amount: borrowed, limit } = await largestBorrow(keel, { classKey: weth, assets: [weth], amounts: [collateral] }, ts);
     expect(limit).to.equal(m.maxDebt(await expectedValuation(keel, [weth], [collateral])));
-    // 20 WETH at $3000, Li = max(3.09 × 5%, 15%) = 15.45% of the value.
-    expect(limit).to.equal(60_000n * WAD - 9_270n * WAD);
+    // 20 WETH at $3000, Li = max(3.66 × 5%, 15%) = 18.3% of the value.
+    expect(limit).to.equal(60_000n * WAD - 10_980n * WAD);
     const openDebt = await mirrorNewDebt(keel, weth, borrowed, ts);
     expect(openDebt).to.be.lte(limit);
     expect(borrowed).to.be.gte(limit - 2n);

@@ -41,9 +41,9 @@ async function setup(): Promise<Ctx> {
   };
 }
 
-/** 10 WETH, 25,000 kUSD debt; the WETH price set to `price`, margin-called and the grace period waited out. */
+/** 10 WETH, 24,500 kUSD debt; the WETH price set to `price`, margin-called and the grace period waited out. */
 async function calledAndLapsed(c: Ctx, price: number): Promise<bigint> {
-  const id = await openIsolatedDebt(c.keel, c.user, "WETH", 10n * E18, 25_000n * E18);
+  const id = await openIsolatedDebt(c.keel, c.user, "WETH", 10n * E18, 24_500n * E18);
   await setPrice(c.keel, "WETH", price);
   await (await c.keel.engine.connect(c.liq).marginCall(id)).wait();
   await time.increase(GRACE);
@@ -55,7 +55,7 @@ describe("Liquidation", () => {
   it("test_liquidate_isolated_statesThenPartial: isolated WETH: Safe → Callable → Called → Liquidatable, then a partial liquidation exactly as the mirror", async () => {
     const c = await setup();
     const { keel, liq, user } = c;
-    const id = await openIsolatedDebt(keel, user, "WETH", 10n * E18, 25_000n * E18);
+    const id = await openIsolatedDebt(keel, user, "WETH", 10n * E18, 24_500n * E18);
     expect((await keel.engine.stateOf(id)).state).to.equal(State.Safe);
     await setPrice(keel, "WETH", 2800);
     expect((await keel.engine.stateOf(id)).state).to.equal(State.Callable);
@@ -75,8 +75,12 @@ describe("Liquidation", () => {
     // At $2,800 the target repayment binds, under the close factor.
     expect(e.target).to.be.gt(0n).and.lt(m.mulWadDown(e.debt, p.closeFactor));
     expect(e.repaid).to.equal(e.target);
-    expect(e.seized).to.equal(m.seizeDown(e.repaid, 5n * 10n ** 16n, 2800n * E18, E18));
-    expect(e.fee).to.equal(m.protocolFeeUp(e.repaid, 5n * 10n ** 16n, 2n * 10n ** 17n));
+    // HF ≈ 28,000 × (1 − 13.75%) / 24,500 = 0.9857: WETH's bonus is 2% + 3% × (1 − HF) / 5% ≈ 2.86%, between ℓmin and ℓ.
+    const bonus = m.penaltyAtDown(e.hf, 2n * 10n ** 16n, 5n * 10n ** 16n, 95n * 10n ** 16n);
+    expect(bonus).to.be.gt(285n * 10n ** 14n).and.lt(287n * 10n ** 14n);
+    expect(e.penalties[0]).to.equal(bonus);
+    expect(e.seized).to.equal(m.seizeDown(e.repaid, bonus, 2800n * E18, E18));
+    expect(e.fee).to.equal(m.protocolFeeUp(e.repaid, bonus, 2n * 10n ** 17n));
     const preview = await keel.engine.previewLiquidation.staticCall(id, c.weth, MaxUint256, { blockTag: "pending" });
     expect([...preview]).to.deep.equal([e.repaid, e.seized, e.fee, 0n]);
     // Views now, computed by the liquidation's own planning code (no revert-encoded result).
@@ -155,7 +159,7 @@ describe("Liquidation", () => {
   it("test_liquidate_underCriticalHF_full: under criticalHF: liquidatable without a call and repaid in full; the owner (a contract) receives nothing", async () => {
     const c = await setup();
     const { keel, liq, user, other } = c;
-    const id = await openIsolatedDebt(keel, user, "WETH", 10n * E18, 25_000n * E18);
+    const id = await openIsolatedDebt(keel, user, "WETH", 10n * E18, 24_500n * E18);
     // The owner becomes a contract without a receive function or any callback (the oracle).
     const ownerContract = await keel.oracle.getAddress();
     await (await keel.nft.connect(user).transferFrom(user.address, ownerContract, id)).wait();
@@ -193,7 +197,7 @@ describe("Liquidation", () => {
   it("test_liquidate_notLiquidatable_andArguments: NotLiquidatable(id, hf) on Safe, Callable and Called-before-deadline positions; argument checks", async () => {
     const c = await setup();
     const { keel, liq, user } = c;
-    const id = await openIsolatedDebt(keel, user, "WETH", 10n * E18, 25_000n * E18);
+    const id = await openIsolatedDebt(keel, user, "WETH", 10n * E18, 24_500n * E18);
     await fundKusd(keel, liq, 1_000n * E18);
     const attempt = async (): Promise<void> => {
       const ts = await pinNext();
@@ -289,7 +293,7 @@ describe("Liquidation", () => {
   it("test_liquidate_cross_twoCalls: a cross position liquidated in two calls, WETH then WBTC, each exactly as the mirror", async () => {
     const c = await setup();
     const { keel, liq, user } = c;
-    const id = await openCrossDebt(keel, user, [["WETH", 5n * E18], ["WBTC", 25_000_000n]], 25_000n * E18);
+    const id = await openCrossDebt(keel, user, [["WETH", 5n * E18], ["WBTC", 25_000_000n]], 24_500n * E18);
     await setPrice(keel, "WETH", 2760);
     await setPrice(keel, "WBTC", 55_200);
     expect((await keel.engine.stateOf(id)).state).to.equal(State.Callable);
@@ -381,13 +385,13 @@ describe("Liquidation", () => {
     // the call. Liquidation.plan compares with the debt before.
     const c = await setup();
     const { keel, liq, user } = c;
-    const id = await openIsolatedDebt(keel, user, "WETH", 10n * E18, 25_000n * E18);
+    const id = await openIsolatedDebt(keel, user, "WETH", 10n * E18, 24_500n * E18);
     await setPrice(keel, "WETH", 2800);
     await (await keel.engine.marginCall(id)).wait();
     await setPrice(keel, "WETH", 2650); // under criticalHF: all of D may be repaid
     await fundKusd(keel, liq, 20_000n * E18);
     const ts = await pinNext();
-    const maxRepay = 17_500n * E18; // 70% of D
+    const maxRepay = 17_150n * E18; // 70% of D: HF after ≈ (26,500 − 1.05 × 17,150) × 0.8625 / 7,350 = 0.997
     const e = await expectedLiquidation(keel, id, c.weth, maxRepay, ts);
     expect(e.repaid).to.equal(maxRepay);
     expect(e.hfAfter).to.be.gt(e.hf).and.lt(E18);

@@ -1,6 +1,6 @@
 /**
- * The health-scaled liquidation bonus (docs/spec.md §4.4) on the local deployment with bonus curves governed in: WETH
- * 2% at HF 1 → 5% at HF ≤ 0.95 (= criticalHF), WBTC 1% → 5% at HF ≤ 0.97. Every liquidation is asserted exactly
+ * The health-scaled liquidation bonus (docs/spec.md §4.4) on the local deployment: WETH's local curve, 2% at HF 1 → 5%
+ * at HF ≤ 0.95 (= criticalHF), and WBTC's governed to 1% → 5% at HF ≤ 0.97 (locally 2% → 5% at 0.95). Every liquidation is asserted exactly
  * against the mirror (`src/math/liquidation.ts`), and each bonus against the curve written out here by hand:
  *   ℓ(HF) = ℓmin + ⌊(ℓ − ℓmin)(1 − HF)/(1 − fullPenaltyHF)⌋, ℓ at HF ≤ fullPenaltyHF.
  */
@@ -42,7 +42,7 @@ interface Ctx {
   address: Record<Curved, string>;
 }
 
-/** The local deployment with the curves governed in and a funded liquidator (one snapshot, shared by the tests). */
+/** The local deployment with WBTC's curve governed in and a funded liquidator (one snapshot, shared by the tests). */
 const curvedKeel = (): Promise<Ctx> => loadFixture(curvedFixture);
 
 async function curvedFixture(): Promise<Ctx> {
@@ -52,6 +52,13 @@ async function curvedFixture(): Promise<Ctx> {
   for (const symbol of ["WETH", "WBTC"] as const) {
     const r = await keel.risk.assetRisk(address[symbol]);
     const c = CURVES[symbol];
+    const local = [r.liquidationPenalty, r.minLiquidationPenalty, r.fullPenaltyHF];
+    // WETH's curve is the local config's own; WBTC's differs from it, so it is governed in.
+    if (symbol === "WETH") {
+      expect(local, "WETH's local curve").to.deep.equal([c.max, c.min, c.full]);
+      continue;
+    }
+    expect(local, "WBTC's local curve").to.deep.equal([pct(500n), pct(200n), (95n * WAD) / 100n]);
     const { sigmaMin, sigmaMax, maintenanceHaircut, initialHaircut } = r;
     const params = { sigmaMin, sigmaMax, maintenanceHaircut, initialHaircut, liquidationPenalty: c.max, minLiquidationPenalty: c.min, fullPenaltyHF: c.full };
     await govern(keel, keel.risk, keel.risk.interface.encodeFunctionData("setAssetRisk", [address[symbol], params]));
@@ -61,9 +68,9 @@ async function curvedFixture(): Promise<Ctx> {
   return { keel, user: user!, liq: liq!, address };
 }
 
-/** 10 WETH against 25,000 kUSD, with the WETH price set so that HF ≈ `hf`; margin-called and lapsed when HF ≥ criticalHF. */
+/** 10 WETH against 24,500 kUSD, with the WETH price set so that HF ≈ `hf`; margin-called and lapsed when HF ≥ criticalHF. */
 async function isolatedAt(c: Ctx, hf: bigint): Promise<bigint> {
-  const id = await openIsolatedDebt(c.keel, c.user, "WETH", 10n * WAD, 25_000n * WAD);
+  const id = await openIsolatedDebt(c.keel, c.user, "WETH", 10n * WAD, 24_500n * WAD);
   await lowerTo(c, id, "WETH", hf);
   return id;
 }
@@ -129,7 +136,7 @@ describe("Liquidation bonus (health-scaled)", () => {
 
   it("test_bonus_cross_eachAssetOnItsOwnCurve: a basket at one HF seizes WETH and WBTC at different bonuses", async () => {
     const c = await curvedKeel();
-    const id = await openCrossDebt(c.keel, c.user, [["WETH", 5n * WAD], ["WBTC", 25_000_000n]], 25_000n * WAD);
+    const id = await openCrossDebt(c.keel, c.user, [["WETH", 5n * WAD], ["WBTC", 25_000_000n]], 24_500n * WAD);
     await lowerTo(c, id, "WETH", (WAD * 98n) / 100n, ["WBTC"]);
     const snapshot = await takeSnapshot();
     const viaWbtc = await liquidateExactly(c, id, "WBTC", MaxUint256);
@@ -175,16 +182,20 @@ describe("Liquidation bonus (health-scaled)", () => {
 
   it("test_bonus_closeOutUnderCriticalHF_everyStepEarnsTheMaximum: steps that may lower HF all stay at ℓ", async () => {
     const c = await curvedKeel();
-    const id = await openCrossDebt(c.keel, c.user, [["WETH", 5n * WAD], ["WBTC", 25_000_000n]], 25_000n * WAD);
-    // 0.945: under criticalHF, above where this basket turns insolvent ((1 + 5%)(1 − Lm/V) ≈ 0.941).
-    await lowerTo(c, id, "WETH", (WAD * 945n) / 1000n, ["WBTC"]);
-    const weth = await liquidateExactly(c, id, "WETH", MaxUint256); // all of the debt is due: WETH goes whole
-    expect([weth.fullDue, weth.badDebt]).to.deep.equal([true, 0n]);
-    expect(weth.amountsAfter[indexIn(weth, c.address.WETH)]).to.be.lte(1n); // seizeDown(repayForDown(all)) may keep a wei
-    expect(weth.penalties[indexIn(weth, c.address.WETH)]).to.equal(CURVES.WETH.max);
-    expect(weth.hfAfter).to.be.lt(CURVES.WBTC.full); // still under the level where WBTC's bonus is full
-    const wbtc = await liquidateExactly(c, id, "WBTC", MaxUint256);
+    const id = await openCrossDebt(c.keel, c.user, [["WETH", 5n * WAD], ["WBTC", 25_000_000n]], 24_500n * WAD);
+    // 0.92: under criticalHF, above where this basket turns insolvent ((1 + 5%)(1 − Lm/V) ≈ 0.916).
+    await lowerTo(c, id, "WETH", (WAD * 92n) / 100n, ["WBTC"]);
+    // WBTC first: WETH alone carries 13.75% of its value, more than the basket's 12.7% at ρ 0.9, so taking the WBTC
+    // lowers HF here (it takes off V − Lm at 1.05 × (1 − (Lm − Lm_WETH) / v_WBTC) ≈ 0.927 per kUSD repaid, under HF
+    // 0.92's debt share; taking the WETH first would raise HF).
+    const wbtc = await liquidateExactly(c, id, "WBTC", MaxUint256); // all of the debt is due: WBTC goes whole
+    expect([wbtc.fullDue, wbtc.badDebt]).to.deep.equal([true, 0n]);
+    expect(wbtc.amountsAfter[indexIn(wbtc, c.address.WBTC)]).to.be.lte(1n); // seizeDown(repayForDown(all)) may keep a wei
     expect(wbtc.penalties[indexIn(wbtc, c.address.WBTC)]).to.equal(CURVES.WBTC.max);
+    expect(wbtc.hfAfter).to.be.lt(wbtc.hf); // a close-out step that lowered HF…
+    expect(wbtc.hfAfter).to.be.lt(CURVES.WETH.full); // …still under the level where WETH's bonus is full
+    const weth = await liquidateExactly(c, id, "WETH", MaxUint256);
+    expect(weth.penalties[indexIn(weth, c.address.WETH)]).to.equal(CURVES.WETH.max);
     expect(await c.keel.engine.debtOf(id)).to.equal(0n);
   });
 });

@@ -27,11 +27,11 @@ interface Ctx {
   id: bigint;
 }
 
-/** 10 WETH, 25,000 kUSD debt at $3,000 (Safe). */
+/** 10 WETH, 24,500 kUSD debt at $3,000 (Safe). */
 async function position(): Promise<Ctx> {
   const keel = await loadKeel();
   const [, user, caller] = await ethers.getSigners();
-  const id = await openIsolatedDebt(keel, user!, "WETH", 10n * E18, 25_000n * E18);
+  const id = await openIsolatedDebt(keel, user!, "WETH", 10n * E18, 24_500n * E18);
   return { keel, user: user!, caller: caller!, weth: await keel.assets.WETH!.token.getAddress(), id };
 }
 
@@ -84,7 +84,7 @@ describe("Margin calls", () => {
   it("test_marginCall_lapses: a call that lapses: Called → Liquidatable at the deadline; under criticalHF Liquidatable without a call", async () => {
     const c = await position();
     const { keel } = c;
-    const other = await openIsolatedDebt(keel, c.user, "WETH", 10n * E18, 25_000n * E18);
+    const other = await openIsolatedDebt(keel, c.user, "WETH", 10n * E18, 24_500n * E18);
     await setPrice(keel, "WETH", 2800);
     const ts = await call(c);
     await time.increaseTo(ts + GRACE - 10n);

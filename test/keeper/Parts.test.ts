@@ -56,12 +56,12 @@ describe("keeper parts", () => {
 
   describe("liquidation prices", () => {
     it("test_liquidationPrice_closedForm: p* = P / HF equals the closed form debt·unit / (amount·(1 − f)) to within rounding", () => {
-      // 10 WETH at 3,000, f = 11.65%, debt 20,000: HF = 30,000 × 0.8835 / 20,000 = 1.32525.
-      const factor = 1165n * 10n ** 14n;
+      // 10 WETH at 3,000, f = 13.75% (2.75 × 5%), debt 20,000: HF = 30,000 × 0.8625 / 20,000 = 1.29375.
+      const factor = 1375n * 10n ** 14n;
       const closed = liquidationPrice(20_000n * WAD, 10n * WAD, WAD, factor);
       const hf = (30_000n * (WAD - factor)) / 20_000n;
       const fromHealth = liquidationPriceFromHealth(3_000n * WAD, hf);
-      expect(closed).to.equal(2_263_723_825_693_265_421_619n); // 2,000 / 0.8835 = 2,263.7238256932654216185…, rounded up
+      expect(closed).to.equal(2_318_840_579_710_144_927_537n); // 2,000 / 0.8625 = 2,318.8405797101449275362…, rounded up
       expect(fromHealth - closed <= 1n && closed - fromHealth <= 1n).to.equal(true);
       expect(liquidationPrice(1n, 0n, WAD, factor)).to.equal(2n ** 256n - 1n);
     });

@@ -64,8 +64,10 @@ describe("keeper CLI: killed mid-run and restarted", function () {
     // Raw requests: ethers' provider answers these from a 250 ms cache.
     const nonceOf = async (): Promise<number> => Number(await node.provider.send("eth_getTransactionCount", [keeper, "latest"]));
     const nonceAtCrash = await nonceOf();
-    await movePrice(keel, "WETH", -25);
-    await movePrice(keel, "WBTC", -20);
+    // −22% and −18%: with WETH's maintenance loss at 13.75% this book lands 8 positions Callable and 25 Liquidatable
+    // (at −25% and −20% only 4 stay in the narrow Callable band, HF in [0.95, 1)).
+    await movePrice(keel, "WETH", -22);
+    await movePrice(keel, "WBTC", -18);
     const crashBlock = Number(await node.provider.send("eth_blockNumber", []));
     const ids = await openPositionIds(keel);
     const crashed = await statesOf(keel, ids, crashBlock);

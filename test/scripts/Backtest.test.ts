@@ -27,7 +27,7 @@ describe("Backtest: npm run backtest", function () {
       "backtest: BTC: no day to evaluate from 2020-03-01 to 2022-06-30. Prices used: BTC 2015-08-07 to 2019-12-31 and 2023-01-01 to 2024-12-18 (nothing between 2019-12-31 and 2023-01-01",
     ],
     ["a parameter out of the contracts' range", ["--zm", "0.5"], `backtest: --zm: expected 1 to 10, got "0.5"`],
-    ["σmin above σmax", ["--sigma-min", "30%"], "backtest: ETH: σmin 30% is above σmax 25% (--sigma-min, --sigma-max)"],
+    ["σmin above σmax", ["--sigma-min", "30%"], "backtest: ETH: σmin 30% is above σmax 10% (--sigma-min, --sigma-max)"],
     ["--recommend with a parameter flag", ["--recommend", "--zm", "2.5", "--max-step", "1%"], "backtest: --recommend recommends against deploy/networks/local.ts: drop --max-step, --zm"],
     ["--recommend without the calibration", ["--recommend", "--skip-calibration"], "backtest: --recommend runs the calibration: drop --skip-calibration"],
   ];
@@ -44,7 +44,7 @@ describe("Backtest: npm run backtest", function () {
     const r = runBacktest(["--asset", "ETH", "--from", "2019-01-01", "--to", "2019-12-31", "--half-life", "2 days", "--max-step", "0.5%", "--sigma-min", "4%", "--skip-calibration", "--out", out]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.contain("## Backtest 2019-01-01 to 2019-12-31");
-    expect(r.stdout).to.contain("half-life 2d, maxStep 0.5%/h, zm 2.33; ETH σ 4%–25%, hm 10%; BTC σ 4%–20%, hm 10%");
+    expect(r.stdout).to.contain("half-life 2d, maxStep 0.5%/h, zm 2.75; ETH σ 4%–10%, hm 10%; BTC σ 4%–10%, hm 10%");
     expect(r.stdout).not.to.contain("## Calibration");
     const json = JSON.parse(readFileSync(join(out, "backtest.json"), "utf8")) as {
       params: { halfLife: number; maxStep: string };

@@ -114,20 +114,20 @@ describe("npm run node + npm run keel (processes)", function () {
       expect(status[0]).to.equal(`position ${id} (isolated), owner ${me}`);
       expect(status[1]).to.equal("  WETH    2  ($6,000)");
       expect(status[2]).to.equal("  debt    3,000 kUSD");
-      // 6,000 × (1 − 11.65%) / 3,000 = 1.767 and 6,000 × (1 − 15.45%) / 3,000 = 1.691, a hair less with interest.
-      expect(status[3]).to.match(/^ {2}health {2}HF 1\.76[67], initial HF 1\.69\d? \(borrow and withdraw need ≥ 1\)$/);
+      // 6,000 × (1 − 13.75%) / 3,000 = 1.725 and 6,000 × (1 − 18.3%) / 3,000 = 1.634, a hair less with interest.
+      expect(status[3]).to.match(/^ {2}health {2}HF 1\.72[45], initial HF 1\.63\d? \(borrow and withdraw need ≥ 1\)$/);
       expect(status[4]).to.equal("  state   Safe");
-      // 3,000 / 1.767 = 1,697.79…
-      expect(status[5]).to.match(/^ {2}liquidation price 1,697\.\d\d USD per WETH \(now 3,000\)$/);
+      // 3,000 / 1.725 = 1,739.13…
+      expect(status[5]).to.match(/^ {2}liquidation price 1,739\.\d\d USD per WETH \(now 3,000\)$/);
       expect(status).to.have.length(6);
 
-      // A refusal: exit code 1, the reason on stderr with the initial HF it would leave (5,073 / 103,000 = 0.049).
+      // A refusal: exit code 1, the reason on stderr with the initial HF it would leave (4,902 / 103,000 = 0.0476).
       const nonce = await provider.getTransactionCount(me);
       const refused = await keel1(["borrow", "--id", String(id), "--amount", "100000"]);
       expect(refused.code).to.equal(1);
       expect(refused.stdout).to.equal("");
       expect(refused.stderr).to.include(
-        `keel: borrow 100000 kUSD against position ${id}: it would leave the position at initial HF 0.049, below 1\n`,
+        `keel: borrow 100000 kUSD against position ${id}: it would leave the position at initial HF 0.047, below 1\n`,
       );
       expect(await provider.getTransactionCount(me)).to.equal(nonce);
 

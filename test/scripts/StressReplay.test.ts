@@ -175,6 +175,7 @@ describe("Stress report on real daily closes: VaR/ES history and the recommendat
     expect(c.inSample.every((s) => s.pass)).to.equal(true);
     expect(c.chosen).to.match(/^half-life (3|14)d, maxStep 0\.25%\/h, zm 2\.(33|75), σmin ETH 5% BTC 4\.5%, σmax ETH 10% BTC 10%$/);
     expect(section.diff).to.contain("for USDC, wstETH: their configured values are kept");
-    expect(section.changes.find((x) => x.field === "assets.WETH.risk.sigmaMax")).to.include({ from: "25%", to: "10%", changed: true });
+    // The local config already carries the recommended σmax (10%, from 25% in wave 1): listed, unchanged.
+    expect(section.changes.find((x) => x.field === "assets.WETH.risk.sigmaMax")).to.include({ from: "10%", to: "10%", changed: false });
   });
 });

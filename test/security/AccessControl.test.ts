@@ -155,7 +155,8 @@ const ROWS: Row[] = [
     allowed: RISK_HOLDERS,
     args: async (s) => {
       const r = await s.keel.risk.assetRisk(await weth(s));
-      return [await weth(s), { sigmaMin: r.sigmaMin, sigmaMax: r.sigmaMax + 1n, maintenanceHaircut: r.maintenanceHaircut, initialHaircut: r.initialHaircut, liquidationPenalty: r.liquidationPenalty }];
+      const { sigmaMin, maintenanceHaircut, initialHaircut, liquidationPenalty, minLiquidationPenalty, fullPenaltyHF } = r;
+      return [await weth(s), { sigmaMin, sigmaMax: r.sigmaMax + 1n, maintenanceHaircut, initialHaircut, liquidationPenalty, minLiquidationPenalty, fullPenaltyHF }];
     },
   },
   { contract: "risk", fn: "setCorrelation", role: ROLES.RISK, allowed: RISK_HOLDERS, args: async (s) => [await weth(s), await wbtc(s), 5n * 10n ** 17n] },

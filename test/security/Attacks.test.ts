@@ -26,7 +26,7 @@ interface Scene {
   liq: HardhatEthersSigner;
   attacker: HardhatEthersSigner;
   weth: string;
-  /** 10 WETH, 25,000 kUSD, margin-called at $2,800 and past its deadline: Liquidatable, HF just under 1. */
+  /** 10 WETH, 24,500 kUSD, margin-called at $2,800 and past its deadline: Liquidatable, HF just under 1. */
   id: bigint;
 }
 
@@ -34,7 +34,7 @@ async function lapsedFixture(): Promise<Scene> {
   const keel = await keelFixture();
   const [, owner, liq, attacker] = await ethers.getSigners();
   await fundKusd(keel, liq!, 40_000n * E18);
-  const id = await openIsolatedDebt(keel, owner!, "WETH", 10n * E18, 25_000n * E18);
+  const id = await openIsolatedDebt(keel, owner!, "WETH", 10n * E18, 24_500n * E18);
   await setPrice(keel, "WETH", 2800);
   await (await keel.engine.marginCall(id)).wait();
   await time.increase(GRACE);
@@ -61,9 +61,13 @@ describe("Attack scenarios", () => {
       expect(e.debt - (await keel.engine.debtOf(id))).to.equal(e.debt - e.debtAfter);
       // Net worth (tokens + kUSD − debt) changes by −fee (plus the rounding of debt removed, in the protocol's favour).
       const netChange = e.debt - e.debtAfter - paid;
-      const penalty = (await keel.risk.assetRisk(weth)).liquidationPenalty;
+      // The fee is the protocol's share of the bonus at the position's HF (≈ 0.986 at $2,800: 2% + 3% × 0.014 / 0.05).
+      const r = await keel.risk.assetRisk(weth);
+      const bonus = m.penaltyAtDown(e.hf, r.minLiquidationPenalty, r.liquidationPenalty, r.fullPenaltyHF);
+      expect(e.penalties[0]).to.equal(bonus);
+      expect(bonus).to.be.gt(r.minLiquidationPenalty).and.lt(r.liquidationPenalty);
       const share = (await keel.engine.liquidationParams()).protocolShare;
-      expect(e.fee).to.equal(m.protocolFeeUp(e.repaid, penalty, share));
+      expect(e.fee).to.equal(m.protocolFeeUp(e.repaid, bonus, share));
       expect(e.fee).to.be.greaterThan(0n);
       expect(netChange).to.be.lte(-e.fee);
       expect(netChange).to.be.gte(-e.fee - 1n);
@@ -257,12 +261,15 @@ describe("Attack scenarios", () => {
   });
 
   describe("dust", () => {
-    /** A position of 0.06 WETH with 150 kUSD debt (dust is 100): margin-called at $2,800 and lapsed. */
+    /**
+     * A position of 0.0615 WETH with 150 kUSD debt (dust is 100; at $3,000 HFi = 184.5 × (1 − 18.3%) / 150 ≈ 1.005):
+     * margin-called at $2,800 (HF = 172.2 × (1 − 13.75%) / 150 ≈ 0.990) and lapsed.
+     */
     async function dustFixture() {
       const keel = await keelFixture();
       const [, owner, liq] = await ethers.getSigners();
       await fundKusd(keel, liq!, 1_000n * E18);
-      const id = await openIsolatedDebt(keel, owner!, "WETH", 6n * 10n ** 16n, 150n * E18);
+      const id = await openIsolatedDebt(keel, owner!, "WETH", 615n * 10n ** 14n, 150n * E18);
       await setPrice(keel, "WETH", 2800);
       await (await keel.engine.marginCall(id)).wait();
       await time.increase(GRACE);

@@ -30,9 +30,9 @@ interface Scene {
   liq: HardhatEthersSigner;
   weth: string;
   feed: MockAggregator;
-  /** 10 WETH, 25,000 kUSD: Callable at $2,800. */
+  /** 10 WETH, 24,500 kUSD: Callable at $2,800. */
   callable: bigint;
-  /** 10 WETH, 25,000 kUSD: margin-called at $2,800 and past its deadline (Liquidatable). */
+  /** 10 WETH, 24,500 kUSD: margin-called at $2,800 and past its deadline (Liquidatable). */
   lapsed: bigint;
   /** 5 WETH, no debt. */
   debtFree: bigint;
@@ -42,8 +42,8 @@ async function sceneFixture(): Promise<Scene> {
   const keel = await keelFixture();
   const [, alice, liq] = await ethers.getSigners();
   await fundKusd(keel, liq!, 30_000n * E18);
-  const callable = await openIsolatedDebt(keel, alice!, "WETH", 10n * E18, 25_000n * E18);
-  const lapsed = await openIsolatedDebt(keel, alice!, "WETH", 10n * E18, 25_000n * E18);
+  const callable = await openIsolatedDebt(keel, alice!, "WETH", 10n * E18, 24_500n * E18);
+  const lapsed = await openIsolatedDebt(keel, alice!, "WETH", 10n * E18, 24_500n * E18);
   const weth = keel.assets.WETH!.token;
   await (await weth.mint(alice!.address, 5n * E18)).wait();
   await (await keel.engine.connect(alice!).open(0, await weth.getAddress(), alice!.address)).wait();

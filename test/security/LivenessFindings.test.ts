@@ -49,9 +49,9 @@ async function liquidateToZero(keel: Keel, keeper: HardhatEthersSigner, id: bigi
 
 describe("Liveness findings (security review)", () => {
   /**
-   * A cross position at the dust whose holdings each pay for about half of its debt: borrowed at 30% higher prices,
-   * then WETH $3,000 and WBTC $60,000 leave HF ≈ 0.946 < criticalHF with the collateral still covering debt × 1.05.
-   * (The amounts are CrossCloseOut's stuck basket scaled to a 100 kUSD debt.)
+   * A cross position at the dust whose holdings each pay for part of its debt: borrowed at 30% higher prices, then
+   * WETH $3,000 and WBTC $60,000 leave HF ≈ 0.922 < criticalHF (Lm = 2.75 × the deviation at ρ 0.9 ≈ 12.4% of V) with
+   * the collateral still covering debt × 1.05. (90.541 WETH and 15.77156666 WBTC per 1,156,054 kUSD, scaled.)
    */
   async function basketAtDust(debt = DUST) {
     const keel = await loadKeel();
@@ -305,7 +305,7 @@ describe("Liveness findings (security review)", () => {
     it("test_L2_recoveryThenDip_getsAFreshGracePeriod", async () => {
       const keel = await loadKeel();
       const [, owner, keeper] = await ethers.getSigners();
-      const id = await openIsolatedDebt(keel, owner!, "WETH", 10n * E18, 25_000n * E18);
+      const id = await openIsolatedDebt(keel, owner!, "WETH", 10n * E18, 24_500n * E18);
       await setPrice(keel, "WETH", 2800);
       await (await keel.engine.marginCall(id)).wait();
       const grace = (await keel.engine.liquidationParams()).gracePeriod;
@@ -329,7 +329,7 @@ describe("Liveness findings (security review)", () => {
       const keel = await loadKeel();
       const [, owner] = await ethers.getSigners();
       const weth = keel.assets.WETH!.token;
-      const id = await openIsolatedDebt(keel, owner!, "WETH", 10n * E18, 25_000n * E18);
+      const id = await openIsolatedDebt(keel, owner!, "WETH", 10n * E18, 24_500n * E18);
       await setPrice(keel, "WETH", 2800);
       await (await keel.engine.marginCall(id)).wait();
       await (await weth.mint(owner!.address, 5n * E18)).wait();

@@ -53,12 +53,12 @@ describe("parseKeelConfig", () => {
             price: { feed: undefined, initial: 3000n * 10n ** 8n, decimals: 8, heartbeat: 3600, base: undefined },
             risk: {
               sigmaMin: pct(500n),
-              sigmaMax: pct(2_500n),
+              sigmaMax: pct(1_000n),
               maintenanceHaircut: 10n ** 17n, // 0.10e18
               initialHaircut: pct(1_500n),
               liquidationPenalty: pct(500n),
-              minLiquidationPenalty: pct(500n),
-              fullPenaltyHF: WAD,
+              minLiquidationPenalty: pct(200n),
+              fullPenaltyHF: 95n * 10n ** 16n,
             },
             stabilityFee: perSecondFee(pct(200n)),
             debtCeiling: 500_000_000n * WAD,
@@ -72,12 +72,12 @@ describe("parseKeelConfig", () => {
             price: { feed: undefined, initial: 60_000n * 10n ** 8n, decimals: 8, heartbeat: 3600, base: undefined },
             risk: {
               sigmaMin: pct(450n),
-              sigmaMax: pct(2_000n),
+              sigmaMax: pct(1_000n),
               maintenanceHaircut: pct(1_000n),
-              initialHaircut: pct(1_500n),
+              initialHaircut: pct(1_450n),
               liquidationPenalty: pct(500n),
-              minLiquidationPenalty: pct(500n),
-              fullPenaltyHF: WAD,
+              minLiquidationPenalty: pct(200n),
+              fullPenaltyHF: 95n * 10n ** 16n,
             },
             stabilityFee: perSecondFee(pct(200n)),
             debtCeiling: 300_000_000n * WAD,
@@ -95,8 +95,8 @@ describe("parseKeelConfig", () => {
               maintenanceHaircut: pct(700n),
               initialHaircut: pct(900n),
               liquidationPenalty: pct(200n),
-              minLiquidationPenalty: pct(200n),
-              fullPenaltyHF: WAD,
+              minLiquidationPenalty: pct(100n),
+              fullPenaltyHF: 95n * 10n ** 16n,
             },
             stabilityFee: perSecondFee(pct(100n)),
             debtCeiling: 200_000_000n * WAD,
@@ -114,8 +114,8 @@ describe("parseKeelConfig", () => {
               maintenanceHaircut: pct(1_100n),
               initialHaircut: pct(1_600n),
               liquidationPenalty: pct(600n),
-              minLiquidationPenalty: pct(600n),
-              fullPenaltyHF: WAD,
+              minLiquidationPenalty: pct(250n),
+              fullPenaltyHF: 95n * 10n ** 16n,
             },
             stabilityFee: perSecondFee(pct(250n)),
             debtCeiling: 200_000_000n * WAD,
@@ -123,14 +123,14 @@ describe("parseKeelConfig", () => {
           },
         ],
         correlations: new Map([
-          ["WETH/WBTC", 75n * 10n ** 16n],
+          ["WETH/WBTC", 90n * 10n ** 16n],
           ["WETH/USDC", 0n],
           ["WETH/wstETH", 95n * 10n ** 16n],
           ["WBTC/USDC", 0n],
           ["WBTC/wstETH", 72n * 10n ** 16n],
           ["USDC/wstETH", 0n],
         ]),
-        confidence: { zMaintenance: 233n * 10n ** 16n, zInitial: 309n * 10n ** 16n },
+        confidence: { zMaintenance: 275n * 10n ** 16n, zInitial: 366n * 10n ** 16n },
         cross: { stabilityFee: perSecondFee(pct(300n)), debtCeiling: 500_000_000n * WAD },
         globalDebtCeiling: 1_000_000_000n * WAD,
         dust: 100n * WAD,
@@ -145,7 +145,7 @@ describe("parseKeelConfig", () => {
           closeFactor: WAD / 2n,
           protocolShare: WAD / 5n,
         },
-        volatility: { horizon: 86_400, halfLife: 259_200, minInterval: 3_600, maxStep: pct(25n) },
+        volatility: { horizon: 86_400, halfLife: 1_209_600, minInterval: 3_600, maxStep: pct(25n) },
         flashMint: { fee: pct(5n), cap: 100_000_000n * WAD },
         governance: { timelockDelay: 172_800, guardian: undefined, proposers: undefined, executors: undefined },
         sequencer: undefined,
@@ -158,7 +158,7 @@ describe("parseKeelConfig", () => {
       expect(parsed.assets[0]!.risk.maintenanceHaircut).to.equal(100_000_000_000_000_000n);
       expect(parsed.dust).to.equal(100_000_000_000_000_000_000n);
       expect(parsed.governance.timelockDelay).to.equal(172_800);
-      expect(parsed.confidence.zMaintenance).to.equal(2_330_000_000_000_000_000n);
+      expect(parsed.confidence.zMaintenance).to.equal(2_750_000_000_000_000_000n);
       // Fees are per-second factors, checked against the bisection's exact output.
       expect(parsed.cross.stabilityFee).to.equal(perSecondFee(3n * 10n ** 16n));
       expect(parsed.assets[0]!.stabilityFee > 10n ** 27n).to.equal(true);
@@ -220,7 +220,7 @@ describe("parseKeelConfig", () => {
       );
     });
 
-    it("test_correlations_notPositiveSemiDefinite: USDC at 0.9 with WETH but 0 with WBTC (0.75 with WETH)", () => {
+    it("test_correlations_notPositiveSemiDefinite: USDC at 0.9 with WETH but 0 with WBTC (0.9 with WETH)", () => {
       expectConfigError(
         variant((c) => (c.correlations["WETH/USDC"] = "0.9")),
         "correlations: no set of returns has these correlations (the matrix is not positive semi-definite; it fails at USDC)",
@@ -229,7 +229,7 @@ describe("parseKeelConfig", () => {
       parseKeelConfig(
         variant((c) => {
           c.correlations["WETH/USDC"] = "0.9";
-          c.correlations["WBTC/USDC"] = "0.675";
+          c.correlations["WBTC/USDC"] = "0.81";
           c.correlations["USDC/wstETH"] = "0.855";
         }),
       );
@@ -437,7 +437,7 @@ describe("parseKeelConfig", () => {
 
     it("test_confidence_initialNotAboveMaintenance", () => {
       expectConfigError(
-        variant((c) => (c.confidence.initial = "2.33")),
+        variant((c) => (c.confidence.initial = "2.75")),
         "confidence.initial: must exceed confidence.maintenance",
       );
       expectConfigError(
@@ -511,7 +511,8 @@ describe("parseKeelConfig", () => {
       const parsed = parseKeelConfig(variant((c) => delete c.volatility));
       const defaults = { horizon: 86_400, halfLife: 259_200, minInterval: 3_600, maxStep: pct(25n) };
       expect(parsed.volatility).to.deep.equal(defaults);
-      expect(parsed.volatility).to.deep.equal(parseKeelConfig(localConfig).volatility);
+      // The local config differs from the defaults in its half-life only: 14 days, the backtest's choice.
+      expect(parsed.volatility).to.deep.equal({ ...parseKeelConfig(localConfig).volatility, halfLife: 259_200 });
     });
 
     it("test_volatility_parsesHumanUnits_andAcceptsTheContractBounds", () => {

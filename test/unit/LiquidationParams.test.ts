@@ -70,15 +70,25 @@ describe("VaultEngine liquidation parameters", () => {
 
   it("test_setLiquidationParams_criticalHFAboveFullPenaltyHF: refused while an asset's bonus would reach ℓ under it", async () => {
     const keel = await loadKeel();
+    const withFullPenaltyHF = async (symbol: string, fullPenaltyHF: bigint): Promise<void> => {
+      const token = await keel.assets[symbol]!.token.getAddress();
+      const { sigmaMin, sigmaMax, maintenanceHaircut, initialHaircut, liquidationPenalty, minLiquidationPenalty } =
+        await keel.risk.assetRisk(token);
+      const curve = { sigmaMin, sigmaMax, maintenanceHaircut, initialHaircut, liquidationPenalty, minLiquidationPenalty, fullPenaltyHF };
+      await governTx(keel, keel.risk, keel.risk.interface.encodeFunctionData("setAssetRisk", [token, curve]));
+    };
     const weth = await keel.assets.WETH!.token.getAddress();
-    const r = await keel.risk.assetRisk(weth);
-    const { sigmaMin, sigmaMax, maintenanceHaircut, initialHaircut, liquidationPenalty } = r;
-    const curve = { sigmaMin, sigmaMax, maintenanceHaircut, initialHaircut, liquidationPenalty, minLiquidationPenalty: WAD / 50n, fullPenaltyHF: 96n * WAD / 100n };
-    await governTx(keel, keel.risk, keel.risk.interface.encodeFunctionData("setAssetRisk", [weth, curve]));
+    const wbtc = await keel.assets.WBTC!.token.getAddress();
+    await withFullPenaltyHF("WETH", 96n * WAD / 100n);
     // With ℓ reached only at 0.96, a close-out step under a critical HF of 0.97 could pay less than the next one.
     await expect(governTx(keel, keel.engine, encode(keel, { ...(await current(keel)), criticalHF: 97n * WAD / 100n })))
       .to.be.revertedWithCustomError(keel.risk, "FullPenaltyHFBelowCriticalHF")
       .withArgs(weth, 96n * WAD / 100n, 97n * WAD / 100n);
+    // The local curves of the other assets reach ℓ at the local critical HF, 0.95: 0.96 is refused for WBTC, listed next.
+    await expect(governTx(keel, keel.engine, encode(keel, { ...(await current(keel)), criticalHF: 96n * WAD / 100n })))
+      .to.be.revertedWithCustomError(keel.risk, "FullPenaltyHFBelowCriticalHF")
+      .withArgs(wbtc, 95n * WAD / 100n, 96n * WAD / 100n);
+    for (const symbol of ["WBTC", "USDC", "wstETH"]) await withFullPenaltyHF(symbol, 96n * WAD / 100n);
     await expect(governTx(keel, keel.engine, encode(keel, { ...(await current(keel)), criticalHF: 96n * WAD / 100n }))).to.emit(
       keel.engine,
       "LiquidationParamsSet",

@@ -156,7 +156,7 @@ describe("Preview", () => {
   });
 
   it("test_repayToClear_bringsHealthBackToOne", async () => {
-    // 20 WETH at $1,120 with 20,000 kUSD of debt: HF ≈ 22,400 × (1 − 2.33σ) / 20,000 < 1.
+    // 20 WETH at $1,120 with 20,000 kUSD of debt: HF ≈ 22,400 × (1 − 2.75σ) / 20,000 < 1.
     await setPrice(keel, "WETH", 1120);
     const at = BigInt(await time.latest()) + 5n;
     const state = await stateOf(keel, isolated);

@@ -10,7 +10,7 @@ import * as m from "../../src/math";
 import { refreshFeeds } from "../../dev/localMarket";
 import { Prng } from "../../src/risk/random";
 import { loadKeel } from "../helpers/fixtures";
-import { govern, governTx } from "../helpers/governance";
+import { govern, governBatch, governTx } from "../helpers/governance";
 import { expectedHealth, expectedValuation } from "../helpers/mirror";
 
 const SYMBOLS = ["WETH", "WBTC", "USDC", "wstETH"] as const;
@@ -89,12 +89,12 @@ describe("RiskModel", () => {
   describe("assess", () => {
     it("test_assess_closedForms: matches hand-computed closed forms for one whole unit of each asset", async () => {
       const keel = await loadKeel();
-      // V, Lm = max(zm σ, hm)·V, Li = max(zi σ, hi)·V with zm = 2.33, zi = 3.09 (deploy/networks/local.ts).
+      // V, Lm = max(zm σ, hm)·V, Li = max(zi σ, hi)·V with zm = 2.75, zi = 3.66 (deploy/networks/local.ts).
       const cases: [Sym, bigint, string, string, string][] = [
-        ["WETH", parseUnits("1", 18), "3000", "349.5", "463.5"], // σ 5% binds: 11.65% > 10%, 15.45% > 15%
-        ["WBTC", parseUnits("1", 8), "60000", "6291", "9000"], // σ binds Lm (10.485%), hi 15% binds Li
-        ["USDC", parseUnits("1000", 6), "1000", "70", "90"], // floors bind: 1.165% < 7%, 1.545% < 9%
-        ["wstETH", parseUnits("1", 18), "3540", "453.651", "601.623"], // 1.18 × 3000; σ 5.5% binds both
+        ["WETH", parseUnits("1", 18), "3000", "412.5", "549"], // σ 5% binds: 13.75% > 10%, 18.3% > 15%
+        ["WBTC", parseUnits("1", 8), "60000", "7425", "9882"], // σ 4.5% binds: 12.375% > 10%, 16.47% > 14.5%
+        ["USDC", parseUnits("1000", 6), "1000", "70", "90"], // floors bind: 1.375% < 7%, 1.83% < 9%
+        ["wstETH", parseUnits("1", 18), "3540", "535.425", "712.602"], // 1.18 × 3000; σ 5.5% binds both
       ];
       for (const [symbol, amount, v, lm, li] of cases) {
         const asset = await addressOf(keel, symbol);
@@ -246,7 +246,7 @@ describe("RiskModel", () => {
       const keel = await loadKeel();
       const addresses = await Promise.all(SYMBOLS.map((s) => addressOf(keel, s)));
       expect([...(await keel.risk.listedAssets())]).to.deep.equal(addresses);
-      expect([...(await keel.risk.confidence())]).to.deep.equal([parseUnits("2.33", 18), parseUnits("3.09", 18)]);
+      expect([...(await keel.risk.confidence())]).to.deep.equal([parseUnits("2.75", 18), parseUnits("3.66", 18)]);
       for (const [i, symbol] of SYMBOLS.entries()) {
         const { config } = keel.assets[symbol]!;
         expect(tuple(await paramsOf(keel, addresses[i]!))).to.deep.equal(tuple(config.risk as RiskParams));
@@ -287,7 +287,16 @@ describe("RiskModel", () => {
         .withArgs(weth, tuple(upper));
       expect(tuple(await paramsOf(keel, weth))).to.deep.equal(tuple(upper));
       expect(await keel.risk.sigma(weth)).to.equal(upper.sigmaMin);
-      // The smallest haircut, 0.1%, needs no penalty and a critical HF of at least 0.999.
+      // The smallest haircut, 0.1%, needs no penalty and a critical HF of at least 0.999, which every other asset's curve
+      // must reach ℓ at or above: the local curves reach it at 0.95, so they become fixed penalties (fullPenaltyHF 1).
+      const risk = await keel.risk.getAddress();
+      const others = await Promise.all(
+        (["WBTC", "USDC", "wstETH"] as const).map(async (symbol) => {
+          const asset = await addressOf(keel, symbol);
+          return { target: risk, data: encode(keel, asset, { ...(await paramsOf(keel, asset)), fullPenaltyHF: WAD }) };
+        }),
+      );
+      await governBatch(keel, others);
       const params = await keel.engine.liquidationParams();
       await governTx(
         keel,
@@ -321,7 +330,7 @@ describe("RiskModel", () => {
       const weth = await addressOf(keel, "WETH");
       const base = await paramsOf(keel, weth);
       const critical = (await keel.engine.liquidationParams()).criticalHF; // 0.95
-      const curve = { ...base, minLiquidationPenalty: parseUnits("0.02", 18), fullPenaltyHF: critical - 1n };
+      const curve = { ...base, minLiquidationPenalty: parseUnits("0.03", 18), fullPenaltyHF: critical - 1n }; // local: 2% at 0.95
       await expect(governTx(keel, keel.risk, encode(keel, weth, curve)))
         .to.be.revertedWithCustomError(keel.risk, "FullPenaltyHFBelowCriticalHF")
         .withArgs(weth, critical - 1n, critical);
@@ -332,7 +341,7 @@ describe("RiskModel", () => {
       expect(tuple(await paramsOf(keel, weth))).to.deep.equal(tuple(atCritical));
       await refreshFeeds(keel); // the timelock's delay outlived the feeds' heartbeat
       const terms = await keel.risk.liquidationTerms(weth);
-      expect([terms.penalty, terms.minPenalty, terms.fullPenaltyHF]).to.deep.equal([base.liquidationPenalty, parseUnits("0.02", 18), critical]);
+      expect([terms.penalty, terms.minPenalty, terms.fullPenaltyHF]).to.deep.equal([base.liquidationPenalty, parseUnits("0.03", 18), critical]);
       // A change of the curve alone is a change; the same curve again is not.
       await expect(governTx(keel, keel.risk, encode(keel, weth, atCritical))).to.be.revertedWithCustomError(keel.risk, "NoChange");
       await expect(governTx(keel, keel.risk, encode(keel, weth, { ...atCritical, fullPenaltyHF: WAD }))).to.emit(keel.risk, "AssetRiskSet");
@@ -341,7 +350,7 @@ describe("RiskModel", () => {
     it("test_setAssetRisk_rangeChecks: range-checks every field: InvalidParameter(name, value)", async () => {
       const keel = await loadKeel();
       const weth = await addressOf(keel, "WETH");
-      const base = await paramsOf(keel, weth); // σmin 5%, σmax 25%, hm 10%, hi 15%, ℓ 5%
+      const base = await paramsOf(keel, weth); // σmin 5%, σmax 10%, hm 10%, hi 15%, ℓmin 2% → ℓ 5% at HF 0.95
       const bad: [string, Partial<RiskParams>, bigint][] = [
         ["sigmaMin", { sigmaMin: 10n ** 14n - 1n }, 10n ** 14n - 1n],
         ["sigmaMin", { sigmaMin: WAD + 1n, sigmaMax: WAD + 1n }, WAD + 1n],
@@ -393,20 +402,20 @@ describe("RiskModel", () => {
       const before = await expectHealthAgrees(keel, id);
 
       const base = await paramsOf(keel, weth);
-      const next = { ...base, maintenanceHaircut: parseUnits("0.13", 18) }; // now above zm σ = 11.65%
+      const next = { ...base, maintenanceHaircut: parseUnits("0.14", 18) }; // now above zm σ = 13.75%
       await govern(keel, keel.risk, encode(keel, weth, next));
       await refreshFeeds(keel);
       const after = await expectHealthAgrees(keel, id);
 
-      // By hand: V = 30,000; Lm = 13% of V = 3,900 (was 11.65% = 3,495), against the accrued debt.
+      // By hand: V = 30,000; Lm = 14% of V = 4,200 (was 13.75% = 4,125), against the accrued debt.
       const debt = await keel.engine.debtOf(id);
       const value = parseUnits("30000", 18);
-      expect(after.hf).to.equal(m.healthFactorDown(value, parseUnits("3900", 18), debt));
-      const unchanged = m.healthFactorDown(value, parseUnits("3495", 18), debt);
+      expect(after.hf).to.equal(m.healthFactorDown(value, parseUnits("4200", 18), debt));
+      const unchanged = m.healthFactorDown(value, parseUnits("4125", 18), debt);
       expect(after.hf).to.be.lt(unchanged);
       expect(after.hf).to.be.lt(before.hf);
-      // Li is unchanged (zi σ = 15.45% still binds over hi = 15%).
-      expect(after.hfInitial).to.equal(m.healthFactorDown(value, parseUnits("4635", 18), debt));
+      // Li is unchanged (zi σ = 18.3% still binds over hi = 15%).
+      expect(after.hfInitial).to.equal(m.healthFactorDown(value, parseUnits("5490", 18), debt));
     });
 
     it("test_setAssetRisk_sigmaMin_movesCrossHF: raising WETH's σmin moves a cross position's HF and HFi exactly to the mirror values", async () => {
@@ -435,7 +444,9 @@ describe("RiskModel", () => {
       const keel = await loadKeel();
       const weth = await addressOf(keel, "WETH");
       const usdc = await addressOf(keel, "USDC");
-      const rho = parseUnits("0.25", 18); // small enough to stay consistent with ρ(WETH, wstETH) = 0.95, ρ(USDC, wstETH) = 0
+      // Small enough to stay consistent with ρ(WETH, WBTC) = 0.9 and ρ(WETH, wstETH) = 0.95 while USDC has ρ 0 with both
+      // (that matrix is nearly singular: USDC/WETH may be at most ≈ 0.025).
+      const rho = parseUnits("0.02", 18);
       await expect(governTx(keel, keel.risk, encode(keel, usdc, weth, rho)))
         .to.emit(keel.risk, "CorrelationSet")
         .withArgs(usdc, weth, rho);
@@ -529,7 +540,7 @@ describe("RiskModel", () => {
       await fund(keel, alice!, id, "WBTC", parseUnits("1", 8));
       await (await keel.engine.connect(alice!).borrow(id, parseUnits("60000", 18), alice!.address)).wait();
       const before = await expectHealthAgrees(keel, id);
-      // 0.75 → 1: less diversification. WBTC then moves exactly with WETH, so it takes WETH's 0.95 with wstETH too.
+      // 0.9 → 1: less diversification. WBTC then moves exactly with WETH, so it takes WETH's 0.95 with wstETH too.
       const wsteth = await addressOf(keel, "wstETH");
       const toWsteth = await keel.risk.correlation(weth, wsteth);
       await govern(keel, keel.risk, keel.risk.interface.encodeFunctionData("setCorrelations", [[weth, wbtc], [wbtc, wsteth], [WAD, toWsteth]]));
@@ -554,8 +565,8 @@ describe("RiskModel", () => {
     it("test_setConfidence_rangeChecks: range-checks zm in [1, 10] and zm < zi ≤ 10, rejects no-ops and strangers", async () => {
       const keel = await loadKeel();
       const [, stranger] = await ethers.getSigners();
-      const zm = parseUnits("2.33", 18);
-      const zi = parseUnits("3.09", 18);
+      const zm = parseUnits("2.75", 18);
+      const zi = parseUnits("3.66", 18);
       const bad: [string, bigint, bigint, bigint][] = [
         ["zMaintenance", WAD - 1n, zi, WAD - 1n],
         ["zMaintenance", 10n * WAD + 1n, 11n * WAD, 10n * WAD + 1n],
@@ -581,13 +592,13 @@ describe("RiskModel", () => {
       const id = await openPosition(keel, alice!, 0, weth);
       await fund(keel, alice!, id, "WETH", parseUnits("10", 18));
       await (await keel.engine.connect(alice!).borrow(id, parseUnits("20000", 18), alice!.address)).wait();
-      await govern(keel, keel.risk, encode(keel, parseUnits("3", 18), parseUnits("3.09", 18)));
+      await govern(keel, keel.risk, encode(keel, parseUnits("3", 18), parseUnits("3.66", 18)));
       await refreshFeeds(keel);
       const after = await expectHealthAgrees(keel, id);
       const debt = await keel.engine.debtOf(id);
-      // Lm = 3 × 5% × 30,000 = 4,500; Li = 15.45% × 30,000 = 4,635.
+      // Lm = 3 × 5% × 30,000 = 4,500; Li = 3.66 × 5% × 30,000 = 5,490.
       expect(after.hf).to.equal(m.healthFactorDown(parseUnits("30000", 18), parseUnits("4500", 18), debt));
-      expect(after.hfInitial).to.equal(m.healthFactorDown(parseUnits("30000", 18), parseUnits("4635", 18), debt));
+      expect(after.hfInitial).to.equal(m.healthFactorDown(parseUnits("30000", 18), parseUnits("5490", 18), debt));
     });
   });
 
@@ -678,7 +689,7 @@ describe("RiskModel", () => {
       expect(await keel.risk.unitOf(token)).to.equal(10n ** 24n);
       expect(await keel.risk.sigma(token)).to.equal(parseUnits("0.08", 18));
       const amount = parseUnits("1234.567890123456789012345678", 24);
-      // $2 × 1234.567890123456789012 (24 → 18 decimals rounds down), Lm = max(18.64%, 12%), Li = max(24.72%, 20%).
+      // $2 × 1234.567890123456789012 (24 → 18 decimals rounds down), Lm = max(22%, 12%), Li = max(29.28%, 20%).
       const single = await keel.risk.assess([token], [amount]);
       expectValuation(single, await expectedValuation(keel, [token], [amount]), "T24");
       expect(single.value).to.equal(parseUnits("2469.135780246913578024", 18));

@@ -38,9 +38,9 @@ const pct = (x: number): bigint => BigInt(Math.round(x * 100)) * 10n ** 14n; // 
 /** An 8-decimal feed answer of `usd` dollars. */
 const usd = (x: number): bigint => BigInt(Math.round(x * 100)) * 10n ** 6n;
 const b32 = ethers.encodeBytes32String;
-/** Local config: 0.25 points of σ per hour, WETH σ in [5%, 25%]. */
+/** Local config: 0.25 points of σ per hour, WETH σ in [5%, 10%]. */
 const STEP = pct(0.25);
-const [WETH_MIN, WETH_MAX] = [pct(5), pct(25)];
+const [WETH_MIN, WETH_MAX] = [pct(5), pct(10)];
 /** σmax² / H for WETH: the most one return can add to the variance. */
 const WETH_CAP = m.mulDivDown(WETH_MAX, WETH_MAX, DAY);
 
@@ -82,7 +82,7 @@ describe("VolatilityOracle", () => {
       const keel = await loadKeel();
       const p = await volParams(keel);
       expect(p).to.deep.equal(toVolatilityParams(keel.config.volatility));
-      expect(p).to.deep.equal({ horizon: DAY, halfLife: 3n * DAY, minInterval: HOUR, maxStep: STEP });
+      expect(p).to.deep.equal({ horizon: DAY, halfLife: 14n * DAY, minInterval: HOUR, maxStep: STEP });
       expect(await keel.vol.risk()).to.equal(await keel.risk.getAddress());
       expect(await keel.vol.oracle()).to.equal(await keel.oracle.getAddress());
       expect(await keel.risk.volatility()).to.equal(await keel.vol.getAddress());
@@ -134,13 +134,14 @@ describe("VolatilityOracle", () => {
       const weth = await addressOf(keel, "WETH");
       const t0 = await later();
       await pokeAt(keel, "WETH", t0, usd(3000));
-      const p = await pokeAt(keel, "WETH", t0 + HOUR, usd(3090));
+      const p = await pokeAt(keel, "WETH", t0 + HOUR, usd(3060));
       await expectPoked(keel, p);
-      // +3% in an hour: 0.03² / 3600 s = 2.5e29 [1e36/s], exactly what returnVarianceUp gives, below the cap.
-      const variance = m.returnVarianceUp(3000n * WAD, 3090n * WAD, HOUR, WETH_CAP);
-      expect(variance).to.equal(25n * 10n ** 28n);
-      const target = m.horizonSigmaUp(variance, DAY); // sqrt(2.16e34), rounded up: 14.7%
-      expect(target).to.equal(146_969_384_566_990_686n);
+      // +2% in an hour: 0.02² / 3600 s = 1.1111e29 [1e36/s] rounded up, exactly what returnVarianceUp gives, below the
+      // cap (0.1² / 86400 s = 1.1574e29).
+      const variance = m.returnVarianceUp(3000n * WAD, 3060n * WAD, HOUR, WETH_CAP);
+      expect(variance).to.equal(111_111_111_111_111_111_111_111_111_112n);
+      const target = m.horizonSigmaUp(variance, DAY); // sqrt(0.0096), rounded up: 9.8%
+      expect(target).to.equal(97_979_589_711_327_124n);
       expect(p.after).to.deep.equal({
         sigma: WETH_MIN,
         target,
@@ -149,11 +150,11 @@ describe("VolatilityOracle", () => {
         seeded: true,
         variance,
         sampledAt: t0 + HOUR,
-        price: 3090n * WAD,
+        price: 3060n * WAD,
       });
       await expect(p.tx)
         .to.emit(keel.vol, "VolatilityUpdated")
-        .withArgs(weth, 3090n * WAD, variance, target, WETH_MIN);
+        .withArgs(weth, 3060n * WAD, variance, target, WETH_MIN);
       // From the anchor σ climbs 0.25 points an hour (floor per second).
       expect(await sigmaAtTime(keel, weth, t0 + HOUR + 1800n)).to.equal(WETH_MIN + STEP / 2n);
       expect(await sigmaAtTime(keel, weth, t0 + 2n * HOUR)).to.equal(WETH_MIN + STEP);
@@ -176,7 +177,7 @@ describe("VolatilityOracle", () => {
           // The EWMA by hand: λ = 2^(−elapsed/halfLife) on the old variance, 1 − λ on the new squared return.
           const elapsed = t - weth.before.sampledAt;
           const sample = m.returnVarianceUp(weth.before.price, weth.price, elapsed, WETH_CAP);
-          const variance = m.ewmaUp(weth.before.variance, sample, m.decayDown(elapsed, 3n * DAY));
+          const variance = m.ewmaUp(weth.before.variance, sample, m.decayDown(elapsed, 14n * DAY));
           expect(weth.after.variance).to.equal(variance);
           const sigma = m.horizonSigmaUp(variance, DAY);
           expect(weth.after.target).to.equal(sigma < WETH_MIN ? WETH_MIN : sigma > WETH_MAX ? WETH_MAX : sigma);
@@ -309,7 +310,7 @@ describe("VolatilityOracle", () => {
       const weth = await addressOf(keel, "WETH");
       const t0 = await later();
       const readings: [bigint, bigint][] = [];
-      // ±20% every hour: every return is capped; σ climbs from σmin one step an hour.
+      // ±20% every hour: every return is capped; σ climbs from σmin one step an hour to σmax (10%, 20 steps up).
       const shock = [3000, 3600, 2880, 3456, 2765, 3318, 2654];
       for (const [k, price] of shock.entries()) {
         const p = await pokeAt(keel, "WETH", t0 + BigInt(k) * HOUR, usd(price));
@@ -318,9 +319,14 @@ describe("VolatilityOracle", () => {
       }
       for (let k = 7n; k <= 30n; k++) readings.push([t0 + k * HOUR, await sigmaAtTime(keel, weth, t0 + k * HOUR)]);
       expect(readings.map(([, s]) => s)).to.deep.equal(
-        readings.map((_, k) => WETH_MIN + BigInt(Math.max(k - 1, 0)) * STEP),
+        readings.map((_, k) => {
+          const up = WETH_MIN + BigInt(Math.max(k - 1, 0)) * STEP;
+          return up < WETH_MAX ? up : WETH_MAX;
+        }),
       );
-      expect(readings[30]![1]).to.equal(pct(12.25));
+      expect(readings[20]![1]).to.equal(pct(9.75));
+      expect(readings[21]![1]).to.equal(WETH_MAX);
+      expect(readings[30]![1]).to.equal(WETH_MAX);
 
       // Calm: a 1-hour half-life (governed; σ keeps climbing meanwhile) halves the variance at every flat poke,
       // and σ comes down one step an hour — never faster.
@@ -348,7 +354,7 @@ describe("VolatilityOracle", () => {
       const weth = await addressOf(keel, "WETH");
       const t0 = await later();
       await shockWeth(keel, t0); // +1000%: variance = σmax²/H exactly, target σmax, σ still σmin
-      expect(WETH_CAP).to.equal(723_379_629_629_629_629_629_629_629_629n);
+      expect(WETH_CAP).to.equal(115_740_740_740_740_740_740_740_740_740n);
       expect(await sigmaAtTime(keel, weth, t0 + 2n * HOUR - 10n)).to.equal(
         WETH_MIN + m.mulDivDown(STEP, HOUR - 10n, HOUR),
       );
@@ -359,16 +365,16 @@ describe("VolatilityOracle", () => {
       expect(p.after.target).to.equal(WETH_MAX);
       expect(await keel.vol.sigma(weth, { blockTag: p.receipt.blockNumber })).to.equal(WETH_MIN + STEP);
 
-      // On a calm seeded history one outlier weighs only 1 − 2^(−1h/3d) ≈ 0.96%: the target stays near σmin.
+      // On a calm seeded history one outlier weighs only 1 − 2^(−1h/14d) ≈ 0.21%: the target stays near σmin.
       const [wbtc, t1] = [await addressOf(keel, "WBTC"), await later()];
       await pokeAt(keel, "WBTC", t1, usd(60_000));
       await pokeAt(keel, "WBTC", t1 + HOUR, usd(60_060)); // +0.1%
       const q = await pokeAt(keel, "WBTC", t1 + 2n * HOUR, usd(660_660)); // ×11
       await expectPoked(keel, q);
-      const cap = m.mulDivDown(pct(20), pct(20), DAY);
-      expect(q.after.variance).to.equal(m.ewmaUp(q.before.variance, cap, m.decayDown(HOUR, 3n * DAY)));
+      const cap = m.mulDivDown(pct(10), pct(10), DAY); // WBTC's σmax is 10% too
+      expect(q.after.variance).to.equal(m.ewmaUp(q.before.variance, cap, m.decayDown(HOUR, 14n * DAY)));
       expect(q.after.variance < cap).to.equal(true);
-      expect(q.after.target).to.equal(pct(4.5)); // sqrt(0.0096 × 0.2²) ≈ 1.96% < σmin
+      expect(q.after.target).to.equal(pct(4.5)); // sqrt(0.0021 × 0.1²) ≈ 0.45% < σmin
       expect(await keel.vol.sigma(wbtc)).to.equal(pct(4.5));
     });
   });
@@ -406,14 +412,15 @@ describe("VolatilityOracle", () => {
       const weth = await addressOf(keel, "WETH");
       await shockWeth(keel, await later());
       const state = await volState(keel, weth);
-      const receipt = await governAssetRisk(keel, weth, { sigmaMin: pct(24) });
+      // σ reaches the 10% cap within the 2-day timelock delay, so a σmin above it needs a higher σmax too.
+      const receipt = await governAssetRisk(keel, weth, { sigmaMin: pct(11), sigmaMax: pct(25) });
       const t = BigInt((await ethers.provider.getBlock(receipt.blockNumber))!.timestamp);
       const raw = sigmaAt(state, t, { sigmaMin: WETH_MIN, sigmaMax: WETH_MAX });
-      expect(raw < pct(24)).to.equal(true); // ~17% after the 2-day timelock delay
+      expect(raw).to.equal(WETH_MAX);
       expect((await keel.vol.sigma(weth, { blockTag: receipt.blockNumber - 1 })) <= raw).to.equal(true);
-      expect(await keel.vol.sigma(weth, { blockTag: receipt.blockNumber })).to.equal(pct(24));
-      expect(await keel.risk.sigma(weth, { blockTag: receipt.blockNumber })).to.equal(pct(24));
-      expect(await keel.vol.sigmaTarget(weth)).to.equal(WETH_MAX);
+      expect(await keel.vol.sigma(weth, { blockTag: receipt.blockNumber })).to.equal(pct(11));
+      expect(await keel.risk.sigma(weth, { blockTag: receipt.blockNumber })).to.equal(pct(11));
+      expect(await keel.vol.sigmaTarget(weth)).to.equal(pct(11)); // the stored target, the old 10% cap, under the new floor
       expect(await volState(keel, weth)).to.deep.equal(state); // a clamp in the view, no re-anchoring
     });
 
@@ -422,16 +429,16 @@ describe("VolatilityOracle", () => {
       const weth = await addressOf(keel, "WETH");
       await shockWeth(keel, await later());
       const state = await volState(keel, weth);
-      const receipt = await governAssetRisk(keel, weth, { sigmaMax: pct(10) });
+      const receipt = await governAssetRisk(keel, weth, { sigmaMax: pct(8) });
       const t = BigInt((await ethers.provider.getBlock(receipt.blockNumber))!.timestamp);
-      expect(sigmaAt(state, t, { sigmaMin: WETH_MIN, sigmaMax: WETH_MAX }) > pct(10)).to.equal(true);
-      expect(await keel.vol.sigma(weth, { blockTag: receipt.blockNumber })).to.equal(pct(10));
-      expect(await keel.risk.sigma(weth, { blockTag: receipt.blockNumber })).to.equal(pct(10));
-      expect(await keel.vol.sigmaTarget(weth)).to.equal(pct(10));
+      expect(sigmaAt(state, t, { sigmaMin: WETH_MIN, sigmaMax: WETH_MAX }) > pct(8)).to.equal(true);
+      expect(await keel.vol.sigma(weth, { blockTag: receipt.blockNumber })).to.equal(pct(8));
+      expect(await keel.risk.sigma(weth, { blockTag: receipt.blockNumber })).to.equal(pct(8));
+      expect(await keel.vol.sigmaTarget(weth)).to.equal(pct(8));
       // The next poke anchors the capped σ and targets within the new cap.
       const p = await pokeAt(keel, "WETH", (await later()) + 10n, usd(33_000));
       await expectPoked(keel, p);
-      expect([p.after.sigma, p.after.target]).to.deep.equal([pct(10), pct(10)]);
+      expect([p.after.sigma, p.after.target]).to.deep.equal([pct(8), pct(8)]);
     });
   });
 
@@ -506,7 +513,7 @@ describe("VolatilityOracle", () => {
       // 1 point an hour now; a 12h horizon halves the variance's horizon σ²: target σmax/√2, rounded up.
       expect(final.maxStep).to.equal(pct(1));
       expect(final.target).to.equal(m.horizonSigmaUp(WETH_CAP, 12n * HOUR));
-      expect(final.target).to.equal(176_776_695_296_636_882n);
+      expect(final.target).to.equal(70_710_678_118_654_753n);
       expect(await volState(keel, usdc)).to.deep.equal(usdcState);
     });
   });
@@ -540,7 +547,7 @@ describe("VolatilityOracle", () => {
         const v = await keel.risk.assessOne(asset, unit, at);
         expect(v.maintenanceLoss).to.equal(m.isolatedLossUp(value, sigma, zm, r.maintenanceHaircut));
       }
-      // WETH is on the σ branch (2.33 × σ > 10%), USDC on the haircut floor.
+      // WETH is on the σ branch (2.75 × σ > 10%), USDC on the haircut floor.
       expect(m.mulWadUp(zm, wethSigma) > pct(10)).to.equal(true);
     });
   });

@@ -23,15 +23,16 @@ describe("portfolio risk", () => {
   });
 
   it("test_positionOutcome_handComputed_isolatedWeth", () => {
-    // 10 WETH, 24,000 kUSD debt. At $3,000: V = 30,000, Lm = max(2.33 × 5%, 10%) × V = 3,495, HF = 26,505 / 24,000.
+    // 10 WETH, 24,000 kUSD debt. At $3,000: V = 30,000, Lm = max(2.75 × 5%, 10%) × V = 4,125, HF = 25,875 / 24,000.
     const position: PortfolioPosition = { id: 1n, collateral: { WETH: 10n * E }, debt: 24_000n * E };
     const now = positionOutcome(position, market, pricesWith(3000n * E));
     expect(now.value).to.equal(30_000n * E);
-    expect(now.hf).to.equal(1_104_375_000_000_000_000n);
+    expect(now.hf).to.equal(1_078_125_000_000_000_000n);
     expect(now.badDebt).to.equal(0n);
-    // At $2,000: V = 20,000, HF = (20,000 − 2,330) / 24,000 = 0.73625; liquidation repays 20,000 / 1.05 rounded down.
+    // At $2,000: V = 20,000, HF = (20,000 − 2,750) / 24,000 = 0.71875, under criticalHF so the bonus is ℓ = 5%:
+    // liquidation repays 20,000 / 1.05 rounded down.
     const crash = positionOutcome(position, market, pricesWith(2000n * E));
-    expect(crash.hf).to.equal(736_250_000_000_000_000n);
+    expect(crash.hf).to.equal(718_750_000_000_000_000n);
     expect(crash.recovery).to.equal(19_047_619_047_619_047_619_047n);
     expect(crash.badDebt).to.equal(24_000n * E - 19_047_619_047_619_047_619_047n);
   });

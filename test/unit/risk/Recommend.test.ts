@@ -83,8 +83,8 @@ describe("risk parameter recommendations", () => {
   it("test_configDiff_humanUnits", () => {
     const diff = configDiff(localConfig, rec);
     const weth = rec.assets.find((a) => a.symbol === "WETH")!;
-    expect(diff).to.contain(`assets.WETH.risk.sigmaMax: 25% → ${Number((weth.sigmaMax * 100).toFixed(4))}%`);
-    expect(diff).to.contain(`confidence.maintenance: 2.33 → ${rec.zMaintenance}`);
+    expect(diff).to.contain(`assets.WETH.risk.sigmaMax: 10% → ${Number((weth.sigmaMax * 100).toFixed(4))}%`);
+    expect(diff).to.contain(`confidence.maintenance: 2.75 → ${rec.zMaintenance}`);
     expect(diff).to.match(/WETH: worst \d+(\.\d+)?% loss vs\. \d+(\.\d+)?% covered .*0\/720 windows with bad debt ✓/);
     // Once applied, the same recommendation changes nothing.
     const applied = applyRecommendation(localConfig, rec);
