@@ -10,8 +10,11 @@ import type { Rpc } from "./rpc";
 /** Lens.MAX_BATCH. */
 export const MAX_IDS_PER_CALL = 500;
 
-/** Estimated healthScan gas per position (measured: 8.85M for 500 isolated positions), and per skipped id. */
-const GAS_ISOLATED = 18_000;
+/**
+ * Estimated healthScan gas per position (measured: 10.79M for 500 isolated positions, test_healthScan_gas_fullBatch),
+ * and per skipped id. A range the estimate under-prices fails at the budget and is bisected (`scan`).
+ */
+const GAS_ISOLATED = 22_000;
 const GAS_PER_EXTRA_ASSET = 11_000;
 const GAS_SKIPPED_ID = 3_000;
 const GAS_FIXED = 400_000; // market data read once per call
@@ -87,10 +90,12 @@ export class HealthSweeper {
   private async scan(range: IdRange, blockTag: number): Promise<Health[]> {
     try {
       this.calls++;
-      const s = await this.rpc.call("healthScan", () => this.lens.healthScan(range.from, range.to, { blockTag }));
+      // The budget as the call's gas: a range the estimate under-priced fails the same way on every node.
+      const gasLimit = this.gasBudget;
+      const s = await this.rpc.call("healthScan", () => this.lens.healthScan(range.from, range.to, { blockTag, gasLimit }));
       return s.ids.map((id, i) => ({ id, hf: s.hf[i]!, debt: s.debt[i]!, priced: s.priced[i]!, valued: s.valued[i]! }));
     } catch (e) {
-      if (range.to > range.from && /gas|out of gas|exceeds/i.test(String((e as Error)?.message ?? e))) {
+      if (range.to > range.from && outOfGas(e)) {
         const mid = (range.from + range.to) / 2n;
         return [
           ...(await this.scan({ from: range.from, to: mid }, blockTag)),
@@ -100,4 +105,14 @@ export class HealthSweeper {
       throw e;
     }
   }
+}
+
+/**
+ * Whether a failed healthScan may have run out of gas: the node says so, or the call failed without revert data (what
+ * an out-of-gas eth_call returns on Hardhat's node; every refusal of the Lens carries a custom error).
+ */
+function outOfGas(e: unknown): boolean {
+  if (/gas|exceeds/i.test(String((e as Error)?.message ?? e))) return true;
+  const x = e as { code?: unknown; data?: unknown };
+  return x?.code === "CALL_EXCEPTION" && (x.data === null || x.data === undefined || x.data === "0x");
 }
