@@ -65,11 +65,14 @@ describe("keeper: a crash over 1,000 positions", function () {
 
     // First pass: every Callable position is called, every Liquidatable (under criticalHF) one liquidated.
     const first = await keeperPass(config);
-    expect(first.reduce((n, r) => n + r.marginCalls, 0)).to.equal(callable);
     expect(first.reduce((n, r) => n + r.liquidations, 0)).to.be.gte(liquidatable);
     const afterFirst = await states(keel, ids);
     expect(count(afterFirst, MarginState.Callable)).to.equal(0);
     expect(count(afterFirst, MarginState.Liquidatable)).to.equal(0);
+    // A position too large for the AMM's depth is liquidated in parts over the run's passes; a part that lifts it
+    // over criticalHF but not to 1 leaves it Callable, and the next pass calls it: the only calls beyond `callable`.
+    const liftedThenCalled = ids.filter((id) => before.get(id) === MarginState.Liquidatable && afterFirst.get(id) === MarginState.Called).length;
+    expect(first.reduce((n, r) => n + r.marginCalls, 0)).to.equal(callable + liftedThenCalled);
     const called = count(afterFirst, MarginState.Called);
     expect(called).to.be.greaterThan(0);
 
