@@ -203,7 +203,8 @@ export class Keeper {
     planned.unshift(...liquidations.actions);
     planned.push(...(await this.upkeep.due(timestamp, head)));
 
-    const outcomes = await this.d.sender.sendAll(planned.map((x) => x.req));
+    // Liquidations go through the private relay when one is configured.
+    const outcomes = await this.d.sender.sendAll(planned.map((x) => (x.kind === "liquidate" ? { ...x.req, private: true } : x.req)));
     this.accounting.record(planned, outcomes, report);
     await this.notifier?.notifyMined(planned, outcomes);
 
