@@ -15,7 +15,7 @@ import { createLogger } from "../../src/keeper/log";
 
 export { DEV_MNEMONIC, devWallet } from "../../dev/accounts";
 export { movePrice, refreshFeeds } from "../../dev/localMarket";
-export { type Deployed, deployOnNode, freePort, killGroup, type Node, startNode } from "../../dev/localNode";
+export { type Deployed, deployOnNode, ENGINES, type Engine, freePort, killGroup, type Node, startLocalNode, startNode } from "../../dev/localNode";
 export { type LiquidatableBook, openLiquidatableBook } from "../../dev/liquidatableBook";
 export { type SamplePositionsOptions, openSamplePositions, type OpenOptions, openPositions, type PositionSpec } from "../../dev/samplePositions";
 
