@@ -404,7 +404,9 @@ async function reaction(keel: Keel, node: Node, manifest: string, checkpoint: st
     block0 = receipt!.blockNumber;
     const seen = new Map<bigint, number>();
     for (;;) {
-      const logs = await provider.getLogs({ address: engine, topics: [LIQUIDATED], fromBlock: block0 + 1, toBlock: "latest" });
+      // Up to a head read first: anvil refuses a range that starts past its head.
+      const head = await provider.getBlockNumber();
+      const logs = head > block0 ? await provider.getLogs({ address: engine, topics: [LIQUIDATED], fromBlock: block0 + 1, toBlock: head }) : [];
       for (const l of logs) {
         const id = BigInt(l.topics[1]!);
         if (targets.has(id)) {
