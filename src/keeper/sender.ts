@@ -290,23 +290,30 @@ export class TxSender {
   /**
    * The fallback of a transaction sent to the private relay: once the head is `fallbackBlocks` past the block it was
    * sent at and none of `hashes` is included, the latest signed version is broadcast publicly. Returns it with the
-   * path it now takes. "Nonce too low" means the relay got one of them included meanwhile: it stays private.
+   * path it now takes. "Nonce too low" means the relay got one of them included meanwhile: it stays private. A
+   * failed broadcast is logged and tried again at the next poll.
    */
   private async fallBack(latest: SignedTx, hashes: readonly string[], s: Broadcast, ctx: Record<string, unknown>): Promise<SignedTx> {
     const blocks = this.relay?.fallbackBlocks ?? 0;
-    const head = await this.rpc.call("blockNumber", (p) => p.getBlockNumber());
-    if (head < s.sentAt + blocks) return latest;
-    for (const h of hashes) {
-      if (await this.rpc.call("getTransactionReceipt", (p) => p.getTransactionReceipt(h))) return latest;
-    }
     try {
-      await this.broadcast(s.req, latest.signed, latest.hash, s.nonce);
+      const head = await this.rpc.call("blockNumber", (p) => p.getBlockNumber());
+      if (head < s.sentAt + blocks) return latest;
+      for (const h of hashes) {
+        if (await this.rpc.call("getTransactionReceipt", (p) => p.getTransactionReceipt(h))) return latest;
+      }
+      try {
+        await this.rpc.call("sendRawTransaction", (p) => p.broadcastTransaction(latest.signed));
+      } catch (e) {
+        if (/nonce too low|nonce has already been used/i.test(shortMessage(e))) return latest;
+        // "Already known": the public node has it pending already; it is public now either way.
+        if (!/already known/i.test(shortMessage(e))) throw e;
+      }
+      this.log?.warn({ ...ctx, hash: latest.hash, nonce: s.nonce, sentAt: s.sentAt, head, fallbackBlocks: blocks }, "not included through the private relay: broadcast publicly");
+      return { ...latest, via: "public" };
     } catch (e) {
-      if (/nonce too low|nonce has already been used/i.test(shortMessage(e))) return latest;
-      throw e;
+      this.log?.warn({ ...ctx, hash: latest.hash, error: shortMessage(e) }, "public fallback failed; trying again");
+      return latest;
     }
-    this.log?.warn({ ...ctx, hash: latest.hash, nonce: s.nonce, sentAt: s.sentAt, head, fallbackBlocks: blocks }, "not included through the private relay: broadcast publicly");
-    return { ...latest, via: "public" };
   }
 
   /**
