@@ -5,7 +5,7 @@ import { KeeperConfigError, loadKeeperConfig } from "../../src/keeper/config";
 import { type RunningKeeper, startKeeper } from "../../src/keeper/main";
 import type { KeeperMetrics } from "../../src/keeper/metrics";
 import { sleep } from "../../src/keeper/rpc";
-import { capturedLogger, deployOnNode, devWallet, type Node, openLiquidatableBook, startNode, testKeeperConfig } from "./harness";
+import { capturedLogger, deployOnNode, devWallet, freePort, type Node, openLiquidatableBook, startNode, testKeeperConfig } from "./harness";
 import { RecordingRpc } from "./recordingRpc";
 
 /** What a private relay accepts: sends only. */
@@ -114,6 +114,27 @@ describe("keeper: liquidations through a private relay (--private-rpc)", functio
     const [fallback, ...others] = lines.withMsg("not included through the private relay: broadcast publicly");
     expect(others).to.deep.equal([]);
     expect([fallback?.hash, fallback?.sentAt, fallback?.head]).to.deep.equal([event!.transactionHash, sentAt, sentAt + 2]);
+    expect(lines.withMsg("mined").filter((l) => l.kind === "liquidate").map((l) => l.via)).to.deep.equal(["public"]);
+    expect(await relayed(running.metrics)).to.deep.equal({ public: 1 });
+  });
+
+  it("test_privateRpc_relayUnreachable_broadcastPubliclyAtOnce: a relay nobody listens on: after the RPC's retries the liquidation is broadcast through --rpc at once, without waiting for blocks", async () => {
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const book = await openLiquidatableBook(keel, node, 1);
+    await book.trigger();
+    const sendsBefore = publicRpc.rawTransactions().length;
+    const config = testKeeperConfig({ rpc: publicRpc.url, deployment: manifest, privateKey: devWallet(9).privateKey, once: true, privateRpc: closed });
+    const { log, lines } = capturedLogger();
+    const running = await startKeeper(config, log);
+    keepers.push(running);
+    const reports = await running.done;
+
+    expect(reports.reduce((n, r) => n + r.liquidations, 0)).to.equal(1);
+    const [event] = await keel.engine.queryFilter(keel.engine.filters.Liquidated(book.ids[0]));
+    const [raw, ...more] = publicRpc.rawTransactions().slice(sendsBefore);
+    expect(more).to.deep.equal([]);
+    expect(event?.transactionHash).to.equal(keccak256(raw!));
+    expect(lines.withMsg("private relay failed: broadcasting publicly").map((l) => l.hash)).to.deep.equal([event!.transactionHash]);
     expect(lines.withMsg("mined").filter((l) => l.kind === "liquidate").map((l) => l.via)).to.deep.equal(["public"]);
     expect(await relayed(running.metrics)).to.deep.equal({ public: 1 });
   });
