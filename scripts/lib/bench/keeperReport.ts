@@ -87,14 +87,21 @@ function reactionMeasure(k: number): Measure {
 
 const fmtCell = (c: Cell | undefined): string => (c === undefined ? "" : c.ok === undefined ? c.value : `${c.value} — ${c.ok ? "ok" : "NO"}`);
 
+/** A book size that could not be measured on an engine (its node died, say), and why. */
+export interface BenchFailure {
+  engine: Engine;
+  positions: number;
+  error: string;
+}
+
 /** The report `npm run bench:keeper` prints, for the sizes and engines measured (one column per engine). */
-export function keeperReport(results: readonly SizeResult[], engines: readonly Engine[]): string {
+export function keeperReport(results: readonly SizeResult[], engines: readonly Engine[], failures: readonly BenchFailure[] = []): string {
   const out: string[] = [];
   const table = (rows: readonly Record<string, string>[]): void => {
     if (rows.length > 0) out.push(markdownTable(rows));
   };
   const rows: Record<string, string>[] = [];
-  const sizes = [...new Set(results.map((r) => r.positions))];
+  const sizes = [...new Set([...results, ...failures].map((r) => r.positions))];
   for (const positions of sizes) {
     const here = results.filter((r) => r.positions === positions);
     const reactionSizes = [...new Set(here.flatMap((r) => r.reactions.map((x) => x.liquidatable)))];
@@ -102,7 +109,8 @@ export function keeperReport(results: readonly SizeResult[], engines: readonly E
       const row: Record<string, string> = { positions: fmtInt(positions), measure: m.name, target: m.target };
       for (const engine of engines) {
         const r = here.find((x) => x.engine === engine);
-        row[engine] = r ? fmtCell(m.cell(r)) : "";
+        const failed = failures.some((f) => f.engine === engine && f.positions === positions);
+        row[engine] = r ? fmtCell(m.cell(r)) : failed ? "failed (below)" : "";
       }
       rows.push(row);
     }
@@ -111,6 +119,7 @@ export function keeperReport(results: readonly SizeResult[], engines: readonly E
   out.push(`\nKeeper benchmark: ${engines.join(" and ")} on 127.0.0.1 (automine, default block gas limit), ${cpus().length} CPUs, load average now ${load}`);
   out.push("(sweep and index targets are stated for 10,000 positions; the 100-position reaction target for anvil, on every book; the batch target for 1,000 of 10,000)\n");
   table(rows);
+  for (const f of failures) out.push(`\n${f.engine}, ${fmtInt(f.positions)} positions: not measured: ${f.error}`);
 
   out.push("\nSetup (not measured against targets)\n");
   table(
