@@ -15,8 +15,13 @@ import { type OpenOptions, openPositions } from "./samplePositions";
 const RAISE_PERCENT = 15n;
 /** The positions borrow this share of their value at the raised price (WETH's initial limit is 84.55%). */
 const LTV_PERCENT = 84n;
-/** Collateral of one position [wei of WETH]: small, so hundreds of flash liquidations barely move the AMM. */
-const POSITION_WETH = 2n * 10n ** 17n;
+/**
+ * Collateral of one position [wei of WETH]: 0.05 WETH borrows ~145 kUSD at the raised price (the local dust is 100).
+ * Small, so the keeper's own sales barely move the AMM: 1,000 of them sell 50 WETH into the local 5,000-WETH pool.
+ * (At 0.2 WETH, after ~570 flash liquidations the pool's price had fallen past WETH's 5% penalty and the rest
+ * reverted Unprofitable.)
+ */
+const POSITION_WETH = 5n * 10n ** 16n;
 
 export interface LiquidatableBook {
   ids: bigint[];
