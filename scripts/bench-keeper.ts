@@ -11,7 +11,7 @@
  * - reaction: the keeper as it is in src/ running as in production (startKeeper, long-running, 100 ms poll; upkeep
  *   off) while one WETH feed update makes exactly 1, then 100 (and on a book of 10,000, 1,000) positions
  *   liquidatable at once (HF under criticalHF: no grace period), automine on, the node's default block gas limit;
- *   from the update's receipt to the last of their Liquidated events, in milliseconds and blocks, and the gas of the
+ *   from sending the update to the last of their Liquidated events, in milliseconds and blocks, and the gas of the
  *   transactions that liquidated them (the batch target: ≤ ceil(gas / 16,777,216) + 2 blocks).
  *
  * Prints a table with the targets of the issue, each engine in its own column, the setup times, and where the time

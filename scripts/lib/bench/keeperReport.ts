@@ -173,7 +173,7 @@ export function keeperReport(results: readonly SizeResult[], engines: readonly E
     }),
   );
 
-  out.push("\nReaction passes (the keeper pass that sent the liquidations; times from the update's receipt)\n");
+  out.push("\nReaction passes (the keeper pass that sent the liquidations; times from sending the update)\n");
   table(
     results.flatMap((r) =>
       r.reactions.map((x) => ({
