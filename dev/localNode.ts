@@ -1,6 +1,6 @@
 /**
  * A local Keel chain for keeper tests and benchmarks: `hardhat node` started on 127.0.0.1 (random port, request
- * logging off) and stopped by its caller, Keel deployed there with the production deploy code, the AMM seeded for
+ * logging off), or anvil (deploy/anvil.ts) through `startLocalNode`, and stopped by its caller, Keel deployed there with the production deploy code, the AMM seeded for
  * flash liquidations. Sample positions come from dev/samplePositions.ts.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JsonRpcProvider, NonceManager, type Signer } from "ethers";
 import { deployKeel, type Keel } from "../deploy";
+import { startAnvil } from "../deploy/anvil";
 import { devWallet } from "./accounts";
 import { mintFunder } from "./funding";
 import { seedAmm } from "./localMarket";
@@ -36,6 +37,15 @@ export async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** The nodes a local chain can run on: Hardhat's, or Foundry's native anvil (same chain id and accounts). */
+export const ENGINES = ["hardhat", "anvil"] as const;
+export type Engine = (typeof ENGINES)[number];
+
+/** Starts a node of `engine` on 127.0.0.1 (optionally forking another node). */
+export async function startLocalNode(engine: Engine, options: { port?: number; fork?: string; forkBlock?: number } = {}): Promise<Node> {
+  return engine === "anvil" ? startAnvil(options) : startNode(options);
 }
 
 /** Starts `hardhat node` on 127.0.0.1 (optionally forking another node), resolving once it serves requests. */

@@ -1,8 +1,10 @@
 /**
  * `npm run keeper -- --rpc <url> --deployment <file> [--dry-run] [--once] [--metrics-port N] [--webhook URL]
- *   [--shard i/n] [--config file.json] [--checkpoint path] [--min-profit kUSD] [--log-level level]`
+ *   [--shard i/n] [--config file.json] [--checkpoint path] [--min-profit kUSD] [--log-level level]
+ *   [--private-rpc URL [--private-fallback-blocks N]]`
  *
- * The key comes from KEEPER_PRIVATE_KEY and is never logged. Logs are JSON lines on stdout. With --once it runs one
+ * The key comes from KEEPER_PRIVATE_KEY and is never logged. With --private-rpc, liquidations are sent to that relay
+ * (everything is read from --rpc) and broadcast through --rpc when not included after N blocks (default 3). Logs are JSON lines on stdout. With --once it runs one
  * complete pass (index, sweep, act on everything actionable, wait for receipts) and exits 0; otherwise it runs until
  * SIGINT/SIGTERM. A failure exits 2 for a bad flag or config, 1 otherwise (scripts/lib/main.ts).
  */
@@ -26,6 +28,8 @@ async function main(): Promise<number> {
       shard: { type: "string" },
       "min-profit": { type: "string" },
       "log-level": { type: "string" },
+      "private-rpc": { type: "string" },
+      "private-fallback-blocks": { type: "string" },
     },
   });
   const config = loadKeeperConfig(values);

@@ -18,8 +18,7 @@ import { writeManifest } from "../deploy/manifest";
 import { mainnetForkConfig } from "../deploy/networks/mainnet";
 import { formatFixed } from "../src/units";
 import { DEFAULT_AMM_DEPTH } from "../scenario/crash";
-import { freePort, startNode, type Node } from "../dev/localNode";
-import { startAnvil } from "../deploy/anvil";
+import { ENGINES, type Engine, freePort, type Node, startLocalNode } from "../dev/localNode";
 import { KeelError } from "../src/units/error";
 import { int, oneOf, parseFlags, UsageError } from "./lib/args";
 import { runMain } from "./lib/main";
@@ -27,11 +26,8 @@ import { runMain } from "./lib/main";
 /** Where the CLI looks for the manifest by default. */
 const DEFAULT_OUT = "deployments/localhost.json";
 
-/** The nodes `npm run node` can start: Hardhat's, or Foundry's native anvil (same chain id, accounts and manifest). */
-const ENGINES = ["hardhat", "anvil"] as const;
-
 interface Args {
-  engine: (typeof ENGINES)[number];
+  engine: Engine;
   port: number;
   positions: number;
   config?: string;
@@ -84,7 +80,7 @@ async function main(): Promise<void> {
   let node: Node;
   try {
     const options = { port, fork: args.fork, forkBlock: args.forkBlock };
-    node = args.engine === "anvil" ? await startAnvil(options) : await startNode(options);
+    node = await startLocalNode(args.engine, options);
   } catch (e) {
     throw new KeelError("RPC", `could not start the node on 127.0.0.1:${port} (${(e as Error).message.split("\n")[0]})`, { cause: e });
   }

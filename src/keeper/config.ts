@@ -7,6 +7,7 @@ import { z } from "zod";
 import { KeelError } from "../units/error";
 import { parseAmount, parseDuration, parsePercent, UnitError } from "../units";
 import { DEFAULT_KEEPER, type KeeperOptions } from "./keeper";
+import { DEFAULT_FALLBACK_BLOCKS, type PrivateRelayOptions } from "./privateRelay";
 import { DEFAULT_SENDER, type SenderOptions } from "./sender";
 
 export class KeeperConfigError extends KeelError {
@@ -39,6 +40,9 @@ const fileSchema = z
     webhook: z.string().url(),
     shard: z.string(),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]),
+    // The private relay (privateRelay.ts): checked by privateRelayConfig.
+    privateRpc: z.string(),
+    privateFallbackBlocks: z.number().int(),
   })
   .partial()
   .strict();
@@ -58,6 +62,8 @@ export interface KeeperConfig {
   webhook?: string;
   logLevel: string;
   privateKey?: string;
+  /** --private-rpc: liquidations are sent there, and broadcast publicly after `fallbackBlocks` blocks. */
+  privateRpc?: PrivateRelayOptions;
   keeper: KeeperOptions;
   sender: SenderOptions;
 }
@@ -74,6 +80,8 @@ export interface CliFlags {
   shard?: string;
   "min-profit"?: string;
   "log-level"?: string;
+  "private-rpc"?: string;
+  "private-fallback-blocks"?: string;
 }
 
 /** Flags (which win) over the file named by --config, secrets from `env`. */
@@ -89,6 +97,10 @@ export function loadKeeperConfig(flags: CliFlags, env: NodeJS.ProcessEnv = proce
     ...(flags["min-profit"] !== undefined && { minProfit: flags["min-profit"] }),
     ...(flags["metrics-port"] !== undefined && { metricsPort: intFlag("--metrics-port", flags["metrics-port"]) }),
     ...(flags["log-level"] !== undefined && { logLevel: flags["log-level"] as KeeperFile["logLevel"] }),
+    ...(flags["private-rpc"] !== undefined && { privateRpc: flags["private-rpc"] }),
+    ...(flags["private-fallback-blocks"] !== undefined && {
+      privateFallbackBlocks: intFlag("--private-fallback-blocks", flags["private-fallback-blocks"]),
+    }),
   };
   const parsed = fileSchema.safeParse(merged);
   if (!parsed.success) {
@@ -117,6 +129,7 @@ export function loadKeeperConfig(flags: CliFlags, env: NodeJS.ProcessEnv = proce
       webhook: c.webhook,
       logLevel: c.logLevel ?? "info",
       privateKey,
+      privateRpc: privateRelayConfig(c),
       keeper: {
         ...DEFAULT_KEEPER,
         shard: c.shard ? parseShard(c.shard) : DEFAULT_KEEPER.shard,
@@ -143,6 +156,37 @@ export function loadKeeperConfig(flags: CliFlags, env: NodeJS.ProcessEnv = proce
     if (e instanceof UnitError) throw new KeeperConfigError(e.message, { cause: e });
     throw e;
   }
+}
+
+/** The longest --private-fallback-blocks: beyond this a liquidation would wait too long to be worth keeping private. */
+const MAX_FALLBACK_BLOCKS = 64;
+
+/**
+ * --private-rpc and --private-fallback-blocks: an http(s) URL other than --rpc, and a whole number of blocks in
+ * [1, MAX_FALLBACK_BLOCKS] (default DEFAULT_FALLBACK_BLOCKS); undefined without a relay.
+ */
+function privateRelayConfig(c: KeeperFile): PrivateRelayOptions | undefined {
+  if (c.privateRpc === undefined) {
+    if (c.privateFallbackBlocks !== undefined) throw new KeeperConfigError("--private-fallback-blocks needs --private-rpc <url>");
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(c.privateRpc);
+  } catch (e) {
+    throw new KeeperConfigError(`--private-rpc: "${c.privateRpc}" is not a URL (expected http:// or https://…)`, { cause: e });
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new KeeperConfigError(`--private-rpc: "${c.privateRpc}" is not an http:// or https:// URL (${url.protocol} is not supported)`);
+  }
+  if (c.rpc !== undefined && new URL(c.rpc).href === url.href) {
+    throw new KeeperConfigError("--private-rpc is the same endpoint as --rpc: nothing would be sent privately");
+  }
+  const fallbackBlocks = c.privateFallbackBlocks ?? DEFAULT_FALLBACK_BLOCKS;
+  if (fallbackBlocks < 1 || fallbackBlocks > MAX_FALLBACK_BLOCKS) {
+    throw new KeeperConfigError(`--private-fallback-blocks: ${fallbackBlocks} is not a whole number from 1 to ${MAX_FALLBACK_BLOCKS}`);
+  }
+  return { url: c.privateRpc, fallbackBlocks };
 }
 
 /** "i/n" with 0 ≤ i < n. */

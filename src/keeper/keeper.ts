@@ -224,7 +224,9 @@ export class Keeper {
     planned.push(...(await this.upkeep.due(timestamp, head)));
 
     const sending = await this.recheckBatches(planned, report);
-    const outcomes = await this.d.sender.sendAll(sending.map((x) => x.req));
+    // Liquidations (direct and batched) go through the private relay when one is configured.
+    const isLiquidation = (x: PlannedAction): boolean => x.kind === "liquidate" || x.kind === "liquidateBatch";
+    const outcomes = await this.d.sender.sendAll(sending.map((x) => (isLiquidation(x) ? { ...x.req, private: true } : x.req)));
     this.accounting.record(sending, outcomes, report, await this.explainRevertedBatches(sending, outcomes));
     await this.notifier?.notifyMined(sending, outcomes);
 

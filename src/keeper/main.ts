@@ -10,6 +10,7 @@ import { Keeper, type PassReport } from "./keeper";
 import { createLogger, type Logger } from "./log";
 import { KeeperMetrics, serveMetrics } from "./metrics";
 import { PositionIndex } from "./positionIndex";
+import { PrivateRelay } from "./privateRelay";
 import { DEFAULT_RPC, Rpc } from "./rpc";
 import { TxSender } from "./sender";
 import { Webhook } from "./webhook";
@@ -50,17 +51,22 @@ export async function startKeeper(config: KeeperConfig, log: Logger = createLogg
     },
     instanceLog,
   );
-  const sender = new TxSender(rpc, wallet, config.sender, instanceLog);
+  const relay = config.privateRpc ? new PrivateRelay(config.privateRpc, manifest.chainId) : undefined;
+  const sender = new TxSender(rpc, wallet, config.sender, instanceLog, relay);
+  sender.onRelayed = (via) => metrics.privateRelayIncluded.inc({ path: via });
   const webhook = config.webhook ? new Webhook(config.webhook, instanceLog) : undefined;
   const keeper = new Keeper({ rpc, keel, index, sender, metrics, log: instanceLog, webhook, options: config.keeper });
   let server: Server | undefined;
   if (config.metricsPort !== undefined) server = await serveMetrics(metrics, () => keeper.health(), config.metricsPort);
   const address = server?.address();
   const controller = new AbortController();
-  instanceLog.info({ rpc: config.rpc, deployment: config.deployment, once: config.once }, "keeper starting");
+  // The relay's host only: a relay URL often carries an access key in its path or query.
+  const privateRpc = config.privateRpc && { host: new URL(config.privateRpc.url).host, fallbackBlocks: config.privateRpc.fallbackBlocks };
+  instanceLog.info({ rpc: config.rpc, privateRpc, deployment: config.deployment, once: config.once }, "keeper starting");
   const done = (config.once ? keeper.runOnce() : keeper.run(controller.signal).then(() => [])).finally(() => {
     server?.close();
     rpc.destroy();
+    relay?.destroy();
   });
   return {
     keeper,

@@ -33,6 +33,12 @@ export class KeeperMetrics {
   );
   readonly rpcErrors = this.counter("keel_keeper_rpc_errors_total", "Failed RPC attempts");
   readonly txFailures = this.counter("keel_keeper_tx_failures_total", "Transactions that failed or reverted on chain");
+  readonly privateRelayIncluded = new Counter({
+    name: "keel_keeper_private_relay_included_total",
+    help: "Transactions sent to the private relay, by the path that got them included: private, or public after the fallback",
+    labelNames: ["path"] as const,
+    registers: [this.registry],
+  });
   readonly pokes = this.counter("keel_keeper_volatility_pokes_total", "pokeAll transactions mined");
   readonly feeCollections = this.counter("keel_keeper_fee_collections_total", "collectFees transactions mined");
 

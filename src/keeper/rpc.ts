@@ -73,6 +73,14 @@ export class Rpc {
     }
   }
 
+  /** A raw JSON-RPC request (a method ethers has no typed call for), counted and retried like every call. */
+  async send(method: string, params: readonly unknown[]): Promise<unknown> {
+    return this.call(method, (p) => {
+      if (!takesRawRequests(p)) throw new RpcError(`${method}: this provider takes no raw JSON-RPC requests`, method);
+      return p.send(method, [...params]);
+    });
+  }
+
   /** Total calls since start. */
   get totalCalls(): number {
     let n = 0;
@@ -83,6 +91,11 @@ export class Rpc {
   destroy(): void {
     this.provider.destroy();
   }
+}
+
+/** JsonRpcProvider and Hardhat's in-process provider take raw requests; a bare Provider does not. */
+function takesRawRequests(p: Provider): p is Provider & { send(method: string, params: unknown[]): Promise<unknown> } {
+  return typeof (p as { send?: unknown }).send === "function";
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts. */

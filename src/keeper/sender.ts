@@ -2,11 +2,14 @@
  * Sends the keeper's transactions: simulate first (eth_call), then sign with our own nonce under a cross-process
  * lock, price with EIP-1559 fees, replace a transaction that stays pending with bumped fees, and classify the
  * outcome. A revert that means "someone was first" (the position is no longer liquidatable, the call is already
- * open, …) is success, not an error.
+ * open, …) is success, not an error. With a private relay (`--private-rpc`), requests marked `private` are sent
+ * there instead of to the public RPC; one the relay has not had included after its `fallbackBlocks` blocks is
+ * broadcast publicly, the same signed transaction under the same nonce.
  */
 import { Transaction, type TransactionReceipt, type Wallet } from "ethers";
 import type { Logger } from "./log";
 import { NonceLock } from "./nonceLock";
+import type { InclusionPath, PrivateRelay } from "./privateRelay";
 import { revertReason, shortMessage } from "../client/errors";
 import { isTransient, mapLimit, type Rpc, sleep } from "./rpc";
 
@@ -39,10 +42,12 @@ export interface TxRequest {
    * own eth_estimateGas, which on a node that traces every execution costs as much again.
    */
   simulatedGas?: bigint;
+  /** Send through the private relay when one is configured (liquidations); the public RPC otherwise. */
+  private?: boolean;
 }
 
 export type SendOutcome =
-  | { status: "mined"; hash: string; gasUsed: bigint; gasCost: bigint; receipt: TransactionReceipt }
+  | { status: "mined"; hash: string; gasUsed: bigint; gasCost: bigint; receipt: TransactionReceipt; via: InclusionPath }
   | { status: "alreadyDone"; reason: string; gasCost?: bigint }
   | { status: "simulatedRevert"; reason: string }
   | { status: "dryRun"; gasEstimate: bigint }
@@ -78,12 +83,15 @@ export class TxSender {
   private nextNonce?: number;
   sent = 0;
   bumped = 0;
+  /** Told the path that included each transaction sent to the private relay (the keeper's metrics listen). */
+  onRelayed?: (via: InclusionPath) => void;
 
   constructor(
     private readonly rpc: Rpc,
     private readonly wallet: Wallet,
     private readonly options: SenderOptions = DEFAULT_SENDER,
     private readonly log?: Logger,
+    private readonly relay?: PrivateRelay,
   ) {
     this.address = wallet.address;
     this.lock = new NonceLock(wallet.address);
@@ -164,12 +172,14 @@ export class TxSender {
     const sent: Broadcast[] = [];
     const failed: { i: number; error: string }[] = [];
     let nonce = await this.pendingNonce();
+    // The relay's fallback counts blocks from the head at sending.
+    const head = this.relay ? await this.rpc.call("blockNumber", (p) => p.getBlockNumber()) : 0;
     for (const { req, i, gas } of ready) {
       const gasLimit = (gas * 12n) / 10n + 10_000n;
       for (let attempt = 0; ; attempt++) {
         try {
-          const hash = await this.sign(req, gasLimit, fees, nonce);
-          sent.push({ i, req, nonce, hash, gasLimit, fees });
+          const tx = await this.sign(req, gasLimit, fees, nonce, this.relay && req.private ? "private" : "public");
+          sent.push({ i, req, nonce, tx, sentAt: head, gasLimit, fees });
           this.sent++;
           nonce++;
           this.nextNonce = nonce;
@@ -197,20 +207,24 @@ export class TxSender {
     return Math.max(pending, this.nextNonce ?? 0);
   }
 
-  /** Waits for the receipt of a transaction or of one of its replacements; replaces it while it stays pending. */
-  private async waitWithBumps(s: {
-    req: TxRequest;
-    nonce: number;
-    hash: string;
-    gasLimit: bigint;
-    fees: Fees;
-  }): Promise<SendOutcome> {
+  /**
+   * Waits for the receipt of a transaction or of one of its replacements; replaces it while it stays pending. One
+   * sent to the private relay and still not included `fallbackBlocks` blocks after sending is broadcast publicly.
+   */
+  private async waitWithBumps(s: Broadcast): Promise<SendOutcome> {
     const ctx = { kind: s.req.kind, ...s.req.context };
-    const hashes = [s.hash];
+    const hashes = [s.tx.hash];
+    let latest = s.tx;
     let fees = s.fees;
+    const fallBack = async (): Promise<void> => {
+      if (latest.via === "private") latest = await this.fallBack(latest, hashes, s, ctx);
+    };
     for (let bumps = 0; ; ) {
-      const receipt = await this.waitAny(hashes, this.options.bumpAfterMs);
-      if (receipt) return this.outcome(receipt, s.req, ctx);
+      const receipt = await this.waitAny(hashes, this.options.bumpAfterMs, fallBack);
+      if (receipt) {
+        if (s.req.private && this.relay) this.onRelayed?.(latest.via);
+        return this.outcome(receipt, s.req, { ...ctx, via: latest.via }, latest.via);
+      }
       if (bumps >= this.options.maxBumps) {
         this.nextNonce = undefined;
         return { status: "failed", error: `nonce ${s.nonce} still pending after ${bumps} fee bumps` };
@@ -218,7 +232,8 @@ export class TxSender {
       bumps++;
       fees = bump(fees, this.options.bumpPercent, this.options.maxFeePerGas);
       try {
-        hashes.push(await this.sign(s.req, s.gasLimit, fees, s.nonce));
+        latest = await this.sign(s.req, s.gasLimit, fees, s.nonce, latest.via);
+        hashes.push(latest.hash);
         this.bumped++;
         this.log?.info({ ...ctx, nonce: s.nonce, maxFeePerGas: fees.maxFeePerGas }, "replaced a stuck transaction");
       } catch (e) {
@@ -229,11 +244,10 @@ export class TxSender {
   }
 
   /**
-   * Signs and broadcasts; returns the transaction hash. When the broadcast fails (an answer lost in a timeout, a
-   * retry told "already known" or "nonce too low"), the node is asked whether it has the transaction anyway, so a
-   * sent transaction is never sent again under another nonce.
+   * Signs and sends through `route`. A relay that refuses or cannot be reached is logged and the transaction is
+   * broadcast publicly at once: a liquidation left unsent is worse than one seen in the mempool.
    */
-  private async sign(req: TxRequest, gasLimit: bigint, fees: Fees, nonce: number): Promise<string> {
+  private async sign(req: TxRequest, gasLimit: bigint, fees: Fees, nonce: number, route: InclusionPath): Promise<SignedTx> {
     const signed = await this.wallet.signTransaction({
       type: 2,
       chainId: this.rpc.chainId,
@@ -245,6 +259,25 @@ export class TxSender {
       maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
     });
     const hash = Transaction.from(signed).hash!;
+    if (route === "private" && this.relay) {
+      try {
+        await this.relay.send(signed);
+        this.log?.info({ kind: req.kind, ...req.context, hash, nonce }, "sent to the private relay");
+        return { hash, signed, via: "private" };
+      } catch (e) {
+        this.log?.warn({ kind: req.kind, ...req.context, hash, nonce, error: shortMessage(e) }, "private relay failed: broadcasting publicly");
+      }
+    }
+    await this.broadcast(req, signed, hash, nonce);
+    return { hash, signed, via: "public" };
+  }
+
+  /**
+   * eth_sendRawTransaction to the public RPC. When it fails (an answer lost in a timeout, a retry told "already
+   * known" or "nonce too low"), the node is asked whether it has the transaction anyway, so a sent transaction is
+   * never sent again under another nonce.
+   */
+  private async broadcast(req: TxRequest, signed: string, hash: string, nonce: number): Promise<void> {
     try {
       await this.rpc.call("sendRawTransaction", (p) => p.broadcastTransaction(signed));
     } catch (e) {
@@ -252,17 +285,49 @@ export class TxSender {
       if (!known) throw e;
       this.log?.info({ kind: req.kind, hash, nonce }, "broadcast answer lost, but the node has the transaction");
     }
-    return hash;
   }
 
-  /** The first receipt among `hashes` (a transaction and its replacements), or undefined after `ms`. */
-  private async waitAny(hashes: string[], ms: number): Promise<TransactionReceipt | undefined> {
+  /**
+   * The fallback of a transaction sent to the private relay: once the head is `fallbackBlocks` past the block it was
+   * sent at and none of `hashes` is included, the latest signed version is broadcast publicly. Returns it with the
+   * path it now takes. "Nonce too low" means the relay got one of them included meanwhile: it stays private. A
+   * failed broadcast is logged and tried again at the next poll.
+   */
+  private async fallBack(latest: SignedTx, hashes: readonly string[], s: Broadcast, ctx: Record<string, unknown>): Promise<SignedTx> {
+    const blocks = this.relay?.fallbackBlocks ?? 0;
+    try {
+      const head = await this.rpc.call("blockNumber", (p) => p.getBlockNumber());
+      if (head < s.sentAt + blocks) return latest;
+      for (const h of hashes) {
+        if (await this.rpc.call("getTransactionReceipt", (p) => p.getTransactionReceipt(h))) return latest;
+      }
+      try {
+        await this.rpc.call("sendRawTransaction", (p) => p.broadcastTransaction(latest.signed));
+      } catch (e) {
+        if (/nonce too low|nonce has already been used/i.test(shortMessage(e))) return latest;
+        // "Already known": the public node has it pending already; it is public now either way.
+        if (!/already known/i.test(shortMessage(e))) throw e;
+      }
+      this.log?.warn({ ...ctx, hash: latest.hash, nonce: s.nonce, sentAt: s.sentAt, head, fallbackBlocks: blocks }, "not included through the private relay: broadcast publicly");
+      return { ...latest, via: "public" };
+    } catch (e) {
+      this.log?.warn({ ...ctx, hash: latest.hash, error: shortMessage(e) }, "public fallback failed; trying again");
+      return latest;
+    }
+  }
+
+  /**
+   * The first receipt among `hashes` (a transaction and its replacements), or undefined after `ms`; `onPoll` runs
+   * after every round of receipts not found.
+   */
+  private async waitAny(hashes: string[], ms: number, onPoll: () => Promise<unknown>): Promise<TransactionReceipt | undefined> {
     const until = Date.now() + ms;
     for (;;) {
       for (const h of hashes) {
         const receipt = await this.rpc.call("getTransactionReceipt", (p) => p.getTransactionReceipt(h));
         if (receipt) return receipt;
       }
+      await onPoll();
       if (Date.now() >= until) return undefined;
       await sleep(this.options.pollMs);
     }
@@ -273,11 +338,11 @@ export class TxSender {
    * between our simulation and inclusion (the position is no longer liquidatable, the call already open, …), the
    * work is done and the outcome is `alreadyDone`, not a failure.
    */
-  private async outcome(receipt: TransactionReceipt, req: TxRequest, ctx: Record<string, unknown>): Promise<SendOutcome> {
+  private async outcome(receipt: TransactionReceipt, req: TxRequest, ctx: Record<string, unknown>, via: InclusionPath): Promise<SendOutcome> {
     const gasCost = receipt.gasUsed * receipt.gasPrice;
     if (receipt.status === 1) {
       this.log?.info({ ...ctx, hash: receipt.hash, gasUsed: receipt.gasUsed, block: receipt.blockNumber }, "mined");
-      return { status: "mined", hash: receipt.hash, gasUsed: receipt.gasUsed, gasCost, receipt };
+      return { status: "mined", hash: receipt.hash, gasUsed: receipt.gasUsed, gasCost, receipt, via };
     }
     let reason = "unknown";
     try {
@@ -308,9 +373,19 @@ interface Broadcast {
   i: number;
   req: TxRequest;
   nonce: number;
-  hash: string;
+  /** The first signed version (replacements are signed while waiting). */
+  tx: SignedTx;
+  /** The head when it was sent: the private relay's fallback counts blocks from here. */
+  sentAt: number;
   gasLimit: bigint;
   fees: Fees;
+}
+
+/** One signed version of a transaction, and where it was sent. */
+interface SignedTx {
+  hash: string;
+  signed: string;
+  via: InclusionPath;
 }
 
 interface Fees {

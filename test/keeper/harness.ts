@@ -15,7 +15,8 @@ import { createLogger } from "../../src/keeper/log";
 
 export { DEV_MNEMONIC, devWallet } from "../../dev/accounts";
 export { movePrice, refreshFeeds } from "../../dev/localMarket";
-export { type Deployed, deployOnNode, freePort, killGroup, type Node, startNode } from "../../dev/localNode";
+export { type Deployed, deployOnNode, ENGINES, type Engine, freePort, killGroup, type Node, startLocalNode, startNode } from "../../dev/localNode";
+export { type LiquidatableBook, openLiquidatableBook } from "../../dev/liquidatableBook";
 export { type SamplePositionsOptions, openSamplePositions, type OpenOptions, openPositions, type PositionSpec } from "../../dev/samplePositions";
 
 // ------------------------------------------------------------------ helpers for the restart, race and failure tests
@@ -167,9 +168,20 @@ export function testKeeperConfig(o: {
   shard?: string;
   confirmations?: number;
   pollMs?: number;
+  /** --private-rpc and --private-fallback-blocks, as typed on the command line. */
+  privateRpc?: string;
+  privateFallbackBlocks?: string;
 }): KeeperConfig {
   const c = loadKeeperConfig(
-    { rpc: o.rpc, deployment: o.deployment, once: o.once ?? false, shard: o.shard, checkpoint: join(mkdtempSync(join(tmpdir(), "keel-keeper-test-")), "cp.json") },
+    {
+      rpc: o.rpc,
+      deployment: o.deployment,
+      once: o.once ?? false,
+      shard: o.shard,
+      checkpoint: join(mkdtempSync(join(tmpdir(), "keel-keeper-test-")), "cp.json"),
+      "private-rpc": o.privateRpc,
+      "private-fallback-blocks": o.privateFallbackBlocks,
+    },
     o.privateKey === undefined ? {} : { KEEPER_PRIVATE_KEY: o.privateKey },
   );
   c.confirmations = o.confirmations ?? 0;

@@ -39,7 +39,10 @@ export interface GroupStat {
   faults: number;
 }
 
-/** CPU time and page faults of every process of the node's group (npx and the node it runs), from /proc. */
+/**
+ * CPU time and page faults of the node's processes, from /proc: its process group when it leads one (`hardhat node`:
+ * npx and the node it runs), or the process itself (anvil, one process in this process's group).
+ */
 export function groupStat(node: Node): GroupStat | undefined {
   const pgid = node.process.pid;
   if (pgid === undefined || process.platform !== "linux") return undefined;
@@ -55,7 +58,7 @@ export function groupStat(node: Node): GroupStat | undefined {
       }
       // After "pid (comm) ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime …
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(f[2]) !== pgid) continue;
+      if (Number(f[2]) !== pgid && Number(pid) !== pgid) continue;
       out.faults += Number(f[7]);
       out.userMs += Number(f[11]) * 10; // USER_HZ is 100 on Linux
       out.sysMs += Number(f[12]) * 10;
