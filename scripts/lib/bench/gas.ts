@@ -246,7 +246,7 @@ async function liquidationRows(keel: Keel, clock: BenchClock, actors: Actors): P
   await (await keel.manager.connect(keeper).openAndBorrow(usdc.target, units("USDC", "10000000", keel), ethers.parseEther("5000000"), keeperAddress)).wait();
 
   const open = async (): Promise<[bigint, bigint]> => {
-    await (await manager.openAndBorrow(weth, units("WETH", "10", keel), ethers.parseEther("25000"), me)).wait();
+    await (await manager.openAndBorrow(weth, units("WETH", "10", keel), ethers.parseEther("24500"), me)).wait();
     const iso = await keel.engine.lastPositionId();
     await (await manager.openCrossAndBorrow([weth, wbtc], [units("WETH", "10", keel), units("WBTC", "0.5", keel)], ethers.parseEther("48000"), me)).wait();
     return [iso, await keel.engine.lastPositionId()];
@@ -333,8 +333,8 @@ export const EXTRA_POSITION_OPERATION = `flash liquidation batch: gas per extra 
 
 /**
  * Batch flash liquidations (`FlashLiquidator.liquidateBatch`) of 1, 10 and 50 isolated WETH positions set up as the
- * single flash liquidation's (10 WETH, 25,000 kUSD opened at $3,000, WETH then at $2,600: under criticalHF and
- * insolvent, so each takes all 10 WETH and books bad debt), each batch by a keeper holding no kUSD, selling on the
+ * single flash liquidation's (10 WETH, 24,500 kUSD opened at $3,000, WETH then at $2,600: under criticalHF, so all
+ * of the debt is due and repaid at the full bonus ℓ), each batch by a keeper holding no kUSD, selling on the
  * same AMM. Then the gas each position after the first adds, against the single flash liquidation's.
  */
 async function batchRows(keel: Keel, user: Signer, keepers: Signer[], before: readonly Row[]): Promise<Row[]> {
@@ -350,7 +350,7 @@ async function batchRows(keel: Keel, user: Signer, keepers: Signer[], before: re
     await (await keel.assets.WETH!.feed.updateAnswer(3000n * 10n ** 8n)).wait();
     const targets: { id: bigint; asset: string; maxRepay: bigint }[] = [];
     for (let i = 0; i < n; i++) {
-      await (await manager.openAndBorrow(weth, units("WETH", "10", keel), ethers.parseEther("25000"), me)).wait();
+      await (await manager.openAndBorrow(weth, units("WETH", "10", keel), ethers.parseEther("24500"), me)).wait();
       targets.push({ id: await keel.engine.lastPositionId(), asset: weth, maxRepay: ethers.MaxUint256 });
     }
     await (await keel.assets.WETH!.feed.updateAnswer(2600n * 10n ** 8n)).wait();
