@@ -13,10 +13,13 @@ import { type OpenOptions, openPositions } from "./samplePositions";
 
 /** WETH is raised this much before the positions open; the trigger takes it back. */
 const RAISE_PERCENT = 15n;
-/** The positions borrow this share of their value at the raised price (WETH's initial limit is 84.55%). */
-const LTV_PERCENT = 84n;
 /**
- * Collateral of one position [wei of WETH]: 0.05 WETH borrows ~145 kUSD at the raised price (the local dust is 100).
+ * The positions borrow this share of their value at the raised price (WETH's initial limit is 1 − 3.66 × 5% = 81.7% at
+ * σmin); after the trigger their HF is (1 − 13.75%) / (1.15 × 81%) = 0.926, under criticalHF 0.95.
+ */
+const LTV_PERCENT = 81n;
+/**
+ * Collateral of one position [wei of WETH]: 0.05 WETH borrows ~140 kUSD at the raised price (the local dust is 100).
  * Small, so the keeper's own sales barely move the AMM: 1,000 of them sell 50 WETH into the local 5,000-WETH pool.
  * (At 0.2 WETH, after ~570 flash liquidations the pool's price had fallen past WETH's 5% penalty and the rest
  * reverted Unprofitable.)

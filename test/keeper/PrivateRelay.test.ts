@@ -79,7 +79,7 @@ describe("keeper: liquidations through a private relay (--private-rpc)", functio
     expect(publicRpc.rawTransactions().slice(sendsBefore)).to.deep.equal([]);
     const [event] = await keel.engine.queryFilter(keel.engine.filters.Liquidated(book.ids[0]));
     expect(event?.transactionHash).to.equal(keccak256(raw!));
-    const mined = lines.withMsg("mined").filter((l) => l.kind === "liquidate");
+    const mined = lines.withMsg("mined").filter((l) => l.kind === "liquidateBatch");
     expect(mined.map((l) => [l.hash, l.via])).to.deep.equal([[event!.transactionHash, "private"]]);
     expect(lines.withMsg("not included through the private relay: broadcast publicly")).to.deep.equal([]);
     expect(await relayed(running.metrics)).to.deep.equal({ private: 1 });
@@ -114,7 +114,7 @@ describe("keeper: liquidations through a private relay (--private-rpc)", functio
     const [fallback, ...others] = lines.withMsg("not included through the private relay: broadcast publicly");
     expect(others).to.deep.equal([]);
     expect([fallback?.hash, fallback?.sentAt, fallback?.head]).to.deep.equal([event!.transactionHash, sentAt, sentAt + 2]);
-    expect(lines.withMsg("mined").filter((l) => l.kind === "liquidate").map((l) => l.via)).to.deep.equal(["public"]);
+    expect(lines.withMsg("mined").filter((l) => l.kind === "liquidateBatch").map((l) => l.via)).to.deep.equal(["public"]);
     expect(await relayed(running.metrics)).to.deep.equal({ public: 1 });
   });
 
@@ -135,7 +135,7 @@ describe("keeper: liquidations through a private relay (--private-rpc)", functio
     expect(more).to.deep.equal([]);
     expect(event?.transactionHash).to.equal(keccak256(raw!));
     expect(lines.withMsg("private relay failed: broadcasting publicly").map((l) => l.hash)).to.deep.equal([event!.transactionHash]);
-    expect(lines.withMsg("mined").filter((l) => l.kind === "liquidate").map((l) => l.via)).to.deep.equal(["public"]);
+    expect(lines.withMsg("mined").filter((l) => l.kind === "liquidateBatch").map((l) => l.via)).to.deep.equal(["public"]);
     expect(await relayed(running.metrics)).to.deep.equal({ public: 1 });
   });
 
