@@ -25,6 +25,8 @@ export const VARIANTS: readonly Variant[] = [
   { key: "dynamic-no-grace", label: "dynamic σ, no grace period", margin: "dynamic", gracePeriod: "0s" },
   { key: "static-no-grace", label: "static σ, no grace period", margin: "static", gracePeriod: "0s" },
   { key: "fixed-penalty", label: "dynamic σ + grace period, fixed penalty ℓ (no bonus curve)", margin: "dynamic", penalty: "fixed" },
+  // Without a grace period positions are liquidated between criticalHF and 1, where the curve pays less than ℓ.
+  { key: "fixed-penalty-no-grace", label: "dynamic σ, no grace period, fixed penalty ℓ", margin: "dynamic", gracePeriod: "0s", penalty: "fixed" },
 ];
 
 export interface VariantRow {
