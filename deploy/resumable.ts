@@ -127,8 +127,7 @@ export async function deployResumably(
       file.write(journal);
       await broadcast(signed, step, wallet, provider);
       sent++;
-      receipt = await provider.waitForTransaction(keccak256(signed), 1);
-      if (!receipt) throw new DeploymentError(`${step.id}: no receipt for ${keccak256(signed)}; run again to resume`);
+      receipt = await minedReceipt(provider, keccak256(signed), signed);
     }
     if (receipt.status !== 1) {
       throw new DeploymentError(
@@ -150,8 +149,29 @@ export async function deployResumably(
 async function settled(entry: JournalStep, provider: Provider): Promise<TransactionReceipt | null> {
   const receipt = await provider.getTransactionReceipt(entry.hash);
   if (receipt) return receipt;
-  if (await provider.getTransaction(entry.hash)) return provider.waitForTransaction(entry.hash, 1);
+  if (await provider.getTransaction(entry.hash)) return minedReceipt(provider, entry.hash, entry.raw);
   return null;
+}
+
+/** How often a broadcast step's receipt is asked for, and after how many unanswered asks the node is checked. */
+const RECEIPT_POLL_MS = 250;
+const REBROADCAST_AFTER_POLLS = 40;
+
+/**
+ * The receipt of `hash` (signed as `raw`), asked for until the node has it. Not ethers' `waitForTransaction`: a
+ * deployment on a loaded machine waited forever on a step its journal had signed
+ * (test_deploy_full_auditGreen_thenRed, twice in one afternoon). Every 10 s without a receipt, a node that no longer
+ * holds the transaction is given the same signed bytes again (same nonce: it lands at most once).
+ */
+async function minedReceipt(provider: Provider, hash: string, raw: string): Promise<TransactionReceipt> {
+  for (let polls = 1; ; polls++) {
+    const receipt = await provider.getTransactionReceipt(hash);
+    if (receipt) return receipt;
+    if (polls % REBROADCAST_AFTER_POLLS === 0 && !(await provider.getTransaction(hash))) {
+      await provider.broadcastTransaction(raw).catch(() => undefined); // "already known", "nonce too low": the receipt answers
+    }
+    await new Promise((resolve) => setTimeout(resolve, RECEIPT_POLL_MS));
+  }
 }
 
 /** The step's transaction for `nonce`, signed at today's fees (a journaled step keeps its calldata and gas limit). */
