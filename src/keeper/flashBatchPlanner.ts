@@ -40,9 +40,15 @@ export interface FlashBatchOptions {
   concurrency: number;
   /** Largest price impact [wad] the pass's sales of one asset may have on one venue (all its batches together). */
   maxPriceImpact: bigint;
-  /** Gas a batch is simulated with and sent with (the sender adds 20%: stays under the 16,777,216 transaction cap). */
+  /**
+   * Gas a batch is simulated with, and then sent with as it is: a batch that succeeds in its simulation succeeds on
+   * chain in the same state (at most the 16,777,216 transaction cap). Only the gas used is paid.
+   */
   batchGasLimit: bigint;
-  /** Gas assumed per position: composing a batch (at most (batchGasLimit − base) / this) and pricing its gas. */
+  /**
+   * Gas assumed per position: composing a batch (at most (batchGasLimit − base) / this, so above the measured cost:
+   * the difference is the batch's margin for state that moves before inclusion) and pricing its gas.
+   */
   batchTargetGas: bigint;
 }
 
@@ -301,8 +307,8 @@ export class FlashBatchPlanner {
         data: this.calldata(b.targets, b.venue),
         kind: "liquidateBatch",
         context: { ids, venue: b.venue.name, partial: b.targets.filter((t) => t.partial).map((t) => t.candidate.p.id), expectedProfit: b.profit },
-        // Just simulated at the pass's block with this much gas (the sender adds its margin: under the transaction cap).
-        simulatedGas: this.options.batchGasLimit,
+        // Just simulated at the pass's block with this much gas; checked again at the pending block before sending.
+        simulatedGasLimit: this.options.batchGasLimit,
       },
     };
   }

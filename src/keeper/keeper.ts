@@ -23,7 +23,7 @@ import { type ActionCounts, noActions, OutcomeAccounting } from "./outcomes";
 import { marginCallAction, type PlannedAction } from "./plannedAction";
 import type { PositionIndex } from "./positionIndex";
 import { PriceSource } from "./priceSource";
-import { type Rpc, sleep } from "./rpc";
+import { type Rpc, sleep, TX_GAS_CAP } from "./rpc";
 import type { SendOutcome, TxSender } from "./sender";
 import { HealthSweeper } from "./sweep";
 import { SwapVenues } from "./swapVenues";
@@ -33,7 +33,7 @@ import type { Webhook } from "./webhook";
 export interface KeeperOptions {
   /** This instance acts on positions with id % count === index; shard 0 also pokes and collects fees. */
   shard: { index: number; count: number };
-  /** Gas budget of one healthScan eth_call. */
+  /** Estimated gas one healthScan eth_call is planned to (each runs with the transaction cap: room for misestimates). */
   gasBudget: number;
   /** Parallel healthScan calls. */
   concurrency: number;
@@ -43,9 +43,9 @@ export interface KeeperOptions {
   liquidation: LiquidationMode;
   /** Largest price impact [wad] a pass's flash sales of one asset may have on one venue: larger liquidations are split. */
   maxPriceImpact: bigint;
-  /** Most gas one flash batch may use by its simulation (the sender adds 20%; under the 16,777,216 transaction cap). */
+  /** Gas one flash batch is simulated and sent with (at most the 16,777,216 transaction cap). */
   batchGasLimit: bigint;
-  /** Gas assumed per position when composing a flash batch, before its exact simulation. */
+  /** Gas assumed per position when composing a flash batch, before its exact simulation (above the measured cost). */
   batchTargetGas: bigint;
   /** [s] between volatility pokes (0 = never). */
   pokeEvery: number;
@@ -65,13 +65,14 @@ export interface KeeperOptions {
 
 export const DEFAULT_KEEPER: KeeperOptions = {
   shard: { index: 0, count: 1 },
-  gasBudget: 12_000_000,
+  gasBudget: 15_000_000,
   concurrency: 4,
   minProfit: 0n,
   liquidation: "auto",
   maxPriceImpact: (WAD * 2n) / 100n,
-  batchGasLimit: 12_000_000n,
-  batchTargetGas: 100_000n,
+  batchGasLimit: TX_GAS_CAP,
+  // Measured: 68,910 per isolated position beyond the first (docs/gas.md); cross baskets cost more.
+  batchTargetGas: 80_000n,
   pokeEvery: 3600,
   collectFeesEvery: 6 * 3600,
   pollMs: 500,

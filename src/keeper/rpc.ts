@@ -27,6 +27,9 @@ export interface RpcOptions {
   timeoutMs: number;
 }
 
+/** The most gas one transaction may use (EIP-7825), and one eth_call on Hardhat's node. */
+export const TX_GAS_CAP = 16_777_216n;
+
 export const DEFAULT_RPC: RpcOptions = { attempts: 3, backoffMs: 200, timeoutMs: 10_000 };
 
 export class Rpc {

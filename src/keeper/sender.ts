@@ -38,10 +38,11 @@ export interface TxRequest {
   /** Log context (position id, asset, …). */
   context?: Record<string, unknown>;
   /**
-   * Set when the caller has just simulated this exact call (eth_call) and knows its gas: the sender then skips its
-   * own eth_estimateGas, which on a node that traces every execution costs as much again.
+   * Set when the caller has just simulated this exact call (eth_call) with this much gas and it succeeded: it is sent
+   * with exactly this gas limit, without the sender's eth_estimateGas (which on a node that traces every execution
+   * costs as much again) or its margin.
    */
-  simulatedGas?: bigint;
+  simulatedGasLimit?: bigint;
   /** Send through the private relay when one is configured (liquidations); the public RPC otherwise. */
   private?: boolean;
 }
@@ -141,8 +142,8 @@ export class TxSender {
   /** eth_estimateGas as the simulation: undefined when the transaction would succeed (estimate kept). */
   private async simulate(req: TxRequest): Promise<SendOutcome | undefined> {
     const ctx = { kind: req.kind, ...req.context };
-    if (req.simulatedGas !== undefined) {
-      this.estimates.set(req, req.simulatedGas);
+    if (req.simulatedGasLimit !== undefined) {
+      this.estimates.set(req, req.simulatedGasLimit);
       return undefined;
     }
     try {
@@ -175,7 +176,8 @@ export class TxSender {
     // The relay's fallback counts blocks from the head at sending.
     const head = this.relay ? await this.rpc.call("blockNumber", (p) => p.getBlockNumber()) : 0;
     for (const { req, i, gas } of ready) {
-      const gasLimit = (gas * 12n) / 10n + 10_000n;
+      // A limit the caller's simulation succeeded with is kept; an estimate gets a margin (state may move before inclusion).
+      const gasLimit = req.simulatedGasLimit ?? (gas * 12n) / 10n + 10_000n;
       for (let attempt = 0; ; attempt++) {
         try {
           const tx = await this.sign(req, gasLimit, fees, nonce, this.relay && req.private ? "private" : "public");

@@ -86,12 +86,12 @@ describe("keeper: local evaluation equals Lens.healthScan", function () {
 
   // The 1,000-position crash test found a 500-id healthScan priced under the gas budget by the estimate that needed
   // more than the node's eth_call cap; it failed without revert data and the keeper pass died.
-  it("test_sweep_rangeOverItsGas_bisected: a range costing more than the budget is split until each half fits", async () => {
+  it("test_sweep_rangeOverItsGas_bisected: a range costing more than its call's gas is split until each half fits", async () => {
     const keel = await book();
     const { chain } = await bothWays(keel);
     const rpc = new Rpc(ethers.provider, 31337);
     const head = await ethers.provider.getBlockNumber();
-    const tight = new HealthSweeper(rpc, keel.lens, 2_000_000, 1);
+    const tight = new HealthSweeper(rpc, keel.lens, 2_000_000, 1, 2_000_000n);
     const split = await tight.scanRanges([{ from: 1n, to: await keel.engine.lastPositionId() }], head);
     expect(split).to.deep.equal(chain);
     expect(tight.calls).to.be.greaterThan(4); // 241 positions at ~20k gas each do not fit 2M in fewer than 4 calls

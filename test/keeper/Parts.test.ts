@@ -12,7 +12,8 @@ import { liquidationPriceFromHealth } from "../../src/protocol/preview";
 import type { IndexedPosition } from "../../src/keeper/positionIndex";
 import { isTransient, mapLimit, sleep } from "../../src/keeper/rpc";
 import { ALREADY_DONE } from "../../src/keeper/sender";
-import { MAX_IDS_PER_CALL, planRanges, positionGas } from "../../src/keeper/sweep";
+import { decodeHealthScan, MAX_IDS_PER_CALL, planRanges, positionGas } from "../../src/keeper/sweep";
+import { Lens__factory } from "../../typechain-types";
 import { MarginState, marginStateAt, WAD } from "../../src/math";
 
 const KEY = "0x" + "11".repeat(32);
@@ -51,6 +52,37 @@ describe("keeper parts", () => {
         { from: 501n, to: 501n },
       ]);
       expect(planRanges([], 12_000_000)).to.deep.equal([]);
+    });
+  });
+
+  describe("decodeHealthScan", () => {
+    const lens = Lens__factory.createInterface();
+    const encode = (ids: bigint[], hf: bigint[], debt: bigint[], priced: boolean[], valued: boolean[]): string =>
+      lens.encodeFunctionResult("healthScan", [[ids, hf, debt, priced, valued]]);
+
+    it("test_decodeHealthScan_matchesTheAbi: the hand decoder reads what ethers' ABI decoder reads, empty answers included", () => {
+      const n = 37;
+      const ids = Array.from({ length: n }, (_, i) => BigInt(i * 3 + 1));
+      const hf = ids.map((id) => (id % 5n === 0n ? 0n : WAD + id * 10n ** 15n));
+      const debt = ids.map((id) => id * 10n ** 20n + 7n);
+      const priced = ids.map((id) => id % 4n !== 0n);
+      const valued = ids.map((id) => id % 5n !== 0n);
+      const data = encode(ids, hf, debt, priced, valued);
+      const abi = lens.decodeFunctionResult("healthScan", data)[0];
+      const want = abi.ids.map((id: bigint, i: number) => ({ id, hf: abi.hf[i], debt: abi.debt[i], priced: abi.priced[i], valued: abi.valued[i] }));
+      expect(decodeHealthScan(data)).to.deep.equal(want);
+      expect(decodeHealthScan(encode([], [], [], [], []))).to.deep.equal([]);
+    });
+
+    it("test_decodeHealthScan_malformed_throws: a short or inconsistent answer is refused, not read as zeros", () => {
+      const data = encode([1n, 2n], [WAD, WAD], [1n, 2n], [true, true], [true, true]);
+      expect(() => decodeHealthScan(data.slice(0, data.length - 64))).to.throw(/malformed answer/);
+      expect(() => decodeHealthScan("0x")).to.throw(/malformed answer/);
+      // The valued array claims three entries.
+      const words = data.slice(2).match(/.{64}/g)!;
+      const valuedAt = 1 + Number(BigInt(`0x${words[5]}`)) / 32;
+      words[valuedAt] = 3n.toString(16).padStart(64, "0");
+      expect(() => decodeHealthScan(`0x${words.join("")}`)).to.throw(/different lengths/);
     });
   });
 
