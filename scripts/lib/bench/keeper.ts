@@ -17,7 +17,7 @@ import { createLogger } from "../../../src/keeper/log";
 import { startKeeper } from "../../../src/keeper/main";
 import { PositionIndex } from "../../../src/keeper/positionIndex";
 import { Rpc, sleep } from "../../../src/keeper/rpc";
-import { type Health, HealthSweeper, planRanges } from "../../../src/keeper/sweep";
+import { decodeHealthScan, type Health, HealthSweeper, planRanges } from "../../../src/keeper/sweep";
 import type { Lens } from "../../../typechain-types";
 import { devWallet } from "../../../dev/accounts";
 import { refreshFeeds } from "../../../dev/localMarket";
@@ -90,9 +90,9 @@ export interface Profile {
   rawCallNode?: GroupStat;
   /** A trivial eth_call (Lens.engine()) over raw HTTP: the node's per-request overhead. */
   trivialCallMs: number;
-  /** The same healthScan through the keeper's Rpc and the typed contract (batching, decoding included). */
-  ethersCallMs: number;
-  /** ABI decoding of one healthScan result in this process. */
+  /** The same healthScan as the keeper's sweeper makes it (its Rpc, its decoder). */
+  keeperCallMs: number;
+  /** Decoding one healthScan result in this process, as the sweeper does (`decodeHealthScan`). */
   decodeMs: number;
   responseBytes: number;
   /** A full sweep with concurrency 1 (the keeper's default is DEFAULT_KEEPER.concurrency). */
@@ -283,22 +283,15 @@ async function profileSweep(
   const decodeRuns: number[] = [];
   for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
-    const [s] = lens.interface.decodeFunctionResult("healthScan", scans[0]!.result);
-    const ids = s.ids as bigint[];
-    ids.map((id, j) => ({
-      id,
-      hf: s.hf[j] as bigint,
-      debt: s.debt[j] as bigint,
-      priced: s.priced[j] as boolean,
-      valued: s.valued[j] as boolean,
-    }));
+    decodeHealthScan(scans[0]!.result);
     decodeRuns.push(performance.now() - t0);
   }
-  const ethersRuns: number[] = [];
+  const keeperRuns: number[] = [];
+  const single = new HealthSweeper(rpc, lens, DEFAULT_KEEPER.gasBudget, 1);
   for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
-    await rpc.call("healthScan", () => lens.healthScan(range.from, range.to, { blockTag: head }));
-    ethersRuns.push(performance.now() - t0);
+    await single.scanRanges([range], head);
+    keeperRuns.push(performance.now() - t0);
   }
   const sequential = new HealthSweeper(rpc, lens, DEFAULT_KEEPER.gasBudget, 1);
   const t0 = performance.now();
@@ -311,7 +304,7 @@ async function profileSweep(
     rawCallMs: median(scans.map((s) => s.ms)),
     rawCallNode: perCall && { userMs: perCall.userMs / scans.length, sysMs: perCall.sysMs / scans.length, faults: perCall.faults / scans.length },
     trivialCallMs: median(trivial.map((s) => s.ms)),
-    ethersCallMs: median(ethersRuns),
+    keeperCallMs: median(keeperRuns),
     decodeMs: median(decodeRuns),
     responseBytes: (scans[0]!.result.length - 2) / 2,
     sequentialSweepMs,

@@ -166,7 +166,7 @@ export function keeperReport(results: readonly SizeResult[], engines: readonly E
         "node: healthScan": fmtMs(p.rawCallMs),
         "node CPU: user (EVM) + kernel, page faults": n ? `${fmtMs(n.userMs)} (${Math.round(Number(p.gas) / 1e3 / Math.max(n.userMs, 1))}M gas/s) + ${fmtMs(n.sysMs)}, ${fmtInt(Math.round(n.faults))}` : "?",
         "node: trivial call": fmtMs(p.trivialCallMs),
-        "keeper path (Rpc + ethers)": fmtMs(p.ethersCallMs),
+        "keeper path (Rpc + decode)": fmtMs(p.keeperCallMs),
         "decode": `${fmtMs(p.decodeMs)} (${Math.round(p.responseBytes / 1024)} KiB)`,
         "sweep: 1 / 4 in flight": `${fmtMs(p.sequentialSweepMs)} / ${fmtMs(r.sweep.ms)}`,
       };
