@@ -8,6 +8,7 @@ import { KeelError } from "../units/error";
 import { parseAmount, parseDuration, parsePercent, UnitError } from "../units";
 import { DEFAULT_KEEPER, type KeeperOptions } from "./keeper";
 import { DEFAULT_FALLBACK_BLOCKS, type PrivateRelayOptions } from "./privateRelay";
+import { TX_GAS_CAP } from "./rpc";
 import { DEFAULT_SENDER, type SenderOptions } from "./sender";
 
 export class KeeperConfigError extends KeelError {
@@ -30,6 +31,9 @@ const fileSchema = z
     minProfit: z.string(),
     liquidation: z.enum(["auto", "flash", "direct"]),
     maxPriceImpact: z.string(),
+    // One flash batch: at most the transaction cap (EIP-7825); per position at least a batch's marginal cost.
+    batchGasLimit: z.number().int().min(1_000_000).max(Number(TX_GAS_CAP)),
+    batchTargetGas: z.number().int().min(20_000).max(1_000_000),
     pokeEvery: z.string(),
     collectFeesEvery: z.string(),
     pollInterval: z.string(),
@@ -138,6 +142,8 @@ export function loadKeeperConfig(flags: CliFlags, env: NodeJS.ProcessEnv = proce
         minProfit: c.minProfit ? parseAmount(c.minProfit, 18, "minProfit") : DEFAULT_KEEPER.minProfit,
         liquidation: c.liquidation ?? DEFAULT_KEEPER.liquidation,
         maxPriceImpact: c.maxPriceImpact ? priceImpact(c.maxPriceImpact) : DEFAULT_KEEPER.maxPriceImpact,
+        batchGasLimit: c.batchGasLimit !== undefined ? BigInt(c.batchGasLimit) : DEFAULT_KEEPER.batchGasLimit,
+        batchTargetGas: c.batchTargetGas !== undefined ? BigInt(c.batchTargetGas) : DEFAULT_KEEPER.batchTargetGas,
         pokeEvery: c.pokeEvery ? parseDuration(c.pokeEvery, "pokeEvery") : DEFAULT_KEEPER.pokeEvery,
         collectFeesEvery: c.collectFeesEvery
           ? parseDuration(c.collectFeesEvery, "collectFeesEvery")

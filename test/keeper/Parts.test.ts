@@ -132,8 +132,9 @@ describe("keeper parts", () => {
     it("test_config_flagsOverrideFile: parses flags, defaults and human units; flags override the file", () => {
       const dir = tmp();
       const file = join(dir, "keeper.json");
-      writeFileSync(file, JSON.stringify({ rpc: "http://127.0.0.1:1", minProfit: "25", pokeEvery: "30 minutes", bumpAfter: "20s" }));
+      writeFileSync(file, JSON.stringify({ rpc: "http://127.0.0.1:1", minProfit: "25", pokeEvery: "30 minutes", bumpAfter: "20s", batchGasLimit: 8_000_000 }));
       const c = loadKeeperConfig({ config: file, rpc: "http://127.0.0.1:8545", deployment: "d.json", shard: "1/3" }, { KEEPER_PRIVATE_KEY: KEY });
+      expect([c.keeper.batchGasLimit, c.keeper.batchTargetGas]).to.deep.equal([8_000_000n, 80_000n]);
       expect(c.rpc).to.equal("http://127.0.0.1:8545");
       expect(c.keeper.minProfit).to.equal(25n * WAD);
       expect(c.keeper.pokeEvery).to.equal(1800);
@@ -160,6 +161,10 @@ describe("keeper parts", () => {
       fails({ ...base, config: bad }, { KEEPER_PRIVATE_KEY: KEY }, `--config ${bad}: liquidation`);
       writeFileSync(bad, JSON.stringify({ unknown: 1 }));
       fails({ ...base, config: bad }, { KEEPER_PRIVATE_KEY: KEY }, "Unrecognized key");
+      writeFileSync(bad, JSON.stringify({ batchGasLimit: 16_777_217 }));
+      fails({ ...base, config: bad }, { KEEPER_PRIVATE_KEY: KEY }, `--config ${bad}: batchGasLimit`);
+      writeFileSync(bad, JSON.stringify({ batchTargetGas: 5_000 }));
+      fails({ ...base, config: bad }, { KEEPER_PRIVATE_KEY: KEY }, `--config ${bad}: batchTargetGas`);
       expect(loadKeeperConfig({ ...base, "dry-run": true }, {}).privateKey).to.equal(undefined);
     });
 
