@@ -20,6 +20,7 @@ import { type LedgerReading, readLedger } from "./ledger";
 import { Prng } from "../src/risk/random";
 import { hfAtEnd, type PreLiquidation, readPreLiquidation, recovered } from "./recovery";
 import { type Scenario, ScenarioError } from "./crash";
+import { type HardhatSend, installStepClock } from "./stepClock";
 
 export interface ReplayOptions {
   positions: number;
@@ -39,6 +40,8 @@ export interface ReplayOptions {
 /** A network the replay can wipe and drive: Hardhat's in-process network. */
 export interface ReplayNetwork {
   provider: DevProvider;
+  /** `hre.network.provider`, what `provider` sends through: the replay runs it on its own clock (stepClock.ts). */
+  hardhat: HardhatSend;
   /** Back to an empty chain (hardhat_reset). */
   reset(): Promise<void>;
 }
@@ -176,7 +179,17 @@ const MAX_ROUNDS = 8;
 /** Impact below which a feedback repricing is not published (0.1%). */
 const IMPACT_EPSILON = 1e-3;
 
+/** Replays `scenario` on a fresh chain whose block times depend on the scenario alone (same inputs, same result). */
 export async function replay(network: ReplayNetwork, scenario: Scenario, options: ReplayOptions): Promise<ReplayResult> {
+  const uninstall = installStepClock(network.hardhat);
+  try {
+    return await replayOnClock(network, scenario, options);
+  } finally {
+    uninstall();
+  }
+}
+
+async function replayOnClock(network: ReplayNetwork, scenario: Scenario, options: ReplayOptions): Promise<ReplayResult> {
   for (const [s, path] of Object.entries(scenario.paths)) {
     if (path.length !== scenario.steps + 1) {
       throw new ScenarioError(`scenario ${scenario.name}: path ${s} has ${path.length} prices for steps 0..${scenario.steps}`);

@@ -39,7 +39,7 @@ async function main(): Promise<number> {
     else if (s.step % 4 === 0 || s.liquidations > 0 || s.step === scenario.steps) out.write(`${line}\n`);
   };
   const result: ReplayResult = await replay(
-    { provider: ethers.provider, reset: () => network.provider.send("hardhat_reset") },
+    { provider: ethers.provider, hardhat: network.provider, reset: () => network.provider.send("hardhat_reset") },
     scenario,
     { positions: args.positions, seed: args.seed, margin: "dynamic", onStep },
   );

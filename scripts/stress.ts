@@ -101,7 +101,7 @@ async function main(): Promise<number> {
       else if (s.step === scenario.steps || s.step % 8 === 0) out.write(`${line}\n`);
     };
     const result = await replay(
-      { provider: ethers.provider, reset: () => network.provider.send("hardhat_reset") },
+      { provider: ethers.provider, hardhat: network.provider, reset: () => network.provider.send("hardhat_reset") },
       scenario,
       { positions: args.positions, seed: args.seed, margin: variant.margin, gracePeriod: variant.gracePeriod, penalty: variant.penalty, onStep },
     );

@@ -163,7 +163,10 @@ describe("Stress: malformed inputs to the library", function () {
   it("test_replay_pathLengthMismatch: a hand-built scenario whose path is short for its steps is refused before the chain is reset", async function () {
     const scenario = { ...SCENARIOS["black-thursday"]!, name: "short", steps: 3, paths: { WETH: [1, 0.9] } };
     let resets = 0;
-    const network = { provider: undefined as never, reset: async (): Promise<void> => void resets++ };
+    let sends = 0;
+    const hardhat = { send: async (): Promise<unknown> => void sends++ };
+    const send = hardhat.send;
+    const network = { provider: undefined as never, hardhat, reset: async (): Promise<void> => void resets++ };
     let thrown: unknown;
     try {
       await replay(network, scenario, { positions: 1, seed: 1n, margin: "dynamic" });
@@ -172,7 +175,8 @@ describe("Stress: malformed inputs to the library", function () {
     }
     expect(thrown).to.be.instanceOf(ScenarioError);
     expect((thrown as Error).message).to.equal("scenario short: path WETH has 2 prices for steps 0..3");
-    expect(resets).to.equal(0);
+    expect([resets, sends]).to.deep.equal([0, 0]);
+    expect(hardhat.send, "the replay's clock is taken off again").to.equal(send);
   });
 
   it("test_buildReport_noRuns: a report needs at least the run as configured", function () {
