@@ -24,6 +24,7 @@ function readsPending(method: string, params: readonly unknown[] | undefined): b
 
 /** Installs the clock on `hardhat`; the returned function takes it off. */
 export function installStepClock(hardhat: HardhatSend): () => void {
+  const original = Object.getOwnPropertyDescriptor(hardhat, "send");
   const send = hardhat.send.bind(hardhat);
   // The next block's time is set (by the replay or by this clock) and no block has used it yet.
   let pinned = false;
@@ -57,6 +58,8 @@ export function installStepClock(hardhat: HardhatSend): () => void {
     return run;
   };
   return () => {
-    hardhat.send = send;
+    // Back to exactly what it was: its own property, or the prototype's method.
+    if (original) Object.defineProperty(hardhat, "send", original);
+    else delete (hardhat as Partial<HardhatSend>).send;
   };
 }

@@ -13,6 +13,7 @@ import { arbitrageTo } from "../../scenario/arbitrage";
 import type { PassReport } from "../../src/keeper/keeper";
 import { createLogger } from "../../src/keeper/log";
 import { startKeeper } from "../../src/keeper/main";
+import { TX_GAS_CAP } from "../../src/keeper/rpc";
 import { MarginState, seizeDown, WAD } from "../../src/math";
 import { ammQuoteDown, maxSaleAtImpactDown } from "../../src/math/amm";
 import { checkInvariants } from "../helpers/invariant";
@@ -121,6 +122,8 @@ describe("keeper: flash liquidation batches", function () {
       const done = keel.flashLiquidator.interface.parseLog(r.logs.find((l) => keel.flashLiquidator.interface.parseLog(l)?.name === "BatchLiquidated")!)!;
       profit += done.args.profit as bigint;
       console.log(`      batch of ${seizures.length}: gas ${r.gasUsed}, block ${r.blockNumber}, sold ${sale.amountIn} wei WETH`);
+      // Sent with the gas it was simulated with, the transaction cap (no margin on top: it would exceed the cap).
+      expect((await node.provider.getTransaction(r.hash))!.gasLimit).to.equal(TX_GAS_CAP);
     }
     expect(liquidated).to.equal(100);
     for (const id of ids) expect(await keel.engine.debtOf(id)).to.equal(0n);
