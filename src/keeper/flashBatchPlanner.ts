@@ -2,8 +2,8 @@
  * Flash liquidations in batches (`FlashLiquidator.liquidateBatch`: one flash mint, each position attempted on its
  * own, each seized asset sold once, one profit check). For a pass's Liquidatable positions, in the pass's order:
  *
- * 1. what one liquidation of each would repay and seize now (`Lens.liquidationStatus`, the engine's own planning),
- *    seizing the holding whose sale pays most;
+ * 1. what one liquidation of each would repay and seize now (`Lens.liquidationStatuses` over id ranges, the
+ *    engine's own planning), seizing the holding whose sale pays most;
  * 2. every swap venue of the manifest with its pools' reserves, each asset's depth at the `maxPriceImpact` limit
  *    shared by all batches of the pass;
  * 3. per venue, the next batch that fits its depth and the gas budget (`composeBatch`), simulated exactly
@@ -29,9 +29,10 @@ import type { MarketSnapshot } from "./evaluate";
 import { type BatchTarget, type Candidate, composeBatch, salesOf } from "./liquidationBatch";
 import type { Logger } from "./log";
 import type { BatchAction, BatchedPosition, PlannedAction } from "./plannedAction";
-import { isTransient, mapLimit, type Rpc, RpcError } from "./rpc";
+import { isTransient, mapLimit, type Rpc, RpcError, TX_GAS_CAP } from "./rpc";
 import { ALREADY_DONE } from "./sender";
 import { depthAt, saleQuote, type SwapVenues, type VenueDepth } from "./swapVenues";
+import type { IdRange } from "./sweep";
 
 export interface FlashBatchOptions {
   /** Least profit [wad kUSD] after gas for a batch to be sent; also the batch's on-chain `minProfit`. */
@@ -109,16 +110,8 @@ export class FlashBatchPlanner {
     const plan: BatchPlan = { actions: [], failed: 0, unprofitable: 0, deferred: 0 };
     if (items.length === 0) return plan;
     const ethPrice = this.prices.ethPrice(market);
-    const lens = this.keel.lens;
-    const [fee, statuses] = await Promise.all([
-      this.rpc.call("feeData", (p) => p.getFeeData()),
-      mapLimit(items, this.options.concurrency, ({ p }) =>
-        this.rpc.call("liquidationStatus", () => lens.liquidationStatus(p.id, { blockTag: head })).catch((e: unknown) => {
-          this.log.debug({ id: p.id, reason: revertReason(e) }, "no liquidation status");
-          return undefined;
-        }),
-      ),
-    ]);
+    const [fee, byId] = await Promise.all([this.rpc.call("feeData", (p) => p.getFeeData()), this.statuses(items.map((x) => x.p.id), head)]);
+    const statuses = items.map((x) => byId.get(x.p.id));
     const gasPrice = fee.maxFeePerGas ?? fee.gasPrice ?? 0n;
     const assets = [...new Set(statuses.flatMap((s) => (s ? s.assets.map((a) => a.toLowerCase()) : [])))];
     const venues = await this.venues.read(assets, head);
@@ -170,6 +163,37 @@ export class FlashBatchPlanner {
       queue = queue.filter((c) => !taken.has(c));
     }
     return plan;
+  }
+
+  /**
+   * The liquidation status of each of `ids` at `head` (absent: it cannot be valued, or has no debt): read by id
+   * range through `Lens.liquidationStatuses` (`statusRanges`), ranges in parallel; a range whose call fails is
+   * read one id at a time, so one bad position costs its own status only.
+   */
+  private async statuses(ids: readonly bigint[], head: number): Promise<Map<bigint, Status>> {
+    const out = new Map<bigint, Status>();
+    const lens = this.keel.lens;
+    const wanted = new Set(ids);
+    const one = async (id: bigint): Promise<void> => {
+      const s = await this.rpc.call("liquidationStatus", () => lens.liquidationStatus(id, { blockTag: head })).catch((e: unknown) => {
+        if (e instanceof RpcError || isTransient(e)) throw e;
+        this.log.debug({ id, reason: revertReason(e) }, "no liquidation status");
+        return undefined;
+      });
+      if (s) out.set(id, s);
+    };
+    await mapLimit(statusRanges(ids), this.options.concurrency, async (r) => {
+      if (r.from === r.to) return one(r.from);
+      try {
+        const got = await this.rpc.call("liquidationStatuses", () => lens.liquidationStatuses(r.from, r.to, { blockTag: head, gasLimit: TX_GAS_CAP }));
+        for (const s of got) if (wanted.has(s.id)) out.set(s.id, s);
+      } catch (e) {
+        if (e instanceof RpcError || isTransient(e)) throw e;
+        this.log.debug({ from: r.from, to: r.to, reason: revertReason(e) }, "liquidation statuses of a range failed: reading them one by one");
+        for (const id of ids) if (id >= r.from && id <= r.to) await one(id);
+      }
+    });
+    return out;
   }
 
   /**
@@ -312,6 +336,30 @@ export class FlashBatchPlanner {
       },
     };
   }
+}
+
+/**
+ * `Lens.liquidationStatuses` gas per id of a range (measured on anvil: ~70,000 per liquidatable position, ~63,000
+ * per other position with debt; every id is priced as one with debt) and per call; ranges are planned to STATUS_BUDGET.
+ */
+const STATUS_GAS_PER_ID = 80_000;
+const STATUS_GAS_FIXED = 300_000;
+const STATUS_BUDGET = 15_000_000;
+/** Lens.MAX_BATCH. */
+const STATUS_MAX_IDS = 500;
+/** Ids two targets may lie apart in one range: the positions between are read for nothing. */
+const STATUS_MAX_GAP = 8n;
+
+/** Id ranges covering `ids`: consecutive ids (ascending) at most STATUS_MAX_GAP apart, each within the gas budget. */
+export function statusRanges(ids: readonly bigint[]): IdRange[] {
+  const maxSpan = BigInt(Math.min(STATUS_MAX_IDS, Math.floor((STATUS_BUDGET - STATUS_GAS_FIXED) / STATUS_GAS_PER_ID)));
+  const ranges: IdRange[] = [];
+  for (const id of [...new Set(ids)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const last = ranges[ranges.length - 1];
+    if (last && id - last.to <= STATUS_MAX_GAP && id - last.from < maxSpan) last.to = id;
+    else ranges.push({ from: id, to: id });
+  }
+  return ranges;
 }
 
 const onChain = (t: BatchTarget): { id: bigint; asset: string; maxRepay: bigint } => ({ id: t.candidate.p.id, asset: t.candidate.asset, maxRepay: t.maxRepay });

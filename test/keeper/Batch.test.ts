@@ -14,6 +14,7 @@ import type { PassReport } from "../../src/keeper/keeper";
 import { createLogger } from "../../src/keeper/log";
 import { startKeeper } from "../../src/keeper/main";
 import { TX_GAS_CAP } from "../../src/keeper/rpc";
+import { RecordingRpc } from "./recordingRpc";
 import { MarginState, seizeDown, WAD } from "../../src/math";
 import { ammQuoteDown, maxSaleAtImpactDown } from "../../src/math/amm";
 import { checkInvariants } from "../helpers/invariant";
@@ -196,6 +197,27 @@ describe("keeper: flash liquidation batches", function () {
   }
 
   const ascending = (xs: readonly bigint[]): bigint[] => [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+
+  it("test_batch_nodeCapsCallGas_everyoneLiquidated: behind a node that caps an eth_call at 1.5M gas, the statuses are read one by one and the batches bisected", async () => {
+    const { keel } = d;
+    const ids = await openPositions(keel, node, smallWeth(30));
+    await movePrice(keel, "WETH", -26);
+    const capped = await RecordingRpc.start({ target: node.url, callGasCap: 1_500_000n });
+    try {
+      const config = testKeeperConfig({ rpc: capped.url, deployment: d.manifest, privateKey: keeperWallet().privateKey, once: true });
+      const reports = await (await startKeeper(config, createLogger({ level: process.env.KEEPER_TEST_LOG ?? "warn" }))).done;
+      expect(reports.reduce((n, r) => n + r.liquidations, 0)).to.equal(30);
+      for (const id of ids) expect(await keel.engine.debtOf(id), `position ${id}`).to.equal(0n);
+      // The 30-id range ran out of gas at the cap and each id was read on its own.
+      const lens = keel.lens.interface;
+      const calls = capped.received.filter((r) => r.method === "eth_call").map((r) => String((r.params[0] as { data: string }).data));
+      expect(calls.filter((c) => c.startsWith(lens.getFunction("liquidationStatuses")!.selector))).to.have.length.greaterThan(0);
+      expect(calls.filter((c) => c.startsWith(lens.getFunction("liquidationStatus")!.selector))).to.have.length.at.least(30);
+    } finally {
+      await capped.stop();
+    }
+    await checkInvariants(keel);
+  });
 
   it("test_batch_someRecoveredBeforeTheBlock_skippedAsAlreadyDone: positions repaired after the batch was sent are skipped, the rest liquidated", async () => {
     const { keel } = d;

@@ -12,6 +12,7 @@ import { liquidationPriceFromHealth } from "../../src/protocol/preview";
 import type { IndexedPosition } from "../../src/keeper/positionIndex";
 import { isTransient, mapLimit, sleep } from "../../src/keeper/rpc";
 import { ALREADY_DONE } from "../../src/keeper/sender";
+import { statusRanges } from "../../src/keeper/flashBatchPlanner";
 import { decodeHealthScan, MAX_IDS_PER_CALL, planRanges, positionGas } from "../../src/keeper/sweep";
 import { Lens__factory } from "../../typechain-types";
 import { MarginState, marginStateAt, WAD } from "../../src/math";
@@ -52,6 +53,23 @@ describe("keeper parts", () => {
         { from: 501n, to: 501n },
       ]);
       expect(planRanges([], 12_000_000)).to.deep.equal([]);
+    });
+  });
+
+  describe("statusRanges", () => {
+    it("test_statusRanges_nearIdsJoined: ids at most 8 apart share a range of at most 183 ids; farther ids, duplicates and any order", () => {
+      const contiguous = Array.from({ length: 1_000 }, (_, i) => BigInt(i + 1));
+      const ranges = statusRanges(contiguous);
+      expect(ranges).to.have.length(6); // ceil(1,000 / 183)
+      expect(ranges[0]).to.deep.equal({ from: 1n, to: 183n });
+      expect(ranges[5]).to.deep.equal({ from: 916n, to: 1_000n });
+      expect(statusRanges([30n, 1n, 9n, 9n, 18n, 40n])).to.deep.equal([
+        { from: 1n, to: 9n },
+        { from: 18n, to: 18n },
+        { from: 30n, to: 30n },
+        { from: 40n, to: 40n },
+      ]);
+      expect(statusRanges([])).to.deep.equal([]);
     });
   });
 

@@ -3,10 +3,10 @@
  * included) and either forwards each one to a real node, answering with the node's answer, or, with
  * `forward: false`, answers eth_sendRawTransaction with the transaction's hash and drops it (a relay that swallows
  * what it is sent). `methods` limits what it accepts, as a private relay takes only eth_sendRawTransaction; any other
- * method is answered with JSON-RPC error -32601.
+ * method is answered with JSON-RPC error -32601. `callGasCap` makes it a node that caps the gas of an eth_call.
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import { keccak256 } from "ethers";
+import { keccak256, toQuantity } from "ethers";
 
 export interface RecordedRequest {
   method: string;
@@ -20,6 +20,8 @@ export interface RecordingRpcOptions {
   forward?: boolean;
   /** The methods accepted; every method when absent. */
   methods?: readonly string[];
+  /** Gas an eth_call may use at most: more is cut to this before forwarding, as geth's --rpc.gascap does. */
+  callGasCap?: bigint;
 }
 
 interface JsonRpcRequest {
@@ -87,6 +89,10 @@ export class RecordingRpc {
     if (o.forward === false) {
       if (r.method !== "eth_sendRawTransaction") throw new Error(`RecordingRpc: cannot answer ${r.method} without forwarding`);
       return { jsonrpc: "2.0", id: r.id, result: keccak256(String(r.params?.[0])) };
+    }
+    const call = r.params?.[0] as { gas?: string } | undefined;
+    if (o.callGasCap !== undefined && r.method === "eth_call" && call && (call.gas === undefined || BigInt(call.gas) > o.callGasCap)) {
+      r = { ...r, params: [{ ...call, gas: toQuantity(o.callGasCap) }, ...(r.params ?? []).slice(1)] };
     }
     const res = await fetch(o.target, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(r) });
     return (await res.json()) as unknown;
