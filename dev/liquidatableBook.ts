@@ -4,7 +4,7 @@
  * positions open at LTV_PERCENT of their value, and `trigger()` takes WETH back where it was: every other position
  * is as safe as when it opened, these are under criticalHF.
  */
-import type { TransactionReceipt } from "ethers";
+import type { ContractTransactionReceipt } from "ethers";
 import type { Keel } from "../deploy";
 import { WAD } from "../src/math";
 import type { DevProvider } from "./accounts";
@@ -26,12 +26,10 @@ const LTV_PERCENT = 81n;
  */
 const POSITION_WETH = 5n * 10n ** 16n;
 
-const RECEIPT_POLL_MS = 20;
-
 export interface LiquidatableBook {
   ids: bigint[];
   /** The one WETH update that makes every position of `ids` Liquidatable; resolves with its receipt. */
-  trigger(): Promise<TransactionReceipt>;
+  trigger(): Promise<ContractTransactionReceipt>;
 }
 
 /** Opens `count` positions that `trigger()` makes Liquidatable; `options` as for openPositions. */
@@ -53,14 +51,9 @@ export async function openLiquidatableBook(
   return {
     ids,
     trigger: async () => {
-      const tx = await weth.feed.updateAnswer(original);
-      // Asked for every 20 ms: ethers' wait() looks again only every 4 s when its first look finds nothing (as on
-      // anvil), which the keeper bench measured as the keeper's reaction time.
-      for (;;) {
-        const receipt = await node.provider.getTransactionReceipt(tx.hash);
-        if (receipt) return receipt;
-        await new Promise((resolve) => setTimeout(resolve, RECEIPT_POLL_MS));
-      }
+      const receipt = await (await weth.feed.updateAnswer(original)).wait();
+      if (!receipt) throw new Error("openLiquidatableBook: the WETH update has no receipt");
+      return receipt;
     },
   };
 }

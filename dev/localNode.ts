@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JsonRpcProvider, NonceManager, type Signer } from "ethers";
 import { deployKeel, type Keel } from "../deploy";
-import { startAnvil } from "../deploy/anvil";
+import { LOCAL_POLLING_MS, startAnvil } from "../deploy/anvil";
 import { devWallet } from "./accounts";
 import { mintFunder } from "./funding";
 import { seedAmm } from "./localMarket";
@@ -84,7 +84,7 @@ export async function startNode(options: { port?: number; fork?: string; forkBlo
   const url = `http://127.0.0.1:${port}`;
   // No response cache: ethers reuses an identical read for 250 ms, so a balance read just after a fast transaction
   // could return the value from before it (the app's cross-position browser test failed once this way on a loaded CI run).
-  const provider = new JsonRpcProvider(url, 31337, { staticNetwork: true, cacheTimeout: -1 });
+  const provider = new JsonRpcProvider(url, 31337, { staticNetwork: true, cacheTimeout: -1, pollingInterval: LOCAL_POLLING_MS });
   const stop = async (): Promise<void> => {
     provider.destroy();
     await killGroup(child);

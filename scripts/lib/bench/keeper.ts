@@ -391,8 +391,8 @@ async function reaction(keel: Keel, node: Node, manifest: string, checkpoint: st
     await sleep(300);
     out.setupMs = performance.now() - setupStart;
 
-    // From just before the update is sent: the keeper may act before the update's receipt is read (trigger() asks for
-    // it every 20 ms; ethers' wait() looked again only after 4 s, and the reaction on 10,000 positions read 4.2 s).
+    // From just before the update is sent: the keeper may act before the update's receipt is read (the node's provider
+    // looks again every 50 ms; at ethers' default 4 s the reaction on 10,000 positions read 4.2 s).
     t0 = performance.now();
     const cpu0 = { node: groupStat(node), self: process.cpuUsage() };
     const receipt = await book.trigger();
